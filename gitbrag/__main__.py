@@ -1,0 +1,5 @@
+"""`python -m gitbrag` is the `gitbrag` command."""
+
+from gitbrag.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,189 @@
+"""The data that flows through the pipeline: what collection gathers from GitHub,
+and the report built from it.
+
+These models are the contract between the stages: `github.collect` produces a
+`Collection`, `report.build_report` turns it into a `Report` without I/O, and
+`publish` renders the `Report` (its JSON form is `report.json`). They are pydantic
+models so that the store can keep a `Collection` between runs and the site can
+publish a `Report` without hand-written (de)serialisation.
+
+Times are timezone-aware UTC datetimes everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# --- periods --------------------------------------------------------------------
+
+Period = Literal["1_year", "2_years", "5_years", "all_time"]
+PERIODS: tuple[Period, ...] = ("1_year", "2_years", "5_years", "all_time")
+PERIOD_LABELS: dict[str, str] = {
+    "1_year": "1 year",
+    "2_years": "2 years",
+    "5_years": "5 years",
+    "all_time": "All time",
+}
+# Windows end "now" and reach back a fixed number of days, as the reference tool does.
+PERIOD_DAYS: dict[str, int] = {"1_year": 365, "2_years": 730, "5_years": 1825}
+# "All time" starts at GitHub's launch: nothing on GitHub is older.
+GITHUB_EPOCH = datetime(2008, 1, 1, tzinfo=UTC)
+
+
+def period_since(period: str, until: datetime) -> datetime:
+    """Start of `period`'s window ending at `until`."""
+    if period == "all_time":
+        return GITHUB_EPOCH
+    try:
+        return until - timedelta(days=PERIOD_DAYS[period])
+    except KeyError:
+        raise ValueError(f"unknown period {period!r}; expected one of {', '.join(PERIODS)}") from None
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --- collected from GitHub ------------------------------------------------------
+
+
+class SocialAccount(_Model):
+    provider: str
+    url: str
+
+
+class Profile(_Model):
+    login: str  # GitHub's spelling (case preserved)
+    name: str | None = None
+    avatar_url: str | None = None
+    html_url: str | None = None
+    bio: str | None = None
+    company: str | None = None
+    location: str | None = None
+    blog: str | None = None
+    social_accounts: list[SocialAccount] = Field(default_factory=list)
+
+
+class ChangedFile(_Model):
+    path: str
+    additions: int
+    deletions: int
+
+
+PRState = Literal["OPEN", "CLOSED", "MERGED"]  # GitHub's GraphQL PullRequestState
+
+
+class PullRequest(_Model):
+    repo: str  # nameWithOwner, e.g. "octo-org/hello-world"
+    number: int
+    title: str
+    url: str
+    state: PRState
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    merged_at: datetime | None = None
+    additions: int
+    deletions: int
+    changed_files: int
+    # GitHub's CommentAuthorAssociation: OWNER, MEMBER, COLLABORATOR, CONTRIBUTOR,
+    # FIRST_TIME_CONTRIBUTOR, FIRST_TIMER, MANNEQUIN, NONE.
+    author_association: str
+    files: list[ChangedFile] = Field(default_factory=list)
+
+
+class Repository(_Model):
+    name_with_owner: str
+    url: str
+    description: str | None = None
+    stargazer_count: int
+    primary_language: str | None = None
+
+
+class StarHistory(_Model):
+    """When a repository's current stargazers starred it, newest first, complete back to `since`.
+
+    Stars older than `since` were not walked; a report may only count stars within
+    windows that start at or after `since` (all-time reports use `stargazer_count`).
+    """
+
+    repo: str
+    since: datetime
+    starred_at: list[datetime] = Field(default_factory=list)
+
+
+class Collection(_Model):
+    """Everything one refresh gathered about one user: it serves every period."""
+
+    login: str  # GitHub's spelling
+    profile: Profile
+    pull_requests: list[PullRequest]
+    repositories: dict[str, Repository]  # by nameWithOwner
+    stars: dict[str, StarHistory]  # by nameWithOwner
+    collected_at: datetime
+    # True when GitHub itself said a search was incomplete (results may be missing).
+    incomplete_results: bool = False
+
+
+# --- the report (report.json) ----------------------------------------------------
+
+SizeCategory = Literal["One Liner", "Small", "Medium", "Large", "Huge", "Massive"]
+SIZE_CATEGORIES: tuple[SizeCategory, ...] = ("One Liner", "Small", "Medium", "Large", "Huge", "Massive")
+DisplayState = Literal["merged", "open", "closed"]
+
+
+class LanguageShare(_Model):
+    language: str
+    lines: int  # additions + deletions in files of this language
+    percentage: float  # share of all changed lines in files with a known language, 0..100
+
+
+class ReportPR(_Model):
+    number: int
+    title: str
+    url: str
+    state: DisplayState
+    created_at: datetime
+    merged_at: datetime | None
+    additions: int
+    deletions: int
+    changed_files: int
+    size: SizeCategory
+
+
+class ReportRepository(_Model):
+    name: str  # nameWithOwner
+    url: str
+    description: str | None
+    stars: int
+    star_increase: int
+    role: str  # author_association of the user's latest PR there
+    pr_count: int
+    merged_count: int
+    open_count: int
+    prs: list[ReportPR]
+
+
+class Report(_Model):
+    username: str
+    period: Period
+    since: datetime
+    until: datetime
+    generated_at: datetime
+    total_prs: int
+    merged_count: int
+    open_count: int
+    repo_count: int
+    total_additions: int
+    total_deletions: int
+    total_changed_files: int
+    total_star_increase: int
+    languages: list[LanguageShare]
+    size_distribution: dict[str, int]  # every SIZE_CATEGORIES key, in that order
+    roles: dict[str, int]  # repositories per role
+    repositories: list[ReportRepository]
+    profile: Profile
+    incomplete_results: bool = False
