@@ -129,13 +129,39 @@ class Dataset:
     def repo(self, full_name: str) -> FakeRepo | None:
         return self.repos.get(full_name.lower())
 
+    # Lookup indices, rebuilt lazily whenever `pulls` was replaced or grew behind our back
+    # (tests assign `pulls` directly), so `pulls_by`/`pull` stay O(1) on large datasets.
+    _indexed: list[FakePull] | None = field(default=None, init=False, repr=False, compare=False)
+    _indexed_len: int = field(default=0, init=False, repr=False, compare=False)
+    _by_author: dict[str, list[FakePull]] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_number: dict[tuple[str, int], FakePull] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
     def pulls_by(self, login: str) -> list[FakePull]:
-        key = login.lower()
-        return [p for p in self.pulls if p.author.lower() == key]
+        self._ensure_index()
+        return list(self._by_author.get(login.lower(), ()))
 
     def pull(self, full_name: str, number: int) -> FakePull | None:
-        key = full_name.lower()
+        self._ensure_index()
+        return self._by_number.get((full_name.lower(), number))
+
+    def add_pull(self, pull: FakePull) -> None:
+        """Append a pull and index it (cheaper than a full re-index)."""
+        self._ensure_index()
+        self.pulls.append(pull)
+        self._index(pull)
+        self._indexed_len = len(self.pulls)
+
+    def _ensure_index(self) -> None:
+        if self._indexed is self.pulls and self._indexed_len == len(self.pulls):
+            return
+        self._by_author = {}
+        self._by_number = {}
         for p in self.pulls:
-            if p.repo.lower() == key and p.number == number:
-                return p
-        return None
+            self._index(p)
+        self._indexed, self._indexed_len = self.pulls, len(self.pulls)
+
+    def _index(self, p: FakePull) -> None:
+        self._by_author.setdefault(p.author.lower(), []).append(p)
+        self._by_number[(p.repo.lower(), p.number)] = p

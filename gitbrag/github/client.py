@@ -1,0 +1,495 @@
+"""An async GitHub client that follows GitHub's documented rules for well-behaved integrations.
+
+Why it is more than `httpx.AsyncClient`: a refresh pass makes thousands of requests, and
+GitHub punishes clients that ignore its limits. So every request goes through:
+
+* a token pool: several tokens (of different accounts) each have their own budget per
+  resource (`core`, `search`, `graphql`); each request takes the token with the most budget
+  left, a spent token rests until its `x-ratelimit-reset`, and when every token is spent
+  the client waits for the earliest reset instead of failing;
+* rate-limit handling: a primary limit (403/429 with `x-ratelimit-remaining: 0`, or GraphQL's
+  `RATE_LIMITED`) waits until the reset; a secondary limit honours `Retry-After`, else waits
+  at least a minute and backs off exponentially;
+* transient-failure retries (502/503/504, connection errors, timeouts, malformed JSON) with
+  exponential backoff and jitter, a bounded number of times, then `GitHubUnavailable`;
+* a semaphore so no more than `max_in_flight` requests are ever open at once.
+
+Sleeping and the clock are injected so tests can exercise hour-long waits instantly.
+Tokens only ever travel in the `Authorization` header: no message or log line holds one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from gitbrag.github.errors import AuthError, GitHubError, GitHubUnavailable, NotFound, RateLimitError
+
+log = logging.getLogger(__name__)
+
+RESOURCES = ("core", "search", "graphql")
+DEFAULT_ACCEPT = "application/vnd.github+json"
+API_VERSION = "2022-11-28"
+TRANSIENT_STATUSES = frozenset({502, 503, 504})
+TRANSIENT_ATTEMPTS = 5
+# GitHub: without Retry-After, wait "at least one minute" after a secondary limit.
+SECONDARY_MIN_WAIT = 60.0
+# A rate limit that is still there after this many waits is not going away.
+MAX_RATE_LIMIT_WAITS = 12
+# `x-ratelimit-reset` has whole-second precision: wake just after it, not just before.
+RESET_MARGIN = 1.0
+# Budget assumed for a token we have not heard about yet (GitHub's largest hourly limit).
+UNKNOWN_BUDGET = 15_000
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+
+@dataclass
+class Usage:
+    """What a client has spent, for benchmarks and logs."""
+
+    requests: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESOURCES, 0))
+    graphql_points: int = 0
+    not_modified: int = 0  # 304s: conditional requests that cost no rate limit
+    retries: int = 0  # transient failures retried
+    rate_limit_waits: int = 0
+    seconds_waited: float = 0.0
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+
+@dataclass(frozen=True)
+class RestResponse:
+    status: int
+    json: Any
+    etag: str | None = None
+    next_url: str | None = None  # the `Link: rel="next"` page, if any
+    not_modified: bool = False
+
+
+# --- the token pool ------------------------------------------------------------------
+
+
+@dataclass
+class _Budget:
+    remaining: int | None = None  # None until GitHub has told us
+    reset_at: float = 0.0  # epoch seconds
+    pending: int = 0  # requests sent since GitHub last told us `remaining`
+
+    def available_at(self) -> float:
+        return self.reset_at if self.remaining is not None and self.remaining <= 0 else 0.0
+
+    def score(self) -> int:
+        known = UNKNOWN_BUDGET if self.remaining is None else self.remaining
+        return known - self.pending
+
+
+@dataclass
+class _Token:
+    secret: str | None  # None: unauthenticated (the fake GitHub in demo mode)
+    label: str  # how logs and errors name it: "token #2 of 3", never the secret
+    budgets: dict[str, _Budget] = field(default_factory=lambda: {r: _Budget() for r in RESOURCES})
+    blocked_until: float = 0.0  # secondary limits apply to the whole account
+
+    def available_at(self, resource: str) -> float:
+        return max(self.blocked_until, self.budgets[resource].available_at())
+
+
+class TokenPool:
+    """Chooses which token sends each request, from what GitHub's headers said about each."""
+
+    def __init__(self, tokens: list[str]) -> None:
+        secrets: list[str | None] = list(tokens) or [None]
+        self.tokens = [_Token(s, f"token #{i} of {len(secrets)}") for i, s in enumerate(secrets, 1)]
+
+    def pick(self, resource: str, now: float) -> _Token | None:
+        """The ready token with the most `resource` budget left, or None if all are resting."""
+        ready = [t for t in self.tokens if t.available_at(resource) <= now]
+        if not ready:
+            return None
+        best = max(ready, key=lambda t: t.budgets[resource].score())
+        budget = best.budgets[resource]
+        if budget.remaining is not None and budget.reset_at <= now and budget.remaining <= 0:
+            budget.remaining = None  # its window has reset; the next answer tells us the new budget
+        budget.pending += 1
+        return best
+
+    def next_ready_at(self, resource: str) -> float:
+        return min(t.available_at(resource) for t in self.tokens)
+
+    def settle(self, token: _Token, resource: str) -> None:
+        """A request picked by `pick` is over (answered or failed)."""
+        budget = token.budgets[resource]
+        budget.pending = max(0, budget.pending - 1)
+
+    def observe(self, token: _Token, resource: str, headers: httpx.Headers) -> None:
+        """Take GitHub's word (`x-ratelimit-*`) for what the token has left."""
+        budget = token.budgets[resource]
+        remaining, reset = (
+            _int_header(headers, "x-ratelimit-remaining"),
+            _int_header(headers, "x-ratelimit-reset"),
+        )
+        if remaining is not None:
+            budget.remaining = remaining
+        if reset is not None:
+            budget.reset_at = float(reset)
+
+    def rest(self, token: _Token, resource: str, until: float) -> None:
+        """The token's primary budget for `resource` is spent until `until`."""
+        budget = token.budgets[resource]
+        budget.remaining, budget.reset_at = 0, until
+
+    def block(self, token: _Token, until: float) -> None:
+        """A secondary limit: the whole account pauses until `until`."""
+        token.blocked_until = max(token.blocked_until, until)
+
+
+def _int_header(headers: httpx.Headers, name: str) -> int | None:
+    try:
+        return int(headers[name])
+    except (KeyError, ValueError):
+        return None
+
+
+# --- classifying answers -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    headers: httpx.Headers
+    json: Any
+    next_url: str | None
+
+
+@dataclass(frozen=True)
+class _Limit:
+    """A rate-limited answer: which kind, and until when (epoch seconds) not to retry."""
+
+    primary: bool
+    until: float
+
+
+class _Transient(Exception):
+    """A failure worth retrying; the message says what happened (no token, no body)."""
+
+
+def _error_message(body: Any) -> str:
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return str(body["message"])
+    return ""
+
+
+def _graphql_error_types(body: Any) -> set[str]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return {str(e.get("type")) for e in errors or [] if isinstance(e, dict)}
+
+
+def rate_limit_of(reply: _Reply, now: float, secondary_waits: int) -> _Limit | None:
+    """GitHub's documented rules for telling a rate-limited answer and how long to wait."""
+    reset = _int_header(reply.headers, "x-ratelimit-reset")
+    primary_until = float(reset) + RESET_MARGIN if reset is not None else now + SECONDARY_MIN_WAIT
+    if reply.status == 200 and "RATE_LIMITED" in _graphql_error_types(reply.json):
+        return _Limit(primary=True, until=primary_until)
+    if reply.status not in (403, 429):
+        return None
+    if reply.headers.get("x-ratelimit-remaining") == "0":
+        return _Limit(primary=True, until=primary_until)
+    retry_after = _int_header(reply.headers, "retry-after")
+    if retry_after is not None:
+        return _Limit(primary=False, until=now + retry_after)
+    message = _error_message(reply.json).lower()
+    if reply.status == 429 or "secondary rate limit" in message or "abuse" in message:
+        return _Limit(primary=False, until=now + SECONDARY_MIN_WAIT * 2**secondary_waits)
+    return None  # a plain 403 Forbidden
+
+
+# --- the client ----------------------------------------------------------------------
+
+
+class GitHubClient:
+    """GitHub's REST and GraphQL APIs, rate-limit-aware; use as `async with GitHubClient(...)`."""
+
+    def __init__(
+        self,
+        tokens: list[str],
+        api_url: str,
+        graphql_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 30,
+        max_in_flight: int = 100,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.time,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.graphql_url = graphql_url
+        self.usage = Usage()
+        self._pool = TokenPool(tokens)
+        self._semaphore = asyncio.Semaphore(max_in_flight)
+        self._sleep, self._clock = sleep, clock
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=timeout,
+            headers={"User-Agent": "gitbrag", "X-GitHub-Api-Version": API_VERSION},
+        )
+
+    async def __aenter__(self) -> GitHubClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- public API ------------------------------------------------------------------
+
+    async def graphql(self, query: str, variables: dict[str, Any], *, allow_not_found: bool = False) -> Any:
+        """Run a query and return its `data`.
+
+        GitHub answers errors with HTTP 200 and an `errors` list. NOT_FOUND raises `NotFound`
+        unless `allow_not_found` (then the missing parts are simply null in `data`, which
+        suits queries that batch several repositories); any other error raises `GitHubError`.
+        """
+        body = {"query": query, "variables": variables}
+        reply = await self._send("POST", self.graphql_url, "graphql", json_body=body)
+        if not isinstance(reply.json, dict):
+            raise GitHubError(f"GraphQL at {_where(self.graphql_url)} answered without a JSON object")
+        data = reply.json.get("data") or {}
+        self._account_points(data)
+        for error in reply.json.get("errors") or []:
+            message = str(error.get("message", "unknown error")) if isinstance(error, dict) else str(error)
+            if isinstance(error, dict) and error.get("type") == "NOT_FOUND":
+                if allow_not_found:
+                    continue
+                raise NotFound(message)
+            raise GitHubError(f"GitHub GraphQL error: {message}")
+        return data
+
+    async def rest_get(
+        self,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        accept: str | None = None,
+        etag: str | None = None,
+    ) -> RestResponse:
+        """GET `path` (relative to the API URL, or a full URL from a `Link` header).
+
+        With `etag`, the request is conditional: an unchanged resource comes back as
+        `not_modified=True`, which GitHub does not count against the rate limit.
+        """
+        url = path if path.startswith(("http://", "https://")) else self.api_url + path
+        headers = {"Accept": accept or DEFAULT_ACCEPT}
+        if etag:
+            headers["If-None-Match"] = etag
+        reply = await self._send("GET", url, self._resource_of(url), headers=headers, params=params)
+        if reply.status == 304:
+            self.usage.not_modified += 1
+            return RestResponse(status=304, json=None, etag=etag, not_modified=True)
+        return RestResponse(reply.status, reply.json, reply.headers.get("etag"), reply.next_url)
+
+    async def rest_pages(
+        self, path: str, params: dict[str, Any] | None = None, accept: str | None = None
+    ) -> AsyncIterator[list[Any]]:
+        """Every page of a paginated REST list, following `Link: rel="next"`.
+
+        Search endpoints wrap their list in `{"items": [...]}`; the items are what is yielded.
+        """
+        url: str | None = path
+        while url is not None:
+            page = await self.rest_get(url, params, accept=accept)
+            body = page.json
+            yield list(body.get("items", [])) if isinstance(body, dict) else list(body or [])
+            url, params = page.next_url, None  # the next link carries the query string
+
+    def _resource_of(self, url: str) -> str:
+        """Which REST budget a URL spends: search has its own, much smaller one."""
+        path = urlsplit(url).path.removeprefix(urlsplit(self.api_url).path)
+        return "search" if path.startswith("/search/") else "core"
+
+    # --- one logical request -----------------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        resource: str,
+        *,
+        headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+    ) -> _Reply:
+        """Send until GitHub answers with something other than a rate limit."""
+        waits = secondary_waits = 0
+        while True:
+            token = await self._acquire(resource)
+            try:
+                reply = await self._send_retrying(method, url, token, resource, headers, params, json_body)
+            finally:
+                self._pool.settle(token, resource)
+            self._pool.observe(token, resource, reply.headers)
+            limit = rate_limit_of(reply, self._clock(), secondary_waits)
+            if limit is None:
+                return self._checked(reply, url, token)
+            waits += 1
+            if waits > MAX_RATE_LIMIT_WAITS:
+                raise RateLimitError(f"GitHub kept rate-limiting {_where(url)} after {waits - 1} waits")
+            self._note_limit(token, resource, limit)
+            secondary_waits += 0 if limit.primary else 1
+
+    def _note_limit(self, token: _Token, resource: str, limit: _Limit) -> None:
+        kind = "primary" if limit.primary else "secondary"
+        log.warning(
+            "GitHub %s rate limit hit on %s (%s); resting it for %.0fs",
+            kind,
+            token.label,
+            resource,
+            limit.until - self._clock(),
+            extra={"gh_resource": resource, "limit": kind, "until": limit.until},
+        )
+        if limit.primary:
+            self._pool.rest(token, resource, limit.until)
+        else:
+            self._pool.block(token, limit.until)
+
+    async def _acquire(self, resource: str) -> _Token:
+        """A token with budget, waiting for the earliest reset when every token is spent."""
+        while True:
+            token = self._pool.pick(resource, self._clock())
+            if token is not None:
+                return token
+            delay = max(0.0, self._pool.next_ready_at(resource) - self._clock())
+            log.info(
+                "every token's %s budget is spent; waiting %.0fs for the earliest reset",
+                resource,
+                delay,
+                extra={"gh_resource": resource, "wait_seconds": delay},
+            )
+            self.usage.rate_limit_waits += 1
+            await self._pause(delay)
+
+    async def _send_retrying(
+        self,
+        method: str,
+        url: str,
+        token: _Token,
+        resource: str,
+        headers: dict[str, str] | None,
+        params: dict[str, Any] | None,
+        json_body: Any,
+    ) -> _Reply:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_Transient),
+            wait=wait_exponential_jitter(initial=1, max=30),
+            stop=stop_after_attempt(TRANSIENT_ATTEMPTS),
+            sleep=self._pause,
+            before_sleep=self._before_retry,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._send_once(method, url, token, resource, headers, params, json_body)
+        except _Transient as exc:
+            raise GitHubUnavailable(
+                f"GitHub API at {_where(url)} is unavailable: {exc} "
+                f"(gave up after {TRANSIENT_ATTEMPTS} attempts)"
+            ) from exc
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    async def _send_once(
+        self,
+        method: str,
+        url: str,
+        token: _Token,
+        resource: str,
+        headers: dict[str, str] | None,
+        params: dict[str, Any] | None,
+        json_body: Any,
+    ) -> _Reply:
+        request_headers = dict(headers or {})
+        if token.secret is not None:
+            request_headers["Authorization"] = f"Bearer {token.secret}"
+        async with self._semaphore:
+            self.usage.requests[resource] += 1
+            try:
+                response = await self._http.request(
+                    method, url, headers=request_headers, params=params, json=json_body
+                )
+            except httpx.TransportError as exc:
+                raise _Transient(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
+        if response.status_code in TRANSIENT_STATUSES:
+            raise _Transient(f"HTTP {response.status_code}")
+        return _Reply(response.status_code, response.headers, _json_of(response), _next_url(response))
+
+    def _checked(self, reply: _Reply, url: str, token: _Token) -> _Reply:
+        """Turn GitHub's error statuses into exceptions; pass everything else through."""
+        if reply.status == 401:
+            which = f" ({token.label})" if len(self._pool.tokens) > 1 else ""
+            raise AuthError(f"GitHub rejected the token{which} (401 Bad credentials)")
+        if reply.status == 404:
+            raise NotFound(f"not found on GitHub: {_where(url)}")
+        if reply.status >= 400:
+            message = _error_message(reply.json) or "no message"
+            raise GitHubError(f"GitHub answered HTTP {reply.status} for {_where(url)}: {message}")
+        return reply
+
+    def _account_points(self, data: Any) -> None:
+        rate = data.get("rateLimit") if isinstance(data, dict) else None
+        cost = rate.get("cost") if isinstance(rate, dict) else None
+        self.usage.graphql_points += int(cost) if isinstance(cost, int) else 1
+        if isinstance(rate, dict):
+            log.debug(
+                "GraphQL query cost %s points, %s left",
+                cost,
+                rate.get("remaining"),
+                extra={"points": cost, "remaining": rate.get("remaining")},
+            )
+
+    async def _pause(self, seconds: float) -> None:
+        self.usage.seconds_waited += seconds
+        await self._sleep(seconds)
+
+    def _before_retry(self, state: Any) -> None:
+        self.usage.retries += 1
+        outcome = state.outcome.exception() if state.outcome else None
+        log.info("transient GitHub failure (%s); retrying", outcome, extra={"attempt": state.attempt_number})
+
+
+def _json_of(response: httpx.Response) -> Any:
+    """The body as JSON; a success that is not JSON is a truncated answer, worth retrying."""
+    if response.status_code == 304 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        if response.is_success:
+            raise _Transient(f"malformed JSON in an HTTP {response.status_code} answer") from None
+        return None
+
+
+def _next_url(response: httpx.Response) -> str | None:
+    url = response.links.get("next", {}).get("url")
+    return str(url) if url else None
+
+
+def _where(url: str) -> str:
+    """Host and path of a URL for messages (never the query string)."""
+    parts = urlsplit(url)
+    return f"{parts.netloc}{parts.path}"

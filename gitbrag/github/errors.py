@@ -1,0 +1,35 @@
+"""What can go wrong when talking to GitHub, as exceptions callers can tell apart.
+
+The refresh stage turns these into one-line messages and exit codes, so each message
+is written for an operator: it says what failed and why, and never holds a token.
+"""
+
+from __future__ import annotations
+
+
+class GitHubError(Exception):
+    """GitHub answered, but not with what we asked for (the message says what it said)."""
+
+
+class NotFound(GitHubError):
+    """The user, repository or pull request does not exist (or is not visible to us)."""
+
+
+class UserNotFound(NotFound):
+    """The GitHub user being collected does not exist."""
+
+    def __init__(self, login: str) -> None:
+        super().__init__(f"GitHub user {login!r} does not exist")
+        self.login = login
+
+
+class AuthError(GitHubError):
+    """GitHub rejected the token: waiting or retrying cannot help."""
+
+
+class RateLimitError(GitHubError):
+    """A rate limit that waiting could not get us past (e.g. it persisted after many waits)."""
+
+
+class GitHubUnavailable(GitHubError):
+    """GitHub could not be reached or kept failing transiently after every retry."""

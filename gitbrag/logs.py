@@ -1,0 +1,102 @@
+"""Structured logging on top of the standard library.
+
+Call sites log an event name plus fields: ``log.info("report refreshed",
+extra={"user": "octocat", "period": "1_year", "seconds": 1.2})``. The text format
+renders them as ``key=value`` pairs after the message; the JSON format
+(``GITBRAG_LOG_FORMAT=json``) emits one object per line for log shippers.
+
+Tokens never reach a log line: the GitHub client never logs headers, and a
+redacting filter replaces any configured token that slips into a message or field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+# Attributes every LogRecord has; anything else was passed through `extra`.
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The structured fields a call site attached through `extra`."""
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")}
+
+
+class TextFormatter(logging.Formatter):
+    """`2026-11-28T14:00:00Z INFO gitbrag.refresh report refreshed user=octocat period=1_year`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        fields = " ".join(f"{k}={_text_value(v)}" for k, v in record_fields(record).items())
+        line = f"{stamp} {record.levelname} {record.name} {record.getMessage()}"
+        if fields:
+            line += " " + fields
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, event, then the fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "event": record.getMessage(),
+            **record_fields(record),
+        }
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)
+
+
+def _text_value(value: object) -> str:
+    text = str(value)
+    return json.dumps(text) if (" " in text or not text) else text
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces any of the given secrets in the message and fields with `***`."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        record.msg = self._scrub(record.getMessage())
+        record.args = None
+        for key, value in record_fields(record).items():
+            if isinstance(value, str):
+                setattr(record, key, self._scrub(value))
+        return True
+
+    def _scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def configure_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+    """Route gitbrag's logs to stderr in the chosen format (idempotent)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_gitbrag", False):
+            root.removeHandler(old)
+    handler._gitbrag = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Libraries that log every request would drown the report-level story.
+    for noisy in ("httpx", "httpcore", "uvicorn.access", "apscheduler.executors.default"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

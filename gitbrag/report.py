@@ -1,0 +1,252 @@
+"""Turn one user's `Collection` into a `Report` per period: pure, no I/O, no clock.
+
+Everything time-dependent (`until`, `generated_at`) is a parameter, so the same
+collection always gives the same report and tests need no frozen clock.
+
+The rules, which deliberately differ from the reference tool where it inflates numbers:
+
+* A pull request belongs to a period when it was *created or merged* inside the
+  window ``[period_since(period, until), until]``; being merely updated (a comment,
+  an edit) does not count.
+* Closed-unmerged pull requests are left out, as the reference tool does.
+* A repository's star increase is counted once per repository, not once per pull
+  request, and only from star history that reaches back to the window's start.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from gitbrag.languages import language_for_path
+from gitbrag.models import (
+    PERIODS,
+    SIZE_CATEGORIES,
+    Collection,
+    LanguageShare,
+    Period,
+    PullRequest,
+    Report,
+    ReportPR,
+    ReportRepository,
+    SizeCategory,
+    period_since,
+)
+
+TOP_LANGUAGES = 10
+
+# Upper bounds (inclusive) of changed lines per size category; above the last is "Massive".
+SIZE_LIMITS: tuple[tuple[int, SizeCategory], ...] = (
+    (1, "One Liner"),
+    (100, "Small"),
+    (500, "Medium"),
+    (1500, "Large"),
+    (5000, "Huge"),
+)
+
+
+def size_category(changed_lines: int) -> SizeCategory:
+    """The size label of a pull request that changed `changed_lines` (additions + deletions)."""
+    for limit, category in SIZE_LIMITS:
+        if changed_lines <= limit:
+            return category
+    return "Massive"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """Facts about one pull request that do not depend on the period.
+
+    Computed once per collection so that building all four periods does the
+    per-file language lookups and model construction only once.
+    """
+
+    pr: PullRequest
+    row: ReportPR
+    language_lines: dict[str, int]
+
+
+def build_report(collection: Collection, period: Period, *, until: datetime, generated_at: datetime) -> Report:
+    """The report of `collection` for `period`, with the window ending at `until`."""
+    return _build(collection, _prepare(collection), period, until=until, generated_at=generated_at)
+
+
+def build_reports(collection: Collection, *, until: datetime, generated_at: datetime) -> dict[Period, Report]:
+    """Reports for every period in `PERIODS`, all from the same collection."""
+    entries = _prepare(collection)
+    return {
+        period: _build(collection, entries, period, until=until, generated_at=generated_at)
+        for period in PERIODS
+    }
+
+
+# --- per pull request ------------------------------------------------------------
+
+
+def _prepare(collection: Collection) -> list[_Entry]:
+    """Reportable pull requests (closed-unmerged dropped, duplicates merged), with their rows."""
+    latest: dict[tuple[str, int], PullRequest] = {}
+    for pr in collection.pull_requests:
+        if _is_closed_unmerged(pr):
+            continue
+        key = (pr.repo.lower(), pr.number)
+        known = latest.get(key)
+        # A collection split into overlapping windows may hold a PR twice: keep the freshest.
+        if known is None or pr.updated_at > known.updated_at:
+            latest[key] = pr
+    return [_Entry(pr, _row(pr), _language_lines(pr)) for pr in latest.values()]
+
+
+def _is_merged(pr: PullRequest) -> bool:
+    return pr.state == "MERGED" or pr.merged_at is not None
+
+
+def _is_closed_unmerged(pr: PullRequest) -> bool:
+    return pr.state == "CLOSED" and pr.merged_at is None
+
+
+def _row(pr: PullRequest) -> ReportPR:
+    return ReportPR(
+        number=pr.number,
+        title=pr.title,
+        url=pr.url,
+        state="merged" if _is_merged(pr) else "open",
+        created_at=pr.created_at,
+        merged_at=pr.merged_at,
+        additions=pr.additions,
+        deletions=pr.deletions,
+        changed_files=pr.changed_files,
+        size=size_category(pr.additions + pr.deletions),
+    )
+
+
+def _language_lines(pr: PullRequest) -> dict[str, int]:
+    lines: Counter[str] = Counter()
+    for changed in pr.files:
+        language = language_for_path(changed.path)
+        if language is not None:
+            lines[language] += changed.additions + changed.deletions
+    return dict(lines)
+
+
+def _in_window(pr: PullRequest, since: datetime, until: datetime) -> bool:
+    if since <= pr.created_at <= until:
+        return True
+    return pr.merged_at is not None and since <= pr.merged_at <= until
+
+
+# --- per period --------------------------------------------------------------------
+
+
+def _build(
+    collection: Collection,
+    entries: list[_Entry],
+    period: Period,
+    *,
+    until: datetime,
+    generated_at: datetime,
+) -> Report:
+    since = period_since(period, until)
+    included = [e for e in entries if _in_window(e.pr, since, until)]
+    by_repo: dict[str, list[_Entry]] = defaultdict(list)
+    for entry in included:
+        by_repo[entry.pr.repo].append(entry)
+    repositories = _sort_repositories(
+        [_repository(collection, name, group, period, since, until) for name, group in by_repo.items()],
+        period,
+    )
+    rows = [e.row for e in included]
+    return Report(
+        username=collection.login,
+        period=period,
+        since=since,
+        until=until,
+        generated_at=generated_at,
+        total_prs=len(rows),
+        merged_count=sum(1 for r in rows if r.state == "merged"),
+        open_count=sum(1 for r in rows if r.state == "open"),
+        repo_count=len(repositories),
+        total_additions=sum(r.additions for r in rows),
+        total_deletions=sum(r.deletions for r in rows),
+        total_changed_files=sum(r.changed_files for r in rows),
+        total_star_increase=sum(r.star_increase for r in repositories),
+        languages=_languages(e.language_lines for e in included),
+        size_distribution=_size_distribution(rows),
+        roles=dict(Counter(r.role for r in repositories)),
+        repositories=repositories,
+        profile=collection.profile,
+        incomplete_results=collection.incomplete_results,
+    )
+
+
+def _repository(
+    collection: Collection,
+    name: str,
+    group: list[_Entry],
+    period: Period,
+    since: datetime,
+    until: datetime,
+) -> ReportRepository:
+    newest_first = sorted(group, key=lambda e: (e.pr.created_at, e.pr.number), reverse=True)
+    info = collection.repositories.get(name)
+    stars = info.stargazer_count if info else 0
+    rows = [e.row for e in newest_first]
+    return ReportRepository(
+        name=info.name_with_owner if info else name,
+        url=info.url if info else _repo_url_from_pr(newest_first[0].pr),
+        description=info.description if info else None,
+        stars=stars,
+        star_increase=stars if period == "all_time" else _star_increase(collection, name, since, until),
+        # The user's relationship to the repository as of their most recent PR there.
+        role=newest_first[0].pr.author_association,
+        pr_count=len(rows),
+        merged_count=sum(1 for r in rows if r.state == "merged"),
+        open_count=sum(1 for r in rows if r.state == "open"),
+        prs=rows,
+    )
+
+
+def _repo_url_from_pr(pr: PullRequest) -> str:
+    """Fallback when the collection lacks the repository: PR URLs are `<repo url>/pull/<n>`."""
+    head, sep, _ = pr.url.rpartition("/pull/")
+    return head if sep else f"https://github.com/{pr.repo}"
+
+
+def _star_increase(collection: Collection, repo: str, since: datetime, until: datetime) -> int:
+    """Stars gained in the window, or 0 when the history does not reach back that far.
+
+    Undercounting is the honest failure: counting a partial history would present a
+    truncated number as the whole.
+    """
+    history = collection.stars.get(repo)
+    if history is None or history.since > since:
+        return 0
+    return sum(1 for starred in history.starred_at if since <= starred <= until)
+
+
+def _sort_repositories(repositories: list[ReportRepository], period: Period) -> list[ReportRepository]:
+    if period == "all_time":
+        return sorted(repositories, key=lambda r: (-r.pr_count, r.name))
+    return sorted(repositories, key=lambda r: (-r.star_increase, r.name))
+
+
+def _size_distribution(rows: list[ReportPR]) -> dict[str, int]:
+    counts = Counter(r.size for r in rows)
+    return {category: counts.get(category, 0) for category in SIZE_CATEGORIES}
+
+
+def _languages(per_pr: Iterable[dict[str, int]]) -> list[LanguageShare]:
+    """Top languages by changed lines; shares are of all lines in files of a known language."""
+    totals: Counter[str] = Counter()
+    for lines in per_pr:
+        totals.update(lines)
+    all_lines = sum(totals.values())
+    if all_lines == 0:
+        return []
+    ranked = sorted(((n, lang) for lang, n in totals.items() if n > 0), key=lambda t: (-t[0], t[1]))
+    return [
+        LanguageShare(language=lang, lines=n, percentage=round(100 * n / all_lines, 1))
+        for n, lang in ranked[:TOP_LANGUAGES]
+    ]

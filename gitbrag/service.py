@@ -1,0 +1,78 @@
+"""`gitbrag-refresh` without `--once`: the long-running refresher.
+
+An APScheduler job runs a pass every `GITBRAG_SCAN_INTERVAL_SECONDS` (with jitter so
+replicas drift apart); a pass never overlaps the previous one (`max_instances=1`,
+`coalesce`). SIGTERM/SIGINT stop it gracefully: no new pass starts, the running one
+finishes, exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from gitbrag.refresh import Refresher
+from gitbrag.runtime import demo_github, open_refresher
+from gitbrag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def serve(refresher: Refresher, settings: Settings, users: list[str]) -> None:
+    """Run passes on a schedule until SIGTERM/SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    running: set[asyncio.Task[object]] = set()
+
+    async def scan() -> None:
+        if stop.is_set():
+            return
+        task = asyncio.current_task()
+        if task:
+            running.add(task)
+        try:
+            result = await refresher.run_pass(settings.users + users)
+            log.info("scan finished", extra={"summary": result.summary()})
+        finally:
+            if task:
+                running.discard(task)
+
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        scan,
+        "interval",
+        seconds=settings.scan_interval_seconds,
+        jitter=max(1, settings.scan_interval_seconds // 10),
+        next_run_time=datetime.now(UTC),
+        max_instances=1,
+        coalesce=True,
+        id="scan",
+    )
+    scheduler.start()
+    log.info("service started", extra={"scan_interval_s": settings.scan_interval_seconds})
+    await stop.wait()
+    log.info("stopping: no new passes; waiting for the running one")
+    scheduler.shutdown(wait=False)
+    if running:
+        await asyncio.gather(*running, return_exceptions=True)
+    log.info("service stopped")
+
+
+def run_service(settings: Settings, *, users: list[str], demo: bool) -> int:
+    async def main(s: Settings, u: list[str]) -> None:
+        async with open_refresher(s) as refresher:
+            await serve(refresher, s, u)
+
+    if demo:
+        with demo_github(settings) as (demo_settings, demo_users):
+            asyncio.run(main(demo_settings, users + demo_users))
+    else:
+        asyncio.run(main(settings, users))
+    return 0

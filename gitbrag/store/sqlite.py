@@ -1,0 +1,230 @@
+"""The embedded store: one SQLite file, safe between processes on one host.
+
+SQLite runs in WAL mode (readers never block the writer, and a crash mid-write
+leaves the last committed state) with a busy timeout so overlapping cron runs wait
+for each other instead of failing. Every multi-step change is one transaction.
+Calls run in a worker thread so the event loop never blocks on the file lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from gitbrag.models import Collection
+from gitbrag.store.base import ReportMeta, TrackedUser
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    login     TEXT PRIMARY KEY,          -- lowercased
+    display   TEXT NOT NULL,             -- GitHub's spelling
+    added_at  REAL NOT NULL,
+    missing   INTEGER NOT NULL DEFAULT 0 -- GitHub says the user does not exist
+);
+CREATE TABLE IF NOT EXISTS reports (
+    login           TEXT NOT NULL,
+    period          TEXT NOT NULL,
+    next_due_at     REAL NOT NULL,
+    generated_at    REAL,
+    last_attempt_at REAL,
+    last_error      TEXT,
+    failures        INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (login, period)
+);
+CREATE INDEX IF NOT EXISTS reports_by_due ON reports (next_due_at);
+CREATE TABLE IF NOT EXISTS collections (
+    login        TEXT PRIMARY KEY,
+    collected_at REAL NOT NULL,
+    data         TEXT NOT NULL            -- Collection as JSON
+);
+"""
+
+
+def _ts(value: datetime) -> float:
+    return value.timestamp()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+class SQLiteStore:
+    """`Store` on an SQLite file (see `gitbrag.store.base.Store` for the contract)."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(
+            str(path), timeout=30, isolation_level=None, check_same_thread=False
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=30000")
+        self._conn.executescript(SCHEMA)
+
+    # --- plumbing -------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE takes the write lock up front, so two processes never
+        interleave a read-then-write and a failed step rolls the whole change back."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await asyncio.to_thread(fn)
+
+    def _query(self, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    # --- Store ----------------------------------------------------------------
+
+    async def ping(self) -> bool:
+        try:
+            await self._run(lambda: self._query("SELECT 1"))
+        except sqlite3.Error:
+            return False
+        return True
+
+    async def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    async def track(self, logins: list[str], now: datetime, periods: tuple[str, ...]) -> None:
+        def work() -> None:
+            with self._transaction() as conn:
+                for display in logins:
+                    login = display.lower()
+                    conn.execute(
+                        "INSERT INTO users (login, display, added_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT(login) DO NOTHING",
+                        (login, display, _ts(now)),
+                    )
+                    conn.executemany(
+                        "INSERT INTO reports (login, period, next_due_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT(login, period) DO NOTHING",
+                        [(login, period, _ts(now)) for period in periods],
+                    )
+
+        await self._run(work)
+
+    async def tracked(self) -> list[TrackedUser]:
+        rows = await self._run(lambda: self._query("SELECT * FROM users ORDER BY login"))
+        return [TrackedUser(r["login"], r["display"], bool(r["missing"])) for r in rows]
+
+    async def due(self, now: datetime, limit: int | None = None) -> list[ReportMeta]:
+        sql = "SELECT * FROM reports WHERE next_due_at <= ? ORDER BY next_due_at, login, period"
+        args: tuple[object, ...] = (_ts(now),)
+        if limit is not None:
+            sql += " LIMIT ?"
+            args += (limit,)
+        rows = await self._run(lambda: self._query(sql, args))
+        return [self._meta(r) for r in rows]
+
+    async def report_meta(self, login: str) -> dict[str, ReportMeta]:
+        rows = await self._run(
+            lambda: self._query("SELECT * FROM reports WHERE login = ?", (login.lower(),))
+        )
+        return {r["period"]: self._meta(r) for r in rows}
+
+    async def mark_generated(
+        self, login: str, periods: list[str], generated_at: datetime, next_due_at: datetime
+    ) -> None:
+        def work() -> None:
+            with self._transaction() as conn:
+                conn.executemany(
+                    "INSERT INTO reports (login, period, next_due_at, generated_at, last_attempt_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(login, period) DO UPDATE SET "
+                    "next_due_at = excluded.next_due_at, generated_at = excluded.generated_at, "
+                    "last_attempt_at = excluded.last_attempt_at, last_error = NULL, failures = 0",
+                    [
+                        (login.lower(), p, _ts(next_due_at), _ts(generated_at), _ts(generated_at))
+                        for p in periods
+                    ],
+                )
+
+        await self._run(work)
+
+    async def mark_failed(
+        self, login: str, periods: list[str], at: datetime, error: str, next_due_at: datetime
+    ) -> int:
+        def work() -> int:
+            with self._transaction() as conn:
+                conn.executemany(
+                    "INSERT INTO reports (login, period, next_due_at, last_attempt_at, last_error, failures) "
+                    "VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT(login, period) DO UPDATE SET "
+                    "next_due_at = excluded.next_due_at, last_attempt_at = excluded.last_attempt_at, "
+                    "last_error = excluded.last_error, failures = reports.failures + 1",
+                    [(login.lower(), p, _ts(next_due_at), _ts(at), error) for p in periods],
+                )
+                row = conn.execute(
+                    "SELECT MAX(failures) FROM reports WHERE login = ?", (login.lower(),)
+                ).fetchone()
+                return int(row[0] or 0)
+
+        return await self._run(work)
+
+    async def mark_missing(self, login: str, missing: bool) -> None:
+        def work() -> None:
+            with self._transaction() as conn:
+                conn.execute(
+                    "UPDATE users SET missing = ? WHERE login = ?", (int(missing), login.lower())
+                )
+
+        await self._run(work)
+
+    async def load_collection(self, login: str) -> Collection | None:
+        rows = await self._run(
+            lambda: self._query("SELECT data FROM collections WHERE login = ?", (login.lower(),))
+        )
+        return Collection.model_validate_json(rows[0]["data"]) if rows else None
+
+    async def save_collection(self, collection: Collection) -> None:
+        data = collection.model_dump_json()
+
+        def work() -> None:
+            with self._transaction() as conn:
+                conn.execute(
+                    "INSERT INTO collections (login, collected_at, data) VALUES (?, ?, ?) "
+                    "ON CONFLICT(login) DO UPDATE SET collected_at = excluded.collected_at, "
+                    "data = excluded.data",
+                    (collection.login.lower(), _ts(collection.collected_at), data),
+                )
+                conn.execute(
+                    "UPDATE users SET display = ?, missing = 0 WHERE login = ?",
+                    (collection.login, collection.login.lower()),
+                )
+
+        await self._run(work)
+
+    @staticmethod
+    def _meta(row: sqlite3.Row) -> ReportMeta:
+        return ReportMeta(
+            login=row["login"],
+            period=row["period"],
+            next_due_at=_dt(row["next_due_at"]) or datetime.now(UTC),
+            generated_at=_dt(row["generated_at"]),
+            last_attempt_at=_dt(row["last_attempt_at"]),
+            last_error=row["last_error"],
+            failures=row["failures"],
+        )
