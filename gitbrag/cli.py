@@ -35,7 +35,10 @@ def _refresh_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--once", action="store_true", help="run one pass and exit (for cron)")
     p.add_argument(
-        "--user", action="append", default=[], metavar="U",
+        "--user",
+        action="append",
+        default=[],
+        metavar="U",
         help="track this GitHub user and refresh them now (repeatable, or comma-separated)",
     )
     p.add_argument("--force", action="store_true", help="regenerate even reports that are not stale")
@@ -82,8 +85,13 @@ def _progress() -> Iterator[tuple[object, object]]:
         yield None, None
         return
     progress = Progress(
-        TextColumn("refreshing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.description}"), console=Console(stderr=True), transient=True,
+        TextColumn("refreshing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=Console(stderr=True),
+        transient=True,
     )
     task = progress.add_task("", total=0)
 

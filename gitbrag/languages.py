@@ -136,11 +136,11 @@ EXTENSIONS: dict[str, str] = {
 }
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def language_for_path(path: str) -> str | None:
     """The Linguist name of the language of `path`, or None when the name says nothing.
 
-    Cached because a report looks up the same paths for every period it covers.
+    Cached because the same paths come back with every refresh of the same user.
     """
     name = path.rsplit("/", 1)[-1].lower()
     if name in FILENAMES:

@@ -54,17 +54,21 @@ def atomic_write(path: Path, data: bytes | str) -> None:
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    tmp_name: str | None = None
     try:
-        with tmp:
+        with tempfile.NamedTemporaryFile(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        ) as tmp:
+            tmp_name = tmp.name
             tmp.write(payload)
             tmp.flush()
             os.fchmod(tmp.fileno(), FILE_MODE)
             os.fsync(tmp.fileno())
-        os.replace(tmp.name, path)
+        os.replace(tmp_name, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp.name)
+        if tmp_name is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp_name)
         raise
     _fsync_dir(path.parent)
 
@@ -254,16 +258,18 @@ class Publisher:
             raise ValueError("reports of several users passed to publish_user")
         login = _validated_login(next(iter(reports.values())).username)
         periods = [p for p in PERIODS if p in reports]
-        user_dir = self.site_dir / login
         written: list[Path] = []
         for period in periods:
             report = reports[period]
-            page_dir = user_dir / period
-            written.append(self._write(page_dir / "report.json", report.model_dump_json(indent=2) + "\n"))
-            html = self._render_report(report, periods, depth=2, updating=updating)
-            written.append(self._write(page_dir / "index.html", html))
+            json_path = self._write(
+                self.site_dir / login / period / "report.json", report.model_dump_json(indent=2) + "\n"
+            )
+            written += [
+                json_path,
+                self._write_report_page(report, periods, f"{login}/{period}/index.html", updating),
+            ]
         front = reports["1_year"] if "1_year" in reports else reports[periods[0]]
-        written.append(self._write(user_dir / "index.html", self._render_report(front, periods, 1, updating)))
+        written.append(self._write_report_page(front, periods, f"{login}/index.html", updating))
         return written
 
     def publish_index(self, entries: list[IndexEntry]) -> Path:
@@ -271,7 +277,7 @@ class Publisher:
         for entry in entries:
             _validated_login(entry.login)
         ordered = sorted(entries, key=lambda e: e.login.lower())
-        html = self._render("index.html", depth=0, entries=ordered, title="Contribution reports")
+        html = self._render("index.html", page="index.html", entries=ordered, title="Contribution reports")
         return self._write(self.site_dir / "index.html", html)
 
     def publish_static(self) -> None:
@@ -279,10 +285,12 @@ class Publisher:
         for name, hashed in self._assets.items():
             self._write(self.site_dir / "assets" / hashed, self._asset_source(name).read_bytes())
         # Served for any missing URL, so relative links cannot work there: use base_url when known.
-        self._write(self.site_dir / "404.html", self._render("404.html", depth=0, absolute=True))
+        self._write(self.site_dir / "404.html", self._render("404.html", page="404.html", absolute=True))
 
     def read_report(self, login: str, period: Period) -> Report | None:
         """A published report.json, or None when missing or unreadable (e.g. an older format)."""
+        if period not in PERIODS:
+            raise ValueError(f"unknown period {period!r}")
         path = self.site_dir / _validated_login(login) / period / "report.json"
         try:
             return Report.model_validate_json(path.read_bytes())
@@ -294,31 +302,40 @@ class Publisher:
 
     # --- rendering ---------------------------------------------------------------
 
-    def _render_report(self, report: Report, periods: list[Period], depth: int, updating: bool) -> str:
-        prefix = "../" if depth == 2 else ""
+    def _write_report_page(self, report: Report, periods: list[Period], page: str, updating: bool) -> Path:
+        """Render one report page; `page` is either `<login>/<period>/index.html` or `<login>/index.html`."""
+        on_period_page = page.count("/") == 2
+        tab_prefix = "../" if on_period_page else ""
         tabs = [
-            {"period": p, "label": PERIOD_LABELS[p], "href": f"{prefix}{p}/index.html", "current": False}
+            {
+                "label": PERIOD_LABELS[p],
+                "href": f"{tab_prefix}{p}/index.html",
+                "current": p == report.period,
+            }
             for p in periods
         ]
-        for tab in tabs:
-            tab["current"] = tab["period"] == report.period
-        json_href = "report.json" if depth == 2 else f"{report.period}/report.json"
         label = PERIOD_LABELS[report.period]
-        title = f"{report.profile.name or report.username} (@{report.username}) · {label}"
-        return self._render(
+        html = self._render(
             "report.html",
-            depth=depth,
+            page=page,
             report=report,
             tabs=tabs,
-            json_href=json_href,
+            json_href="report.json" if on_period_page else f"{report.period}/report.json",
             period_label=label,
             updating=updating,
-            title=title,
+            title=f"{report.profile.name or report.username} (@{report.username}) · {label}",
         )
+        return self._write(self.site_dir / page, html)
 
-    def _render(self, template: str, *, depth: int, absolute: bool = False, **context: Any) -> str:
-        root = (self.base_url or "") if absolute else "../" * depth
-        return self.env.get_template(template).render(root=root, base_url=self.base_url, **context)
+    def _render(self, template: str, *, page: str, absolute: bool = False, **context: Any) -> str:
+        """Render `template` for the page at `page` (a path relative to site/).
+
+        Links are made relative to the page (`root` is "../" per level) unless
+        `absolute`, for pages served at arbitrary URLs such as 404.html.
+        """
+        root = (self.base_url or "") if absolute else "../" * page.count("/")
+        canonical = self.base_url + page.removesuffix("index.html") if self.base_url else None
+        return self.env.get_template(template).render(root=root, canonical=canonical, **context)
 
     def _write(self, path: Path, data: bytes | str) -> Path:
         atomic_write(path, data)

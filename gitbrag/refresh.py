@@ -90,9 +90,7 @@ class Refresher:
         log.info("refresh started", extra={"user": login})
         try:
             previous = await self.store.load_collection(login)
-            collection = await collect_user(
-                self.client, login, now=now, cache=self.cache, previous=previous
-            )
+            collection = await collect_user(self.client, login, now=now, cache=self.cache, previous=previous)
             reports = build_reports(collection, until=now, generated_at=now)
             await asyncio.to_thread(self.publisher.publish_user, reports)
             await self.store.save_collection(collection)
@@ -107,8 +105,12 @@ class Refresher:
         seconds = time.monotonic() - started
         log.info(
             "report refreshed",
-            extra={"user": login, "periods": len(PERIODS), "prs": len(collection.pull_requests),
-                   "seconds": round(seconds, 3)},
+            extra={
+                "user": login,
+                "periods": len(PERIODS),
+                "prs": len(collection.pull_requests),
+                "seconds": round(seconds, 3),
+            },
         )
         return UserOutcome(login, "refreshed", PERIODS, seconds)
 

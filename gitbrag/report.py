@@ -15,6 +15,7 @@ The rules, which deliberately differ from the reference tool where it inflates n
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -57,46 +58,56 @@ def size_category(changed_lines: int) -> SizeCategory:
 
 @dataclass(frozen=True)
 class _Entry:
-    """Facts about one pull request that do not depend on the period.
-
-    Computed once per collection so that building all four periods does the
-    per-file language lookups and model construction only once.
-    """
+    """Facts about one pull request that do not depend on the period."""
 
     pr: PullRequest
     row: ReportPR
     language_lines: dict[str, int]
 
 
-def build_report(collection: Collection, period: Period, *, until: datetime, generated_at: datetime) -> Report:
+@dataclass(frozen=True)
+class _Prepared:
+    """A collection digested once, so building all four periods shares the work.
+
+    Per-file language lookups, model construction and sorting of star timestamps
+    are the expensive parts; each is done once per collection, not once per period.
+    """
+
+    collection: Collection
+    entries: list[_Entry]
+    stars_oldest_first: dict[str, list[datetime]]
+
+
+def build_report(
+    collection: Collection, period: Period, *, until: datetime, generated_at: datetime
+) -> Report:
     """The report of `collection` for `period`, with the window ending at `until`."""
-    return _build(collection, _prepare(collection), period, until=until, generated_at=generated_at)
+    return _build(_prepare(collection), period, until=until, generated_at=generated_at)
 
 
 def build_reports(collection: Collection, *, until: datetime, generated_at: datetime) -> dict[Period, Report]:
     """Reports for every period in `PERIODS`, all from the same collection."""
-    entries = _prepare(collection)
-    return {
-        period: _build(collection, entries, period, until=until, generated_at=generated_at)
-        for period in PERIODS
-    }
+    prepared = _prepare(collection)
+    return {period: _build(prepared, period, until=until, generated_at=generated_at) for period in PERIODS}
 
 
 # --- per pull request ------------------------------------------------------------
 
 
-def _prepare(collection: Collection) -> list[_Entry]:
-    """Reportable pull requests (closed-unmerged dropped, duplicates merged), with their rows."""
+def _prepare(collection: Collection) -> _Prepared:
     latest: dict[tuple[str, int], PullRequest] = {}
     for pr in collection.pull_requests:
-        if _is_closed_unmerged(pr):
-            continue
         key = (pr.repo.lower(), pr.number)
         known = latest.get(key)
         # A collection split into overlapping windows may hold a PR twice: keep the freshest.
         if known is None or pr.updated_at > known.updated_at:
             latest[key] = pr
-    return [_Entry(pr, _row(pr), _language_lines(pr)) for pr in latest.values()]
+    reportable = [pr for pr in latest.values() if not _is_closed_unmerged(pr)]
+    return _Prepared(
+        collection=collection,
+        entries=[_Entry(pr, _row(pr), _language_lines(pr)) for pr in reportable],
+        stars_oldest_first={name: sorted(h.starred_at) for name, h in collection.stars.items()},
+    )
 
 
 def _is_merged(pr: PullRequest) -> bool:
@@ -123,12 +134,12 @@ def _row(pr: PullRequest) -> ReportPR:
 
 
 def _language_lines(pr: PullRequest) -> dict[str, int]:
-    lines: Counter[str] = Counter()
+    lines: dict[str, int] = {}
     for changed in pr.files:
         language = language_for_path(changed.path)
         if language is not None:
-            lines[language] += changed.additions + changed.deletions
-    return dict(lines)
+            lines[language] = lines.get(language, 0) + changed.additions + changed.deletions
+    return lines
 
 
 def _in_window(pr: PullRequest, since: datetime, until: datetime) -> bool:
@@ -141,20 +152,20 @@ def _in_window(pr: PullRequest, since: datetime, until: datetime) -> bool:
 
 
 def _build(
-    collection: Collection,
-    entries: list[_Entry],
+    prepared: _Prepared,
     period: Period,
     *,
     until: datetime,
     generated_at: datetime,
 ) -> Report:
+    collection = prepared.collection
     since = period_since(period, until)
-    included = [e for e in entries if _in_window(e.pr, since, until)]
+    included = [e for e in prepared.entries if _in_window(e.pr, since, until)]
     by_repo: dict[str, list[_Entry]] = defaultdict(list)
     for entry in included:
         by_repo[entry.pr.repo].append(entry)
     repositories = _sort_repositories(
-        [_repository(collection, name, group, period, since, until) for name, group in by_repo.items()],
+        [_repository(prepared, name, group, period, since, until) for name, group in by_repo.items()],
         period,
     )
     rows = [e.row for e in included]
@@ -182,7 +193,7 @@ def _build(
 
 
 def _repository(
-    collection: Collection,
+    prepared: _Prepared,
     name: str,
     group: list[_Entry],
     period: Period,
@@ -190,7 +201,7 @@ def _repository(
     until: datetime,
 ) -> ReportRepository:
     newest_first = sorted(group, key=lambda e: (e.pr.created_at, e.pr.number), reverse=True)
-    info = collection.repositories.get(name)
+    info = prepared.collection.repositories.get(name)
     stars = info.stargazer_count if info else 0
     rows = [e.row for e in newest_first]
     return ReportRepository(
@@ -198,7 +209,7 @@ def _repository(
         url=info.url if info else _repo_url_from_pr(newest_first[0].pr),
         description=info.description if info else None,
         stars=stars,
-        star_increase=stars if period == "all_time" else _star_increase(collection, name, since, until),
+        star_increase=stars if period == "all_time" else _star_increase(prepared, name, since, until),
         # The user's relationship to the repository as of their most recent PR there.
         role=newest_first[0].pr.author_association,
         pr_count=len(rows),
@@ -214,16 +225,17 @@ def _repo_url_from_pr(pr: PullRequest) -> str:
     return head if sep else f"https://github.com/{pr.repo}"
 
 
-def _star_increase(collection: Collection, repo: str, since: datetime, until: datetime) -> int:
+def _star_increase(prepared: _Prepared, repo: str, since: datetime, until: datetime) -> int:
     """Stars gained in the window, or 0 when the history does not reach back that far.
 
     Undercounting is the honest failure: counting a partial history would present a
     truncated number as the whole.
     """
-    history = collection.stars.get(repo)
+    history = prepared.collection.stars.get(repo)
     if history is None or history.since > since:
         return 0
-    return sum(1 for starred in history.starred_at if since <= starred <= until)
+    times = prepared.stars_oldest_first[repo]
+    return bisect_right(times, until) - bisect_left(times, since)
 
 
 def _sort_repositories(repositories: list[ReportRepository], period: Period) -> list[ReportRepository]:
@@ -239,9 +251,10 @@ def _size_distribution(rows: list[ReportPR]) -> dict[str, int]:
 
 def _languages(per_pr: Iterable[dict[str, int]]) -> list[LanguageShare]:
     """Top languages by changed lines; shares are of all lines in files of a known language."""
-    totals: Counter[str] = Counter()
+    totals: dict[str, int] = {}
     for lines in per_pr:
-        totals.update(lines)
+        for language, n in lines.items():
+            totals[language] = totals.get(language, 0) + n
     all_lines = sum(totals.values())
     if all_lines == 0:
         return []

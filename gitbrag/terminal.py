@@ -38,8 +38,12 @@ def _repositories(report: Report) -> Table:
         table.add_column(column, justify="left" if column in ("Repository", "Role") else "right")
     for repo in report.repositories:
         table.add_row(
-            Text(repo.name), Text(repo.role), str(repo.pr_count), str(repo.merged_count),
-            f"{repo.stars:,}", f"{repo.star_increase:,}",
+            Text(repo.name),
+            Text(repo.role),
+            str(repo.pr_count),
+            str(repo.merged_count),
+            f"{repo.stars:,}",
+            f"{repo.star_increase:,}",
         )
     return table
 

@@ -1,24 +1,56 @@
-"""The store contract, run against every backend (SQLite today; Redis joins with coordination)."""
+"""The store contract, run against every backend: fakeredis, a real Redis server, SQLite."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import fakeredis
 import pytest
+import redis.asyncio as aioredis
 
 from gitbrag.models import PERIODS, Collection, Profile
-from gitbrag.store import SQLiteStore, Store
+from gitbrag.settings import Settings
+from gitbrag.store import ClaimOutcome, RedisStore, SQLiteStore, Store, open_store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+BACKENDS = ["fakeredis", "redis", "sqlite"]
 
 
-@pytest.fixture(params=["sqlite"])
+def empty_collection(login: str) -> Collection:
+    return Collection(
+        login=login,
+        profile=Profile(login=login),
+        pull_requests=[],
+        repositories={},
+        stars={},
+        collected_at=T0,
+    )
+
+
+def make_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if kind == "fakeredis":
+        return RedisStore(fakeredis.FakeAsyncRedis(decode_responses=True), collection_ttl=3600)
+    if kind == "redis":
+        return RedisStore.from_url(request.getfixturevalue("redis_url"), collection_ttl=3600)
+    return SQLiteStore(tmp_path / "state.sqlite3")
+
+
+@pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    s = SQLiteStore(tmp_path / "state.sqlite3")
+    s = make_store(request.param, request, tmp_path)
     yield s
     await s.close()
+
+
+@pytest.fixture
+async def raw_redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
 
 
 async def test_tracking_is_case_insensitive_and_keeps_github_spelling(store: Store) -> None:
@@ -60,8 +92,12 @@ async def test_failures_count_up_and_a_success_clears_them(store: Store) -> None
 
 async def test_collections_round_trip(store: Store) -> None:
     collection = Collection(
-        login="Mona-Lisa", profile=Profile(login="Mona-Lisa", bio="<b>hi</b> 🚀"),
-        pull_requests=[], repositories={}, stars={}, collected_at=T0,
+        login="Mona-Lisa",
+        profile=Profile(login="Mona-Lisa", bio="<b>hi</b> 🚀"),
+        pull_requests=[],
+        repositories={},
+        stars={},
+        collected_at=T0,
     )
     assert await store.load_collection("mona-lisa") is None
     await store.save_collection(collection)
@@ -77,3 +113,113 @@ async def test_state_survives_reopening(tmp_path: Path) -> None:
     assert [u.login for u in await second.tracked()] == ["a"]
     assert await second.ping()
     await second.close()
+
+
+def test_open_store_picks_redis_when_a_url_is_set(tmp_path: Path) -> None:
+    sqlite = open_store(Settings(state_path=tmp_path / "s.sqlite3"))
+    assert isinstance(sqlite, SQLiteStore)
+    redis_store = open_store(Settings(redis_url="redis://127.0.0.1:1/0", stale_after_seconds=100))
+    assert isinstance(redis_store, RedisStore) and redis_store.collection_ttl == 300
+
+
+async def test_missing_flag_applies_to_tracked_users_only(store: Store) -> None:
+    await store.track(["Zoe"], T0, PERIODS)
+    await store.mark_missing("ZOE", True)
+    await store.mark_missing("ghost", True)
+    assert [(u.login, u.missing) for u in await store.tracked()] == [("zoe", True)]
+    await store.save_collection(empty_collection("Zoe"))
+    assert [(u.display, u.missing) for u in await store.tracked()] == [("Zoe", False)]
+
+
+async def test_due_ties_order_by_login_then_period(store: Store) -> None:
+    await store.track(["a1", "a", "a-b"], T0, ("1_year", "all_time"))
+    due = await store.due(T0)
+    assert [(m.login, m.period) for m in due] == [
+        (login, period) for login in ("a", "a-b", "a1") for period in ("1_year", "all_time")
+    ]
+
+
+# --- claims: the primitives behind gitbrag.tracking -------------------------------
+
+
+async def test_a_task_is_claimed_once_until_released_by_its_holder(store: Store) -> None:
+    now = time.time()
+    tid = "mona-lisa:1_year:abc"
+    assert await store.claim_task(tid, "t1", {"worker_id": "w1"}, 60, 5, now) is ClaimOutcome.STARTED
+    assert await store.claim_task(tid, "t2", {}, 60, 5, now) is ClaimOutcome.ACTIVE
+    meta = await store.task_metadata(tid, now)
+    assert meta == {"worker_id": "w1", "claim_token": "t1"}
+    assert not await store.release_task(tid, "t2", now)  # not the holder
+    assert await store.task_metadata(tid, now) is not None
+    assert await store.release_task(tid, "t1", now)
+    assert await store.task_metadata(tid, now) is None
+    assert await store.claim_task(tid, "t2", {}, 60, 5, now) is ClaimOutcome.STARTED
+
+
+async def test_the_per_user_limit_is_taken_with_the_claim(store: Store) -> None:
+    now = time.time()
+    assert await store.claim_task("zoe:1_year:x", "a", {}, 60, 2, now) is ClaimOutcome.STARTED
+    assert await store.claim_task("zoe:2_years:x", "b", {}, 60, 2, now) is ClaimOutcome.STARTED
+    assert await store.claim_task("zoe:5_years:x", "c", {}, 60, 2, now) is ClaimOutcome.LIMITED
+    assert await store.claim_task("other:5_years:x", "d", {}, 60, 2, now) is ClaimOutcome.STARTED
+    assert await store.active_tasks("ZOE", now) == ["zoe:1_year:x", "zoe:2_years:x"]
+    await store.release_task("zoe:1_year:x", "a", now)
+    assert await store.claim_task("zoe:5_years:x", "c", {}, 60, 2, now) is ClaimOutcome.STARTED
+
+
+async def test_only_the_holder_renews(store: Store) -> None:
+    now = time.time()
+    await store.claim_task("zoe:1_year:x", "a", {}, 60, 1, now)
+    assert await store.renew_claim("zoe:1_year:x", "a", 120, now)
+    assert not await store.renew_claim("zoe:1_year:x", "b", 120, now)
+    assert not await store.renew_claim("zoe:2_years:x", "a", 120, now)
+
+
+async def test_redis_keys_follow_the_issue_with_the_username_as_hash_tag(
+    raw_redis: aioredis.Redis, redis_url: str
+) -> None:
+    store = RedisStore.from_url(redis_url)
+    await store.claim_task("mona-lisa:1_year:abc123", "tok", {"username": "mona-lisa"}, 300, 1, 0)
+    assert await raw_redis.get("task:report:{mona-lisa}:1_year:abc123") is not None
+    assert 299_000 < await raw_redis.pttl("task:report:{mona-lisa}:1_year:abc123") <= 300_000
+    assert await raw_redis.zrange("task:user:{mona-lisa}:active", 0, -1) == ["mona-lisa:1_year:abc123"]
+    # The active set expires with its last claim, so idle users leave nothing behind.
+    assert 299_000 < await raw_redis.pttl("task:user:{mona-lisa}:active") <= 300_000
+    assert await store.renew_claim("mona-lisa:1_year:abc123", "tok", 900, 0)
+    assert await raw_redis.pttl("task:report:{mona-lisa}:1_year:abc123") > 800_000
+    assert await raw_redis.pttl("task:user:{mona-lisa}:active") > 800_000
+    await store.close()
+
+
+async def test_redis_collections_expire_and_the_stale_index_is_a_sorted_set(
+    raw_redis: aioredis.Redis, redis_url: str
+) -> None:
+    store = RedisStore.from_url(redis_url, collection_ttl=7200)
+    await store.track(["Zoe"], T0, ("1_year",))
+    await store.save_collection(empty_collection("Zoe"))
+    assert 7000 < await raw_redis.ttl("gitbrag:collection:{zoe}") <= 7200
+    assert await raw_redis.zrange("{gitbrag}:due", 0, -1, withscores=True) == [("zoe 1_year", T0.timestamp())]
+    await store.close()
+
+
+async def test_redis_claims_lapse_by_server_time(redis_url: str) -> None:
+    """A crashed worker's claim stops counting for the limit when its lease ends."""
+    store = RedisStore.from_url(redis_url)
+    assert await store.claim_task("zoe:1_year:x", "a", {}, 0.05, 1, 0) is ClaimOutcome.STARTED
+    assert await store.claim_task("zoe:2_years:x", "b", {}, 60, 1, 0) is ClaimOutcome.LIMITED
+    await asyncio.sleep(0.1)
+    assert await store.task_metadata("zoe:1_year:x", 0) is None
+    assert not await store.renew_claim("zoe:1_year:x", "a", 60, 0)
+    assert await store.claim_task("zoe:2_years:x", "b", {}, 60, 1, 0) is ClaimOutcome.STARTED
+    await store.close()
+
+
+async def test_sqlite_claims_lapse_by_the_callers_clock(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    assert await store.claim_task("zoe:1_year:x", "a", {}, 10, 1, now=1000) is ClaimOutcome.STARTED
+    assert await store.claim_task("zoe:2_years:x", "b", {}, 10, 1, now=1009) is ClaimOutcome.LIMITED
+    assert await store.active_tasks("zoe", now=1010) == []
+    assert not await store.renew_claim("zoe:1_year:x", "a", 10, now=1010)
+    assert not await store.release_task("zoe:1_year:x", "a", now=1010)
+    assert await store.claim_task("zoe:2_years:x", "b", {}, 10, 1, now=1010) is ClaimOutcome.STARTED
+    await store.close()

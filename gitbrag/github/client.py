@@ -167,6 +167,18 @@ def _int_header(headers: httpx.Headers, name: str) -> int | None:
 
 
 @dataclass(frozen=True)
+class _Call:
+    """One logical request, as often as it has to be sent."""
+
+    method: str
+    url: str
+    resource: str  # which budget it spends: core, search or graphql
+    headers: dict[str, str] = field(default_factory=dict)
+    params: dict[str, Any] | None = None
+    json_body: Any = None
+
+
+@dataclass(frozen=True)
 class _Reply:
     status: int
     headers: httpx.Headers
@@ -200,7 +212,10 @@ def _graphql_error_types(body: Any) -> set[str]:
 def rate_limit_of(reply: _Reply, now: float, secondary_waits: int) -> _Limit | None:
     """GitHub's documented rules for telling a rate-limited answer and how long to wait."""
     reset = _int_header(reply.headers, "x-ratelimit-reset")
-    primary_until = float(reset) + RESET_MARGIN if reset is not None else now + SECONDARY_MIN_WAIT
+    # A reset already in the past (clock skew) still rests the token a moment, not a busy loop.
+    primary_until = (
+        max(float(reset) + RESET_MARGIN, now + 1) if reset is not None else now + SECONDARY_MIN_WAIT
+    )
     if reply.status == 200 and "RATE_LIMITED" in _graphql_error_types(reply.json):
         return _Limit(primary=True, until=primary_until)
     if reply.status not in (403, 429):
@@ -231,6 +246,7 @@ class GitHubClient:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 30,
         max_in_flight: int = 100,
+        transient_attempts: int = TRANSIENT_ATTEMPTS,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.time,
     ) -> None:
@@ -240,6 +256,7 @@ class GitHubClient:
         self._pool = TokenPool(tokens)
         self._semaphore = asyncio.Semaphore(max_in_flight)
         self._sleep, self._clock = sleep, clock
+        self._attempts = transient_attempts
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=timeout,
@@ -267,7 +284,7 @@ class GitHubClient:
         suits queries that batch several repositories); any other error raises `GitHubError`.
         """
         body = {"query": query, "variables": variables}
-        reply = await self._send("POST", self.graphql_url, "graphql", json_body=body)
+        reply = await self._send(_Call("POST", self.graphql_url, "graphql", json_body=body))
         if not isinstance(reply.json, dict):
             raise GitHubError(f"GraphQL at {_where(self.graphql_url)} answered without a JSON object")
         data = reply.json.get("data") or {}
@@ -298,7 +315,7 @@ class GitHubClient:
         headers = {"Accept": accept or DEFAULT_ACCEPT}
         if etag:
             headers["If-None-Match"] = etag
-        reply = await self._send("GET", url, self._resource_of(url), headers=headers, params=params)
+        reply = await self._send(_Call("GET", url, self._resource_of(url), headers, params))
         if reply.status == 304:
             self.usage.not_modified += 1
             return RestResponse(status=304, json=None, etag=etag, not_modified=True)
@@ -325,32 +342,23 @@ class GitHubClient:
 
     # --- one logical request -----------------------------------------------------------
 
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        resource: str,
-        *,
-        headers: dict[str, str] | None = None,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
-    ) -> _Reply:
+    async def _send(self, call: _Call) -> _Reply:
         """Send until GitHub answers with something other than a rate limit."""
         waits = secondary_waits = 0
         while True:
-            token = await self._acquire(resource)
+            token = await self._acquire(call.resource)
             try:
-                reply = await self._send_retrying(method, url, token, resource, headers, params, json_body)
+                reply = await self._send_retrying(call, token)
             finally:
-                self._pool.settle(token, resource)
-            self._pool.observe(token, resource, reply.headers)
+                self._pool.settle(token, call.resource)
+            self._pool.observe(token, call.resource, reply.headers)
             limit = rate_limit_of(reply, self._clock(), secondary_waits)
             if limit is None:
-                return self._checked(reply, url, token)
+                return self._checked(reply, call.url, token)
             waits += 1
             if waits > MAX_RATE_LIMIT_WAITS:
-                raise RateLimitError(f"GitHub kept rate-limiting {_where(url)} after {waits - 1} waits")
-            self._note_limit(token, resource, limit)
+                raise RateLimitError(f"GitHub kept rate-limiting {_where(call.url)} after {waits - 1} waits")
+            self._note_limit(token, call.resource, limit)
             secondary_waits += 0 if limit.primary else 1
 
     def _note_limit(self, token: _Token, resource: str, limit: _Limit) -> None:
@@ -384,20 +392,12 @@ class GitHubClient:
             self.usage.rate_limit_waits += 1
             await self._pause(delay)
 
-    async def _send_retrying(
-        self,
-        method: str,
-        url: str,
-        token: _Token,
-        resource: str,
-        headers: dict[str, str] | None,
-        params: dict[str, Any] | None,
-        json_body: Any,
-    ) -> _Reply:
+    async def _send_retrying(self, call: _Call, token: _Token) -> _Reply:
+        """Send with `token`, retrying transient failures with backoff and jitter."""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(_Transient),
             wait=wait_exponential_jitter(initial=1, max=30),
-            stop=stop_after_attempt(TRANSIENT_ATTEMPTS),
+            stop=stop_after_attempt(self._attempts),
             sleep=self._pause,
             before_sleep=self._before_retry,
             reraise=True,
@@ -405,32 +405,23 @@ class GitHubClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._send_once(method, url, token, resource, headers, params, json_body)
+                    return await self._send_once(call, token)
         except _Transient as exc:
             raise GitHubUnavailable(
-                f"GitHub API at {_where(url)} is unavailable: {exc} "
-                f"(gave up after {TRANSIENT_ATTEMPTS} attempts)"
+                f"GitHub API at {_where(call.url)} is unavailable: {exc} "
+                f"(gave up after {self._attempts} attempts)"
             ) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    async def _send_once(
-        self,
-        method: str,
-        url: str,
-        token: _Token,
-        resource: str,
-        headers: dict[str, str] | None,
-        params: dict[str, Any] | None,
-        json_body: Any,
-    ) -> _Reply:
-        request_headers = dict(headers or {})
+    async def _send_once(self, call: _Call, token: _Token) -> _Reply:
+        headers = dict(call.headers)
         if token.secret is not None:
-            request_headers["Authorization"] = f"Bearer {token.secret}"
+            headers["Authorization"] = f"Bearer {token.secret}"
         async with self._semaphore:
-            self.usage.requests[resource] += 1
+            self.usage.requests[call.resource] += 1
             try:
                 response = await self._http.request(
-                    method, url, headers=request_headers, params=params, json=json_body
+                    call.method, call.url, headers=headers, params=call.params, json=call.json_body
                 )
             except httpx.TransportError as exc:
                 raise _Transient(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
@@ -469,7 +460,8 @@ class GitHubClient:
     def _before_retry(self, state: Any) -> None:
         self.usage.retries += 1
         outcome = state.outcome.exception() if state.outcome else None
-        log.info("transient GitHub failure (%s); retrying", outcome, extra={"attempt": state.attempt_number})
+        # DEBUG: retries are routine; if they all fail, the caller gets GitHubUnavailable.
+        log.debug("transient GitHub failure (%s); retrying", outcome, extra={"attempt": state.attempt_number})
 
 
 def _json_of(response: httpx.Response) -> Any:

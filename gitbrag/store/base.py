@@ -7,13 +7,19 @@ interface with two backends: embedded SQLite (the default, for one host) and Red
 
 Logins are case-insensitive on GitHub, so the store keys everything by the
 lowercased login and remembers GitHub's spelling for display.
+
+The store also holds *claims*: the leases that make each stale report regenerate
+exactly once however many refreshers want it (see `gitbrag.tracking` for the public
+API and the rules). A claim is taken in one atomic step on the server, together with
+the per-reported-user limit, so no interleaving of clients can break either rule.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from enum import StrEnum
+from typing import Any, Protocol
 
 from gitbrag.models import Collection
 
@@ -36,6 +42,31 @@ class TrackedUser:
     login: str  # lowercased key
     display: str  # GitHub's spelling, as last seen
     missing: bool = False  # GitHub said the user does not exist
+
+
+class ClaimOutcome(StrEnum):
+    """Why a claim was (not) taken: the refresher logs skipped duplicates and
+    limit-deferred reports differently."""
+
+    STARTED = "started"
+    ACTIVE = "active"  # someone holds this very task
+    LIMITED = "limited"  # the reported user already has `limit` live tasks
+
+
+def task_user(task_id: str) -> str:
+    """The reported user of a task id `{username}:{period}:{params_hash}`, lowercased.
+
+    Both backends key the per-user limit by it, so it lives with the contract."""
+    user = task_id.split(":", 1)[0].lower()
+    if not user:
+        raise ValueError(f"task id {task_id!r} does not start with a username")
+    return user
+
+
+def normalize_task_id(task_id: str) -> str:
+    """`Octocat:1_year:x` and `octocat:1_year:x` are one task: lowercase the username."""
+    _, sep, rest = task_id.partition(":")
+    return task_user(task_id) + sep + rest
 
 
 class Store(Protocol):
@@ -86,3 +117,32 @@ class Store(Protocol):
         ...
 
     async def save_collection(self, collection: Collection) -> None: ...
+
+    # --- claims ---------------------------------------------------------------
+    # `task_id` is already normalized (lowercased username). `now` is the caller's
+    # clock in epoch seconds: SQLite compares stored expiry times with it, while
+    # Redis ignores it and uses its own server time, so clients whose clocks
+    # disagree still agree on what has expired.
+
+    async def claim_task(
+        self, task_id: str, token: str, metadata: dict[str, Any], ttl: float, limit: int, now: float
+    ) -> ClaimOutcome:
+        """Atomically: take the task for `ttl` seconds unless it is held or its user
+        already holds `limit` live tasks. The metadata is kept with `claim_token`."""
+        ...
+
+    async def release_task(self, task_id: str, token: str, now: float) -> bool:
+        """Drop the claim if `token` still holds it (compare-and-delete)."""
+        ...
+
+    async def renew_claim(self, task_id: str, token: str, ttl: float, now: float) -> bool:
+        """Extend the lease to `ttl` seconds from now if `token` still holds it."""
+        ...
+
+    async def task_metadata(self, task_id: str, now: float) -> dict[str, Any] | None:
+        """The live claim's metadata (with `claim_token`), None when not held."""
+        ...
+
+    async def active_tasks(self, username: str, now: float) -> list[str]:
+        """The user's live task ids, sorted."""
+        ...

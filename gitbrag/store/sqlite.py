@@ -4,21 +4,27 @@ SQLite runs in WAL mode (readers never block the writer, and a crash mid-write
 leaves the last committed state) with a busy timeout so overlapping cron runs wait
 for each other instead of failing. Every multi-step change is one transaction.
 Calls run in a worker thread so the event loop never blocks on the file lock.
+
+Claims are rows of `tasks` with an `expires_at` compared with the caller's clock;
+a claim is one BEGIN IMMEDIATE transaction (prune the user's expired rows, check
+the task and the user's count, insert), so processes on one host sharing the file
+get the same guarantees as Redis gives across hosts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from gitbrag.models import Collection
-from gitbrag.store.base import ReportMeta, TrackedUser
+from gitbrag.store.base import ClaimOutcome, ReportMeta, TrackedUser, task_user
 
 T = TypeVar("T")
 
@@ -45,6 +51,15 @@ CREATE TABLE IF NOT EXISTS collections (
     collected_at REAL NOT NULL,
     data         TEXT NOT NULL            -- Collection as JSON
 );
+CREATE TABLE IF NOT EXISTS tasks (
+    task_id     TEXT PRIMARY KEY,         -- {username}:{period}:{params_hash}, username lowercased
+    username    TEXT NOT NULL,            -- the reported user, for the per-user limit
+    claim_token TEXT NOT NULL,            -- fencing: only the holder may renew or release
+    metadata    TEXT NOT NULL,            -- JSON: started_at, username, worker_id, claim_token
+    expires_at  REAL NOT NULL             -- a crashed worker's claim lapses at this time
+);
+CREATE INDEX IF NOT EXISTS tasks_by_user ON tasks (username, expires_at);
+CREATE INDEX IF NOT EXISTS tasks_by_expiry ON tasks (expires_at);
 """
 
 
@@ -66,9 +81,7 @@ class SQLiteStore:
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
-            str(path), timeout=30, isolation_level=None, check_same_thread=False
-        )
+        self._conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -142,9 +155,7 @@ class SQLiteStore:
         return [self._meta(r) for r in rows]
 
     async def report_meta(self, login: str) -> dict[str, ReportMeta]:
-        rows = await self._run(
-            lambda: self._query("SELECT * FROM reports WHERE login = ?", (login.lower(),))
-        )
+        rows = await self._run(lambda: self._query("SELECT * FROM reports WHERE login = ?", (login.lower(),)))
         return {r["period"]: self._meta(r) for r in rows}
 
     async def mark_generated(
@@ -187,9 +198,7 @@ class SQLiteStore:
     async def mark_missing(self, login: str, missing: bool) -> None:
         def work() -> None:
             with self._transaction() as conn:
-                conn.execute(
-                    "UPDATE users SET missing = ? WHERE login = ?", (int(missing), login.lower())
-                )
+                conn.execute("UPDATE users SET missing = ? WHERE login = ?", (int(missing), login.lower()))
 
         await self._run(work)
 
@@ -216,6 +225,72 @@ class SQLiteStore:
                 )
 
         await self._run(work)
+
+    # --- claims -----------------------------------------------------------------
+
+    async def claim_task(
+        self, task_id: str, token: str, metadata: dict[str, Any], ttl: float, limit: int, now: float
+    ) -> ClaimOutcome:
+        user = task_user(task_id)
+        doc = json.dumps({**metadata, "claim_token": token})
+
+        def work() -> ClaimOutcome:
+            with self._transaction() as conn:
+                # Lapsed claims (crashed workers) stop counting; the index keeps this O(log n + k).
+                conn.execute("DELETE FROM tasks WHERE expires_at <= ?", (now,))
+                if conn.execute("SELECT 1 FROM tasks WHERE task_id = ?", (task_id,)).fetchone():
+                    return ClaimOutcome.ACTIVE
+                (held,) = conn.execute("SELECT COUNT(*) FROM tasks WHERE username = ?", (user,)).fetchone()
+                if held >= limit:
+                    return ClaimOutcome.LIMITED
+                conn.execute(
+                    "INSERT INTO tasks (task_id, username, claim_token, metadata, expires_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (task_id, user, token, doc, now + ttl),
+                )
+                return ClaimOutcome.STARTED
+
+        return await self._run(work)
+
+    async def release_task(self, task_id: str, token: str, now: float) -> bool:
+        def work() -> bool:
+            with self._transaction() as conn:
+                cur = conn.execute(
+                    "DELETE FROM tasks WHERE task_id = ? AND claim_token = ? AND expires_at > ?",
+                    (task_id, token, now),
+                )
+                return cur.rowcount > 0
+
+        return await self._run(work)
+
+    async def renew_claim(self, task_id: str, token: str, ttl: float, now: float) -> bool:
+        def work() -> bool:
+            with self._transaction() as conn:
+                cur = conn.execute(
+                    "UPDATE tasks SET expires_at = ? "
+                    "WHERE task_id = ? AND claim_token = ? AND expires_at > ?",
+                    (now + ttl, task_id, token, now),
+                )
+                return cur.rowcount > 0
+
+        return await self._run(work)
+
+    async def task_metadata(self, task_id: str, now: float) -> dict[str, Any] | None:
+        rows = await self._run(
+            lambda: self._query(
+                "SELECT metadata FROM tasks WHERE task_id = ? AND expires_at > ?", (task_id, now)
+            )
+        )
+        return dict(json.loads(rows[0]["metadata"])) if rows else None
+
+    async def active_tasks(self, username: str, now: float) -> list[str]:
+        rows = await self._run(
+            lambda: self._query(
+                "SELECT task_id FROM tasks WHERE username = ? AND expires_at > ? ORDER BY task_id",
+                (username.lower(), now),
+            )
+        )
+        return [r["task_id"] for r in rows]
 
     @staticmethod
     def _meta(row: sqlite3.Row) -> ReportMeta:

@@ -1,0 +1,21 @@
+# gitbrag: the refresher service (scheduler; the hook joins it later).
+# Build: docker build -t gitbrag .    Run: see README ("Docker").
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY gitbrag ./gitbrag
+COPY templates ./templates
+RUN pip wheel --no-cache-dir --wheel-dir /wheels .
+
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 gitbrag \
+ && mkdir -p /data/site /data/state && chown -R gitbrag /data
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER gitbrag
+WORKDIR /data
+ENV GITBRAG_SITE_DIR=/data/site \
+    GITBRAG_STATE_PATH=/data/state/state.sqlite3 \
+    PYTHONUNBUFFERED=1
+VOLUME ["/data/site", "/data/state"]
+CMD ["gitbrag-refresh"]

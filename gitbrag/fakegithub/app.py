@@ -1,0 +1,375 @@
+"""The fake GitHub as an ASGI app: REST and GraphQL routes behind GitHub's gates.
+
+Every API request goes through `FakeState.serve`, in GitHub's order: injected faults
+(latency, 5xx, timeouts, secondary limits), authentication, the handler, the
+conditional-request check (a matching `If-None-Match` gets a free 304), the primary
+rate limit, and finally the shared headers (`x-ratelimit-*`, `ETag`, `Link`). The
+`/_fake/*` admin routes bypass all of that: they are for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gitbrag.fakegithub import dataset as ds_mod
+from gitbrag.fakegithub.budget import RateLimitExceeded, RateSnapshot
+from gitbrag.fakegithub.faults import (
+    SECONDARY_LIMIT_DOCS,
+    SECONDARY_LIMIT_MESSAGE,
+    FaultConfig,
+    FaultInjector,
+)
+from gitbrag.fakegithub.graphql_api import execute_graphql
+from gitbrag.fakegithub.limits import ANONYMOUS, RESOURCES, LimitConfig, RateLimiter, rate_headers, token_id
+from gitbrag.fakegithub.records import Dataset, FakePull, FakeStar
+from gitbrag.fakegithub.rest import ApiResponse, RestApi, error, rate_limit_body
+
+JSON_TYPE = "application/json; charset=utf-8"
+RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+GRAPHQL_AUTH_MESSAGE = "This endpoint requires you to be authenticated."
+
+
+@dataclass
+class FakeConfig:
+    limits: LimitConfig = field(default_factory=LimitConfig)
+    faults: FaultConfig = field(default_factory=FaultConfig)
+    clock: Callable[[], float] = time.time  # drives rate-limit windows; inject one in tests
+    valid_tokens: frozenset[str] | None = None  # None: any token is accepted
+    revoked_tokens: frozenset[str] = frozenset()
+    rate_limited_status: int = 403  # GitHub answers 403 or 429 for a spent primary budget
+
+
+@dataclass
+class Stats:
+    requests: Counter[str] = field(default_factory=Counter)  # by route template
+    statuses: Counter[str] = field(default_factory=Counter)
+    cost: Counter[str] = field(default_factory=Counter)  # by resource
+    tokens: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    not_modified: int = 0
+    rate_limited: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "total_requests": sum(self.requests.values()),
+            "requests": dict(self.requests),
+            "statuses": dict(self.statuses),
+            "cost": {r: self.cost[r] for r in RESOURCES},
+            "graphql_points": self.cost["graphql"],
+            "tokens": {t: dict(c) for t, c in self.tokens.items()},
+            "not_modified": self.not_modified,
+            "rate_limited": self.rate_limited,
+            "faults": dict(self.faults),
+        }
+
+
+Handler = Callable[[Request], ApiResponse]
+
+
+class FakeState:
+    """One fake GitHub's mutable state: dataset, budgets, faults and stats."""
+
+    def __init__(self, dataset: Dataset, config: FakeConfig) -> None:
+        self.dataset = dataset
+        self.config = config
+        self.rest = RestApi(dataset)
+        self.limiter = RateLimiter(config.limits, config.clock)
+        self.faults = FaultInjector(config.faults)
+        self.stats = Stats()
+        self._dump: tuple[tuple[int, int], bytes] | None = None
+        self._request_no = 0
+
+    # --- mutation (tests) -------------------------------------------------------------
+
+    def add_pull(self, repo: str, author: str, **kwargs: Any) -> FakePull:
+        """Add a PR (see `dataset.add_pull`); responses that show it get new ETags."""
+        pull = ds_mod.add_pull(self.dataset, repo, author, **kwargs)
+        self._changed()
+        return pull
+
+    def add_star(self, repo: str, login: str, starred_at: datetime | None = None) -> FakeStar:
+        star = ds_mod.add_star(self.dataset, repo, login, starred_at)
+        self._changed()
+        return star
+
+    def reset(self) -> None:
+        """Zero the stats and every budget (faults stay as configured)."""
+        self.stats = Stats()
+        self.limiter.reset()
+
+    def _changed(self) -> None:
+        self._dump = None
+        self.rest.invalidate()
+
+    def dataset_json(self, users: list[str] | None) -> bytes:
+        if users:
+            return _dumps(ds_mod.dataset_to_json(self.dataset, users))
+        # Keyed on the counts too, so records added straight to the dataset are not missed.
+        key = (len(self.dataset.pulls), sum(r.stargazers_count for r in self.dataset.repos.values()))
+        if self._dump is None or self._dump[0] != key:
+            self._dump = (key, _dumps(ds_mod.dataset_to_json(self.dataset)))
+        return self._dump[1]
+
+    # --- the request pipeline -------------------------------------------------------
+
+    async def serve(self, request: Request, template: str, resource: str, handler: Handler) -> Response:
+        self.stats.requests[template] += 1
+        response = await self._serve(request, resource, handler)
+        self.stats.statuses[str(response.status_code)] += 1
+        return response
+
+    async def _serve(self, request: Request, resource: str, handler: Handler) -> Response:
+        self._request_no += 1
+        request_id = f"FAKE:{self._request_no:08X}"
+        fault = self.faults.decide()
+        if fault.kind == "timeout":
+            await _hold(request, fault.delay_s)
+        elif fault.delay_s:
+            await asyncio.sleep(fault.delay_s)
+        token = bearer_token(request)
+        who = token_id(token)
+        if fault.kind in ("error", "timeout", "secondary"):
+            self.stats.faults[fault.kind] += 1
+            return self._fault_response(fault.kind, fault.status, who, resource, request_id)
+        refusal = self._authenticate(token, resource)
+        if refusal is not None:  # GitHub shows the anonymous budget on a 401
+            anonymous = rate_headers(self.limiter.peek(ANONYMOUS, "core"))
+            return _json_response(refusal, {"x-github-request-id": request_id, **anonymous})
+        api = handler(request)
+        body = _dumps(api.body)
+        headers = {"x-github-request-id": request_id, **api.headers}
+        if request.method == "GET" and api.status == 200:
+            etag = 'W/"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
+            headers["etag"] = etag
+            if _etag_matches(request.headers.get("if-none-match"), etag):
+                self.stats.not_modified += 1
+                headers.update(rate_headers(self.limiter.peek(who, resource)))
+                return Response(status_code=304, headers=headers)
+        if resource != "graphql":  # the GraphQL executor charges the query's points itself
+            try:
+                snap = self._charge(who, resource, 1)
+            except RateLimitExceeded as exc:
+                return self._rate_limited(exc.snapshot, who, request_id)
+            headers.update(rate_headers(snap))
+        if fault.kind == "malformed" and api.status == 200:
+            self.stats.faults["malformed"] += 1
+            body = body[: len(body) // 2]
+        return Response(body, api.status, headers, media_type=JSON_TYPE)
+
+    def _charge(self, who: str, resource: str, cost: int) -> RateSnapshot:
+        snap = self.limiter.charge(who, resource, cost)
+        self.stats.cost[resource] += cost
+        self.stats.tokens[who][resource] += cost
+        return snap
+
+    def _authenticate(self, token: str | None, resource: str) -> ApiResponse | None:
+        if token is None:
+            if resource == "graphql":
+                docs = "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql"
+                return ApiResponse(401, {"message": GRAPHQL_AUTH_MESSAGE, "documentation_url": docs})
+            return None
+        valid = self.config.valid_tokens
+        if token in self.config.revoked_tokens or (valid is not None and token not in valid):
+            return error(401, "Bad credentials")
+        return None
+
+    def _rate_limited(self, snap: RateSnapshot, who: str, request_id: str) -> Response:
+        self.stats.rate_limited += 1
+        subject = "user ID 1" if who != ANONYMOUS else "127.0.0.1"
+        message = f"API rate limit exceeded for {subject}."
+        if who == ANONYMOUS:
+            message += (
+                " (But here's the good news: Authenticated requests get a higher rate limit. "
+                "Check out the documentation for more details.)"
+            )
+        api = error(self.config.rate_limited_status, message, RATE_LIMIT_DOCS)
+        return _json_response(api, {"x-github-request-id": request_id, **rate_headers(snap)})
+
+    def _fault_response(self, kind: str, status: int, who: str, resource: str, request_id: str) -> Response:
+        headers = {"x-github-request-id": request_id}
+        if kind == "secondary":
+            headers["retry-after"] = str(self.faults.config.retry_after_s)
+            headers.update(rate_headers(self.limiter.peek(who, resource)))
+            message = SECONDARY_LIMIT_MESSAGE.format(request_id=request_id)
+            return _json_response(error(403, message, SECONDARY_LIMIT_DOCS), headers)
+        messages = {
+            502: "Server Error",
+            503: "Service Unavailable",
+            504: "We couldn't respond to your request in time.",
+        }
+        return _json_response(ApiResponse(status, {"message": messages[status]}), headers)
+
+    # --- GraphQL ----------------------------------------------------------------------
+
+    def graphql_handler(self, request: Request, payload: object) -> ApiResponse:
+        """Run the other half's executor, charging its points to the caller's budget."""
+        who = token_id(bearer_token(request))
+        charged: list[RateSnapshot] = []
+
+        def charge(cost: int) -> RateSnapshot:
+            try:
+                snap = self._charge(who, "graphql", cost)
+            except RateLimitExceeded as exc:
+                self.stats.rate_limited += 1
+                charged.append(exc.snapshot)
+                raise
+            charged.append(snap)
+            return snap
+
+        status, body = execute_graphql(self.dataset, payload, charge)
+        snap = charged[-1] if charged else self.limiter.peek(who, "graphql")
+        return ApiResponse(status, body, rate_headers(snap))
+
+
+async def _hold(request: Request, seconds: float) -> None:
+    """Sit on a request like a hung backend, but stop once the client has given up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(min(left, 0.05))
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token from `Authorization: token X` or `Bearer X` (never logged)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() in ("token", "bearer") and value.strip():
+        return value.strip()
+    return None
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    wanted = etag.removeprefix("W/")
+    return any(t.strip() == "*" or t.strip().removeprefix("W/") == wanted for t in header.split(","))
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _json_response(api: ApiResponse, headers: dict[str, str]) -> Response:
+    return Response(_dumps(api.body), api.status, {**headers, **api.headers}, media_type=JSON_TYPE)
+
+
+# --- the app ------------------------------------------------------------------------------
+
+
+def create_app(dataset: Dataset | None = None, config: FakeConfig | None = None) -> Starlette:
+    """A fake GitHub serving `dataset` (default: the demo dataset); its state is `app.state.fake`."""
+    state = FakeState(dataset if dataset is not None else ds_mod.build_dataset(), config or FakeConfig())
+    rest = state.rest
+
+    def api(path: str, handler: Handler, resource: str = "core") -> Route:
+        template = f"GET {path}"
+
+        async def endpoint(request: Request) -> Response:
+            return await state.serve(request, template, resource, handler)
+
+        return Route(path, endpoint, methods=["GET"])
+
+    async def graphql(request: Request) -> Response:
+        try:
+            payload: object = json.loads(await request.body())
+        except ValueError:
+            payload = None
+        return await state.serve(
+            request, "POST /graphql", "graphql", lambda r: state.graphql_handler(r, payload)
+        )
+
+    def rate_limit(request: Request) -> ApiResponse:
+        who = token_id(bearer_token(request))
+        return ApiResponse(200, rate_limit_body({r: state.limiter.peek(who, r) for r in RESOURCES}))
+
+    async def rate_limit_endpoint(request: Request) -> Response:
+        # GitHub doesn't charge for GET /rate_limit: serve it outside the pipeline's charge.
+        state.stats.requests["GET /rate_limit"] += 1
+        who = token_id(bearer_token(request))
+        headers = rate_headers(state.limiter.peek(who, "core"))
+        return _json_response(rate_limit(request), headers)
+
+    routes = [
+        api("/users/{username}", rest.get_user),
+        api("/users/{username}/social_accounts", rest.social_accounts),
+        api("/search/issues", rest.search_issues, "search"),
+        api("/repos/{owner}/{repo}", rest.get_repo),
+        api("/repos/{owner}/{repo}/pulls/{number:int}", rest.get_pull),
+        api("/repos/{owner}/{repo}/pulls/{number:int}/files", rest.pull_files),
+        api("/repos/{owner}/{repo}/stargazers", rest.stargazers),
+        Route("/rate_limit", rate_limit_endpoint, methods=["GET"]),
+        Route("/graphql", graphql, methods=["POST"]),
+        *_admin_routes(state),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    app.state.fake = state
+    return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown routes and methods: GitHub answers them with its JSON 404."""
+    return _json_response(error(404, "Not Found"), {})
+
+
+def _admin_routes(state: FakeState) -> list[Route]:
+    async def stats(request: Request) -> Response:
+        return JSONResponse(state.stats.as_json())
+
+    async def reset(request: Request) -> Response:
+        state.reset()
+        return JSONResponse({"ok": True})
+
+    async def dataset(request: Request) -> Response:
+        users = request.query_params.get("users")
+        body = state.dataset_json(users.split(",") if users else None)
+        return Response(body, media_type=JSON_TYPE)
+
+    async def faults(request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                changes = json.loads(await request.body() or b"{}")
+                if not isinstance(changes, dict):
+                    raise ValueError("expected a JSON object")
+                state.faults.update(changes)
+            except ValueError as exc:
+                return JSONResponse({"message": str(exc)}, status_code=400)
+        elif request.method == "DELETE":
+            state.faults.config = FaultConfig()
+            state.faults.update({"seed": 0})
+        return JSONResponse(state.faults.as_dict())
+
+    async def limits(request: Request) -> Response:
+        """Change budgets at runtime, e.g. `{"core": 10}` to test exhaustion on a subprocess server."""
+        try:
+            changes = json.loads(await request.body() or b"{}")
+            for key, value in changes.items():
+                if not hasattr(state.limiter.config, key) or not isinstance(value, int | float):
+                    raise ValueError(f"bad limit setting {key!r}")
+                setattr(state.limiter.config, key, type(getattr(state.limiter.config, key))(value))
+        except (ValueError, AttributeError) as exc:
+            return JSONResponse({"message": str(exc)}, status_code=400)
+        return JSONResponse(vars(state.limiter.config))
+
+    endpoints: list[tuple[str, Callable[[Request], Awaitable[Response]], list[str]]] = [
+        ("/_fake/stats", stats, ["GET"]),
+        ("/_fake/reset", reset, ["POST"]),
+        ("/_fake/dataset", dataset, ["GET"]),
+        ("/_fake/faults", faults, ["GET", "POST", "DELETE"]),
+        ("/_fake/limits", limits, ["GET", "POST"]),
+    ]
+    return [Route(path, fn, methods=methods) for path, fn, methods in endpoints]

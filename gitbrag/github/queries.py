@@ -1,0 +1,88 @@
+"""The GraphQL documents gitbrag sends to GitHub, in one place so their cost is easy to review.
+
+Every query also asks for `rateLimit { cost remaining resetAt }`: GitHub reports the
+points a query spent only when asked, and the client logs and counts them.
+Values always travel as GraphQL variables, never spliced into the text, so a login or
+repository name can never change the meaning of a query.
+"""
+
+from __future__ import annotations
+
+RATE_LIMIT = "rateLimit { cost remaining resetAt }"
+
+# GitHub's public limits: at most 100 nodes per connection page, 1,000 results per search.
+PAGE_SIZE = 100
+SEARCH_CAP = 1000
+
+_PROFILE_FIELDS = f"""
+    login name bio company location websiteUrl avatarUrl url
+    socialAccounts(first: {PAGE_SIZE}) {{ nodes {{ provider url }} }}
+"""
+
+# One page of a user's pull requests with everything a report needs: code stats, the
+# first 100 changed files and the repository, so no per-PR or per-repo query follows.
+_SEARCH_PAGE = f"""
+  search(query: $query, type: ISSUE, first: {PAGE_SIZE}, after: $after) {{
+    issueCount
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{
+      ... on PullRequest {{
+        number title url state createdAt updatedAt closedAt mergedAt
+        additions deletions changedFiles authorAssociation
+        files(first: {PAGE_SIZE}) {{
+          nodes {{ path additions deletions }}
+          pageInfo {{ hasNextPage endCursor }}
+        }}
+        repository {{
+          nameWithOwner url description stargazerCount
+          primaryLanguage {{ name }}
+        }}
+      }}
+    }}
+  }}
+"""
+
+PROFILE = f"""
+query Profile($login: String!) {{
+  user(login: $login) {{ {_PROFILE_FIELDS} }}
+  {RATE_LIMIT}
+}}
+"""
+
+SEARCH_PULL_REQUESTS = f"""
+query SearchPullRequests($query: String!, $after: String) {{
+  {_SEARCH_PAGE}
+  {RATE_LIMIT}
+}}
+"""
+
+# A collection's first query: the profile rides along with the first search page, which
+# saves a round trip per user. (GraphQL search for an unknown author is simply empty;
+# `user` comes back null with a NOT_FOUND error.)
+PROFILE_AND_PULL_REQUESTS = f"""
+query ProfileAndPullRequests($login: String!, $query: String!, $after: String) {{
+  user(login: $login) {{ {_PROFILE_FIELDS} }}
+  {_SEARCH_PAGE}
+  {RATE_LIMIT}
+}}
+"""
+
+
+def stargazers_query(batch_size: int) -> str:
+    """One page of newest-first stargazers for each of `batch_size` repositories.
+
+    Repository i is aliased `r{i}` and takes variables `$owner{i}`, `$name{i}`, `$after{i}`;
+    batching saves a round trip per repository, and GitHub charges by nodes, not by query.
+    """
+    params = ", ".join(f"$owner{i}: String!, $name{i}: String!, $after{i}: String" for i in range(batch_size))
+    fields = "\n".join(
+        f"""  r{i}: repository(owner: $owner{i}, name: $name{i}) {{
+    nameWithOwner
+    stargazers(first: {PAGE_SIZE}, after: $after{i}, orderBy: {{field: STARRED_AT, direction: DESC}}) {{
+      edges {{ starredAt }}
+      pageInfo {{ hasNextPage endCursor }}
+    }}
+  }}"""
+        for i in range(batch_size)
+    )
+    return f"query Stargazers({params}) {{\n{fields}\n  {RATE_LIMIT}\n}}\n"

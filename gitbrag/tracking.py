@@ -1,0 +1,292 @@
+"""Task tracking: each stale report is regenerated once, however many refreshers want it.
+
+A refresher claims a task before it regenerates a report. Task ids are
+`{username}:{period}:{params_hash}` (username lowercased: logins are case-insensitive).
+A claim is a lease of `ttl` seconds kept in the store with a random claim token:
+
+- `start_task` takes it atomically on the server, and only if the task is free and
+  the *reported* user (not the requester) has fewer than `per_user_limit` live tasks,
+  so GitHub's shared rate limit is not spent on one user by many generations at once.
+- A long generation renews the lease (`renew_task`, or `Claim.kept_alive`). A worker
+  that crashes or stalls past the TTL loses the claim and someone else picks the
+  report up; its token no longer matches, so `holds_task` (checked just before the
+  final write) tells it not to publish over the newer report (fencing).
+- Redis unreachable: tracking fails open, as the design says. A refresh still runs
+  and publishes (duplicates are allowed then); the outage is logged once, and its end
+  once. Claims granted during the outage are written to Redis when it is back, unless
+  someone else claimed the task meanwhile. The SQLite store is local, so its errors
+  are real errors and propagate.
+
+The contract names are module-level functions delegating to the tracker set with
+`configure_tracking`; `TaskTracker` is the same API on an explicit store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from gitbrag.settings import Settings
+from gitbrag.store.base import ClaimOutcome, Store, normalize_task_id, task_user
+from gitbrag.store.redis import OUTAGE_ERRORS
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DEFAULT_TTL_SECONDS = 300.0
+
+
+def make_task_id(username: str, period: str, params_hash: str) -> str:
+    return f"{username.lower()}:{period}:{params_hash}"
+
+
+def hash_params(params: Mapping[str, Any]) -> str:
+    """A short stable hash of what else shapes a report (so different shapes are different tasks)."""
+    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class TaskTracker:
+    """Claims on one store for one worker. `clock` (epoch seconds) decides expiry on
+    SQLite; Redis uses its server clock so skewed hosts still agree."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        worker_id: str | None = None,
+        ttl: float = DEFAULT_TTL_SECONDS,
+        per_user_limit: int = 1,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if ttl <= 0 or per_user_limit < 1:
+            raise ValueError("ttl must be > 0 and per_user_limit >= 1")
+        self.store = store
+        self.worker_id = worker_id or default_worker_id()
+        self.ttl = ttl
+        self.per_user_limit = per_user_limit
+        self.clock = clock
+        self._held: dict[str, str] = {}  # task id -> token, for complete_task(task_id) alone
+        self._unbacked: set[str] = set()  # tokens granted or renewed while Redis was down
+        self._outage = False
+
+    @classmethod
+    def from_settings(cls, store: Store, settings: Settings, worker_id: str | None = None) -> TaskTracker:
+        """GITBRAG_TASK_TTL_SECONDS and GITBRAG_PER_USER_LIMIT."""
+        return cls(
+            store, worker_id=worker_id, ttl=settings.task_ttl_seconds, per_user_limit=settings.per_user_limit
+        )
+
+    # --- the contract -------------------------------------------------------------
+
+    async def start_task(
+        self, task_id: str, metadata: Mapping[str, Any] | None = None, *, token: str | None = None
+    ) -> bool:
+        """Claim the task; False when it is active or its user is at the limit."""
+        return await self.try_claim(task_id, metadata, token=token) is not None
+
+    async def try_claim(
+        self, task_id: str, metadata: Mapping[str, Any] | None = None, *, token: str | None = None
+    ) -> Claim | None:
+        """`start_task`, returning the claim (with its token) to renew, check and release."""
+        task_id = normalize_task_id(task_id)
+        token = token or secrets.token_hex(16)
+        doc = {
+            "username": task_user(task_id),
+            "worker_id": self.worker_id,
+            "started_at": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
+            **(metadata or {}),
+        }
+        outcome = await self._guard(
+            self.store.claim_task(task_id, token, doc, self.ttl, self.per_user_limit, self.clock()), None
+        )
+        if outcome is None:  # fail open
+            self._unbacked.add(token)
+        elif outcome is not ClaimOutcome.STARTED:
+            log.debug("task not started", extra={"task_id": task_id, "reason": str(outcome)})
+            return None
+        self._held[task_id] = token
+        return Claim(self, task_id, token)
+
+    async def complete_task(self, task_id: str, token: str | None = None) -> bool:
+        """Release the claim if `token` (by default the one this tracker took) still holds it."""
+        task_id = normalize_task_id(task_id)
+        token = token or self._held.get(task_id)
+        if token is None:
+            return False
+        if self._held.get(task_id) == token:
+            del self._held[task_id]
+        self._unbacked.discard(token)
+        return bool(await self._guard(self.store.release_task(task_id, token, self.clock()), False))
+
+    async def renew_task(self, task_id: str, token: str | None = None, ttl: float | None = None) -> bool:
+        """Extend the lease; False when the claim was lost (lapsed or taken over)."""
+        task_id = normalize_task_id(task_id)
+        token = token or self._held.get(task_id)
+        if token is None:
+            return False
+        if token in self._unbacked:
+            return await self._adopt(task_id, token)
+        renewed = self.store.renew_claim(task_id, token, ttl or self.ttl, self.clock())
+        result = await self._guard(renewed, None)
+        if result is None:
+            self._unbacked.add(token)  # if it lapses during the outage, adopt it afterwards
+            return True
+        return result
+
+    async def holds_task(self, task_id: str, token: str | None = None) -> bool:
+        """Whether `token` still holds the claim: check it just before the final write."""
+        task_id = normalize_task_id(task_id)
+        token = token or self._held.get(task_id)
+        if token is None:
+            return False
+        if token in self._unbacked:
+            return await self._adopt(task_id, token)
+        meta = await self._guard(self.store.task_metadata(task_id, self.clock()), {"claim_token": token})
+        return meta is not None and meta.get("claim_token") == token
+
+    async def is_task_active(self, task_id: str) -> bool:
+        meta = await self._guard(self.store.task_metadata(normalize_task_id(task_id), self.clock()), None)
+        return meta is not None
+
+    async def get_reported_user_active_tasks(self, reported_username: str) -> list[str]:
+        return await self._guard(self.store.active_tasks(reported_username.lower(), self.clock()), [])
+
+    async def can_start_reported_user_task(self, reported_username: str) -> bool:
+        """A hint for schedulers (the claim itself re-checks atomically)."""
+        return len(await self.get_reported_user_active_tasks(reported_username)) < self.per_user_limit
+
+    # --- outage handling ------------------------------------------------------------
+
+    async def _guard(self, call: Awaitable[T], fallback: T) -> T:
+        """Await a store call; on a Redis outage return `fallback` (fail open), logging
+        the outage once and its end once."""
+        try:
+            result = await call
+        except OUTAGE_ERRORS as exc:
+            if not self._outage:
+                self._outage = True
+                log.warning(
+                    "Redis unreachable: task tracking fails open (duplicates possible) until it is back",
+                    extra={"error": type(exc).__name__},
+                )
+            return fallback
+        if self._outage:
+            self._outage = False
+            log.info("Redis reachable again: task tracking restored")
+        return result
+
+    async def _adopt(self, task_id: str, token: str) -> bool:
+        """A claim granted (or last renewed) during an outage: record it now that the
+        store answers. It yields only if someone else claimed the task meanwhile."""
+        doc = {"username": task_user(task_id), "worker_id": self.worker_id, "adopted": True}
+        claim = self.store.claim_task(task_id, token, doc, self.ttl, self.per_user_limit, self.clock())
+        outcome = await self._guard(claim, None)
+        if outcome is None or outcome is ClaimOutcome.LIMITED:
+            return True  # still down, or the user's slots are taken: carry on unbacked
+        if outcome is ClaimOutcome.STARTED:
+            self._unbacked.discard(token)
+            return True
+        meta = await self._guard(self.store.task_metadata(task_id, self.clock()), None)
+        if meta is not None and meta.get("claim_token") == token:
+            self._unbacked.discard(token)
+            return True
+        return False
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A held claim: the token travels with it, so fencing cannot pick up someone else's."""
+
+    tracker: TaskTracker
+    task_id: str
+    token: str
+
+    async def renew(self) -> bool:
+        return await self.tracker.renew_task(self.task_id, self.token)
+
+    async def holds(self) -> bool:
+        return await self.tracker.holds_task(self.task_id, self.token)
+
+    async def release(self) -> bool:
+        return await self.tracker.complete_task(self.task_id, self.token)
+
+    @asynccontextmanager
+    async def kept_alive(self, every: float | None = None) -> AsyncIterator[Claim]:
+        """Renew the lease every `every` seconds (a third of the TTL by default) while
+        the body runs. A lost claim is not an error here: check `holds()` before publishing."""
+        interval = every or self.tracker.ttl / 3
+
+        async def renew_forever() -> None:
+            while True:
+                await asyncio.sleep(interval)
+                if not await self.renew():
+                    log.warning("claim lost while generating", extra={"task_id": self.task_id})
+                    return
+
+        renewer = asyncio.create_task(renew_forever())
+        try:
+            yield self
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+
+
+_default: TaskTracker | None = None
+
+
+def configure_tracking(tracker: TaskTracker | None) -> None:
+    """Set (or clear) the tracker behind the module-level contract functions."""
+    global _default
+    _default = tracker
+
+
+def get_tracker() -> TaskTracker:
+    if _default is None:
+        raise RuntimeError("task tracking is not configured: call configure_tracking(TaskTracker(store))")
+    return _default
+
+
+async def is_task_active(task_id: str) -> bool:
+    return await get_tracker().is_task_active(task_id)
+
+
+async def start_task(task_id: str, metadata: Mapping[str, Any] | None = None) -> bool:
+    return await get_tracker().start_task(task_id, metadata)
+
+
+async def complete_task(task_id: str, token: str | None = None) -> bool:
+    return await get_tracker().complete_task(task_id, token)
+
+
+async def renew_task(task_id: str, token: str | None = None, ttl: float | None = None) -> bool:
+    return await get_tracker().renew_task(task_id, token, ttl)
+
+
+async def holds_task(task_id: str, token: str | None = None) -> bool:
+    return await get_tracker().holds_task(task_id, token)
+
+
+async def get_reported_user_active_tasks(reported_username: str) -> list[str]:
+    return await get_tracker().get_reported_user_active_tasks(reported_username)
+
+
+async def can_start_reported_user_task(reported_username: str) -> bool:
+    return await get_tracker().can_start_reported_user_task(reported_username)

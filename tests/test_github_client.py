@@ -1,0 +1,377 @@
+"""The GitHub client's behaviour under GitHub's documented failure modes.
+
+GitHub is replaced by `httpx.MockTransport` handlers and time by a fake clock whose
+`sleep` only advances the clock, so hour-long rate-limit waits take no real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import httpx
+import pytest
+
+from gitbrag.github import AuthError, GitHubClient, GitHubError, GitHubUnavailable, NotFound
+from gitbrag.github.client import TRANSIENT_ATTEMPTS
+
+API = "https://api.github.test"
+GRAPHQL = API + "/graphql"
+START = 1_700_000_000.0
+
+Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = START
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+def make_client(
+    handler: Handler, fake_time: FakeTime, tokens: list[str] | None = None, **kw: Any
+) -> GitHubClient:
+    return GitHubClient(
+        ["secret-token-1"] if tokens is None else tokens,
+        API,
+        GRAPHQL,
+        transport=httpx.MockTransport(handler),
+        sleep=fake_time.sleep,
+        clock=fake_time.clock,
+        **kw,
+    )
+
+
+def limits(remaining: int, reset: float, resource: str = "core") -> dict[str, str]:
+    return {
+        "x-ratelimit-limit": "5000",
+        "x-ratelimit-remaining": str(remaining),
+        "x-ratelimit-reset": str(int(reset)),
+        "x-ratelimit-resource": resource,
+    }
+
+
+def script(*responses: httpx.Response) -> tuple[Handler, list[httpx.Request]]:
+    """A handler answering with `responses` in turn (the last one repeats), recording requests."""
+    seen: list[httpx.Request] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return responses[min(len(seen), len(responses)) - 1]
+
+    return handler, seen
+
+
+OK = httpx.Response(200, json={"login": "octocat"}, headers=limits(4999, START + 3600))
+
+
+# --- rate limits -----------------------------------------------------------------------
+
+
+async def test_primary_limit_waits_until_reset_then_retries(fake_time: FakeTime) -> None:
+    reset = START + 600
+    spent = httpx.Response(403, json={"message": "API rate limit exceeded"}, headers=limits(0, reset))
+    handler, seen = script(spent, OK)
+    async with make_client(handler, fake_time) as client:
+        response = await client.rest_get("/users/octocat")
+    assert response.json == {"login": "octocat"}
+    assert len(seen) == 2
+    assert fake_time.now >= reset  # the retry went out only after the reset
+    assert fake_time.now - reset < 5
+
+
+async def test_secondary_limit_honours_retry_after(fake_time: FakeTime) -> None:
+    slow_down = httpx.Response(429, json={"message": "slow down"}, headers={"retry-after": "42"})
+    handler, seen = script(slow_down, OK)
+    async with make_client(handler, fake_time) as client:
+        await client.rest_get("/users/octocat")
+    assert len(seen) == 2
+    assert fake_time.sleeps == [42]
+
+
+async def test_secondary_limit_without_retry_after_waits_a_minute_then_backs_off(fake_time: FakeTime) -> None:
+    message = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes."}
+    secondary = httpx.Response(403, json=message, headers=limits(4000, START + 3600))
+    handler, seen = script(secondary, secondary, secondary, OK)
+    async with make_client(handler, fake_time) as client:
+        await client.rest_get("/users/octocat")
+    assert len(seen) == 4
+    assert fake_time.sleeps == [60, 120, 240]
+
+
+async def test_plain_403_is_an_error_not_a_wait(fake_time: FakeTime) -> None:
+    handler, seen = script(httpx.Response(403, json={"message": "Resource not accessible by integration"}))
+    async with make_client(handler, fake_time) as client:
+        with pytest.raises(GitHubError, match="Resource not accessible"):
+            await client.rest_get("/repos/o/r")
+    assert len(seen) == 1 and fake_time.sleeps == []
+
+
+async def test_graphql_rate_limited_error_waits_for_reset(fake_time: FakeTime) -> None:
+    reset = START + 900
+    limited = httpx.Response(
+        200,
+        json={"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}]},
+        headers=limits(0, reset, "graphql"),
+    )
+    answer = httpx.Response(200, json={"data": {"viewer": {"login": "me"}, "rateLimit": {"cost": 3}}})
+    handler, seen = script(limited, answer)
+    async with make_client(handler, fake_time) as client:
+        data = await client.graphql("query { viewer { login } rateLimit { cost } }", {})
+        assert data["viewer"] == {"login": "me"}
+        assert client.usage.graphql_points == 3
+        assert client.usage.requests["graphql"] == 2
+    assert fake_time.now >= reset
+
+
+async def test_graphql_errors_become_exceptions(fake_time: FakeTime) -> None:
+    not_found = {
+        "data": {"user": None},
+        "errors": [{"type": "NOT_FOUND", "path": ["user"], "message": "Could not resolve to a User"}],
+    }
+    invalid = {"errors": [{"message": "Field 'nope' doesn't exist on type 'Query'"}]}
+    handler, _ = script(httpx.Response(200, json=not_found), httpx.Response(200, json=invalid))
+    async with make_client(handler, fake_time) as client:
+        with pytest.raises(NotFound, match="Could not resolve"):
+            await client.graphql("query { user(login: $l) { login } }", {"l": "ghost"})
+        with pytest.raises(GitHubError, match="doesn't exist"):
+            await client.graphql("query { nope }", {})
+
+
+async def test_graphql_not_found_can_be_tolerated_for_batched_queries(fake_time: FakeTime) -> None:
+    body = {
+        "data": {"r0": None, "r1": {"nameWithOwner": "o/b"}},
+        "errors": [{"type": "NOT_FOUND", "path": ["r0"], "message": "Could not resolve to a Repository"}],
+    }
+    handler, _ = script(httpx.Response(200, json=body))
+    async with make_client(handler, fake_time) as client:
+        data = await client.graphql("query { ... }", {}, allow_not_found=True)
+    assert data == {"r0": None, "r1": {"nameWithOwner": "o/b"}}
+
+
+# --- transient failures ----------------------------------------------------------------
+
+
+async def test_502_is_retried_with_backoff_then_succeeds(fake_time: FakeTime) -> None:
+    handler, seen = script(httpx.Response(502), httpx.Response(504), OK)
+    async with make_client(handler, fake_time) as client:
+        response = await client.rest_get("/users/octocat")
+        assert client.usage.retries == 2
+    assert response.status == 200 and len(seen) == 3
+    assert len(fake_time.sleeps) == 2 and all(0 < s <= 30 for s in fake_time.sleeps)
+
+
+async def test_malformed_json_is_retried(fake_time: FakeTime) -> None:
+    truncated = httpx.Response(200, content=b'{"login": "octo', headers={"content-type": "application/json"})
+    handler, seen = script(truncated, OK)
+    async with make_client(handler, fake_time) as client:
+        response = await client.rest_get("/users/octocat")
+    assert response.json == {"login": "octocat"} and len(seen) == 2
+
+
+async def test_exhausted_retries_raise_unavailable_naming_host_and_cause(fake_time: FakeTime) -> None:
+    handler, seen = script(httpx.Response(503))
+    async with make_client(handler, fake_time) as client:
+        with pytest.raises(GitHubUnavailable) as caught:
+            await client.rest_get("/users/octocat")
+    assert len(seen) == TRANSIENT_ATTEMPTS
+    assert "api.github.test" in str(caught.value) and "503" in str(caught.value)
+
+
+async def test_connection_errors_raise_unavailable_after_retries(fake_time: FakeTime) -> None:
+    attempts = 0
+
+    async def refuse(request: httpx.Request) -> httpx.Response:
+        nonlocal attempts
+        attempts += 1
+        raise httpx.ConnectError("Connection refused", request=request)
+
+    async with make_client(refuse, fake_time) as client:
+        with pytest.raises(GitHubUnavailable, match="ConnectError"):
+            await client.graphql("query { viewer { login } }", {})
+    assert attempts == TRANSIENT_ATTEMPTS
+
+
+# --- errors that must not retry ---------------------------------------------------------
+
+
+async def test_401_raises_auth_error_without_the_token(
+    fake_time: FakeTime, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    handler, seen = script(httpx.Response(401, json={"message": "Bad credentials"}))
+    async with make_client(handler, fake_time, tokens=["ghp_supersecret123"]) as client:
+        with pytest.raises(AuthError) as caught:
+            await client.rest_get("/user")
+    assert str(caught.value) == "GitHub rejected the token (401 Bad credentials)"
+    assert seen[0].headers["authorization"] == "Bearer ghp_supersecret123"  # it was sent...
+    assert "ghp_supersecret123" not in caplog.text  # ...but never logged
+    assert len(seen) == 1
+
+
+async def test_404_raises_not_found(fake_time: FakeTime) -> None:
+    handler, _ = script(httpx.Response(404, json={"message": "Not Found"}))
+    async with make_client(handler, fake_time) as client:
+        with pytest.raises(NotFound):
+            await client.rest_get("/users/ghost")
+
+
+# --- token pool ---------------------------------------------------------------------------
+
+
+def per_token(budgets: dict[str, list[httpx.Response]]) -> tuple[Handler, list[str]]:
+    """A handler answering each token from its own script; records which token each request used."""
+    used: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        token = request.headers["authorization"].removeprefix("Bearer ")
+        used.append(token)
+        replies = budgets[token]
+        return replies.pop(0) if len(replies) > 1 else replies[0]
+
+    return handler, used
+
+
+async def test_pool_prefers_the_token_with_most_budget_left(fake_time: FakeTime) -> None:
+    reset = START + 3600
+    handler, used = per_token(
+        {
+            "low": [httpx.Response(200, json={}, headers=limits(10, reset))],
+            "high": [httpx.Response(200, json={}, headers=limits(4000, reset))],
+        }
+    )
+    async with make_client(handler, fake_time, tokens=["low", "high"]) as client:
+        for _ in range(2):  # learn each token's budget
+            await client.rest_get("/x")
+        used.clear()
+        for _ in range(5):
+            await client.rest_get("/x")
+    assert used == ["high"] * 5
+
+
+async def test_spent_token_rests_until_reset_while_others_carry_on(fake_time: FakeTime) -> None:
+    reset = START + 1800
+    handler, used = per_token(
+        {
+            "a": [httpx.Response(403, json={"message": "API rate limit exceeded"}, headers=limits(0, reset))],
+            "b": [httpx.Response(200, json={}, headers=limits(100, reset))],
+        }
+    )
+    async with make_client(handler, fake_time, tokens=["a", "b"]) as client:
+        for _ in range(4):
+            await client.rest_get("/x")
+    assert used.count("a") == 1  # tried once, then left alone
+    assert used.count("b") == 4
+    assert fake_time.sleeps == []  # nobody waited: b had budget
+
+
+async def test_all_tokens_spent_waits_for_the_earliest_reset(fake_time: FakeTime) -> None:
+    early, late = START + 300, START + 3000
+    spent = {"message": "API rate limit exceeded"}
+    handler, used = per_token(
+        {
+            "a": [httpx.Response(403, json=spent, headers=limits(0, late)), OK],
+            "b": [httpx.Response(403, json=spent, headers=limits(0, early)), OK],
+        }
+    )
+    async with make_client(handler, fake_time, tokens=["a", "b"]) as client:
+        response = await client.rest_get("/users/octocat")
+    assert response.json == {"login": "octocat"}
+    assert used == ["a", "b", "b"]
+    assert early <= fake_time.now < late
+
+
+async def test_search_budget_is_separate_from_core(fake_time: FakeTime) -> None:
+    reset = START + 60
+    search_spent = httpx.Response(403, json={"message": "rate limit"}, headers=limits(0, reset, "search"))
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/search/") and fake_time.now < reset:
+            return search_spent
+        return httpx.Response(200, json={"items": []}, headers=limits(4000, START + 3600))
+
+    async with make_client(handler, fake_time) as client:
+        await client.rest_get("/search/issues", {"q": "is:pr"})
+        assert fake_time.now >= reset  # search waited for its reset
+        waited = fake_time.now
+        await client.rest_get("/users/octocat")
+        assert fake_time.now == waited  # core did not wait
+
+
+# --- concurrency, conditional requests, pagination ---------------------------------------
+
+
+async def test_never_more_than_max_in_flight(fake_time: FakeTime) -> None:
+    in_flight = peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.001)
+        in_flight -= 1
+        return httpx.Response(200, json={})
+
+    async with make_client(handler, fake_time, max_in_flight=3) as client:
+        await asyncio.gather(*(client.rest_get(f"/repos/o/r{i}") for i in range(30)))
+        assert client.usage.requests["core"] == 30
+    assert peak == 3
+
+
+async def test_etag_makes_a_conditional_request_and_304_is_not_modified(fake_time: FakeTime) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("if-none-match") == '"abc"':
+            return httpx.Response(304, headers={"etag": '"abc"'})
+        return httpx.Response(200, json={"login": "octocat"}, headers={"etag": '"abc"'})
+
+    async with make_client(handler, fake_time) as client:
+        first = await client.rest_get("/users/octocat")
+        second = await client.rest_get("/users/octocat", etag=first.etag)
+        assert client.usage.not_modified == 1
+    assert first.etag == '"abc"' and not first.not_modified
+    assert second.not_modified and second.status == 304 and second.json is None
+
+
+async def test_rest_pages_follows_link_next(fake_time: FakeTime) -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params.get("page", "1"))
+        headers = (
+            {"link": f'<{API}/repos/o/r/stargazers?per_page=2&page={page + 1}>; rel="next"'}
+            if page < 3
+            else {}
+        )
+        return httpx.Response(200, json=[page * 10, page * 10 + 1], headers=headers)
+
+    async with make_client(handler, fake_time) as client:
+        pages = [p async for p in client.rest_pages("/repos/o/r/stargazers", {"per_page": 2})]
+    assert pages == [[10, 11], [20, 21], [30, 31]]
+
+
+async def test_unauthenticated_client_sends_no_authorization(fake_time: FakeTime) -> None:
+    handler, seen = script(OK)
+    async with make_client(handler, fake_time, tokens=[]) as client:
+        await client.rest_get("/users/octocat")
+    assert "authorization" not in seen[0].headers
+
+
+async def test_retry_budget_is_configurable_for_fast_failing_checks(fake_time: FakeTime) -> None:
+    handler, seen = script(httpx.Response(502))
+    async with make_client(handler, fake_time, transient_attempts=2) as client:
+        with pytest.raises(GitHubUnavailable, match="after 2 attempts"):
+            await client.rest_get("/rate_limit")
+    assert len(seen) == 2
