@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -79,7 +79,7 @@ async def _once(settings: Settings, users: list[str], *, force: bool) -> PassRes
 
 
 @contextmanager
-def _progress() -> Iterator[tuple[object, object]]:
+def _progress() -> Iterator[tuple[Callable[[int], None] | None, Callable[[UserOutcome], None] | None]]:
     """A progress bar on a terminal; in cron the structured log lines tell the story."""
     if not sys.stderr.isatty():
         yield None, None
@@ -140,7 +140,7 @@ async def _report(settings: Settings, username: str, period: str, as_json: bool)
     from gitbrag.terminal import print_report
 
     async with make_client(settings) as client:
-        await preflight(client, settings)
+        await preflight(settings)
         now = utcnow()
         try:
             collection = await collect_user(client, username, now=now, cache=make_cache())

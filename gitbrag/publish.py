@@ -22,6 +22,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 # GitHub's own login rule; anything else could climb out of site/ ("..", "/", "\").
 LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 ASSETS = ("style.css",)
+# A temporary file this old belongs to no live writer (a write takes milliseconds).
+TEMP_MAX_AGE_SECONDS = 600
 FILE_MODE = 0o644
 
 
@@ -71,6 +74,19 @@ def atomic_write(path: Path, data: bytes | str) -> None:
                 os.unlink(tmp_name)
         raise
     _fsync_dir(path.parent)
+
+
+def sweep_temp_files(site_dir: Path, older_than_seconds: float = TEMP_MAX_AGE_SECONDS) -> int:
+    """Delete temporary files of writers that died before their rename (kill -9, power
+    loss). Only old ones: a younger one may belong to a writer still at work."""
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for path in site_dir.rglob(".*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -281,7 +297,9 @@ class Publisher:
         return self._write(self.site_dir / "index.html", html)
 
     def publish_static(self) -> None:
-        """Write site/assets/ (content-hashed names) and site/404.html."""
+        """Write site/assets/ (content-hashed names) and site/404.html, and sweep what
+        killed writers left behind."""
+        sweep_temp_files(self.site_dir)
         for name, hashed in self._assets.items():
             self._write(self.site_dir / "assets" / hashed, self._asset_source(name).read_bytes())
         # Served for any missing URL, so relative links cannot work there: use base_url when known.

@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from gitbrag.cache import make_cache
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.errors import AuthError, GitHubError
@@ -43,28 +45,32 @@ def demo_github(settings: Settings) -> Iterator[tuple[Settings, list[str]]]:
         update: dict[str, object] = {
             "github_api_url": fake.url,
             "github_graphql_url": fake.url + "/graphql",
-            "github_token": DEMO_TOKEN,
+            "github_token": SecretStr(DEMO_TOKEN),
         }
         if "state_path" not in settings.model_fields_set:
             update["state_path"] = settings.state_path.with_name("demo.sqlite3")
         yield settings.model_copy(update=update), list(dataset.demo_users)
 
 
-def make_client(settings: Settings) -> GitHubClient:
+def make_client(settings: Settings, *, transient_attempts: int = 5) -> GitHubClient:
     tokens = settings.tokens()
     if not tokens:
         raise UsageError("no GitHub token: set GITHUB_TOKEN (or GITBRAG_GITHUB_TOKEN), or try --demo")
-    return GitHubClient(tokens, settings.github_api_url, settings.graphql_url)
+    return GitHubClient(
+        tokens, settings.github_api_url, settings.graphql_url, transient_attempts=transient_attempts
+    )
 
 
-async def preflight(client: GitHubClient, settings: Settings) -> None:
-    """One free request (GET /rate_limit costs nothing) so a wrong URL or token fails fast."""
-    try:
-        await client.rest_get("/rate_limit")
-    except AuthError as exc:
-        raise UsageError(str(exc)) from None
-    except GitHubError as exc:
-        raise UsageError(f"cannot reach the GitHub API at {settings.github_api_url}: {exc}") from None
+async def preflight(settings: Settings) -> None:
+    """One free request (GET /rate_limit costs nothing), retried briefly, so a wrong URL
+    or token fails in seconds with one clear line instead of once per user."""
+    async with make_client(settings, transient_attempts=2) as probe:
+        try:
+            await probe.rest_get("/rate_limit")
+        except AuthError as exc:
+            raise UsageError(str(exc)) from None
+        except GitHubError as exc:
+            raise UsageError(f"cannot reach the GitHub API at {settings.github_api_url}: {exc}") from None
 
 
 @asynccontextmanager
@@ -72,8 +78,8 @@ async def open_refresher(settings: Settings) -> AsyncIterator[Refresher]:
     client = make_client(settings)
     store = open_store(settings)
     try:
+        await preflight(settings)
         async with client:
-            await preflight(client, settings)
             yield Refresher(
                 store=store,
                 client=client,

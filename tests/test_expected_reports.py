@@ -98,7 +98,9 @@ def expected_report(data: dict[str, Any], login: str, since: datetime, until: da
         "total_deletions": sum(p["deletions"] for p in prs),
         "total_changed_files": sum(p["changed_files"] for p in prs),
         "total_star_increase": sum(star_increase(name) for name in by_repo),
-        "size_distribution": {k: sizes.get(k, 0) for k in ("One Liner", "Small", "Medium", "Large", "Huge", "Massive")},
+        "size_distribution": {
+            k: sizes.get(k, 0) for k in ("One Liner", "Small", "Medium", "Large", "Huge", "Massive")
+        },
         "roles": dict(Counter(roles.values())),
         "languages": dict(lines.most_common()),
         "repositories": {
@@ -150,10 +152,17 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
         }
         result = subprocess.run(
             [str(Path(sys.executable).with_name("gitbrag-refresh")), "--once"],
-            cwd=work, env=env, capture_output=True, text=True, timeout=600,
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         assert result.returncode == 0, result.stderr[-3000:]
-        assert result.stdout.strip().splitlines()[-1] == f"refreshed={4 * len(dataset.demo_users)} skipped=0 failed=0"
+        assert (
+            result.stdout.strip().splitlines()[-1]
+            == f"refreshed={4 * len(dataset.demo_users)} skipped=0 failed=0"
+        )
         data = httpx.get(fake.url + "/_fake/dataset", timeout=60).json()
     yield work / "site", data, list(dataset.demo_users)
 

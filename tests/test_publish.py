@@ -372,3 +372,23 @@ def test_concurrent_reader_only_ever_sees_whole_versions(tmp_path: Path) -> None
         thread.join()
     assert torn == []
     assert len(seen) > 10 and len(set(seen)) == 2  # the reader really saw both versions
+
+
+def test_old_temporary_files_of_killed_writers_are_swept(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from gitbrag.publish import sweep_temp_files
+
+    folder = tmp_path / "mona-lisa" / "1_year"
+    folder.mkdir(parents=True)
+    old = folder / ".index.html.abc123.tmp"
+    young = folder / ".report.json.def456.tmp"
+    page = folder / "index.html"
+    for path in (old, young, page):
+        path.write_text("x")
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    os.utime(page, (an_hour_ago, an_hour_ago))
+    assert sweep_temp_files(tmp_path) == 1
+    assert not old.exists() and young.exists() and page.exists()

@@ -139,6 +139,13 @@ async def test_due_ties_order_by_login_then_period(store: Store) -> None:
     ]
 
 
+async def test_empty_calls_change_nothing(store: Store) -> None:
+    """A pass with no named users still calls track() and friends with nothing."""
+    await store.track([], T0, PERIODS)
+    await store.mark_generated("a", [], T0, T0)
+    assert await store.tracked() == [] and await store.due(T0) == [] and await store.report_meta("a") == {}
+
+
 # --- claims: the primitives behind gitbrag.tracking -------------------------------
 
 

@@ -23,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -68,6 +70,25 @@ class Usage:
     @property
     def total_requests(self) -> int:
         return sum(self.requests.values())
+
+
+_USAGE_SCOPE: ContextVar[Usage | None] = ContextVar("gitbrag_usage_scope", default=None)
+
+
+@contextmanager
+def usage_scope() -> Iterator[Usage]:
+    """Count what the code inside spends, apart from other work sharing the client.
+
+    One client serves concurrent refreshes, so the difference of its totals before and
+    after a collection would include its neighbours' requests; a scope set in the
+    collection's task (and inherited by the tasks it starts) counts only its own.
+    """
+    usage = Usage()
+    token = _USAGE_SCOPE.set(usage)
+    try:
+        yield usage
+    finally:
+        _USAGE_SCOPE.reset(token)
 
 
 @dataclass(frozen=True)
@@ -276,6 +297,11 @@ class GitHubClient:
 
     # --- public API ------------------------------------------------------------------
 
+    def _usages(self) -> list[Usage]:
+        """The client's totals, plus the current `usage_scope`'s if one is open."""
+        scoped = _USAGE_SCOPE.get()
+        return [self.usage] if scoped is None else [self.usage, scoped]
+
     async def graphql(self, query: str, variables: dict[str, Any], *, allow_not_found: bool = False) -> Any:
         """Run a query and return its `data`.
 
@@ -317,7 +343,8 @@ class GitHubClient:
             headers["If-None-Match"] = etag
         reply = await self._send(_Call("GET", url, self._resource_of(url), headers, params))
         if reply.status == 304:
-            self.usage.not_modified += 1
+            for usage in self._usages():
+                usage.not_modified += 1
             return RestResponse(status=304, json=None, etag=etag, not_modified=True)
         return RestResponse(reply.status, reply.json, reply.headers.get("etag"), reply.next_url)
 
@@ -389,7 +416,8 @@ class GitHubClient:
                 delay,
                 extra={"gh_resource": resource, "wait_seconds": delay},
             )
-            self.usage.rate_limit_waits += 1
+            for usage in self._usages():
+                usage.rate_limit_waits += 1
             await self._pause(delay)
 
     async def _send_retrying(self, call: _Call, token: _Token) -> _Reply:
@@ -418,7 +446,8 @@ class GitHubClient:
         if token.secret is not None:
             headers["Authorization"] = f"Bearer {token.secret}"
         async with self._semaphore:
-            self.usage.requests[call.resource] += 1
+            for usage in self._usages():
+                usage.requests[call.resource] += 1
             try:
                 response = await self._http.request(
                     call.method, call.url, headers=headers, params=call.params, json=call.json_body
@@ -444,7 +473,8 @@ class GitHubClient:
     def _account_points(self, data: Any) -> None:
         rate = data.get("rateLimit") if isinstance(data, dict) else None
         cost = rate.get("cost") if isinstance(rate, dict) else None
-        self.usage.graphql_points += int(cost) if isinstance(cost, int) else 1
+        for usage in self._usages():
+            usage.graphql_points += int(cost) if isinstance(cost, int) else 1
         if isinstance(rate, dict):
             log.debug(
                 "GraphQL query cost %s points, %s left",
@@ -454,11 +484,13 @@ class GitHubClient:
             )
 
     async def _pause(self, seconds: float) -> None:
-        self.usage.seconds_waited += seconds
+        for usage in self._usages():
+            usage.seconds_waited += seconds
         await self._sleep(seconds)
 
     def _before_retry(self, state: Any) -> None:
-        self.usage.retries += 1
+        for usage in self._usages():
+            usage.retries += 1
         outcome = state.outcome.exception() if state.outcome else None
         # DEBUG: retries are routine; if they all fail, the caller gets GitHubUnavailable.
         log.debug("transient GitHub failure (%s); retrying", outcome, extra={"attempt": state.attempt_number})

@@ -25,7 +25,7 @@ from typing import Any
 from aiocache.base import BaseCache
 
 from gitbrag.github import queries
-from gitbrag.github.client import GitHubClient
+from gitbrag.github.client import GitHubClient, Usage, usage_scope
 from gitbrag.github.errors import NotFound, UserNotFound
 from gitbrag.models import (
     GITHUB_EPOCH,
@@ -67,7 +67,13 @@ async def collect_user(
     Raises `UserNotFound` when GitHub has no such user.
     """
     del previous  # incremental refresh comes later; a full collection is always correct
-    before = _spent(client)
+    with usage_scope() as spent:
+        return await _collect(client, login, now=now, cache=cache, spent=spent)
+
+
+async def _collect(
+    client: GitHubClient, login: str, *, now: datetime, cache: BaseCache | None, spent: Usage
+) -> Collection:
     search = _PullRequestSearch(client, login)
     await search.run(GITHUB_EPOCH, now)
     profile = _profile(search.user, login)
@@ -78,14 +84,18 @@ async def collect_user(
     }
     since = period_since("5_years", now)
     stars = await star_histories(client, _recent_repos(pulls, since), since, cache=cache)
-    queries_made, points = (b - a for a, b in zip(before, _spent(client), strict=True))
     log.info(
         "collected %s: %d pull requests, %d repositories, %d star histories",
         profile.login,
         len(pulls),
         len(repositories),
         len(stars),
-        extra={"user": profile.login, "prs": len(pulls), "queries": queries_made, "points": points},
+        extra={
+            "user": profile.login,
+            "prs": len(pulls),
+            "requests": spent.total_requests,
+            "points": spent.graphql_points,
+        },
     )
     return Collection(
         login=profile.login,
@@ -96,10 +106,6 @@ async def collect_user(
         collected_at=now,
         incomplete_results=search.incomplete,
     )
-
-
-def _spent(client: GitHubClient) -> tuple[int, int]:
-    return client.usage.requests["graphql"], client.usage.graphql_points
 
 
 # --- profile ---------------------------------------------------------------------------

@@ -1,0 +1,165 @@
+"""The whole pipeline as operators run it: `gitbrag-refresh --once` processes against the
+fake GitHub over HTTP, publishing into a site folder that must always be whole."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gitbrag.fakegithub.app import FakeConfig
+from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
+from gitbrag.github.client import GitHubClient
+from gitbrag.models import PERIODS, Report
+from gitbrag.publish import Publisher
+from gitbrag.refresh import Refresher
+from gitbrag.store import SQLiteStore
+
+REFRESH = str(Path(sys.executable).with_name("gitbrag-refresh"))
+DEMO_USERS = ["Mona-Lisa", "prolific-pat", "zero-zoe", "hostile-hank", "steady-sam"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITBRAG_", "GITHUB_"))}
+    return env | extra
+
+
+def refresh(cwd: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [REFRESH, "--once", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+def assert_site_whole(site: Path) -> int:
+    """Every page and report.json is complete; leftovers of a killed writer are hidden temp files."""
+    checked = 0
+    for path in site.rglob("*"):
+        if path.is_dir():
+            continue
+        if path.name.startswith(".") and path.name.endswith(".tmp"):
+            continue  # an interrupted write's temporary file: never a page, swept on a later run
+        data = path.read_bytes()
+        assert data, f"empty file {path}"
+        if path.suffix == ".html":
+            assert data.rstrip().endswith(b"</html>"), f"partial page {path}"
+        elif path.name == "report.json":
+            Report.model_validate_json(data)
+        checked += 1
+    return checked
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeGitHubServer]:
+    with FakeGitHubServer(shared_dataset()) as server:
+        yield server
+
+
+def test_demo_publishes_a_browsable_site(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [REFRESH, "--once", "--demo"], cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[-1] == "refreshed=20 skipped=0 failed=0"
+    site = tmp_path / "site"
+    index = (site / "index.html").read_text()
+    for login in DEMO_USERS:
+        assert f'href="{login.lower()}/index.html"' in index
+        for period in PERIODS:
+            assert (site / login.lower() / period / "index.html").is_file()
+    assert (site / "404.html").is_file()
+    assert list((site / "assets").glob("*.css"))
+    assert assert_site_whole(site) >= 1 + len(DEMO_USERS) * 9
+    hostile = (site / "hostile-hank" / "index.html").read_text()
+    assert "<script>alert" not in hostile and "&lt;script&gt;alert" in hostile
+    assert 'href="javascript:' not in hostile
+
+
+def test_a_second_pass_skips_fresh_reports(tmp_path: Path, fake: FakeGitHubServer) -> None:
+    env = clean_env(GITHUB_TOKEN="t", GITBRAG_GITHUB_API_URL=fake.url)
+    first = refresh(tmp_path, "--user", "zero-zoe,hostile-hank", env=env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.stdout.splitlines()[-1] == "refreshed=8 skipped=0 failed=0"
+    page = tmp_path / "site" / "hostile-hank" / "1_year" / "index.html"
+    before = page.stat().st_mtime_ns
+    second = refresh(tmp_path, env=env)
+    assert second.returncode == 0
+    assert second.stdout.splitlines()[-1] == "refreshed=0 skipped=8 failed=0"
+    assert page.stat().st_mtime_ns == before
+    forced = refresh(tmp_path, "--force", env=env)
+    assert forced.stdout.splitlines()[-1] == "refreshed=8 skipped=0 failed=0"
+
+
+def test_kill_9_at_any_moment_leaves_whole_pages(tmp_path: Path) -> None:
+    config = FakeConfig()
+    with FakeGitHubServer(shared_dataset(), config) as slow:
+        httpx.post(slow.url + "/_fake/faults", json={"latency_ms": 15, "jitter_ms": 10}).raise_for_status()
+        env = clean_env(GITHUB_TOKEN="t", GITBRAG_GITHUB_API_URL=slow.url, GITBRAG_USERS=",".join(DEMO_USERS))
+        assert refresh(tmp_path, env=env).returncode == 0
+        rng = random.Random(7)
+        kills = 0
+        for _ in range(10):
+            proc = subprocess.Popen(
+                [REFRESH, "--once", "--force"], cwd=tmp_path, env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(rng.uniform(0.3, 4.0))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+            proc.wait(30)
+            assert_site_whole(tmp_path / "site")
+        assert kills >= 5  # most runs were cut short somewhere
+        # The state survived too: a normal run afterwards succeeds and republishes everything.
+        final = refresh(tmp_path, "--force", env=env)
+        assert final.returncode == 0, final.stderr[-2000:]
+        assert final.stdout.splitlines()[-1] == "refreshed=20 skipped=0 failed=0"
+        assert assert_site_whole(tmp_path / "site") >= 1 + len(DEMO_USERS) * 9
+
+
+async def test_github_failure_keeps_the_old_page_and_records_the_error(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    with FakeGitHubServer(shared_dataset()) as gh:
+        store = SQLiteStore(tmp_path / "state.sqlite3")
+
+        async def no_wait(_: float) -> None:
+            return None
+
+        async with GitHubClient(
+            ["sekret-token"], gh.url, gh.url + "/graphql", transient_attempts=2, sleep=no_wait
+        ) as client:
+            refresher = Refresher(
+                store=store, client=client, publisher=Publisher(tmp_path / "site"), clock=lambda: now
+            )
+            assert (await refresher.run_pass(["steady-sam"])).refreshed == 4
+            page = tmp_path / "site" / "steady-sam" / "2_years" / "index.html"
+            old = page.read_bytes()
+
+            gh.app_state.faults.update({"error_rate": 1.0})
+            outcome = await refresher.refresh_user("steady-sam")
+            assert outcome.status == "failed" and outcome.error
+            assert page.read_bytes() == old
+            meta = (await store.report_meta("steady-sam"))["2_years"]
+            assert meta.last_error and "sekret" not in meta.last_error
+            assert meta.failures == 1
+            assert now < meta.next_due_at <= now + timedelta(minutes=10)  # retried soon, not every pass
+
+            gh.app_state.faults.update({"error_rate": 0.0})
+            assert (await refresher.refresh_user("steady-sam")).status == "refreshed"
+            assert (await store.report_meta("steady-sam"))["2_years"].failures == 0
+        await store.close()
+
+
+def test_report_json_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for field in Report.model_fields:
+        assert f"`{field}`" in readme, field
