@@ -59,9 +59,9 @@ def refresh_main(argv: list[str] | None = None) -> int:
             return run_service(settings, users=users, demo=args.demo)
         if args.demo:
             with demo_github(settings) as (demo_settings, demo_users):
-                result = asyncio.run(_once(demo_settings, users + demo_users, force=True))
+                result = asyncio.run(_once(demo_settings, [], users + demo_users, force=True))
         else:
-            result = asyncio.run(_once(settings, settings.users + users, force=args.force))
+            result = asyncio.run(_once(settings, settings.users, users, force=args.force))
     except (ConfigError, UsageError) as exc:
         print(f"gitbrag-refresh: {exc}", file=sys.stderr)
         return 2
@@ -72,10 +72,12 @@ def refresh_main(argv: list[str] | None = None) -> int:
     return 1 if result.failed else 0
 
 
-async def _once(settings: Settings, users: list[str], *, force: bool) -> PassResult:
+async def _once(settings: Settings, track: list[str], refresh: list[str], *, force: bool) -> PassResult:
     async with open_refresher(settings) as refresher:
         with _progress() as (on_start, on_done):
-            return await refresher.run_pass(users, force=force, on_start=on_start, on_done=on_done)
+            return await refresher.run_pass(
+                track=track, refresh=refresh, force=force, on_start=on_start, on_done=on_done
+            )
 
 
 @contextmanager

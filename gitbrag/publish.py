@@ -234,6 +234,10 @@ class IndexEntry:
         return self.login.lower()
 
 
+class SupersededError(Exception):
+    """A newer report than the one being published is already on the site."""
+
+
 class Publisher:
     """Renders pages with Jinja2 (autoescaped) and writes them into `site_dir`.
 
@@ -273,6 +277,7 @@ class Publisher:
         if len(usernames) != 1:
             raise ValueError("reports of several users passed to publish_user")
         login = _validated_login(next(iter(reports.values())).username)
+        self._refuse_older(login, reports)
         periods = [p for p in PERIODS if p in reports]
         written: list[Path] = []
         for period in periods:
@@ -287,6 +292,25 @@ class Publisher:
         front = reports["1_year"] if "1_year" in reports else reports[periods[0]]
         written.append(self._write_report_page(front, periods, f"{login}/index.html", updating))
         return written
+
+    def _refuse_older(self, login: str, reports: dict[Period, Report]) -> None:
+        """Fencing: a generation that lost its claim (paused past its lease, say) must not
+        replace what a newer generation already published."""
+        for period, report in reports.items():
+            current = self.read_report(login, period)
+            if current is not None and current.generated_at > report.generated_at:
+                raise SupersededError(
+                    f"{login}/{period} generated at {current.generated_at.isoformat()} is newer"
+                )
+
+    def set_updating(self, login: str, updating: bool) -> bool:
+        """Re-render a user's published pages with (or without) the "being updated" notice;
+        False when nothing is published yet."""
+        reports = {p: r for p in PERIODS if (r := self.read_report(login, p)) is not None}
+        if not reports:
+            return False
+        self.publish_user(reports, updating=updating)
+        return True
 
     def publish_index(self, entries: list[IndexEntry]) -> Path:
         """Write site/index.html listing `entries` by login."""

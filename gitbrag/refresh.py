@@ -1,9 +1,16 @@
 """Refresh orchestration: the one path every door (cron, the service, the hook) goes through.
 
-A refresh of one user is: collect once from GitHub -> build every period's report
-(pure) -> publish them atomically -> record the result in the store. Any failure
-before the publish leaves the old pages in place; the error is recorded on the
-user's reports and they are retried later with growing backoff.
+A generation is claimed first: task `{user}:{period}:{params_hash}` under the
+per-reported-user limit (`gitbrag.tracking`), so concurrent refreshers never
+generate the same report twice and never hammer one user. Holding the claim (its
+lease renewed while the work runs) it collects once from GitHub, builds every
+period's report (pure), and publishes them all: one collection serves all periods.
+Just before the write it checks it still holds the claim, and the publisher refuses
+to replace a newer report, so a worker that was paused past its lease cannot
+overwrite fresher pages.
+
+Any failure before the publish leaves the old pages in place; the error is recorded
+on the user's reports and they are retried later with growing backoff.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -22,14 +29,19 @@ from gitbrag.github.client import GitHubClient
 from gitbrag.github.collect import UserNotFound, collect_user
 from gitbrag.github.errors import GitHubError
 from gitbrag.models import PERIODS
-from gitbrag.publish import IndexEntry, Publisher
+from gitbrag.publish import IndexEntry, Publisher, SupersededError
 from gitbrag.report import build_reports
 from gitbrag.store.base import Store
+from gitbrag.tracking import TaskTracker, hash_params, make_task_id
 
 log = logging.getLogger(__name__)
 
 # A failed report is retried after 5 minutes, then 10, 20, ... capped at the stale age.
 RETRY_BASE_SECONDS = 300
+# The parameters a report is generated with; part of every task id.
+PARAMS_HASH = hash_params({"exclude_closed_unmerged": True, "star_increase": True})
+
+Status = Literal["refreshed", "failed", "skipped"]
 
 
 def utcnow() -> datetime:
@@ -39,10 +51,10 @@ def utcnow() -> datetime:
 @dataclass(frozen=True)
 class UserOutcome:
     login: str
-    status: Literal["refreshed", "failed"]
+    status: Status
     periods: tuple[str, ...]
-    seconds: float
-    error: str | None = None
+    seconds: float = 0.0
+    error: str | None = None  # why it failed, or why it was skipped
 
 
 @dataclass
@@ -58,6 +70,16 @@ class PassResult:
         return f"refreshed={self.refreshed} skipped={self.skipped} failed={self.failed}"
 
 
+@dataclass(frozen=True)
+class Target:
+    """One generation to attempt: the report whose claim it takes, and whether it runs
+    even when the report is fresh."""
+
+    login: str
+    period: str = "1_year"
+    force: bool = False
+
+
 class Refresher:
     """Regenerates and republishes reports; shared by `--once`, the scheduler and the hook."""
 
@@ -67,6 +89,7 @@ class Refresher:
         store: Store,
         client: GitHubClient,
         publisher: Publisher,
+        tracker: TaskTracker | None = None,
         cache: BaseCache | None = None,
         stale_after: timedelta = timedelta(days=1),
         max_concurrent: int = 8,
@@ -75,44 +98,87 @@ class Refresher:
         self.store = store
         self.client = client
         self.publisher = publisher
+        self.tracker = tracker or TaskTracker(store)
         self.cache = cache
         self.stale_after = stale_after
         self.max_concurrent = max_concurrent
         self.clock = clock
 
-    # --- one user ---------------------------------------------------------------
+    # --- one generation, claimed -------------------------------------------------------
 
-    async def refresh_user(self, login: str) -> UserOutcome:
+    async def generate(self, target: Target) -> UserOutcome:
+        """Claim `target`'s report, then refresh its user; skipped when another worker holds
+        it, the user is at the per-user limit, or (without force) it is no longer due."""
+        login, period = target.login.lower(), target.period
+        task_id = make_task_id(login, period, PARAMS_HASH)
+        claim = await self.tracker.try_claim(task_id, {"period": period})
+        if claim is None:
+            log.info("skipped duplicate", extra={"task_id": task_id, "user": login})
+            return UserOutcome(login, "skipped", (), error="already running")
+        log.info("generation claimed", extra={"task_id": task_id, "user": login, "force": target.force})
+        try:
+            async with claim.kept_alive():
+                if not target.force and not await self._due(login):
+                    log.info("skipped: refreshed meanwhile", extra={"task_id": task_id, "user": login})
+                    return UserOutcome(login, "skipped", (), error="already fresh")
+                return await self.refresh_user(login, fence=claim.holds)
+        finally:
+            await claim.release()
+
+    async def _due(self, login: str) -> bool:
+        metas = await self.store.report_meta(login)
+        now = self.clock()
+        return not metas or any(m.next_due_at <= now for m in metas.values())
+
+    # --- one user ------------------------------------------------------------------------
+
+    async def refresh_user(
+        self, login: str, *, fence: Callable[[], Awaitable[bool]] | None = None
+    ) -> UserOutcome:
         """Collect, build, publish and record one user's reports; never raises for GitHub
-        or disk trouble (those become a failed outcome and the old pages stay)."""
+        or disk trouble (those become a failed outcome and the old pages stay).
+
+        `fence` is asked just before publishing whether this generation may still write.
+        """
         started = time.monotonic()
         now = self.clock()
         log.info("refresh started", extra={"user": login})
+        marked = await asyncio.to_thread(self.publisher.set_updating, login, True)
         try:
             previous = await self.store.load_collection(login)
             collection = await collect_user(self.client, login, now=now, cache=self.cache, previous=previous)
             reports = build_reports(collection, until=now, generated_at=now)
+            if fence is not None and not await fence():
+                raise SupersededError("the claim on this report was lost")
             await asyncio.to_thread(self.publisher.publish_user, reports)
-            await self.store.save_collection(collection)
-            await self.store.mark_generated(login, list(PERIODS), now, now + self.stale_after)
-        except UserNotFound:
-            await self.store.mark_missing(login, True)
-            return await self._failed(login, now, started, "GitHub user not found", self.stale_after)
-        except GitHubError as exc:
-            return await self._failed(login, now, started, str(exc))
-        except OSError as exc:
-            return await self._failed(login, now, started, f"cannot write the site: {exc.strerror or exc}")
+        except BaseException as exc:
+            if marked:
+                await asyncio.to_thread(self.publisher.set_updating, login, False)
+            if not isinstance(exc, Exception):
+                raise
+            return await self._not_published(login, now, started, exc)
+        await self.store.save_collection(collection)
+        await self.store.mark_generated(login, list(PERIODS), now, now + self.stale_after)
         seconds = time.monotonic() - started
         log.info(
             "report refreshed",
-            extra={
-                "user": login,
-                "periods": len(PERIODS),
-                "prs": len(collection.pull_requests),
-                "seconds": round(seconds, 3),
-            },
+            extra={"user": login, "prs": len(collection.pull_requests), "seconds": round(seconds, 3)},
         )
         return UserOutcome(login, "refreshed", PERIODS, seconds)
+
+    async def _not_published(self, login: str, now: datetime, started: float, exc: Exception) -> UserOutcome:
+        """Record why nothing was published; unexpected errors propagate after that."""
+        if isinstance(exc, SupersededError):
+            log.warning("generation superseded; not published", extra={"user": login, "reason": str(exc)})
+            return UserOutcome(login, "skipped", (), time.monotonic() - started, str(exc))
+        if isinstance(exc, UserNotFound):
+            await self.store.mark_missing(login, True)
+            return await self._failed(login, now, started, "GitHub user not found", self.stale_after)
+        if isinstance(exc, GitHubError):
+            return await self._failed(login, now, started, str(exc))
+        if isinstance(exc, OSError):
+            return await self._failed(login, now, started, f"cannot write the site: {exc.strerror or exc}")
+        raise exc
 
     async def _failed(
         self, login: str, now: datetime, started: float, error: str, retry_in: timedelta | None = None
@@ -122,83 +188,73 @@ class Refresher:
             failures = max((m.failures for m in metas.values()), default=0)
             retry_in = min(self.stale_after, timedelta(seconds=RETRY_BASE_SECONDS * 2**failures))
         await self.store.mark_failed(login, list(PERIODS), now, error, now + retry_in)
-        seconds = time.monotonic() - started
         log.warning(
             "refresh failed; old pages kept",
             extra={"user": login, "error": error, "retry_in_s": int(retry_in.total_seconds())},
         )
-        return UserOutcome(login, "failed", PERIODS, seconds, error)
+        return UserOutcome(login, "failed", PERIODS, time.monotonic() - started, error)
 
-    # --- a pass -------------------------------------------------------------------
+    # --- a pass --------------------------------------------------------------------------
 
     async def run_pass(
         self,
-        users: Iterable[str] = (),
         *,
+        track: Iterable[str] = (),
+        refresh: Iterable[str] = (),
         force: bool = False,
         on_start: Callable[[int], None] | None = None,
         on_done: Callable[[UserOutcome], None] | None = None,
     ) -> PassResult:
-        """One pass: track `users`, then regenerate what is due (or, with `force`, the
-        given users — every tracked user when none are given — whether due or not)."""
+        """One pass: add `track` and `refresh` users to the tracked set, refresh the `refresh`
+        users now, then every due report, oldest-due first. With `force` and no `refresh`
+        users, every tracked user is refreshed, due or not."""
         now = self.clock()
-        users = list(users)
-        await self.store.track(users, now, PERIODS)
-        tracked = await self.store.tracked()
-        targets = await self._targets(users, force, now)
+        named = list(refresh)
+        await self.store.track([*track, *named], now, PERIODS)
+        tracked = [u.login for u in await self.store.tracked()]
+        targets = await self._targets(named, force, now, tracked)
         if on_start:
             on_start(len(targets))
-
         limit = asyncio.Semaphore(self.max_concurrent)
 
-        async def one(login: str) -> UserOutcome:
+        async def one(target: Target) -> UserOutcome:
             async with limit:
-                outcome = await self.refresh_user(login)
+                outcome = await self.generate(target)
             if on_done:
                 on_done(outcome)
             return outcome
 
-        outcomes = list(await asyncio.gather(*(one(login) for login in targets)))
-        await asyncio.to_thread(self.publish_site, [u.login for u in tracked])
+        outcomes = list(await asyncio.gather(*(one(t) for t in targets)))
+        await asyncio.to_thread(self.publish_site, tracked)
+        return _count(outcomes, len(tracked) * len(PERIODS))
 
-        result = PassResult(outcomes=outcomes)
-        for outcome in outcomes:
-            if outcome.status == "refreshed":
-                result.refreshed += len(outcome.periods)
-            else:
-                result.failed += len(outcome.periods)
-        result.skipped = len(tracked) * len(PERIODS) - result.refreshed - result.failed
-        return result
-
-    async def _targets(self, users: list[str], force: bool, now: datetime) -> list[str]:
-        """Logins to refresh, each once, in the order their reports fell due."""
-        if users:
-            # Named users are refreshed now; with --force nothing else is.
-            wanted = [u.lower() for u in users]
-            if force:
-                return list(dict.fromkeys(wanted))
-        elif force:
-            return [u.login for u in await self.store.tracked()]
-        else:
-            wanted = []
-        due_logins = [meta.login for meta in await self.store.due(now)]
-        return list(dict.fromkeys(wanted + due_logins))
+    async def _targets(
+        self, named: list[str], force: bool, now: datetime, tracked: list[str]
+    ) -> list[Target]:
+        """Named users first (forced), then one target per user with due reports, in the order
+        their oldest report fell due; with `force` and no names, every tracked user."""
+        if force and not named:
+            return [Target(login, force=True) for login in tracked]
+        targets = {u.lower(): Target(u.lower(), force=True) for u in named}
+        if force:
+            return list(targets.values())
+        for meta in await self.store.due(now):
+            targets.setdefault(meta.login, Target(meta.login, meta.period))
+        return list(targets.values())
 
     def publish_site(self, logins: list[str]) -> None:
         """The index and shared files, from what is published for each tracked user."""
-        entries = []
-        for login in logins:
-            report = self.publisher.read_report(login, "1_year")
-            if report is not None:
-                entries.append(
-                    IndexEntry(
-                        login=report.username,
-                        name=report.profile.name,
-                        avatar_url=report.profile.avatar_url,
-                        total_prs=report.total_prs,
-                        merged_count=report.merged_count,
-                        generated_at=report.generated_at,
-                    )
-                )
+        reports = (self.publisher.read_report(login, "1_year") for login in logins)
         self.publisher.publish_static()
-        self.publisher.publish_index(entries)
+        self.publisher.publish_index([IndexEntry.from_report(r) for r in reports if r is not None])
+
+
+def _count(outcomes: list[UserOutcome], tracked_reports: int) -> PassResult:
+    result = PassResult(outcomes=outcomes)
+    for outcome in outcomes:
+        if outcome.status == "refreshed":
+            result.refreshed += len(outcome.periods)
+        elif outcome.status == "failed":
+            result.failed += len(outcome.periods)
+    result.skipped = max(0, tracked_reports - result.refreshed - result.failed)
+    return result

@@ -19,6 +19,7 @@ from gitbrag.publish import Publisher
 from gitbrag.refresh import Refresher
 from gitbrag.settings import Settings, load_settings
 from gitbrag.store import open_store
+from gitbrag.tracking import TaskTracker, configure_tracking
 
 DEMO_TOKEN = "gitbrag-demo-token"  # the fake accepts any token; this one never leaves memory
 
@@ -80,9 +81,12 @@ async def open_refresher(settings: Settings) -> AsyncIterator[Refresher]:
     try:
         await preflight(settings)
         async with client:
+            tracker = TaskTracker.from_settings(store, settings)
+            configure_tracking(tracker)
             yield Refresher(
                 store=store,
                 client=client,
+                tracker=tracker,
                 publisher=Publisher(
                     settings.site_dir, templates_dir=settings.templates_dir, base_url=settings.base_url
                 ),

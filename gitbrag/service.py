@@ -30,6 +30,7 @@ async def serve(refresher: Refresher, settings: Settings, users: list[str]) -> N
         loop.add_signal_handler(sig, stop.set)
 
     running: set[asyncio.Task[object]] = set()
+    pending = list(users)
 
     async def scan() -> None:
         if stop.is_set():
@@ -38,7 +39,9 @@ async def serve(refresher: Refresher, settings: Settings, users: list[str]) -> N
         if task:
             running.add(task)
         try:
-            result = await refresher.run_pass(settings.users + users)
+            # --user names are refreshed at the first scan; later scans only track them.
+            result = await refresher.run_pass(track=settings.users + users, refresh=pending)
+            pending.clear()
             log.info("scan finished", extra={"summary": result.summary()})
         finally:
             if task:

@@ -3,11 +3,9 @@ fake GitHub over HTTP, publishing into a site folder that must always be whole."
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,38 +21,7 @@ from gitbrag.models import PERIODS, Report
 from gitbrag.publish import Publisher
 from gitbrag.refresh import Refresher
 from gitbrag.store import SQLiteStore
-
-REFRESH = str(Path(sys.executable).with_name("gitbrag-refresh"))
-DEMO_USERS = ["Mona-Lisa", "prolific-pat", "zero-zoe", "hostile-hank", "steady-sam"]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITBRAG_", "GITHUB_"))}
-    return env | extra
-
-
-def refresh(cwd: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [REFRESH, "--once", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
-
-
-def assert_site_whole(site: Path) -> int:
-    """Every page and report.json is complete; leftovers of a killed writer are hidden temp files."""
-    checked = 0
-    for path in site.rglob("*"):
-        if path.is_dir():
-            continue
-        if path.name.startswith(".") and path.name.endswith(".tmp"):
-            continue  # an interrupted write's temporary file: never a page, swept on a later run
-        data = path.read_bytes()
-        assert data, f"empty file {path}"
-        if path.suffix == ".html":
-            assert data.rstrip().endswith(b"</html>"), f"partial page {path}"
-        elif path.name == "report.json":
-            Report.model_validate_json(data)
-        checked += 1
-    return checked
+from tests.support import DEMO_USERS, REFRESH, assert_site_whole, clean_env, refresh
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +70,12 @@ def test_kill_9_at_any_moment_leaves_whole_pages(tmp_path: Path) -> None:
     config = FakeConfig()
     with FakeGitHubServer(shared_dataset(), config) as slow:
         httpx.post(slow.url + "/_fake/faults", json={"latency_ms": 15, "jitter_ms": 10}).raise_for_status()
-        env = clean_env(GITHUB_TOKEN="t", GITBRAG_GITHUB_API_URL=slow.url, GITBRAG_USERS=",".join(DEMO_USERS))
+        env = clean_env(
+            GITHUB_TOKEN="t",
+            GITBRAG_GITHUB_API_URL=slow.url,
+            GITBRAG_USERS=",".join(DEMO_USERS),
+            GITBRAG_TASK_TTL_SECONDS="1",  # a killed worker's claims lapse quickly
+        )
         assert refresh(tmp_path, env=env).returncode == 0
         rng = random.Random(7)
         kills = 0
@@ -119,7 +91,9 @@ def test_kill_9_at_any_moment_leaves_whole_pages(tmp_path: Path) -> None:
             proc.wait(30)
             assert_site_whole(tmp_path / "site")
         assert kills >= 5  # most runs were cut short somewhere
-        # The state survived too: a normal run afterwards succeeds and republishes everything.
+        # The state survived too: once the killed worker's claims have lapsed (TTL), a normal
+        # run succeeds and republishes everything.
+        time.sleep(1.2)
         final = refresh(tmp_path, "--force", env=env)
         assert final.returncode == 0, final.stderr[-2000:]
         assert final.stdout.splitlines()[-1] == "refreshed=20 skipped=0 failed=0"
@@ -140,7 +114,7 @@ async def test_github_failure_keeps_the_old_page_and_records_the_error(tmp_path:
             refresher = Refresher(
                 store=store, client=client, publisher=Publisher(tmp_path / "site"), clock=lambda: now
             )
-            assert (await refresher.run_pass(["steady-sam"])).refreshed == 4
+            assert (await refresher.run_pass(refresh=["steady-sam"])).refreshed == 4
             page = tmp_path / "site" / "steady-sam" / "2_years" / "index.html"
             old = page.read_bytes()
 

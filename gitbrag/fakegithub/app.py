@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
@@ -43,6 +44,9 @@ RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-res
 GRAPHQL_AUTH_MESSAGE = "This endpoint requires you to be authenticated."
 
 
+AUTHOR_QUALIFIER = re.compile(r"\bauthor:([A-Za-z0-9-]+)")
+
+
 @dataclass
 class FakeConfig:
     limits: LimitConfig = field(default_factory=LimitConfig)
@@ -62,6 +66,13 @@ class Stats:
     not_modified: int = 0
     rate_limited: int = 0
     faults: Counter[str] = field(default_factory=Counter)
+    # Searches naming `author:LOGIN` (REST or GraphQL), by lowercased login: how many times
+    # each user's pull requests were looked up, so tests can prove a refresh ran once.
+    searches_by_author: Counter[str] = field(default_factory=Counter)
+
+    def count_authors(self, text: str) -> None:
+        for login in set(AUTHOR_QUALIFIER.findall(text)):
+            self.searches_by_author[login.lower()] += 1
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +85,7 @@ class Stats:
             "not_modified": self.not_modified,
             "rate_limited": self.rate_limited,
             "faults": dict(self.faults),
+            "searches_by_author": dict(self.searches_by_author),
         }
 
 
@@ -280,15 +292,19 @@ def create_app(dataset: Dataset | None = None, config: FakeConfig | None = None)
         template = f"GET {path}"
 
         async def endpoint(request: Request) -> Response:
+            if resource == "search":
+                state.stats.count_authors(request.query_params.get("q", ""))
             return await state.serve(request, template, resource, handler)
 
         return Route(path, endpoint, methods=["GET"])
 
     async def graphql(request: Request) -> Response:
+        body = await request.body()
         try:
-            payload: object = json.loads(await request.body())
+            payload: object = json.loads(body)
         except ValueError:
             payload = None
+        state.stats.count_authors(body.decode("utf-8", "replace"))
         return await state.serve(
             request, "POST /graphql", "graphql", lambda r: state.graphql_handler(r, payload)
         )

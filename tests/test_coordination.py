@@ -1,0 +1,118 @@
+"""Several refreshers on one Redis: each due report is generated exactly once, and a worker
+that lost its claim cannot overwrite what another published meanwhile."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
+from tests.support import DEMO_USERS, REFRESH, assert_site_whole, clean_env, refresh, summary
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGitHubServer]:
+    with FakeGitHubServer(shared_dataset()) as server:
+        yield server
+
+
+def searches_by_author(fake: FakeGitHubServer) -> dict[str, int]:
+    stats = httpx.get(fake.url + "/_fake/stats").json()
+    return dict(stats["searches_by_author"])
+
+
+def wait_for(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_two_services_and_a_cron_run_generate_each_report_once(
+    tmp_path: Path, fake: FakeGitHubServer, redis_url: str
+) -> None:
+    # What one refresh of every demo user asks of GitHub, measured alone first.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    base_env = clean_env(
+        GITHUB_TOKEN="t", GITBRAG_GITHUB_API_URL=fake.url, GITBRAG_USERS=",".join(DEMO_USERS)
+    )
+    assert summary(refresh(alone, env=base_env)) == "refreshed=20 skipped=0 failed=0"
+    once = searches_by_author(fake)
+    assert set(once) == {u.lower() for u in DEMO_USERS}
+    httpx.post(fake.url + "/_fake/reset").raise_for_status()
+    httpx.post(fake.url + "/_fake/faults", json={"latency_ms": 5}).raise_for_status()
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    env = base_env | {"GITBRAG_REDIS_URL": redis_url, "GITBRAG_SCAN_INTERVAL_SECONDS": "1"}
+    services = [
+        subprocess.Popen([REFRESH], cwd=shared, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    try:
+        cron = refresh(shared, env=env)
+        assert cron.returncode == 0, cron.stderr[-3000:]
+        store = redis.Redis.from_url(redis_url)
+        # Done when every report has been generated and nothing is due any more.
+        wait_for(
+            lambda: (
+                all((shared / "site" / u.lower() / "all_time" / "report.json").exists() for u in DEMO_USERS)
+                and store.zcount("{gitbrag}:due", "-inf", time.time()) == 0
+            ),
+            60,
+            "every report to be published",
+        )
+        time.sleep(2.5)  # two more scans of each service: they must find nothing to do
+    finally:
+        for proc in services:
+            proc.send_signal(signal.SIGTERM)
+        codes = [proc.wait(30) for proc in services]
+    assert codes == [0, 0], [p.stderr.read()[-2000:] for p in services if p.stderr]  # type: ignore[union-attr]
+    # Exactly one collection per user across the three processes, as when run alone.
+    assert searches_by_author(fake) == once
+    assert assert_site_whole(shared / "site") >= 1 + len(DEMO_USERS) * 9
+
+
+def test_a_worker_paused_past_its_lease_never_overwrites_a_newer_report(
+    tmp_path: Path, fake: FakeGitHubServer, redis_url: str
+) -> None:
+    httpx.post(fake.url + "/_fake/faults", json={"latency_ms": 150}).raise_for_status()
+    env = clean_env(
+        GITHUB_TOKEN="t",
+        GITBRAG_GITHUB_API_URL=fake.url,
+        GITBRAG_REDIS_URL=redis_url,
+        GITBRAG_TASK_TTL_SECONDS="1",
+    )
+    store = redis.Redis.from_url(redis_url)
+    slow = subprocess.Popen(
+        [REFRESH, "--once", "--force", "--user", "steady-sam"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: store.keys("task:report:{steady-sam}:*"), 30, "the first worker's claim")
+        slow.send_signal(signal.SIGSTOP)
+        wait_for(lambda: not store.keys("task:report:{steady-sam}:*"), 10, "the paused claim to lapse")
+
+        fast = refresh(tmp_path, "--force", "--user", "steady-sam", env=env)
+        assert summary(fast) == "refreshed=4 skipped=0 failed=0", fast.stderr[-2000:]
+        report = tmp_path / "site" / "steady-sam" / "1_year" / "report.json"
+        newer = report.read_bytes()
+        page = (tmp_path / "site" / "steady-sam" / "index.html").read_bytes()
+    finally:
+        slow.send_signal(signal.SIGCONT)
+    out, err = slow.communicate(timeout=120)
+    assert slow.returncode == 0, err[-2000:]
+    assert out.strip().splitlines()[-1] == "refreshed=0 skipped=4 failed=0"
+    assert "superseded" in err
+    assert report.read_bytes() == newer
+    assert (tmp_path / "site" / "steady-sam" / "index.html").read_bytes() == page
+    assert json.loads(newer)["username"] == "steady-sam"
