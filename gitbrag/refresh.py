@@ -32,7 +32,8 @@ from gitbrag.models import PERIODS
 from gitbrag.publish import IndexEntry, Publisher, SupersededError
 from gitbrag.report import build_reports
 from gitbrag.store.base import Store
-from gitbrag.tracking import TaskTracker, hash_params, make_task_id
+from gitbrag.store.redis import OUTAGE_ERRORS
+from gitbrag.tracking import Claim, TaskTracker, hash_params, make_task_id
 
 log = logging.getLogger(__name__)
 
@@ -103,30 +104,57 @@ class Refresher:
         self.stale_after = stale_after
         self.max_concurrent = max_concurrent
         self.clock = clock
+        self._background: set[asyncio.Task[UserOutcome]] = set()
 
     # --- one generation, claimed -------------------------------------------------------
 
     async def generate(self, target: Target) -> UserOutcome:
         """Claim `target`'s report, then refresh its user; skipped when another worker holds
         it, the user is at the per-user limit, or (without force) it is no longer due."""
-        login, period = target.login.lower(), target.period
-        task_id = make_task_id(login, period, PARAMS_HASH)
-        claim = await self.tracker.try_claim(task_id, {"period": period})
+        claim = await self.claim(target)
+        if claim is None:
+            return UserOutcome(target.login.lower(), "skipped", (), error="already running")
+        return await self.run_claimed(target, claim)
+
+    async def claim(self, target: Target) -> Claim | None:
+        """Take the claim on `target`'s report, or None when someone holds it or the user is
+        at the per-user limit. Fast (one store round trip): the hook answers with it."""
+        login = target.login.lower()
+        task_id = make_task_id(login, target.period, PARAMS_HASH)
+        claim = await self.tracker.try_claim(task_id, {"period": target.period})
         if claim is None:
             log.info("skipped duplicate", extra={"task_id": task_id, "user": login})
-            return UserOutcome(login, "skipped", (), error="already running")
-        log.info("generation claimed", extra={"task_id": task_id, "user": login, "force": target.force})
+        else:
+            log.info("generation scheduled", extra={"task_id": task_id, "user": login, "force": target.force})
+        return claim
+
+    async def run_claimed(self, target: Target, claim: Claim) -> UserOutcome:
+        """Refresh `target`'s user while holding `claim` (renewed as it runs, released after)."""
+        login = target.login.lower()
         try:
             async with claim.kept_alive():
                 if not target.force and not await self._due(login):
-                    log.info("skipped: refreshed meanwhile", extra={"task_id": task_id, "user": login})
+                    log.info("skipped: refreshed meanwhile", extra={"task_id": claim.task_id, "user": login})
                     return UserOutcome(login, "skipped", (), error="already fresh")
                 return await self.refresh_user(login, fence=claim.holds)
         finally:
             await claim.release()
 
+    def start_claimed(self, target: Target, claim: Claim) -> asyncio.Task[UserOutcome]:
+        """Run a claimed generation in the background (the hook answers at once);
+        `drain()` waits for all of them, e.g. on shutdown."""
+        task = asyncio.create_task(self.run_claimed(target, claim), name=f"generate {claim.task_id}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def drain(self) -> None:
+        """Wait for background generations to finish."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
     async def _due(self, login: str) -> bool:
-        metas = await self.store.report_meta(login)
+        metas = await self.tracker.guard(self.store.report_meta(login), {})
         now = self.clock()
         return not metas or any(m.next_due_at <= now for m in metas.values())
 
@@ -145,7 +173,7 @@ class Refresher:
         log.info("refresh started", extra={"user": login})
         marked = await asyncio.to_thread(self.publisher.set_updating, login, True)
         try:
-            previous = await self.store.load_collection(login)
+            previous = await self.tracker.guard(self.store.load_collection(login), None)
             collection = await collect_user(self.client, login, now=now, cache=self.cache, previous=previous)
             reports = build_reports(collection, until=now, generated_at=now)
             if fence is not None and not await fence():
@@ -157,8 +185,11 @@ class Refresher:
             if not isinstance(exc, Exception):
                 raise
             return await self._not_published(login, now, started, exc)
-        await self.store.save_collection(collection)
-        await self.store.mark_generated(login, list(PERIODS), now, now + self.stale_after)
+        # The pages are out; if the store is unreachable now, the report is simply due again.
+        await self.tracker.guard(self.store.save_collection(collection), None)
+        await self.tracker.guard(
+            self.store.mark_generated(login, list(PERIODS), now, now + self.stale_after), None
+        )
         seconds = time.monotonic() - started
         log.info(
             "report refreshed",
@@ -172,7 +203,7 @@ class Refresher:
             log.warning("generation superseded; not published", extra={"user": login, "reason": str(exc)})
             return UserOutcome(login, "skipped", (), time.monotonic() - started, str(exc))
         if isinstance(exc, UserNotFound):
-            await self.store.mark_missing(login, True)
+            await self.tracker.guard(self.store.mark_missing(login, True), None)
             return await self._failed(login, now, started, "GitHub user not found", self.stale_after)
         if isinstance(exc, GitHubError):
             return await self._failed(login, now, started, str(exc))
@@ -184,10 +215,10 @@ class Refresher:
         self, login: str, now: datetime, started: float, error: str, retry_in: timedelta | None = None
     ) -> UserOutcome:
         if retry_in is None:
-            metas = await self.store.report_meta(login)
+            metas = await self.tracker.guard(self.store.report_meta(login), {})
             failures = max((m.failures for m in metas.values()), default=0)
             retry_in = min(self.stale_after, timedelta(seconds=RETRY_BASE_SECONDS * 2**failures))
-        await self.store.mark_failed(login, list(PERIODS), now, error, now + retry_in)
+        await self.tracker.guard(self.store.mark_failed(login, list(PERIODS), now, error, now + retry_in), 0)
         log.warning(
             "refresh failed; old pages kept",
             extra={"user": login, "error": error, "retry_in_s": int(retry_in.total_seconds())},
@@ -210,9 +241,14 @@ class Refresher:
         users, every tracked user is refreshed, due or not."""
         now = self.clock()
         named = list(refresh)
-        await self.store.track([*track, *named], now, PERIODS)
-        tracked = [u.login for u in await self.store.tracked()]
-        targets = await self._targets(named, force, now, tracked)
+        try:
+            await self.store.track([*track, *named], now, PERIODS)
+            tracked: list[str] | None = [u.login for u in await self.store.tracked()]
+            targets = await self._targets(named, force, now, tracked or [])
+        except OUTAGE_ERRORS as exc:
+            # Fail open: without the stale index only the users named now can be refreshed.
+            log.warning("store unreachable; refreshing named users only", extra={"error": type(exc).__name__})
+            tracked, targets = None, [Target(u.lower(), force=True) for u in named]
         if on_start:
             on_start(len(targets))
         limit = asyncio.Semaphore(self.max_concurrent)
@@ -225,6 +261,8 @@ class Refresher:
             return outcome
 
         outcomes = list(await asyncio.gather(*(one(t) for t in targets)))
+        if tracked is None:  # the index would lose users the store could not list
+            return _count(outcomes, len(outcomes) * len(PERIODS))
         await asyncio.to_thread(self.publish_site, tracked)
         return _count(outcomes, len(tracked) * len(PERIODS))
 

@@ -43,6 +43,8 @@ async def serve(refresher: Refresher, settings: Settings, users: list[str]) -> N
             result = await refresher.run_pass(track=settings.users + users, refresh=pending)
             pending.clear()
             log.info("scan finished", extra={"summary": result.summary()})
+        except Exception:  # a scan must never take the service down; the next one retries
+            log.exception("scan failed")
         finally:
             if task:
                 running.discard(task)
@@ -65,6 +67,7 @@ async def serve(refresher: Refresher, settings: Settings, users: list[str]) -> N
     scheduler.shutdown(wait=False)
     if running:
         await asyncio.gather(*running, return_exceptions=True)
+    await refresher.drain()
     log.info("service stopped")
 
 

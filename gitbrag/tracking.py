@@ -113,7 +113,7 @@ class TaskTracker:
             "started_at": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
             **(metadata or {}),
         }
-        outcome = await self._guard(
+        outcome = await self.guard(
             self.store.claim_task(task_id, token, doc, self.ttl, self.per_user_limit, self.clock()), None
         )
         if outcome is None:  # fail open
@@ -133,7 +133,7 @@ class TaskTracker:
         if self._held.get(task_id) == token:
             del self._held[task_id]
         self._unbacked.discard(token)
-        return bool(await self._guard(self.store.release_task(task_id, token, self.clock()), False))
+        return bool(await self.guard(self.store.release_task(task_id, token, self.clock()), False))
 
     async def renew_task(self, task_id: str, token: str | None = None, ttl: float | None = None) -> bool:
         """Extend the lease; False when the claim was lost (lapsed or taken over)."""
@@ -144,7 +144,7 @@ class TaskTracker:
         if token in self._unbacked:
             return await self._adopt(task_id, token)
         renewed = self.store.renew_claim(task_id, token, ttl or self.ttl, self.clock())
-        result = await self._guard(renewed, None)
+        result = await self.guard(renewed, None)
         if result is None:
             self._unbacked.add(token)  # if it lapses during the outage, adopt it afterwards
             return True
@@ -158,15 +158,15 @@ class TaskTracker:
             return False
         if token in self._unbacked:
             return await self._adopt(task_id, token)
-        meta = await self._guard(self.store.task_metadata(task_id, self.clock()), {"claim_token": token})
+        meta = await self.guard(self.store.task_metadata(task_id, self.clock()), {"claim_token": token})
         return meta is not None and meta.get("claim_token") == token
 
     async def is_task_active(self, task_id: str) -> bool:
-        meta = await self._guard(self.store.task_metadata(normalize_task_id(task_id), self.clock()), None)
+        meta = await self.guard(self.store.task_metadata(normalize_task_id(task_id), self.clock()), None)
         return meta is not None
 
     async def get_reported_user_active_tasks(self, reported_username: str) -> list[str]:
-        return await self._guard(self.store.active_tasks(reported_username.lower(), self.clock()), [])
+        return await self.guard(self.store.active_tasks(reported_username.lower(), self.clock()), [])
 
     async def can_start_reported_user_task(self, reported_username: str) -> bool:
         """A hint for schedulers (the claim itself re-checks atomically)."""
@@ -174,7 +174,7 @@ class TaskTracker:
 
     # --- outage handling ------------------------------------------------------------
 
-    async def _guard(self, call: Awaitable[T], fallback: T) -> T:
+    async def guard(self, call: Awaitable[T], fallback: T) -> T:
         """Await a store call; on a Redis outage return `fallback` (fail open), logging
         the outage once and its end once."""
         try:
@@ -197,13 +197,13 @@ class TaskTracker:
         store answers. It yields only if someone else claimed the task meanwhile."""
         doc = {"username": task_user(task_id), "worker_id": self.worker_id, "adopted": True}
         claim = self.store.claim_task(task_id, token, doc, self.ttl, self.per_user_limit, self.clock())
-        outcome = await self._guard(claim, None)
+        outcome = await self.guard(claim, None)
         if outcome is None or outcome is ClaimOutcome.LIMITED:
             return True  # still down, or the user's slots are taken: carry on unbacked
         if outcome is ClaimOutcome.STARTED:
             self._unbacked.discard(token)
             return True
-        meta = await self._guard(self.store.task_metadata(task_id, self.clock()), None)
+        meta = await self.guard(self.store.task_metadata(task_id, self.clock()), None)
         if meta is not None and meta.get("claim_token") == token:
             self._unbacked.discard(token)
             return True
