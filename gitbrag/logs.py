@@ -98,5 +98,5 @@ def configure_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[
     root.addHandler(handler)
     root.setLevel(level)
     # Libraries that log every request would drown the report-level story.
-    for noisy in ("httpx", "httpcore", "uvicorn.access", "apscheduler.executors.default"):
+    for noisy in ("httpx", "httpcore", "uvicorn.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -28,6 +28,7 @@ from aiocache.base import BaseCache
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.collect import UserNotFound, collect_user
 from gitbrag.github.errors import GitHubError
+from gitbrag.metrics import ACTIVE_GENERATIONS, duplicate_skipped, generation_finished
 from gitbrag.models import PERIODS
 from gitbrag.publish import IndexEntry, Publisher, SupersededError
 from gitbrag.report import build_reports
@@ -123,6 +124,7 @@ class Refresher:
         task_id = make_task_id(login, target.period, PARAMS_HASH)
         claim = await self.tracker.try_claim(task_id, {"period": target.period})
         if claim is None:
+            duplicate_skipped()
             log.info("skipped duplicate", extra={"task_id": task_id, "user": login})
         else:
             log.info("generation scheduled", extra={"task_id": task_id, "user": login, "force": target.force})
@@ -136,7 +138,8 @@ class Refresher:
                 if not target.force and not await self._due(login):
                     log.info("skipped: refreshed meanwhile", extra={"task_id": claim.task_id, "user": login})
                     return UserOutcome(login, "skipped", (), error="already fresh")
-                return await self.refresh_user(login, fence=claim.holds)
+                with ACTIVE_GENERATIONS.track_inprogress():
+                    return await self.refresh_user(login, fence=claim.holds)
         finally:
             await claim.release()
 
@@ -191,6 +194,7 @@ class Refresher:
             self.store.mark_generated(login, list(PERIODS), now, now + self.stale_after), None
         )
         seconds = time.monotonic() - started
+        generation_finished("refreshed", len(PERIODS), seconds)
         log.info(
             "report refreshed",
             extra={"user": login, "prs": len(collection.pull_requests), "seconds": round(seconds, 3)},
@@ -198,7 +202,7 @@ class Refresher:
         return UserOutcome(login, "refreshed", PERIODS, seconds)
 
     async def _not_published(self, login: str, now: datetime, started: float, exc: Exception) -> UserOutcome:
-        """Record why nothing was published; unexpected errors propagate after that."""
+        """Record why nothing was published."""
         if isinstance(exc, SupersededError):
             log.warning("generation superseded; not published", extra={"user": login, "reason": str(exc)})
             return UserOutcome(login, "skipped", (), time.monotonic() - started, str(exc))
@@ -209,7 +213,9 @@ class Refresher:
             return await self._failed(login, now, started, str(exc))
         if isinstance(exc, OSError):
             return await self._failed(login, now, started, f"cannot write the site: {exc.strerror or exc}")
-        raise exc
+        # A bug must cost one report, not the pass: record it (no trace in the status) and go on.
+        log.error("generation crashed", exc_info=exc, extra={"user": login})
+        return await self._failed(login, now, started, f"internal error ({type(exc).__name__}); see the logs")
 
     async def _failed(
         self, login: str, now: datetime, started: float, error: str, retry_in: timedelta | None = None
@@ -219,6 +225,7 @@ class Refresher:
             failures = max((m.failures for m in metas.values()), default=0)
             retry_in = min(self.stale_after, timedelta(seconds=RETRY_BASE_SECONDS * 2**failures))
         await self.tracker.guard(self.store.mark_failed(login, list(PERIODS), now, error, now + retry_in), 0)
+        generation_finished("failed", len(PERIODS), time.monotonic() - started)
         log.warning(
             "refresh failed; old pages kept",
             extra={"user": login, "error": error, "retry_in_s": int(retry_in.total_seconds())},
