@@ -62,12 +62,16 @@ def _text_value(value: object) -> str:
     return json.dumps(text) if (" " in text or not text) else text
 
 
+MIN_SECRET_LENGTH = 8
+
+
 class RedactSecrets(logging.Filter):
     """Replaces any of the given secrets in the message and fields with `***`."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s]
+        # Real tokens are long; redacting a 1-letter test value would shred every line.
+        self.secrets = [s for s in secrets if len(s) >= MIN_SECRET_LENGTH]
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:

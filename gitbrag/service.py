@@ -64,10 +64,11 @@ async def serve(refresher: Refresher, settings: Settings, users: list[str]) -> N
     log.info("service started", extra={"scan_interval_s": settings.scan_interval_seconds})
     await stop.wait()
     log.info("stopping: no new passes; waiting for the running one")
-    scheduler.shutdown(wait=False)
+    scheduler.pause()  # no new scans; shutting down first would cancel the running one
     if running:
         await asyncio.gather(*running, return_exceptions=True)
     await refresher.drain()
+    scheduler.shutdown(wait=False)
     log.info("service stopped")
 
 

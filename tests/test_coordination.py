@@ -116,3 +116,26 @@ def test_a_worker_paused_past_its_lease_never_overwrites_a_newer_report(
     assert report.read_bytes() == newer
     assert (tmp_path / "site" / "steady-sam" / "index.html").read_bytes() == page
     assert json.loads(newer)["username"] == "steady-sam"
+
+
+def test_sigterm_lets_running_generations_finish_and_leaves_no_claim(
+    tmp_path: Path, fake: FakeGitHubServer, redis_url: str
+) -> None:
+    httpx.post(fake.url + "/_fake/faults", json={"latency_ms": 60}).raise_for_status()
+    env = clean_env(
+        GITHUB_TOKEN="t",
+        GITBRAG_GITHUB_API_URL=fake.url,
+        GITBRAG_REDIS_URL=redis_url,
+        GITBRAG_USERS="steady-sam",
+        GITBRAG_SCAN_INTERVAL_SECONDS="60",
+    )
+    store = redis.Redis.from_url(redis_url)
+    service = subprocess.Popen([REFRESH], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: store.keys("task:report:*"), 30, "a generation to start")
+    service.send_signal(signal.SIGTERM)
+    _, err = service.communicate(timeout=120)
+    assert service.returncode == 0, err[-2000:]
+    assert "report refreshed" in err  # the running generation finished and published
+    assert (tmp_path / "site" / "steady-sam" / "all_time" / "report.json").exists()
+    assert store.keys("task:*") == [] or all(store.zcard(k) == 0 for k in store.keys("task:user:*"))
+    assert store.keys("task:report:*") == []

@@ -137,3 +137,35 @@ def test_report_json_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     for field in Report.model_fields:
         assert f"`{field}`" in readme, field
+
+
+def test_a_user_github_does_not_know_is_not_retried_every_pass(
+    tmp_path: Path, fake: FakeGitHubServer
+) -> None:
+    env = clean_env(GITHUB_TOKEN="t", GITBRAG_GITHUB_API_URL=fake.url)
+    first = refresh(tmp_path, "--user", "no-such-user-here", env=env)
+    assert first.returncode == 1
+    assert first.stdout.splitlines()[-1] == "refreshed=0 skipped=0 failed=4"
+    assert not (tmp_path / "site" / "no-such-user-here").exists()
+    again = refresh(tmp_path, env=env)
+    assert again.returncode == 0
+    assert again.stdout.splitlines()[-1] == "refreshed=0 skipped=4 failed=0"
+
+
+def test_json_logs_tell_the_story_and_never_the_token(tmp_path: Path, fake: FakeGitHubServer) -> None:
+    import json
+
+    token = "ghp_json_log_token_abcdef123456"
+    env = clean_env(GITHUB_TOKEN=token, GITBRAG_GITHUB_API_URL=fake.url, GITBRAG_LOG_FORMAT="json")
+    result = refresh(tmp_path, "--user", "steady-sam", env=env)
+    assert result.returncode == 0
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    by_event = {r["event"]: r for r in records}
+    assert by_event["generation scheduled"]["user"] == "steady-sam"
+    assert by_event["refresh started"]["user"] == "steady-sam"
+    assert by_event["report refreshed"]["seconds"] > 0
+    everything = result.stdout + result.stderr
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            everything += path.read_bytes().decode("utf-8", "replace")
+    assert token not in everything
