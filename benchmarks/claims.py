@@ -129,6 +129,31 @@ def limit_worker(
     out.put(asyncio.run(run()))
 
 
+def force_worker(redis_url: str, github_url: str, site: str, requests: int, barrier: Any, out: Any) -> None:
+    """`requests` concurrent forced refreshes of one user through the real refresh path."""
+    from gitbrag.github.client import GitHubClient
+    from gitbrag.publish import Publisher
+    from gitbrag.refresh import Refresher, Target
+
+    async def run() -> list[str]:
+        store = RedisStore.from_url(redis_url)
+        async with GitHubClient(["bench-token"], github_url, github_url + "/graphql") as client:
+            refresher = Refresher(
+                store=store,
+                client=client,
+                publisher=Publisher(Path(site)),
+                tracker=TaskTracker(store, worker_id=f"p{os.getpid()}", ttl=60),
+            )
+            barrier.wait()
+            outcomes = await asyncio.gather(
+                *(refresher.generate(Target("steady-sam", "1_year", force=True)) for _ in range(requests))
+            )
+        await store.close()
+        return [o.status for o in outcomes]
+
+    out.put(asyncio.run(run()))
+
+
 def run_workers(target: Callable[..., None], processes: int, *args: Any) -> list[Any]:
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(processes), ctx.Queue()
@@ -189,6 +214,30 @@ def limit(kind: str, target: str, limit_: int, processes: int, claimers: int, se
     return Row(kind, scenario, outcome, peak <= limit_, timing)
 
 
+def force_dedup(url: str, requests: int, processes: int) -> Row:
+    """The design's dedup rate: N concurrent force-refreshes of one user -> one generation,
+    counted by the fake GitHub (collections of the user) and by the workers' outcomes."""
+    import httpx
+
+    from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
+
+    started = time.monotonic()
+    with FakeGitHubServer(shared_dataset()) as gh, tempfile.TemporaryDirectory() as site:
+        httpx.post(gh.url + "/_fake/faults", json={"latency_ms": 20}).raise_for_status()
+        per_process = run_workers(force_worker, processes, url, gh.url, site, requests // processes)
+        collections = httpx.get(gh.url + "/_fake/stats").json()["searches_by_author"].get("steady-sam", 0)
+    statuses = Counter(status for outcome in per_process for status in outcome)
+    generated = statuses["refreshed"] + statuses["failed"]
+    rate = (statuses["skipped"]) / max(1, requests - 1) * 100
+    scenario = f"{requests} concurrent force-refreshes of one user / {processes} processes"
+    outcome = (
+        f"{generated} generation(s), GitHub searched {collections}x; "
+        f"{statuses['skipped']} duplicates skipped: dedup rate {rate:.0f}%"
+    )
+    timing = f"{time.monotonic() - started:.1f} s"
+    return Row("redis", scenario, outcome, generated == 1 and collections == 1, timing)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -207,6 +256,7 @@ def main() -> int:
     with redis_server() as url:
         rows.append(race("redis", url, args.trials, args.claimers, args.processes))
         rows.append(limit("redis", url, args.limit, args.processes, 8, args.seconds))
+        rows.append(force_dedup(url, args.claimers, args.processes))
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "bench.sqlite3")
         SQLiteStore(path)  # schema once, before the workers open the file
