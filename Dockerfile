@@ -1,4 +1,4 @@
-# gitbrag: the refresher service (scheduler; the hook joins it later).
+# gitbrag: the refresher service (scheduler + the refresh hook on port 8080), as a non-root user.
 # Build: docker build -t gitbrag .    Run: see README ("Docker").
 FROM python:3.11-slim AS build
 WORKDIR /src
@@ -18,4 +18,7 @@ ENV GITBRAG_SITE_DIR=/data/site \
     GITBRAG_STATE_PATH=/data/state/state.sqlite3 \
     PYTHONUNBUFFERED=1
 VOLUME ["/data/site", "/data/state"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('GITBRAG_HOOK_PORT', '8080') + '/healthz', timeout=4)"]
 CMD ["gitbrag-refresh"]
