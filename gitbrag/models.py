@@ -113,6 +113,9 @@ class StarHistory(_Model):
     repo: str
     since: datetime
     starred_at: list[datetime] = Field(default_factory=list)
+    # The repository's stargazerCount read with the newest page: the next refresh extends
+    # the history from it, and a count that does not add up reveals unstars. None: unknown.
+    stargazer_count: int | None = None
 
 
 class Collection(_Model):
@@ -126,6 +129,9 @@ class Collection(_Model):
     collected_at: datetime
     # True when GitHub itself said a search was incomplete (results may be missing).
     incomplete_results: bool = False
+    # When the last full (not incremental) collection ran; None for collections older
+    # than incremental refresh. Incremental refreshes carry it forward.
+    full_collected_at: datetime | None = None
 
 
 # --- the report (report.json) ----------------------------------------------------

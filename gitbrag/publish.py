@@ -3,12 +3,29 @@
 Site layout (all links between pages are relative, so `site/` works from any path
 on any web server, and opened straight from disk)::
 
-    site/index.html                         tracked users
-    site/404.html
+    site/index.html                         tracked users (a table; a small script sorts and filters it)
+    site/404.html                           self-contained: works at any URL
+    site/robots.txt, site/sitemap.xml       the sitemap only with GITBRAG_BASE_URL (it needs absolute URLs)
     site/assets/style.<hash>.css            content-hashed, so a new look never mixes with old pages
+    site/assets/site.<hash>.js              optional enhancements; every page reads fine without it
     site/<login>/index.html                 the 1-year report
+    site/<login>/feed.xml                   Atom feed of the user's recently merged pull requests
     site/<login>/<period>/index.html        one page per period
     site/<login>/<period>/report.json       `Report.model_dump_json()`
+    site/<login>/<period>/repos/<owner>/<name>/index.html (page-2.html, ...)
+                                            a repository's full list, when its card shows only part
+    site/<login>/<period>/more/index.html (page-2.html, ...)
+                                            pull requests of the repositories past the card limit
+
+Page weight: a report page shows at most `REPORT_ROW_BUDGET` pull-request rows, shared
+fairly between repositories (each gets the same cap, small ones all their rows), and
+`REPO_CARD_LIMIT` repository cards; the rest of a card's rows are on the repository's
+own pages, and the repositories past the card limit (a compact table on the report
+page) have their pull requests on shared "more repositories" pages, at most
+`REPO_PAGE_ROWS` rows a page. So a page stays well under 300 KB however prolific the
+user, the number of files stays proportional to the pull requests (not one folder per
+small repository), every pull request is reachable by following links, and every number
+on the page is still the report's.
 
 Every file goes through `atomic_write`, so a reader, or a refresh killed at any
 moment, sees either the old or the new version of a file, never half of one.
@@ -17,29 +34,39 @@ moment, sees either the old or the new version of a file, never half of one.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
 import re
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from pydantic import ValidationError
 
 import gitbrag
-from gitbrag.models import PERIOD_LABELS, PERIODS, Period, Report
+from gitbrag import charts, feeds
+from gitbrag.models import PERIOD_LABELS, PERIODS, Period, Report, ReportPR, ReportRepository
 
 log = logging.getLogger(__name__)
 
 # GitHub's own login rule; anything else could climb out of site/ ("..", "/", "\").
 LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
-ASSETS = ("style.css",)
+ASSETS = ("style.css", "site.js")
+# Page weight (see the module docstring): about 330 bytes of HTML per pull-request row.
+REPORT_ROW_BUDGET = 250
+REPO_CARD_LIMIT = 40
+REPO_PAGE_ROWS = 400
+GROUP_COST = 3  # a repository heading on a "more repositories" page weighs about 3 rows
+DEFAULT_STALE_AFTER_SECONDS = 86400
 # A temporary file this old belongs to no live writer (a write takes milliseconds).
 TEMP_MAX_AGE_SECONDS = 600
 FILE_MODE = 0o644
@@ -141,12 +168,44 @@ def format_number(value: int | float) -> str:
     return f"{value:,}"
 
 
+def iso(value: datetime) -> str:
+    """A `<time datetime>` value: whole seconds (HTML allows at most 3 fraction digits)."""
+    return _utc(value).replace(microsecond=0).isoformat()
+
+
+def count(value: int, singular: str, plural: str | None = None) -> str:
+    """1 pull request, 1,250 pull requests."""
+    return f"{value:,} {singular if value == 1 else (plural or singular + 's')}"
+
+
+def initials(name: str | None, login: str) -> str:
+    """Up to two letters for an avatar placeholder: from the name's words, else the login."""
+    words = re.findall(r"[^\W_]+", name or "") or [login]
+    return "".join(w[0] for w in words[:2]).upper()
+
+
+_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def finalize(value: Any) -> Any:
+    """Applied to every `{{ }}` value: drops control characters, which GitHub text may
+    carry but HTML must not; `Markup` (our own charts) passes untouched."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _CONTROL_RE.sub("", value)
+    return value
+
+
+_URL_UNSAFE_RE = re.compile(r"[\s\x00-\x1f\x7f]")
+_URL_SAFE_CHARS = "!#$%&'()*+,/:;=?@[]~"  # reserved characters and "%": kept as they are
+
+
+@functools.lru_cache(maxsize=65536)  # every PR link is vetted on several pages
 def safe_url(value: str | None) -> str | None:
     """`value` if it is an absolute http(s) URL, else None: keeps `javascript:` and the like out of hrefs."""
     if not value:
         return None
     url = value.strip()
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+    if _URL_UNSAFE_RE.search(url):
         return None
     try:
         parts = urlsplit(url)
@@ -154,7 +213,9 @@ def safe_url(value: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    return url
+    # Percent-encode what a URL may not contain raw (quotes, <, >, non-ASCII...): harmless
+    # in an attribute anyway, since Jinja escapes it, but a valid URL is a valid page.
+    return quote(url, safe=_URL_SAFE_CHARS)
 
 
 def blog_url(value: str | None) -> str | None:
@@ -182,6 +243,9 @@ FILTERS: dict[str, Any] = {
     "date": format_date,
     "datetime": format_datetime,
     "number": format_number,
+    "iso": iso,
+    "count": count,
+    "initials": initials,
     "safe_url": safe_url,
     "blog_url": blog_url,
     "url_host": url_host,
@@ -204,6 +268,157 @@ def _validated_login(login: str) -> str:
     if not LOGIN_RE.fullmatch(login):
         raise ValueError(f"not a valid GitHub login: {login!r}")
     return login.lower()
+
+
+def _absolute_base(url: str | None) -> str | None:
+    """A configured public URL as a prefix ending in "/", or None when unset or not http(s)."""
+    checked = safe_url(url)
+    return checked.rstrip("/") + "/" if checked else None
+
+
+# --- page planning ---------------------------------------------------------------------
+
+# GitHub's characters for owner and repository names: safe as folder names as they are.
+_REPO_PART_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+PERIOD_PHRASES = {
+    "1_year": "in the past year",
+    "2_years": "in the past 2 years",
+    "5_years": "in the past 5 years",
+    "all_time": "on GitHub so far",
+}
+
+
+def repo_folder(name: str) -> str:
+    """Where a repository's own pages live, relative to its period folder: "repos/<owner>/<name>/".
+
+    A name that is not GitHub's shape gets a digest instead, so it can never climb out."""
+    owner, _, repo = name.partition("/")
+    if all(_REPO_PART_RE.fullmatch(p) and p not in (".", "..") for p in (owner, repo)):
+        return f"repos/{owner.lower()}/{repo.lower()}/"
+    return f"repos/_/{hashlib.sha256(name.encode()).hexdigest()[:16]}/"
+
+
+def row_cap(counts: list[int], budget: int) -> int:
+    """The largest per-repository row cap under which the repositories together show at most
+    `budget` rows: small repositories show everything, big ones share what is left fairly.
+    At least 1, so every card shows its newest pull request."""
+    low, high = 1, max(counts, default=1)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if sum(min(c, mid) for c in counts) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+@dataclass(frozen=True)
+class RepoView:
+    """A repository as a report page shows it: its newest pull requests (`shown`) and, when
+    that is not all of them, `href` (relative to the period's folder): its own pages for a
+    card, a "more repositories" page for the rest. `folder` holds its own pages."""
+
+    repo: ReportRepository
+    shown: list[ReportPR]
+    folder: str
+    href: str
+
+    @property
+    def complete(self) -> bool:
+        return len(self.shown) == len(self.repo.prs)
+
+
+@dataclass(frozen=True)
+class RepoGroup:
+    """Consecutive rows of one repository on a "more repositories" page."""
+
+    repo: ReportRepository
+    prs: list[ReportPR]
+    anchor: str
+    continued: bool  # the repository's list began on the previous page
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    """What one report page shows (repository cards, then a compact table of the rest), and
+    the pages it links to: a card's full list on the card's own pages, and the remaining
+    repositories' pull requests on "more repositories" pages (`more_pages`, in order)."""
+
+    cards: list[RepoView]
+    more: list[RepoView]
+    more_pages: list[list[RepoGroup]]
+
+    @property
+    def own_pages(self) -> list[RepoView]:
+        """Cards whose full list lives on their own pages."""
+        return [v for v in self.cards if not v.complete]
+
+
+def plan_page(
+    report: Report, *, row_budget: int = REPORT_ROW_BUDGET, card_limit: int = REPO_CARD_LIMIT
+) -> PagePlan:
+    carded = report.repositories[:card_limit]
+    cap = row_cap([len(r.prs) for r in carded], row_budget)
+    cards = []
+    for repo in carded:
+        folder = repo_folder(repo.name)
+        cards.append(RepoView(repo, repo.prs[:cap], folder, folder + "index.html"))
+    rest = report.repositories[card_limit:]
+    anchors = [f"r{i}" for i in range(card_limit + 1, card_limit + 1 + len(rest))]
+    more_pages = paginate_groups(rest, anchors)
+    first_page = {g.anchor: n for n, page in enumerate(more_pages, 1) for g in page if not g.continued}
+    more = [
+        RepoView(repo, [], repo_folder(repo.name), f"more/{page_file(first_page[a])}#{a}")
+        for repo, a in zip(rest, anchors, strict=True)
+    ]
+    return PagePlan(cards, more, more_pages)
+
+
+def paginate_groups(repos: list[ReportRepository], anchors: list[str]) -> list[list[RepoGroup]]:
+    """Lay the repositories' pull requests out on pages of at most `REPO_PAGE_ROWS` rows,
+    a repository heading counting as `GROUP_COST` rows; long lists continue on the next page."""
+    pages: list[list[RepoGroup]] = []
+    page: list[RepoGroup] = []
+    used = 0
+    for repo, anchor in zip(repos, anchors, strict=True):
+        start = 0
+        while True:
+            room = REPO_PAGE_ROWS - used - GROUP_COST
+            if room < 1 and page:
+                pages.append(page)
+                page, used = [], 0
+                continue
+            rows = repo.prs[start : start + max(room, 1)]
+            page.append(RepoGroup(repo, rows, anchor, continued=start > 0))
+            used += GROUP_COST + len(rows)
+            start += len(rows)
+            if start >= len(repo.prs):
+                break
+    return [*pages, page] if page else pages
+
+
+def chunks(prs: list[ReportPR], size: int = REPO_PAGE_ROWS) -> list[list[ReportPR]]:
+    return [prs[i : i + size] for i in range(0, len(prs), size)] or [[]]
+
+
+def page_file(number: int) -> str:
+    """File name of the `number`-th page of a list (1-based)."""
+    return "index.html" if number == 1 else f"page-{number}.html"
+
+
+def summary_sentence(report: Report) -> str:
+    """One line about a report, for search results and link previews."""
+    phrase = PERIOD_PHRASES[report.period]
+    if report.total_prs == 0:
+        return f"No open or merged pull requests {phrase}."
+    return (
+        f"{count(report.total_prs, 'pull request')} ({report.merged_count:,} merged, "
+        f"{report.open_count:,} open) to {count(report.repo_count, 'repository', 'repositories')} "
+        f"{phrase}: +{report.total_additions:,} −{report.total_deletions:,} lines."
+    )
+
+
+# --- the publisher ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -244,14 +459,28 @@ class Publisher:
     Templates are looked up first in `templates_dir` (the operator's
     `GITBRAG_TEMPLATES_DIR`), then in the packaged defaults, so an override may
     replace any single template or asset and inherit the rest.
+
+    `base_url` (the site's public URL) enables canonical links, absolute social-preview
+    URLs and the sitemap; `hook_public_url` shows a "Refresh now" button that POSTs to
+    the hook; `stale_after_seconds` is when a page's script starts saying how old it is.
     """
 
-    def __init__(self, site_dir: Path, *, templates_dir: Path | None = None, base_url: str | None = None):
+    def __init__(
+        self,
+        site_dir: Path,
+        *,
+        templates_dir: Path | None = None,
+        base_url: str | None = None,
+        hook_public_url: str | None = None,
+        stale_after_seconds: int = DEFAULT_STALE_AFTER_SECONDS,
+    ):
         self.site_dir = Path(site_dir)
         self.search_path = ([Path(templates_dir)] if templates_dir else []) + default_template_dirs()
         if not self.search_path:
             raise FileNotFoundError("gitbrag templates not found (neither packaged nor in the repository)")
-        self.base_url = base_url.rstrip("/") + "/" if base_url else None
+        self.base_url = _absolute_base(base_url)
+        hook = safe_url(hook_public_url)
+        self.hook_public_url = hook.rstrip("/") if hook else None
         self.env = Environment(
             loader=FileSystemLoader([str(d) for d in self.search_path]),
             autoescape=select_autoescape(["html", "xml"]),
@@ -259,15 +488,25 @@ class Publisher:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=True,
+            finalize=finalize,
         )
         self.env.filters.update(FILTERS)
         self._assets = {name: self._hashed_name(name) for name in ASSETS}
-        self.env.globals["asset_path"] = lambda name: "assets/" + self._assets[name]
+        # A pull request's row is the same on every page that lists it: rendered once per user.
+        self._rows: dict[ReportPR, Markup] = {}
+        self.env.globals.update(
+            asset_path=lambda name: "assets/" + self._assets[name],
+            stale_after_seconds=stale_after_seconds,
+            language_bar=charts.language_bar,
+            size_columns=charts.size_columns,
+            color_class=charts.color_class,
+            pr_row=self._pr_row,
+        )
 
     # --- public API --------------------------------------------------------------
 
     def publish_user(self, reports: dict[Period, Report], *, updating: bool = False) -> list[Path]:
-        """Write a user's pages and report.json files; returns the paths written.
+        """Write a user's pages, report.json files and feed; returns the paths written.
 
         `site/<login>/index.html` shows the 1-year report (or the first period given).
         """
@@ -279,18 +518,14 @@ class Publisher:
         login = _validated_login(next(iter(reports.values())).username)
         self._refuse_older(login, reports)
         periods = [p for p in PERIODS if p in reports]
+        self._rows.clear()
         written: list[Path] = []
         for period in periods:
-            report = reports[period]
-            json_path = self._write(
-                self.site_dir / login / period / "report.json", report.model_dump_json(indent=2) + "\n"
-            )
-            written += [
-                json_path,
-                self._write_report_page(report, periods, f"{login}/{period}/index.html", updating),
-            ]
-        front = reports["1_year"] if "1_year" in reports else reports[periods[0]]
-        written.append(self._write_report_page(front, periods, f"{login}/index.html", updating))
+            written += self._publish_period(reports[period], updating=updating)
+        written += self._write_report_pages(reports, updating)
+        # The widest period has every merge the feed could list.
+        written.append(self._write_feed(login, reports[periods[-1]]))
+        self._rows.clear()
         return written
 
     def _refuse_older(self, login: str, reports: dict[Period, Report]) -> None:
@@ -304,30 +539,40 @@ class Publisher:
                 )
 
     def set_updating(self, login: str, updating: bool) -> bool:
-        """Re-render a user's published pages with (or without) the "being updated" notice;
-        False when nothing is published yet."""
+        """Re-render a user's report pages with (or without) the "being updated" notice;
+        False when nothing is published yet. Only the report pages carry the notice, so
+        the rest (report.json, repository pages, feed) is left as it is."""
         reports = {p: r for p in PERIODS if (r := self.read_report(login, p)) is not None}
         if not reports:
             return False
-        self.publish_user(reports, updating=updating)
+        self._rows.clear()
+        self._write_report_pages(reports, updating)
+        self._rows.clear()
         return True
 
     def publish_index(self, entries: list[IndexEntry]) -> Path:
-        """Write site/index.html listing `entries` by login."""
+        """Write site/index.html listing `entries` by login, and the sitemap when the base URL is known."""
         for entry in entries:
             _validated_login(entry.login)
         ordered = sorted(entries, key=lambda e: e.login.lower())
         html = self._render("index.html", page="index.html", entries=ordered, title="Contribution reports")
-        return self._write(self.site_dir / "index.html", html)
+        path = self._write(self.site_dir / "index.html", html)
+        self._write_sitemap(ordered)
+        return path
 
     def publish_static(self) -> None:
-        """Write site/assets/ (content-hashed names) and site/404.html, and sweep what
+        """Write site/assets/ (content-hashed names), 404.html and robots.txt, and sweep what
         killed writers left behind."""
         sweep_temp_files(self.site_dir)
         for name, hashed in self._assets.items():
             self._write(self.site_dir / "assets" / hashed, self._asset_source(name).read_bytes())
-        # Served for any missing URL, so relative links cannot work there: use base_url when known.
-        self._write(self.site_dir / "404.html", self._render("404.html", page="404.html", absolute=True))
+        # Served for any missing URL, so relative links cannot work there: the stylesheet is
+        # inlined and links are absolute (from the base URL, else from the server's root).
+        css = Markup(self._asset_source("style.css").read_text(encoding="utf-8"))  # our own asset
+        html = self._render("404.html", page="404.html", absolute=True, inline_css=css)
+        self._write(self.site_dir / "404.html", html)
+        sitemap_url = self.base_url + "sitemap.xml" if self.base_url else None
+        self._write(self.site_dir / "robots.txt", feeds.robots_txt(sitemap_url))
 
     def read_report(self, login: str, period: Period) -> Report | None:
         """A published report.json, or None when missing or unreadable (e.g. an older format)."""
@@ -342,42 +587,187 @@ class Publisher:
             log.warning("ignoring unreadable %s: %s", path, exc.error_count())
             return None
 
-    # --- rendering ---------------------------------------------------------------
+    # --- one user's files ----------------------------------------------------------
 
-    def _write_report_page(self, report: Report, periods: list[Period], page: str, updating: bool) -> Path:
-        """Render one report page; `page` is either `<login>/<period>/index.html` or `<login>/index.html`."""
-        on_period_page = page.count("/") == 2
-        tab_prefix = "../" if on_period_page else ""
-        tabs = [
-            {
-                "label": PERIOD_LABELS[p],
-                "href": f"{tab_prefix}{p}/index.html",
-                "current": p == report.period,
-            }
+    def _publish_period(self, report: Report, *, updating: bool) -> list[Path]:
+        """report.json and the repositories' own pages (before the report page links to them)."""
+        folder = f"{report.username.lower()}/{report.period}/"
+        json_text = report.model_dump_json(indent=2) + "\n"
+        written = [self._write(self.site_dir / folder / "report.json", json_text)]
+        plan = plan_page(report)
+        for view in plan.own_pages:
+            written += self._write_repo_pages(report, view, folder + view.folder)
+        for number, groups in enumerate(plan.more_pages, start=1):
+            written.append(self._write_more_page(report, groups, number, len(plan.more_pages), folder))
+        for leftovers in ("repos", "more"):
+            self._remove_unlisted(self.site_dir / folder / leftovers, set(written))
+        return written
+
+    def _write_report_pages(self, reports: dict[Period, Report], updating: bool) -> list[Path]:
+        """One page per period, and the user's front page (the 1-year report, else the first)."""
+        periods = [p for p in PERIODS if p in reports]
+        login = reports[periods[0]].username.lower()
+        plans = {p: plan_page(reports[p]) for p in periods}
+        written = [
+            self._write_report_page(reports[p], plans[p], periods, f"{login}/{p}/index.html", updating)
             for p in periods
         ]
+        first = "1_year" if "1_year" in reports else periods[0]
+        page = f"{login}/index.html"
+        return [*written, self._write_report_page(reports[first], plans[first], periods, page, updating)]
+
+    def _write_report_page(
+        self, report: Report, plan: PagePlan, periods: list[Period], page: str, updating: bool
+    ) -> Path:
+        """Render one report page; `page` is either `<login>/<period>/index.html` or `<login>/index.html`."""
+        on_period_page = page.count("/") == 2
+        prefix = "" if on_period_page else f"{report.period}/"
+        tabs = [
+            {"label": PERIOD_LABELS[p], "href": f"{'../' if on_period_page else ''}{p}/index.html",
+             "current": p == report.period}
+            for p in periods
+        ]  # fmt: skip
+        login = report.username.lower()
         label = PERIOD_LABELS[report.period]
         html = self._render(
             "report.html",
             page=page,
+            # The 1-year report is at two addresses; search engines should know the front one.
+            canonical_page=f"{login}/" if report.period == "1_year" else f"{login}/{report.period}/",
             report=report,
+            plan=plan,
             tabs=tabs,
-            json_href="report.json" if on_period_page else f"{report.period}/report.json",
+            period_prefix=prefix,
+            json_href=prefix + "report.json",
+            feed_href="../feed.xml" if on_period_page else "feed.xml",
             period_label=label,
             updating=updating,
+            refresh_url=self._refresh_url(report),
+            description=summary_sentence(report),
             title=f"{report.profile.name or report.username} (@{report.username}) · {label}",
         )
         return self._write(self.site_dir / page, html)
 
-    def _render(self, template: str, *, page: str, absolute: bool = False, **context: Any) -> str:
+    def _write_repo_pages(self, report: Report, view: RepoView, folder: str) -> list[Path]:
+        pages = chunks(view.repo.prs)
+        written = []
+        for number, prs in enumerate(pages, start=1):
+            page = folder + page_file(number)
+            html = self._render(
+                "repo_page.html",
+                page=page,
+                report=report,
+                repo=view.repo,
+                prs=prs,
+                first_row=(number - 1) * REPO_PAGE_ROWS + 1,
+                page_number=number,
+                page_count=len(pages),
+                page_files=[page_file(n) for n in range(1, len(pages) + 1)],
+                report_href="../" * view.folder.count("/") + "index.html",
+                period_label=PERIOD_LABELS[report.period],
+                title=f"{view.repo.name} · {report.profile.name or report.username} (@{report.username})",
+            )
+            written.append(self._write(self.site_dir / page, html))
+        return written
+
+    def _write_more_page(
+        self, report: Report, groups: list[RepoGroup], number: int, count: int, folder: str
+    ) -> Path:
+        page = f"{folder}more/{page_file(number)}"
+        html = self._render(
+            "more_page.html",
+            page=page,
+            report=report,
+            groups=groups,
+            page_number=number,
+            page_count=count,
+            page_files=[page_file(n) for n in range(1, count + 1)],
+            report_href="../index.html",
+            period_label=PERIOD_LABELS[report.period],
+            title=f"More repositories · {report.profile.name or report.username} (@{report.username})",
+        )
+        return self._write(self.site_dir / page, html)
+
+    def _write_feed(self, login: str, report: Report) -> Path:
+        page = f"{login}/feed.xml"
+        profile_url = safe_url(report.profile.html_url) or f"https://github.com/{login}"
+        data = feeds.atom_feed(
+            report,
+            feed_id=self._absolute(page) or profile_url,
+            self_href=self._absolute(page) or "feed.xml",
+            page_href=self._absolute(f"{login}/") or "index.html",
+            safe_url=safe_url,
+        )
+        return self._write(self.site_dir / page, data)
+
+    def _refresh_url(self, report: Report) -> str | None:
+        if not self.hook_public_url:
+            return None
+        return f"{self.hook_public_url}/refresh/{quote(report.username)}?period={report.period}"
+
+    def _remove_unlisted(self, folder: Path, keep: set[Path]) -> None:
+        """Drop repository pages an earlier generation wrote and this one did not (the
+        repository left the period, or now fits on the report page)."""
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
+            with contextlib.suppress(FileNotFoundError, OSError):
+                if path.is_dir():
+                    path.rmdir()  # only when empty
+                elif path not in keep and not path.name.startswith("."):
+                    path.unlink()
+
+    # --- site-wide files -------------------------------------------------------------
+
+    def _write_sitemap(self, entries: list[IndexEntry]) -> None:
+        path = self.site_dir / "sitemap.xml"
+        if not self.base_url:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()  # a sitemap of another address would mislead crawlers
+            return
+        self._write(path, feeds.sitemap(self._sitemap_pages(entries)))
+
+    def _sitemap_pages(self, entries: list[IndexEntry]) -> Iterator[tuple[str, datetime]]:
+        assert self.base_url is not None
+        newest = max((e.generated_at for e in entries), default=datetime.now(UTC))
+        yield self.base_url, newest
+        for entry in entries:
+            yield f"{self.base_url}{entry.slug}/", entry.generated_at
+            for period in PERIODS[1:]:
+                if (self.site_dir / entry.slug / period / "index.html").is_file():
+                    yield f"{self.base_url}{entry.slug}/{period}/", entry.generated_at
+
+    # --- rendering ---------------------------------------------------------------
+
+    def _render(
+        self,
+        template: str,
+        *,
+        page: str,
+        absolute: bool = False,
+        canonical_page: str | None = None,
+        **context: Any,
+    ) -> str:
         """Render `template` for the page at `page` (a path relative to site/).
 
         Links are made relative to the page (`root` is "../" per level) unless
         `absolute`, for pages served at arbitrary URLs such as 404.html.
         """
-        root = (self.base_url or "") if absolute else "../" * page.count("/")
-        canonical = self.base_url + page.removesuffix("index.html") if self.base_url else None
-        return self.env.get_template(template).render(root=root, canonical=canonical, **context)
+        root = (self.base_url or "/") if absolute else "../" * page.count("/")
+        canonical_path = page.removesuffix("index.html") if canonical_page is None else canonical_page
+        return self.env.get_template(template).render(
+            root=root, canonical=self._absolute(canonical_path), **context
+        )
+
+    def _pr_row(self, pr: ReportPR) -> Markup:
+        row = self._rows.get(pr)
+        if row is None:
+            macro = self.env.get_template("components/pr_table.html").module.row_markup  # type: ignore[attr-defined]
+            row = self._rows[pr] = Markup(macro(pr))
+        return row
+
+    def _absolute(self, path: str) -> str | None:
+        return self.base_url + path if self.base_url else None
 
     def _write(self, path: Path, data: bytes | str) -> Path:
         atomic_write(path, data)

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from gitbrag.cache import make_cache
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.errors import AuthError, GitHubError
+from gitbrag.github.pacing import SEARCH_PER_MINUTE, Pacing
 from gitbrag.publish import Publisher
 from gitbrag.refresh import Refresher
 from gitbrag.settings import Settings, load_settings
@@ -58,8 +59,21 @@ def make_client(settings: Settings, *, transient_attempts: int = 5) -> GitHubCli
     if not tokens:
         raise UsageError("no GitHub token: set GITHUB_TOKEN (or GITBRAG_GITHUB_TOKEN), or try --demo")
     return GitHubClient(
-        tokens, settings.github_api_url, settings.graphql_url, transient_attempts=transient_attempts
+        tokens,
+        settings.github_api_url,
+        settings.graphql_url,
+        transient_attempts=transient_attempts,
+        pacing=_pacing(settings),
     )
+
+
+def _pacing(settings: Settings) -> Pacing:
+    """With Redis, the search window (30 a minute per account) is shared by every process."""
+    if not settings.redis_url:
+        return Pacing()
+    from gitbrag.store.ratelimit import RedisWindow
+
+    return Pacing(search=RedisWindow.from_url(settings.redis_url, SEARCH_PER_MINUTE))
 
 
 async def preflight(settings: Settings) -> None:
@@ -88,7 +102,11 @@ async def open_refresher(settings: Settings) -> AsyncIterator[Refresher]:
                 client=client,
                 tracker=tracker,
                 publisher=Publisher(
-                    settings.site_dir, templates_dir=settings.templates_dir, base_url=settings.base_url
+                    settings.site_dir,
+                    templates_dir=settings.templates_dir,
+                    base_url=settings.base_url,
+                    hook_public_url=settings.hook_public_url,
+                    stale_after_seconds=settings.stale_after_seconds,
                 ),
                 cache=make_cache(settings.redis_url),
                 stale_after=timedelta(seconds=settings.stale_after_seconds),

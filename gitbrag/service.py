@@ -2,8 +2,9 @@
 
 An APScheduler job runs a pass every `GITBRAG_SCAN_INTERVAL_SECONDS` (with jitter so
 replicas drift apart); a pass never overlaps the previous one (`max_instances=1`,
-`coalesce`). SIGTERM/SIGINT stop it gracefully: no new pass starts, the running one
-finishes, exit 0.
+`coalesce`). The refresh hook (`gitbrag.hook`) is served in the same event loop.
+SIGTERM/SIGINT stop both gracefully: the hook stops accepting, no new pass starts, the
+running one and the generations the hook started finish, exit 0.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from gitbrag.hook import start_hook
 from gitbrag.refresh import Refresher
 from gitbrag.runtime import demo_github, open_refresher
 from gitbrag.settings import Settings
@@ -60,10 +62,13 @@ async def serve(refresher: Refresher, settings: Settings, users: list[str]) -> N
         coalesce=True,
         id="scan",
     )
+    hook = await start_hook(refresher, settings)  # same loop: it claims through `refresher`
     scheduler.start()
     log.info("service started", extra={"scan_interval_s": settings.scan_interval_seconds})
     await stop.wait()
     log.info("stopping: no new passes; waiting for the running one")
+    if hook is not None:
+        await hook.stop()  # no new requests; answers in flight finish
     scheduler.pause()  # no new scans; shutting down first would cancel the running one
     if running:
         await asyncio.gather(*running, return_exceptions=True)

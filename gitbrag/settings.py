@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     scan_interval_seconds: int = Field(default=300, gt=0)
     max_concurrent: int = Field(default=8, ge=1)
 
+    # The refresh hook, served by `gitbrag-refresh` (the service).
+    hook_host: str = "127.0.0.1"
+    hook_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port (logged)
+    hook_secret: SecretStr | None = None  # Bearer token / webhook HMAC key; never logged
+    hook_public_url: str | None = None  # where browsers reach the hook; enables "Refresh now"
+    allow_new_users: bool = True  # with the secret, may the hook add untracked users?
+    force_cooldown_seconds: int = Field(default=60, ge=0)  # per user, between forced refreshes
+
     # Logging.
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -60,7 +68,7 @@ class Settings(BaseSettings):
             return [u.strip() for u in value.split(",") if u.strip()]
         return value
 
-    @field_validator("github_api_url", "github_graphql_url")
+    @field_validator("github_api_url", "github_graphql_url", "hook_public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):

@@ -274,3 +274,67 @@ async def test_spent_graphql_budget_waits_for_reset_instead_of_failing(dataset: 
             assert gh.usage.rate_limit_waits > 0
     assert by_key(collection).keys() == keys_of(dataset.pulls_by("steady-sam"))
     assert clock.offset >= 3600  # it waited out at least one hourly window
+
+
+# --- incremental refresh ------------------------------------------------------------------
+
+
+def same_data(a: Collection, b: Collection) -> bool:
+    """Equal but for when they were collected (star histories trimmed to the same window)."""
+    skip = {"collected_at", "full_collected_at"}
+    return a.model_dump(exclude=skip) == b.model_dump(exclude=skip)
+
+
+async def test_unchanged_user_refreshes_for_two_points_with_the_same_data(
+    server: FakeGitHubServer, mona: tuple[Collection, Usage]
+) -> None:
+    first, _ = mona
+    async with github(server) as gh:
+        again = await collect_user(gh, "Mona-Lisa", now=NOW, previous=first)
+    assert same_data(again, first)
+    assert gh.usage.graphql_points == 2 and gh.usage.total_requests == 2
+    assert again.full_collected_at == first.full_collected_at == NOW
+
+
+async def test_a_vanished_repository_falls_back_to_a_full_collection(
+    server: FakeGitHubServer, mona: tuple[Collection, Usage]
+) -> None:
+    first, _ = mona
+    ghost = first.repositories["zero-zoe/hello-world"].model_copy(update={"name_with_owner": "gone/away"})
+    drifted = first.model_copy(update={"repositories": {**first.repositories, "gone/away": ghost}})
+    async with github(server) as gh:
+        again = await collect_user(gh, "Mona-Lisa", now=NOW, previous=drifted)
+    assert same_data(again, first)  # no trace of the vanished repository
+    assert gh.usage.graphql_points > 3  # the increment gave way to a full collection
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"full_collected_at": None},  # kept before incremental refresh existed
+        {"full_collected_at": NOW - timedelta(days=8), "collected_at": NOW - timedelta(days=1)},  # weekly
+        {"login": "someone-else"},
+        {"incomplete_results": True},
+    ],
+)
+async def test_previous_collections_that_cannot_be_extended_are_collected_in_full(
+    server: FakeGitHubServer, mona: tuple[Collection, Usage], change: dict[str, object]
+) -> None:
+    first, _ = mona
+    async with github(server) as gh:
+        again = await collect_user(gh, "Mona-Lisa", now=NOW, previous=first.model_copy(update=change))
+    assert same_data(again, first)
+    assert gh.usage.graphql_points > 3
+    assert again.full_collected_at == NOW
+
+
+async def test_history_without_a_star_count_is_walked_again(
+    server: FakeGitHubServer, mona: tuple[Collection, Usage]
+) -> None:
+    first, _ = mona
+    stars = {r: h.model_copy(update={"stargazer_count": None}) for r, h in first.stars.items()}
+    async with github(server) as gh:
+        again = await collect_user(
+            gh, "Mona-Lisa", now=NOW, previous=first.model_copy(update={"stars": stars})
+        )
+    assert same_data(again, first)

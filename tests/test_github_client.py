@@ -16,6 +16,7 @@ import pytest
 
 from gitbrag.github import AuthError, GitHubClient, GitHubError, GitHubUnavailable, NotFound
 from gitbrag.github.client import TRANSIENT_ATTEMPTS
+from gitbrag.github.pacing import LocalWindow, Pacing
 
 API = "https://api.github.test"
 GRAPHQL = API + "/graphql"
@@ -375,3 +376,70 @@ async def test_retry_budget_is_configurable_for_fast_failing_checks(fake_time: F
         with pytest.raises(GitHubUnavailable, match="after 2 attempts"):
             await client.rest_get("/rate_limit")
     assert len(seen) == 2
+
+
+# --- per-minute pacing (GitHub's secondary limits, kept rather than hit) ----------------------
+
+GRAPHQL_OK = httpx.Response(
+    200, json={"data": {"rateLimit": {"cost": 1, "remaining": 4999}}}, headers=limits(4999, START + 3600)
+)
+
+
+def send_times(fake_time: FakeTime) -> tuple[Handler, list[float]]:
+    times: list[float] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        times.append(fake_time.now)
+        return GRAPHQL_OK if request.url.path == "/graphql" else OK
+
+    return handler, times
+
+
+async def test_graphql_queries_are_paced_per_minute(fake_time: FakeTime) -> None:
+    handler, times = send_times(fake_time)
+    pacing = Pacing(graphql=LocalWindow(limit=3, period=60))
+    async with make_client(handler, fake_time, pacing=pacing) as client:
+        for _ in range(7):
+            await client.graphql("query { rateLimit { cost } }", {})
+        assert client.usage.pacing_waits == 2 and client.usage.rate_limit_waits == 0
+    assert [t - START for t in times] == [0, 0, 0, 60, 60, 60, 120]
+
+
+async def test_rest_search_is_paced_but_other_rest_is_not_held_up(fake_time: FakeTime) -> None:
+    handler, times = send_times(fake_time)
+    pacing = Pacing(search=LocalWindow(limit=2, period=60))
+    async with make_client(handler, fake_time, pacing=pacing) as client:
+        for _ in range(3):
+            await client.rest_get("/search/issues", {"q": "is:pr"})
+        await client.rest_get("/users/octocat")
+    assert [t - START for t in times] == [0, 0, 60, 60]
+
+
+async def test_graphql_search_spends_points_not_the_search_window_unless_asked(fake_time: FakeTime) -> None:
+    handler, times = send_times(fake_time)
+    for pace_graphql_search, expected in ((False, [0, 0, 0]), (True, [0, 60, 120])):
+        times.clear()
+        fake_time.now = START
+        pacing = Pacing(search=LocalWindow(limit=1, period=60))
+        async with make_client(
+            handler, fake_time, pacing=pacing, pace_graphql_search=pace_graphql_search
+        ) as client:
+            for _ in range(3):
+                await client.graphql("query { rateLimit { cost } }", {}, search=True)
+            assert client.usage.graphql_searches == 3
+        assert [t - START for t in times] == expected
+
+
+async def test_a_paced_token_gives_way_to_another_in_the_pool(fake_time: FakeTime) -> None:
+    used: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        used.append(request.headers["authorization"])
+        return GRAPHQL_OK
+
+    pacing = Pacing(graphql=LocalWindow(limit=1, period=60))
+    async with make_client(handler, fake_time, tokens=["tok-a", "tok-b"], pacing=pacing) as client:
+        for _ in range(2):
+            await client.graphql("query { rateLimit { cost } }", {})
+    assert sorted(used) == ["Bearer tok-a", "Bearer tok-b"]
+    assert fake_time.now == START  # nobody waited: the second token carried on

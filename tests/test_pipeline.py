@@ -169,3 +169,27 @@ def test_json_logs_tell_the_story_and_never_the_token(tmp_path: Path, fake: Fake
         if path.is_file():
             everything += path.read_bytes().decode("utf-8", "replace")
     assert token not in everything
+
+
+async def test_a_page_says_it_is_being_updated_while_it_is(tmp_path: Path) -> None:
+    import asyncio
+
+    with FakeGitHubServer(shared_dataset()) as gh:
+        store = SQLiteStore(tmp_path / "state.sqlite3")
+        async with GitHubClient(["token"], gh.url, gh.url + "/graphql", transient_attempts=1) as client:
+            refresher = Refresher(store=store, client=client, publisher=Publisher(tmp_path / "site"))
+            await refresher.refresh_user("steady-sam")
+            page = tmp_path / "site" / "steady-sam" / "5_years" / "index.html"
+            assert "being updated" not in page.read_text()
+
+            for faults, ends_as in (({"latency_ms": 50}, "refreshed"), ({"error_rate": 1.0}, "failed")):
+                gh.app_state.faults.update({"latency_ms": 50, **faults})
+                running = asyncio.create_task(refresher.refresh_user("steady-sam"))
+                for _ in range(200):
+                    if "being updated" in page.read_text():
+                        break
+                    await asyncio.sleep(0.02)
+                assert "being updated" in page.read_text()
+                assert (await running).status == ends_as
+                assert "being updated" not in page.read_text()  # fresh page, or the old one restored
+        await store.close()

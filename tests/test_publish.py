@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -143,13 +146,16 @@ def test_files_land_at_the_contract_paths(publisher: Publisher, site: Path) -> N
     reports = reports_for(make_collection())
     written = publisher.publish_user(reports)
     expected = [site / "octocat" / p / name for p in PERIODS for name in ("report.json", "index.html")]
-    assert sorted(written) == sorted([*expected, site / "octocat" / "index.html"])
+    expected += [site / "octocat" / "index.html", site / "octocat" / "feed.xml"]
+    assert sorted(written) == sorted(expected)
     publisher.publish_index([IndexEntry.from_report(reports["1_year"])])
     publisher.publish_static()
-    for path in [*written, site / "index.html", site / "404.html"]:
+    for path in [*written, site / "index.html", site / "404.html", site / "robots.txt"]:
         assert path.is_file(), path
         assert path.stat().st_mode & 0o777 == 0o644
     assert len(list((site / "assets").glob("style.*.css"))) == 1
+    assert len(list((site / "assets").glob("site.*.js"))) == 1
+    assert not (site / "sitemap.xml").exists()  # no base URL, no absolute URLs to list
 
 
 def test_report_json_reads_back_as_the_same_report(publisher: Publisher, site: Path) -> None:
@@ -170,6 +176,11 @@ def test_every_relative_link_resolves_to_a_published_file(publisher: Publisher, 
     pages = [p for p in site.rglob("*.html") if p.name != "404.html"]
     assert len(pages) == 6  # index, user front page, four periods
     for page in pages:
+        assert_links_resolve(site, page)
+
+
+def assert_links_resolve(site: Path, page: Path) -> None:
+    if True:
         for url in parse(page).urls:
             if url.startswith(("http://", "https://", "#")):
                 continue
@@ -226,7 +237,7 @@ def test_hostile_strings_from_github_are_shown_as_text(publisher: Publisher, sit
     ]:
         html = page.read_text(encoding="utf-8")
         links = parse(page)
-        for raw in (SCRIPT_TITLE, HOSTILE_BIO, HOSTILE_NAME, "<script>", "<img src=x", "<svg", "<b>"):
+        for raw in (SCRIPT_TITLE, HOSTILE_BIO, HOSTILE_NAME, "<script>", "<img src=x", "<svg onload", "<b>"):
             assert raw not in html, f"{raw!r} unescaped in {page}"
         # Every link is either http(s) or relative: no javascript: (in any case) survives.
         assert all(u.startswith(("http://", "https://")) or ":" not in u for u in links.urls), links.urls
@@ -248,7 +259,7 @@ def test_notices_for_updating_incomplete_and_empty_reports(publisher: Publisher,
     reports = reports_for(make_collection(prs=[], incomplete=True))
     publisher.publish_user(reports, updating=True)
     text = " ".join(" ".join(parse(site / "octocat" / "1_year" / "index.html").text).split())
-    assert "This report is being updated" in text
+    assert "Updating. This report is being updated right now" in text
     assert "GitHub reported incomplete search results" in text
     assert "No pull requests in this period" in text
     publisher.publish_user(reports_for(make_collection()))
@@ -280,7 +291,8 @@ def test_index_lists_users_sorted_with_links_and_has_an_empty_state(publisher: P
     index = parse(site / "index.html")
     profile_links = [u for u in index.urls if u.endswith("/index.html") and not u.startswith("http")]
     assert profile_links == ["alice/index.html", "bob/index.html", "zed/index.html"]
-    assert "updated 12 Mar 2025" in " ".join(" ".join(index.text).split())
+    text = " ".join(" ".join(index.text).split())
+    assert "Octo Cat @Alice 1 1 12 Mar 2025" in text  # name, login, PRs, merged, last update
 
 
 def test_template_override_directory_wins_and_inherits_the_rest(site: Path, tmp_path: Path) -> None:
@@ -298,6 +310,242 @@ def test_base_url_gives_canonical_links_and_an_absolute_404(site: Path) -> None:
     page = (site / "octocat" / "2_years" / "index.html").read_text(encoding="utf-8")
     assert '<link rel="canonical" href="https://brag.example.org/reports/octocat/2_years/">' in page
     assert "https://brag.example.org/reports/index.html" in parse(site / "404.html").urls
+
+
+# --- page weight: big reports stay small, and every pull request stays reachable ---------------
+
+
+def big_collection(repos: int, prs_per_repo: int) -> Collection:
+    """A prolific user: long titles and descriptions, so the page-weight numbers are honest."""
+    prs, repositories = [], {}
+    for r in range(repos):
+        name = f"some-organisation-{r}/a-fairly-long-repository-name-{r}"
+        repositories[name] = Repository(
+            name_with_owner=name,
+            url=f"https://github.com/{name}",
+            description="A description of this repository, as long as many are on GitHub. " * 3,
+            stargazer_count=1000 + r,
+        )
+        for n in range(prs_per_repo):
+            title = f"Bump dependency-with-a-long-name from 1.{n}.0 to 2.{n}.1 in /packages/frontend ({r})"
+            pr = make_pr(n + 1, title, f"https://github.com/{name}/pull/{n + 1}", 1 + (n * 7 + r) % 360)
+            prs.append(pr.model_copy(update={"repo": name}))
+    return Collection(
+        login="prolific",
+        profile=Profile(login="prolific", name="Pro Lific", avatar_url="https://avatars.example/u/2"),
+        pull_requests=prs,
+        repositories=repositories,
+        stars={},
+        collected_at=UNTIL,
+    )
+
+
+def reachable_pr_links(site: Path, start: Path) -> set[str]:
+    """GitHub PR links on `start` and on every site page reachable from it by relative links,
+    without leaving the user's folder for this period."""
+    seen_pages, links, todo = set(), set(), [start.resolve()]
+    while todo:
+        page = todo.pop()
+        if page in seen_pages:
+            continue
+        seen_pages.add(page)
+        for url in parse(page).urls:
+            if "/pull/" in url:
+                links.add(url)
+            elif not url.startswith(("http", "#")):
+                target = (page.parent / url.partition("#")[0]).resolve()
+                if target.is_file() and start.parent in target.parents:
+                    todo.append(target)
+    return links
+
+
+@pytest.mark.parametrize(("repos", "per_repo"), [(1, 500), (500, 1), (25, 20), (10, 160), (45, 120)])
+def test_big_reports_stay_under_300_kb_and_every_pr_is_reachable(
+    publisher: Publisher, site: Path, repos: int, per_repo: int
+) -> None:
+    reports = reports_for(big_collection(repos, per_repo))
+    publisher.publish_user(reports)
+    report = reports["1_year"]
+    page = site / "prolific" / "1_year" / "index.html"
+    pages = list((site / "prolific").rglob("*.html"))
+    for html in pages:
+        assert html.stat().st_size < 300_000, (html, html.stat().st_size)
+    # The headline numbers are the report's, whatever the page shows of the list.
+    text = " ".join(" ".join(parse(page).text).split())
+    assert f"Pull requests {report.total_prs:,} Merged {report.merged_count:,}" in text
+    expected = {pr.url for repo in report.repositories for pr in repo.prs}
+    assert reachable_pr_links(site, page) == expected
+
+
+def test_row_cap_shares_the_budget_fairly() -> None:
+    from gitbrag.publish import row_cap
+
+    assert row_cap([3, 5, 400], 100) == 92  # small repositories show all, the big one the rest
+    assert row_cap([200, 200], 100) == 50
+    assert row_cap([1] * 500, 100) == 1  # every card shows at least its newest PR
+    assert row_cap([], 100) == 1
+
+
+def test_repository_pages_that_are_no_longer_needed_are_removed(publisher: Publisher, site: Path) -> None:
+    publisher.publish_user(reports_for(big_collection(1, 300)))
+    repo_pages = site / "prolific" / "1_year" / "repos"
+    assert list(repo_pages.rglob("index.html"))
+    small = reports_for(big_collection(1, 3))
+    publisher.publish_user(
+        {p: r.model_copy(update={"generated_at": GENERATED + timedelta(1)}) for p, r in small.items()}
+    )
+    assert not repo_pages.exists() or not list(repo_pages.rglob("*.html"))
+
+
+# --- feeds, sitemap, social previews, freshness ------------------------------------------------------
+
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def test_atom_feed_lists_recent_merges_newest_first(publisher: Publisher, site: Path) -> None:
+    prs = [
+        make_pr(1, "Older merge", "https://github.com/octo/hello-world/pull/1", 40),
+        make_pr(2, SCRIPT_TITLE + "\x07", "https://github.com/octo/hello-world/pull/2", 5),
+        make_pr(3, "Still open", "https://github.com/octo/hello-world/pull/3", 2, merged=False),
+        make_pr(4, "Ancient", "javascript:alert(1)", 3000),
+    ]
+    publish_all(publisher, make_collection(prs=prs))
+    feed = ElementTree.parse(site / "octocat" / "feed.xml").getroot()
+    entries = feed.findall(f"{ATOM}entry")
+    titles = [e.findtext(f"{ATOM}title") for e in entries]
+    assert titles == [
+        f"octo/hello-world#2: {SCRIPT_TITLE}",  # the control character is gone, the rest is text
+        "octo/hello-world#1: Older merge",
+        "octo/hello-world#4: Ancient",  # from the all-time report
+    ]
+    assert entries[2].find(f"{ATOM}link") is None  # no javascript: link
+    assert entries[0].find(f"{ATOM}link").get("href") == "https://github.com/octo/hello-world/pull/2"
+    assert feed.findtext(f"{ATOM}updated") == (UNTIL - timedelta(days=5, hours=-3)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
+    page = (site / "octocat" / "2_years" / "index.html").read_text(encoding="utf-8")
+    assert '<link rel="alternate" type="application/atom+xml" href="../feed.xml"' in page
+
+
+def test_with_a_base_url_there_is_a_sitemap_and_absolute_social_tags(site: Path) -> None:
+    publisher = Publisher(site, base_url="https://brag.example.org/reports")
+    publish_all(publisher)
+    sitemap = ElementTree.parse(site / "sitemap.xml").getroot()
+    ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+    locs = [u.findtext(f"{ns}loc") for u in sitemap.findall(f"{ns}url")]
+    base = "https://brag.example.org/reports/"
+    assert locs == [base, base + "octocat/", *(f"{base}octocat/{p}/" for p in PERIODS[1:])]
+    assert (site / "robots.txt").read_text() == f"User-agent: *\nAllow: /\n\nSitemap: {base}sitemap.xml\n"
+    front = (site / "octocat" / "index.html").read_text(encoding="utf-8")
+    one_year = (site / "octocat" / "1_year" / "index.html").read_text(encoding="utf-8")
+    for page in (front, one_year):  # the 1-year report has two addresses; one is canonical
+        assert f'<link rel="canonical" href="{base}octocat/">' in page
+        assert f'<meta property="og:url" content="{base}octocat/">' in page
+    assert '<meta property="og:title" content="Octo Cat (@OctoCat) · 1 year">' in front
+    assert '<meta property="og:image" content="https://avatars.example/u/1">' in front
+    assert '<meta name="twitter:card" content="summary">' in front
+    description = "1 pull request (1 merged, 0 open) to 1 repository in the past year: +120 −30 lines."
+    assert f'<meta property="og:description" content="{description}">' in front
+    assert f'<meta name="description" content="{description}">' in front
+    feed = ElementTree.parse(site / "octocat" / "feed.xml").getroot()
+    assert feed.findtext(f"{ATOM}id") == base + "octocat/feed.xml"
+
+
+def test_without_a_base_url_no_sitemap_and_no_absolute_guesses(publisher: Publisher, site: Path) -> None:
+    (site).mkdir(parents=True)
+    (site / "sitemap.xml").write_text("stale")  # from a time the site had another address
+    publish_all(publisher)
+    assert not (site / "sitemap.xml").exists()
+    assert (site / "robots.txt").read_text() == "User-agent: *\nAllow: /\n"
+    front = (site / "octocat" / "index.html").read_text(encoding="utf-8")
+    assert "canonical" not in front and "og:url" not in front
+    assert '<meta property="og:title"' in front  # previews still work, from the page's own URL
+
+
+def test_unsafe_avatar_urls_never_become_images_or_previews(publisher: Publisher, site: Path) -> None:
+    profile = Profile(login="OctoCat", name="Octo Cat", avatar_url="javascript:alert(1)")
+    publish_all(publisher, make_collection(profile=profile))
+    front = (site / "octocat" / "index.html").read_text(encoding="utf-8")
+    assert "og:image" not in front and "<img" not in front
+    assert '<span class="avatar-initials" aria-hidden="true">OC</span>' in front
+
+
+def test_avatars_have_fixed_size_alt_text_and_an_initials_fallback(publisher: Publisher, site: Path) -> None:
+    publish_all(publisher)
+    front = (site / "octocat" / "index.html").read_text(encoding="utf-8")
+    assert (
+        '<img src="https://avatars.example/u/1" alt="Avatar of Octo Cat" width="96" height="96" '
+        'data-initials="OC" decoding="async" referrerpolicy="no-referrer">'
+    ) in front
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert 'width="40" height="40"' in index and 'loading="lazy"' in index
+
+
+def test_refresh_button_only_with_the_hooks_public_url(site: Path) -> None:
+    publish_all(Publisher(site))
+    assert "data-refresh-url" not in (site / "octocat" / "index.html").read_text(encoding="utf-8")
+    publish_all(Publisher(site, hook_public_url="javascript:alert(1)"))
+    assert "data-refresh-url" not in (site / "octocat" / "index.html").read_text(encoding="utf-8")
+    publish_all(Publisher(site, hook_public_url="https://hook.example.org/gitbrag/"))
+    page = (site / "octocat" / "2_years" / "index.html").read_text(encoding="utf-8")
+    assert 'data-refresh-url="https://hook.example.org/gitbrag/refresh/OctoCat?period=2_years" hidden' in page
+    assert '<button type="button" class="button">Refresh now</button>' in page
+
+
+def test_stale_notice_is_left_to_the_script_with_the_generation_time_and_stale_age(site: Path) -> None:
+    publish_all(Publisher(site, stale_after_seconds=3600))
+    page = (site / "octocat" / "index.html").read_text(encoding="utf-8")
+    assert (
+        '<p class="stale" data-stale-notice data-generated="2025-03-12T09:30:42+00:00" '
+        'data-stale-after="3600" title="Generated 12 Mar 2025, 09:30 UTC" hidden>'
+    ) in page
+
+
+def test_set_updating_touches_only_the_report_pages(publisher: Publisher, site: Path) -> None:
+    publisher.publish_user(reports_for(big_collection(1, 300)))
+    others = [
+        p
+        for p in (site / "prolific").rglob("*")
+        if p.is_file() and ("repos" in p.parts or p.suffix != ".html")
+    ]
+    before = {p: p.stat().st_mtime_ns for p in others}
+    assert publisher.set_updating("prolific", True)
+    assert "Updating." in (site / "prolific" / "5_years" / "index.html").read_text(encoding="utf-8")
+    assert {p: p.stat().st_mtime_ns for p in others} == before
+    assert publisher.set_updating("nobody", True) is False
+
+
+def test_assets_have_content_hashed_names_that_pages_use(publisher: Publisher, site: Path) -> None:
+    publish_all(publisher)
+    for pattern in ("style.*.css", "site.*.js"):
+        (asset,) = (site / "assets").glob(pattern)
+        digest = hashlib.sha256(asset.read_bytes()).hexdigest()[:10]
+        assert asset.name.split(".")[1] == digest
+        assert f"../../assets/{asset.name}" in (site / "octocat" / "1_year" / "index.html").read_text()
+
+
+def test_404_is_self_contained(publisher: Publisher, site: Path) -> None:
+    publish_all(publisher)
+    page = (site / "404.html").read_text(encoding="utf-8")
+    assert "<style>" in page and "<script" not in page and 'rel="stylesheet"' not in page
+    assert parse(site / "404.html").urls == ["#main", "/index.html", "/index.html"]
+
+
+def test_charts_have_text_equivalents(publisher: Publisher, site: Path) -> None:
+    from gitbrag.charts import language_bar, size_columns
+    from gitbrag.models import LanguageShare
+
+    chart = language_bar([LanguageShare(language="<C++>", lines=10, percentage=62.5)])
+    assert chart.text == "Share of changed lines by language: <C++> 62.5%."
+    assert "<title>Share of changed lines by language: &lt;C++&gt; 62.5%.</title>" in chart.svg
+    sizes = size_columns({"Small": 3, "Large": 1})
+    assert sizes.text == "Sizes of 4 pull requests: Small 3, Large 1."
+    assert sizes.svg.count("<rect") == 4  # two tracks, two columns
+    publish_all(publisher)
+    text = " ".join(" ".join(parse(site / "octocat" / "1_year" / "index.html").text).split())
+    assert "Sizes of 1 pull request: One Liner 0, Small 0, Medium 1, Large 0, Huge 0, Massive 0." in text
+    assert "Share of changed lines by language: Python 86.7%, Markdown 13.3%." in text
 
 
 # --- atomic writes ------------------------------------------------------------------------
@@ -376,7 +624,6 @@ def test_concurrent_reader_only_ever_sees_whole_versions(tmp_path: Path) -> None
 
 def test_old_temporary_files_of_killed_writers_are_swept(tmp_path: Path) -> None:
     import os
-    import time
 
     from gitbrag.publish import sweep_temp_files
 

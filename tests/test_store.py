@@ -230,3 +230,39 @@ async def test_sqlite_claims_lapse_by_the_callers_clock(tmp_path: Path) -> None:
     assert not await store.release_task("zoe:1_year:x", "a", now=1010)
     assert await store.claim_task("zoe:2_years:x", "b", {}, 10, 1, now=1010) is ClaimOutcome.STARTED
     await store.close()
+
+
+# --- force-refresh cooldown: the hook's per-user throttle --------------------------------
+
+
+async def test_a_cooldown_starts_once_and_reports_the_time_left(store: Store) -> None:
+    now = time.time()
+    assert await store.try_cooldown("Zoe", 60, now) is None
+    left = await store.try_cooldown("zoe", 60, now + 1)  # logins are case-insensitive
+    assert left is not None and 0 < left <= 60
+    assert await store.try_cooldown("other", 60, now) is None
+
+
+async def test_concurrent_cooldowns_of_one_user_start_exactly_once(store: Store) -> None:
+    now = time.time()
+    results = await asyncio.gather(*(store.try_cooldown("zoe", 60, now) for _ in range(50)))
+    assert sum(r is None for r in results) == 1
+
+
+async def test_sqlite_cooldowns_end_by_the_callers_clock(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    assert await store.try_cooldown("zoe", 10, now=1000) is None
+    assert await store.try_cooldown("zoe", 10, now=1004) == 6
+    assert await store.try_cooldown("zoe", 10, now=1010) is None  # over: a new one starts
+    assert await store.try_cooldown("zoe", 10, now=1019) == 1
+    await store.close()
+
+
+async def test_redis_cooldowns_end_by_server_time(redis_url: str, raw_redis: aioredis.Redis) -> None:
+    store = RedisStore.from_url(redis_url)
+    assert await store.try_cooldown("Zoe", 0.05, 0) is None
+    assert 0 < await raw_redis.pttl("gitbrag:cooldown:{zoe}") <= 50
+    assert await store.try_cooldown("zoe", 0.05, 0) is not None
+    await asyncio.sleep(0.1)
+    assert await store.try_cooldown("zoe", 0.05, 0) is None
+    await store.close()

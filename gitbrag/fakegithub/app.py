@@ -17,7 +17,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -117,6 +117,28 @@ class FakeState:
         star = ds_mod.add_star(self.dataset, repo, login, starred_at)
         self._changed()
         return star
+
+    def set_pull_state(self, repo: str, number: int, state: str, at: datetime | None = None) -> FakePull:
+        """Merge, close or reopen a PR as GitHub would: `state` is "merged", "closed" or
+        "open", and the change bumps `updated_at` (to `at`, default now)."""
+        pull = self.dataset.pull(repo, number)
+        if pull is None:
+            raise KeyError(f"{repo}#{number}")
+        when = at or datetime.now(UTC).replace(microsecond=0)
+        pull.state = "open" if state == "open" else "closed"
+        pull.closed_at = None if state == "open" else when
+        pull.merged_at = when if state == "merged" else None
+        pull.updated_at = when
+        self._changed()
+        return pull
+
+    def remove_star(self, repo: str, login: str) -> None:
+        """Unstar: the stargazer disappears from the repository's list, as on GitHub."""
+        r = self.dataset.repo(repo)
+        if r is None:
+            raise KeyError(repo)
+        r.stars = [s for s in r.stars if s.login != login]
+        self._changed()
 
     def reset(self) -> None:
         """Zero the stats and every budget (faults stay as configured)."""

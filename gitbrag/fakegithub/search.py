@@ -88,9 +88,12 @@ def search_issues(dataset: Dataset, q: str, sort: str | None = None, order: str 
     (GraphQL's way) wins over them. Best match, and sorts the fake has no data for
     (comments, reactions, ...), fall back to newest first.
     """
-    predicates, q_sort = _parse(dataset, q)
+    predicates, q_sort, author = _parse(dataset, q)
     field, direction = q_sort or (sort or "created", order)
-    items = [p for p in dataset.pulls if all(pred(p) for pred in predicates)]
+    # An `author:` search only needs that author's PRs (the dataset indexes them), so
+    # searches stay O(user's PRs) however many other users the dataset holds.
+    candidates = dataset.pulls if author is None else dataset.pulls_by(author)
+    items = [p for p in candidates if all(pred(p) for pred in predicates)]
     key_field = field if field in _SORT_KEYS else "created"
     items.sort(
         key=lambda p: (p.updated_at if key_field == "updated" else p.created_at, p.id),
@@ -99,9 +102,11 @@ def search_issues(dataset: Dataset, q: str, sort: str | None = None, order: str 
     return SearchResult(items=items, total_count=len(items))
 
 
-def _parse(dataset: Dataset, q: str) -> tuple[list[Predicate], tuple[str, str] | None]:
+def _parse(dataset: Dataset, q: str) -> tuple[list[Predicate], tuple[str, str] | None, str | None]:
+    """The query's predicates, its `sort:` qualifier, and the login of a (positive) `author:`."""
     predicates: list[Predicate] = []
     q_sort: tuple[str, str] | None = None
+    author: str | None = None
     for token in _TOKEN.findall(q):
         negated = token.startswith("-") and len(token) > 1
         body = token[1:] if negated else token
@@ -114,7 +119,9 @@ def _parse(dataset: Dataset, q: str) -> tuple[list[Predicate], tuple[str, str] |
         pred = _qualifier(dataset, key.lower(), value) if sep and value else _free_text(body.strip('"'))
         if pred is not None:
             predicates.append(_negate(pred) if negated else pred)
-    return predicates, q_sort
+        if sep and value and key.lower() == "author" and not negated:
+            author = value
+    return predicates, q_sort, author
 
 
 def _negate(pred: Predicate) -> Predicate:

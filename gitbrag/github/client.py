@@ -12,7 +12,11 @@ GitHub punishes clients that ignore its limits. So every request goes through:
   at least a minute and backs off exponentially;
 * transient-failure retries (502/503/504, connection errors, timeouts, malformed JSON) with
   exponential backoff and jitter, a bounded number of times, then `GitHubUnavailable`;
-* a semaphore so no more than `max_in_flight` requests are ever open at once.
+* a semaphore so no more than `max_in_flight` requests are ever open at once (GitHub
+  allows 100 concurrent requests per account);
+* per-minute pacing per token (`pacing.Pacing`): 30 REST searches, 2,000 GraphQL queries
+  and 900 other REST requests a minute, GitHub's secondary limits, kept rather than hit.
+  The search window can be shared by every process (`store.ratelimit.RedisWindow`).
 
 Sleeping and the clock are injected so tests can exercise hour-long waits instantly.
 Tokens only ever travel in the `Authorization` header: no message or log line holds one.
@@ -35,6 +39,7 @@ import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from gitbrag.github.errors import AuthError, GitHubError, GitHubUnavailable, NotFound, RateLimitError
+from gitbrag.github.pacing import Pacing, token_key
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +68,10 @@ class Usage:
     requests: dict[str, int] = field(default_factory=lambda: dict.fromkeys(RESOURCES, 0))
     graphql_points: int = 0
     not_modified: int = 0  # 304s: conditional requests that cost no rate limit
+    graphql_searches: int = 0  # GraphQL queries with a `search` field (they spend points)
     retries: int = 0  # transient failures retried
     rate_limit_waits: int = 0
+    pacing_waits: int = 0  # waits to stay under a per-minute limit
     seconds_waited: float = 0.0
 
     @property
@@ -124,6 +131,11 @@ class _Token:
     budgets: dict[str, _Budget] = field(default_factory=lambda: {r: _Budget() for r in RESOURCES})
     blocked_until: float = 0.0  # secondary limits apply to the whole account
 
+    @property
+    def key(self) -> str:
+        """The token's id for pacing windows: a hash, safe in Redis and in logs."""
+        return token_key(self.secret)
+
     def available_at(self, resource: str) -> float:
         return max(self.blocked_until, self.budgets[resource].available_at())
 
@@ -135,20 +147,18 @@ class TokenPool:
         secrets: list[str | None] = list(tokens) or [None]
         self.tokens = [_Token(s, f"token #{i} of {len(secrets)}") for i, s in enumerate(secrets, 1)]
 
-    def pick(self, resource: str, now: float) -> _Token | None:
-        """The ready token with the most `resource` budget left, or None if all are resting."""
+    def ready(self, resource: str, now: float) -> list[_Token]:
+        """Tokens not resting, the one with the most `resource` budget left first."""
         ready = [t for t in self.tokens if t.available_at(resource) <= now]
-        if not ready:
-            return None
-        best = max(ready, key=lambda t: t.budgets[resource].score())
-        budget = best.budgets[resource]
-        if budget.remaining is not None and budget.reset_at <= now and budget.remaining <= 0:
-            budget.remaining = None  # its window has reset; the next answer tells us the new budget
-        budget.pending += 1
-        return best
+        for token in ready:
+            budget = token.budgets[resource]
+            if budget.remaining is not None and budget.reset_at <= now and budget.remaining <= 0:
+                budget.remaining = None  # its window has reset; the next answer tells us the new budget
+        return sorted(ready, key=lambda t: t.budgets[resource].score(), reverse=True)
 
-    def next_ready_at(self, resource: str) -> float:
-        return min(t.available_at(resource) for t in self.tokens)
+    def take(self, token: _Token, resource: str) -> None:
+        """`token` is about to send a request: count it until GitHub's answer (`settle`)."""
+        token.budgets[resource].pending += 1
 
     def settle(self, token: _Token, resource: str) -> None:
         """A request picked by `pick` is over (answered or failed)."""
@@ -197,6 +207,7 @@ class _Call:
     headers: dict[str, str] = field(default_factory=dict)
     params: dict[str, Any] | None = None
     json_body: Any = None
+    search: bool = False  # counts against the per-minute search window
 
 
 @dataclass(frozen=True)
@@ -270,11 +281,15 @@ class GitHubClient:
         transient_attempts: int = TRANSIENT_ATTEMPTS,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.time,
+        pacing: Pacing | None = None,
+        pace_graphql_search: bool = False,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.graphql_url = graphql_url
         self.usage = Usage()
         self._pool = TokenPool(tokens)
+        self._pacing = pacing or Pacing()
+        self._pace_graphql_search = pace_graphql_search
         self._semaphore = asyncio.Semaphore(max_in_flight)
         self._sleep, self._clock = sleep, clock
         self._attempts = transient_attempts
@@ -294,6 +309,7 @@ class GitHubClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        await self._pacing.aclose()
 
     # --- public API ------------------------------------------------------------------
 
@@ -302,15 +318,23 @@ class GitHubClient:
         scoped = _USAGE_SCOPE.get()
         return [self.usage] if scoped is None else [self.usage, scoped]
 
-    async def graphql(self, query: str, variables: dict[str, Any], *, allow_not_found: bool = False) -> Any:
+    async def graphql(
+        self, query: str, variables: dict[str, Any], *, allow_not_found: bool = False, search: bool = False
+    ) -> Any:
         """Run a query and return its `data`.
 
         GitHub answers errors with HTTP 200 and an `errors` list. NOT_FOUND raises `NotFound`
         unless `allow_not_found` (then the missing parts are simply null in `data`, which
         suits queries that batch several repositories); any other error raises `GitHubError`.
+        `search` says the query has a `search` field (counted in `Usage.graphql_searches`,
+        and paced as a search when the client was made with `pace_graphql_search`).
         """
         body = {"query": query, "variables": variables}
-        reply = await self._send(_Call("POST", self.graphql_url, "graphql", json_body=body))
+        paced = search and self._pace_graphql_search
+        reply = await self._send(_Call("POST", self.graphql_url, "graphql", json_body=body, search=paced))
+        if search:
+            for usage in self._usages():
+                usage.graphql_searches += 1
         if not isinstance(reply.json, dict):
             raise GitHubError(f"GraphQL at {_where(self.graphql_url)} answered without a JSON object")
         data = reply.json.get("data") or {}
@@ -341,7 +365,8 @@ class GitHubClient:
         headers = {"Accept": accept or DEFAULT_ACCEPT}
         if etag:
             headers["If-None-Match"] = etag
-        reply = await self._send(_Call("GET", url, self._resource_of(url), headers, params))
+        resource = self._resource_of(url)
+        reply = await self._send(_Call("GET", url, resource, headers, params, search=resource == "search"))
         if reply.status == 304:
             for usage in self._usages():
                 usage.not_modified += 1
@@ -373,7 +398,7 @@ class GitHubClient:
         """Send until GitHub answers with something other than a rate limit."""
         waits = secondary_waits = 0
         while True:
-            token = await self._acquire(call.resource)
+            token = await self._acquire(call)
             try:
                 reply = await self._send_retrying(call, token)
             finally:
@@ -403,13 +428,37 @@ class GitHubClient:
         else:
             self._pool.block(token, limit.until)
 
-    async def _acquire(self, resource: str) -> _Token:
-        """A token with budget, waiting for the earliest reset when every token is spent."""
+    async def _acquire(self, call: _Call) -> _Token:
+        """The token with the most budget left that its per-minute windows also admit.
+
+        When every token is spent, waits for the earliest reset; when the ready ones are
+        only paced, waits until the first window frees a slot. Either way the caller (and
+        the pass it belongs to) pauses instead of failing, then carries on by itself.
+        """
+        resource = call.resource
         while True:
-            token = self._pool.pick(resource, self._clock())
-            if token is not None:
-                return token
-            delay = max(0.0, self._pool.next_ready_at(resource) - self._clock())
+            now = self._clock()
+            paced: list[float] = []
+            for token in self._pool.ready(resource, now):
+                wait = await self._pacing.reserve(
+                    token.key, now, graphql=resource == "graphql", search=call.search
+                )
+                if wait <= 0:
+                    self._pool.take(token, resource)
+                    return token
+                paced.append(wait)
+            await self._wait_for_budget(resource, now, paced)
+
+    async def _wait_for_budget(self, resource: str, now: float, paced: list[float]) -> None:
+        resting = [
+            t.available_at(resource) - now for t in self._pool.tokens if t.available_at(resource) > now
+        ]
+        delay = max(0.0, min(paced + resting))
+        if paced and delay == min(paced):
+            log.debug("pacing %s requests: waiting %.1fs", resource, delay, extra={"gh_resource": resource})
+            for usage in self._usages():
+                usage.pacing_waits += 1
+        else:
             log.info(
                 "every token's %s budget is spent; waiting %.0fs for the earliest reset",
                 resource,
@@ -418,7 +467,7 @@ class GitHubClient:
             )
             for usage in self._usages():
                 usage.rate_limit_waits += 1
-            await self._pause(delay)
+        await self._pause(delay)
 
     async def _send_retrying(self, call: _Call, token: _Token) -> _Reply:
         """Send with `token`, retrying transient failures with backoff and jitter."""

@@ -19,6 +19,9 @@ _PROFILE_FIELDS = f"""
     socialAccounts(first: {PAGE_SIZE}) {{ nodes {{ provider url }} }}
 """
 
+# What a report shows of a repository (also what revalidation re-reads).
+_REPOSITORY_FIELDS = "nameWithOwner url description stargazerCount primaryLanguage { name }"
+
 # One page of a user's pull requests with everything a report needs: code stats, the
 # first 100 changed files and the repository, so no per-PR or per-repo query follows.
 _SEARCH_PAGE = f"""
@@ -33,10 +36,7 @@ _SEARCH_PAGE = f"""
           nodes {{ path additions deletions }}
           pageInfo {{ hasNextPage endCursor }}
         }}
-        repository {{
-          nameWithOwner url description stargazerCount
-          primaryLanguage {{ name }}
-        }}
+        repository {{ {_REPOSITORY_FIELDS} }}
       }}
     }}
   }}
@@ -77,12 +77,40 @@ def stargazers_query(batch_size: int) -> str:
     params = ", ".join(f"$owner{i}: String!, $name{i}: String!, $after{i}: String" for i in range(batch_size))
     fields = "\n".join(
         f"""  r{i}: repository(owner: $owner{i}, name: $name{i}) {{
-    nameWithOwner
-    stargazers(first: {PAGE_SIZE}, after: $after{i}, orderBy: {{field: STARRED_AT, direction: DESC}}) {{
-      edges {{ starredAt }}
-      pageInfo {{ hasNextPage endCursor }}
-    }}
+    nameWithOwner stargazerCount
+    {_stargazers(str(PAGE_SIZE), f"$after{i}")}
   }}"""
         for i in range(batch_size)
     )
     return f"query Stargazers({params}) {{\n{fields}\n  {RATE_LIMIT}\n}}\n"
+
+
+def _stargazers(first: str, after: str | None = None) -> str:
+    page = f"first: {first}" + (f", after: {after}" if after else "")
+    return f"""stargazers({page}, orderBy: {{field: STARRED_AT, direction: DESC}}) {{
+      edges {{ starredAt }}
+      pageInfo {{ hasNextPage endCursor }}
+    }}"""
+
+
+def repositories_query(plain: int, starred: int) -> str:
+    """Fresh metadata of `plain + starred` repositories, and the newest stargazers of `starred`.
+
+    An incremental refresh revalidates every repository of a user with one such query per
+    100: `m{i}` (`$mOwner{i}`, `$mName{i}`) brings metadata only, `s{i}` (`$sOwner{i}`,
+    `$sName{i}`) also the first `$starPage` stargazers, newest first, to extend a kept star
+    history. Only stargazer connections count towards the cost, so up to 100 repositories
+    cost 1 point, where conditional REST requests would take a round trip each.
+    """
+    params = ["$starPage: Int!"]
+    fields = []
+    for prefix, count in (("m", plain), ("s", starred)):
+        for i in range(count):
+            params.append(f"${prefix}Owner{i}: String!, ${prefix}Name{i}: String!")
+            stars = _stargazers("$starPage") if prefix == "s" else ""
+            fields.append(
+                f"  {prefix}{i}: repository(owner: ${prefix}Owner{i}, name: ${prefix}Name{i}) "
+                f"{{ {_REPOSITORY_FIELDS} {stars} }}"
+            )
+    body = "\n".join(fields)
+    return f"query Repositories({', '.join(params)}) {{\n{body}\n  {RATE_LIMIT}\n}}\n"

@@ -146,3 +146,13 @@ class Store(Protocol):
     async def active_tasks(self, username: str, now: float) -> list[str]:
         """The user's live task ids, sorted."""
         ...
+
+    # --- force-refresh cooldown ----------------------------------------------
+    # Same clock rule as claims: SQLite uses `now`, Redis its server time.
+
+    async def try_cooldown(self, login: str, seconds: float, now: float) -> float | None:
+        """Atomically start the user's force-refresh cooldown of `seconds`, unless one is
+        still running: None when it was started (the caller may go ahead), else the
+        seconds left. The hook uses it so an anonymous "Refresh now" button cannot make
+        the service spend GitHub's rate limit on one user over and over."""
+        ...

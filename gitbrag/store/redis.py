@@ -21,6 +21,7 @@ needs on a cluster.
     {gitbrag}:due                           the stale index: sorted set of
                                             "mona-lisa 1_year" scored by next_due_at
     gitbrag:collection:{mona-lisa}          the user's kept GitHub data (JSON)
+    gitbrag:cooldown:{mona-lisa}            the user's force-refresh cooldown (PX = its length)
 
 The small bookkeeping keys share the `{gitbrag}` tag so a MULTI over them works on a
 cluster too. Collections are the bulk of the memory, so each has its own slot and an
@@ -115,6 +116,12 @@ if ARGV[3] == '1' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SRE
 return 1
 """
 
+# KEYS: the user's cooldown key. ARGV: cooldown ms. -1 when started, else the ms left.
+_COOLDOWN = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return -1 end
+return redis.call('PTTL', KEYS[1])
+"""
+
 USERS = "{gitbrag}:users"
 MISSING = "{gitbrag}:missing"
 DUE = "{gitbrag}:due"
@@ -145,6 +152,10 @@ def _collection_key(login: str) -> str:
     return "gitbrag:collection:{" + login.lower() + "}"
 
 
+def _cooldown_key(login: str) -> str:
+    return "gitbrag:cooldown:{" + login.lower() + "}"
+
+
 def _dt(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(float(value), UTC)
 
@@ -164,6 +175,7 @@ class RedisStore:
         self._release = client.register_script(_RELEASE)
         self._active = client.register_script(_ACTIVE)
         self._update_user = client.register_script(_UPDATE_USER)
+        self._cooldown = client.register_script(_COOLDOWN)
 
     @classmethod
     def from_url(cls, url: str, *, collection_ttl: float | None = None) -> RedisStore:
@@ -315,6 +327,12 @@ class RedisStore:
     async def active_tasks(self, username: str, now: float) -> list[str]:
         members = await self._active(keys=[active_key(username)])
         return sorted(str(m) for m in members)
+
+    # --- force-refresh cooldown -------------------------------------------------
+
+    async def try_cooldown(self, login: str, seconds: float, now: float) -> float | None:
+        left_ms = int(await self._cooldown(keys=[_cooldown_key(login)], args=[_ms(seconds)]))
+        return None if left_ms < 0 else left_ms / 1000
 
 
 def _ms(seconds: float) -> int:

@@ -8,7 +8,8 @@ Calls run in a worker thread so the event loop never blocks on the file lock.
 Claims are rows of `tasks` with an `expires_at` compared with the caller's clock;
 a claim is one BEGIN IMMEDIATE transaction (prune the user's expired rows, check
 the task and the user's count, insert), so processes on one host sharing the file
-get the same guarantees as Redis gives across hosts.
+get the same guarantees as Redis gives across hosts. Force-refresh cooldowns are rows
+of `cooldowns`, checked and set in one such transaction too.
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_by_user ON tasks (username, expires_at);
 CREATE INDEX IF NOT EXISTS tasks_by_expiry ON tasks (expires_at);
+CREATE TABLE IF NOT EXISTS cooldowns (
+    login TEXT PRIMARY KEY,                -- lowercased
+    until REAL NOT NULL                    -- no forced refresh of this user before then
+);
 """
 
 
@@ -291,6 +296,23 @@ class SQLiteStore:
             )
         )
         return [r["task_id"] for r in rows]
+
+    # --- force-refresh cooldown --------------------------------------------------
+
+    async def try_cooldown(self, login: str, seconds: float, now: float) -> float | None:
+        def work() -> float | None:
+            with self._transaction() as conn:
+                row = conn.execute("SELECT until FROM cooldowns WHERE login = ?", (login.lower(),)).fetchone()
+                if row is not None and row["until"] > now:
+                    return float(row["until"]) - now
+                conn.execute(
+                    "INSERT INTO cooldowns (login, until) VALUES (?, ?) "
+                    "ON CONFLICT(login) DO UPDATE SET until = excluded.until",
+                    (login.lower(), now + seconds),
+                )
+                return None
+
+        return await self._run(work)
 
     @staticmethod
     def _meta(row: sqlite3.Row) -> ReportMeta:

@@ -1,0 +1,165 @@
+"""Star histories: when each current stargazer starred a repository, back to a window start.
+
+GitHub only lists stargazers (with `starredAt`), so stars gained in a window are counted
+by walking the list newest first until passing the window start. Walks are batched:
+one query carries a page for up to 100 repositories, and GitHub charges by connections
+(up to 149 connections of 100 nodes cost 1 point), so a walk costs about one point per
+page of its busiest repository, not per repository.
+
+Walking again every refresh would cost that again; `extend` instead walks only the stars
+newer than a kept history's newest and checks the result against `stargazerCount`:
+
+    count now == count then - (kept stars at or after the newest) + (stars read at or after it)
+
+Unstars are the case it cannot see page by page (an unstarred entry just disappears from
+GitHub's list), so when the counts do not add up the repository is walked again in full:
+conservative, and exact. Stars older than the oldest kept window start cannot be checked
+this way either, which is why all-time reports use the fresh `stargazerCount` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiocache.base import BaseCache
+
+from gitbrag.github import queries
+from gitbrag.github.client import GitHubClient
+from gitbrag.github.nodes import Node, parse_time
+from gitbrag.models import StarHistory
+
+log = logging.getLogger(__name__)
+
+# Repositories per stargazers query: GitHub charges connections / 100, rounded, so 100
+# connections cost 1 point; one round trip then serves all of them.
+STAR_BATCH = 100
+STAR_CACHE_TTL = 3600  # seconds; long enough for one refresh pass, short enough to stay fresh
+
+
+@dataclass
+class Walk:
+    """One repository's newest-first walk, until a star older than `stop_at` is seen."""
+
+    stop_at: datetime
+    starred_at: list[datetime] = field(default_factory=list)  # >= stop_at, newest first
+    count: int | None = None  # stargazerCount read with the first page
+    cursor: str | None = None  # where to continue; None once done
+
+    def absorb(self, repository: Node) -> None:
+        """Take in one page (a `repository { stargazerCount stargazers {...} }` node)."""
+        if self.count is None:
+            self.count = repository["stargazerCount"]
+        connection = repository["stargazers"]
+        times = [parse_time(edge["starredAt"]) for edge in connection["edges"]]
+        self.starred_at.extend(t for t in times if t >= self.stop_at)
+        more = connection["pageInfo"]["hasNextPage"] and times and times[-1] >= self.stop_at
+        self.cursor = connection["pageInfo"]["endCursor"] if more else None
+
+
+async def star_histories(
+    client: GitHubClient, repos: list[str], since: datetime, *, cache: BaseCache | None = None
+) -> dict[str, StarHistory]:
+    """Each repository's stars since `since`, newest first, from the cache or a full walk.
+
+    Walks reach back to midnight UTC of `since`'s day and are cached under that day, so
+    collections made moments apart (different `now`, same day) share one walk.
+    Repositories that no longer exist are left out.
+    """
+    day = since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    keys = {repo: _star_key(repo, day) for repo in repos}
+    found: dict[str, StarHistory] = {}
+    if cache is not None and repos:
+        cached = await cache.multi_get([keys[repo] for repo in repos])
+        found = {repo: StarHistory.model_validate(v) for repo, v in zip(repos, cached, strict=True) if v}
+    walks = {repo: Walk(stop_at=day) for repo in repos if repo not in found}
+    await continue_walks(client, walks, first_round=True)
+    walked = {
+        repo: StarHistory(repo=repo, since=day, starred_at=w.starred_at, stargazer_count=w.count)
+        for repo, w in walks.items()
+        if w.count is not None
+    }
+    if cache is not None and walked:
+        pairs = [(keys[repo], history.model_dump(mode="json")) for repo, history in walked.items()]
+        await cache.multi_set(pairs, ttl=STAR_CACHE_TTL)
+    return {repo: trimmed(history, since) for repo, history in (found | walked).items()}
+
+
+def trimmed(history: StarHistory, since: datetime) -> StarHistory:
+    """The history from `since` on (it must reach back that far)."""
+    times = [t for t in history.starred_at if t >= since]
+    return history.model_copy(update={"since": since, "starred_at": times})
+
+
+def _star_key(repo: str, day: datetime) -> str:
+    return f"gitbrag:stars:{repo.lower()}:{day.date().isoformat()}"
+
+
+async def continue_walks(client: GitHubClient, walks: dict[str, Walk], *, first_round: bool = False) -> None:
+    """Read pages, in rounds of batched queries, until every walk is done.
+
+    With `first_round`, every walk starts from the newest star; otherwise only walks
+    with a cursor continue. A repository that no longer exists keeps `count` None.
+    """
+    pending = list(walks) if first_round else [repo for repo, w in walks.items() if w.cursor]
+    while pending:
+        batches = even_batches(pending, STAR_BATCH)
+        answers = await asyncio.gather(*(_stargazer_page(client, batch, walks) for batch in batches))
+        pending = []
+        for batch, data in zip(batches, answers, strict=True):
+            for i, repo in enumerate(batch):
+                node = data.get(f"r{i}")
+                if node is None:  # deleted or hidden since: no stars to count
+                    walks[repo].cursor = None
+                    continue
+                walks[repo].absorb(node)
+                if walks[repo].cursor:
+                    pending.append(repo)
+
+
+def even_batches(items: list[str], most: int) -> list[list[str]]:
+    """As few batches as `most` allows, of near-equal size (120 -> 60+60, not 100+20)."""
+    count = -(-len(items) // most)
+    return [items[i::count] for i in range(count)]
+
+
+async def _stargazer_page(client: GitHubClient, batch: list[str], walks: dict[str, Walk]) -> Node:
+    variables: dict[str, Any] = {}
+    for i, repo in enumerate(batch):
+        owner, name = repo.split("/", 1)
+        variables |= {f"owner{i}": owner, f"name{i}": name, f"after{i}": walks[repo].cursor}
+    data: Node = await client.graphql(queries.stargazers_query(len(batch)), variables, allow_not_found=True)
+    return data
+
+
+# --- extending kept histories -------------------------------------------------------------
+
+
+def extension(history: StarHistory, newest_page: Node) -> Walk:
+    """Start extending `history` from a fresh first page (newest first) of its repository."""
+    stop_at = max(history.starred_at, default=history.since)
+    walk = Walk(stop_at=stop_at)
+    walk.absorb(newest_page)
+    return walk
+
+
+def extended(history: StarHistory, walk: Walk, since: datetime) -> StarHistory | None:
+    """The history with `walk`'s newer stars, or None when the counts show unstars (walk again)."""
+    if history.stargazer_count is None or walk.count is None:
+        return None
+    overlap = sum(1 for t in history.starred_at if t >= walk.stop_at)
+    if walk.count != history.stargazer_count - overlap + len(walk.starred_at):
+        log.info(
+            "star count of %s does not add up (unstars); walking it again",
+            history.repo,
+            extra={"repo": history.repo, "was": history.stargazer_count, "now": walk.count},
+        )
+        return None
+    older = [t for t in history.starred_at if t < walk.stop_at]
+    merged = StarHistory(
+        repo=history.repo, since=history.since, starred_at=walk.starred_at + older, stargazer_count=walk.count
+    )
+    return trimmed(merged, since)

@@ -1,0 +1,115 @@
+/* gitbrag: optional enhancements. Every page reads fine without this file; it only
+   (1) says how old a page is once it is past the stale age (a static page cannot know
+   "now" when it is read), (2) wires the "Refresh now" button to the refresh hook, and
+   (3) makes the index table sortable and searchable. No third-party code, no network
+   except the hook the operator configured. */
+(function () {
+  "use strict";
+
+  function ago(seconds) {
+    var units = [["year", 31536000], ["month", 2592000], ["day", 86400], ["hour", 3600], ["minute", 60]];
+    for (var i = 0; i < units.length; i++) {
+      var n = Math.floor(seconds / units[i][1]);
+      if (n >= 1) return n + " " + units[i][0] + (n === 1 ? "" : "s");
+    }
+    return "less than a minute";
+  }
+
+  function staleNotices() {
+    document.querySelectorAll("[data-stale-notice]").forEach(function (notice) {
+      var generated = Date.parse(notice.getAttribute("data-generated"));
+      var staleAfter = Number(notice.getAttribute("data-stale-after"));
+      var age = (Date.now() - generated) / 1000;
+      if (isNaN(generated) || !(staleAfter > 0) || age <= staleAfter) return;
+      notice.querySelector("[data-age]").textContent = ago(age);
+      notice.hidden = false;
+    });
+  }
+
+  function refreshButtons() {
+    document.querySelectorAll("[data-refresh-url]").forEach(function (box) {
+      var button = box.querySelector("button");
+      var status = box.querySelector("[role=status]");
+      function say(text) { status.textContent = text; }
+      box.hidden = false;
+      button.addEventListener("click", function () {
+        button.disabled = true;
+        say("Asking for a refresh…");
+        fetch(box.getAttribute("data-refresh-url"), { method: "POST", mode: "cors", credentials: "omit" })
+          .then(function (response) {
+            if (response.status === 429) {
+              var wait = Number(response.headers.get("Retry-After"));
+              say("This report was refreshed moments ago. Try again in " +
+                (wait > 0 && wait < 60 ? wait + " seconds" : wait >= 60 ? ago(wait) : "a minute") + ".");
+              return;
+            }
+            if (response.status !== 202) throw new Error("HTTP " + response.status);
+            return response.json().then(function (body) {
+              say(body && body.status === "already_running"
+                ? "This report is already being updated. Reload the page in a minute."
+                : "Refresh scheduled. Reload the page in a minute to see the new numbers.");
+            });
+          })
+          .catch(function () {
+            say("The refresh service could not be reached. Please try again later.");
+          })
+          .then(function () { button.disabled = false; });
+      });
+    });
+  }
+
+  function sortableTables() {
+    document.querySelectorAll("table[data-sortable]").forEach(function (table) {
+      var body = table.tBodies[0];
+      var headers = table.tHead.rows[0].cells;
+      Array.prototype.forEach.call(headers, function (th, column) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "sort-button";
+        while (th.firstChild) button.appendChild(th.firstChild);
+        th.appendChild(button);
+        button.addEventListener("click", function () {
+          var ascending = th.getAttribute("aria-sort") !== "ascending";
+          var numeric = th.getAttribute("data-sort-type") === "number";
+          Array.prototype.forEach.call(headers, function (other) { other.removeAttribute("aria-sort"); });
+          th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+          var rows = Array.prototype.slice.call(body.rows);
+          rows.sort(function (a, b) {
+            var x = a.cells[column].getAttribute("data-sort");
+            var y = b.cells[column].getAttribute("data-sort");
+            var order = numeric ? Number(x) - Number(y) : x.localeCompare(y);
+            return ascending ? order : -order;
+          });
+          rows.forEach(function (row) { body.appendChild(row); });
+        });
+      });
+    });
+  }
+
+  function filters() {
+    document.querySelectorAll("[data-filter-for]").forEach(function (input) {
+      var table = document.getElementById(input.getAttribute("data-filter-for"));
+      var tools = input.closest("[data-filter-tools]");
+      var card = tools.parentNode;
+      var empty = card.querySelector("[data-filter-empty]");
+      var counter = card.querySelector("[data-filter-count]");
+      tools.hidden = false;
+      input.addEventListener("input", function () {
+        var query = input.value.trim().toLowerCase().replace(/^@/, "");
+        var shown = 0;
+        Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+          var match = row.getAttribute("data-search").indexOf(query) !== -1;
+          row.hidden = !match;
+          if (match) shown++;
+        });
+        empty.hidden = shown !== 0;
+        counter.textContent = query ? shown + " of " + table.tBodies[0].rows.length + " shown" : "";
+      });
+    });
+  }
+
+  staleNotices();
+  refreshButtons();
+  sortableTables();
+  filters();
+})();
