@@ -52,7 +52,7 @@ def refresh_main(argv: list[str] | None = None) -> int:
     users = [u.strip() for arg in args.user for u in arg.split(",") if u.strip()]
     try:
         settings = settings_for(args.site_dir)
-        configure_logging(settings.log_format, settings.log_level, secrets=settings.tokens())
+        configure_logging(settings.log_format, settings.log_level, secrets=settings.secrets())
         if not args.once:
             from gitbrag.service import run_service
 
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _report_parser().parse_args(argv)
     try:
         settings = settings_for(None)
-        configure_logging(settings.log_format, "WARNING", secrets=settings.tokens())
+        configure_logging(settings.log_format, "WARNING", secrets=settings.secrets())
         if args.demo:
             with demo_github(settings) as (demo_settings, _):
                 return asyncio.run(_report(demo_settings, args.username, args.period, args.json))

@@ -15,7 +15,7 @@ Two kinds of numbers are exported at `GET /metrics`:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -124,15 +124,5 @@ class Scrape:
 
 
 def github_rate_limits(client: GitHubClient) -> list[RateLimit]:
-    """The client's token pool as GitHub last described it (unknown budgets are left out).
-
-    The pool is the client's private state; read defensively so a change there costs a
-    metric, never a scrape."""
-    tokens: Iterable[object] = getattr(getattr(client, "_pool", None), "tokens", ())
-    limits = []
-    for index, token in enumerate(tokens, 1):
-        for resource, budget in sorted(getattr(token, "budgets", {}).items()):
-            remaining = getattr(budget, "remaining", None)
-            if isinstance(remaining, int):
-                limits.append(RateLimit(str(index), resource, remaining))
-    return limits
+    """The client's token pool as GitHub last described it (unknown budgets are left out)."""
+    return [RateLimit(token, resource, remaining) for token, resource, remaining in client.rate_limits()]

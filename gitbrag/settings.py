@@ -85,6 +85,11 @@ class Settings(BaseSettings):
             return base[: -len("/v3")] + "/graphql"
         return base + "/graphql"
 
+    def secrets(self) -> list[str]:
+        """Every secret value, for the log filter that keeps them out of log lines."""
+        hook = [self.hook_secret.get_secret_value()] if self.hook_secret else []
+        return self.tokens() + hook
+
     def tokens(self) -> list[str]:
         """The token pool, in the order configured."""
         if self.github_token is None:

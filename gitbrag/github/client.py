@@ -307,6 +307,15 @@ class GitHubClient:
     ) -> None:
         await self.aclose()
 
+    def rate_limits(self) -> list[tuple[str, str, int]]:
+        """(token number, resource, remaining) as GitHub last said, for metrics; never secrets."""
+        return [
+            (str(index), resource, budget.remaining)
+            for index, token in enumerate(self._pool.tokens, 1)
+            for resource, budget in sorted(token.budgets.items())
+            if budget.remaining is not None
+        ]
+
     async def aclose(self) -> None:
         await self._http.aclose()
         await self._pacing.aclose()
