@@ -574,6 +574,17 @@ class Publisher:
         sitemap_url = self.base_url + "sitemap.xml" if self.base_url else None
         self._write(self.site_dir / "robots.txt", feeds.robots_txt(sitemap_url))
 
+    def published_logins(self) -> list[str]:
+        """Users with a published 1-year report, from the site itself (the index's source
+        when the store cannot be reached)."""
+        if not self.site_dir.is_dir():
+            return []
+        return sorted(
+            d.name
+            for d in self.site_dir.iterdir()
+            if LOGIN_RE.fullmatch(d.name) and (d / "1_year" / "report.json").is_file()
+        )
+
     def read_report(self, login: str, period: Period) -> Report | None:
         """A published report.json, or None when missing or unreadable (e.g. an older format)."""
         if period not in PERIODS:

@@ -16,6 +16,7 @@ on the user's reports and they are retried later with growing backoff.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -30,7 +31,7 @@ from gitbrag.github.collect import UserNotFound, collect_user
 from gitbrag.github.errors import GitHubError
 from gitbrag.metrics import ACTIVE_GENERATIONS, duplicate_skipped, generation_finished
 from gitbrag.models import PERIODS
-from gitbrag.publish import IndexEntry, Publisher, SupersededError
+from gitbrag.publish import LOGIN_RE, IndexEntry, Publisher, SupersededError
 from gitbrag.report import build_reports
 from gitbrag.store.base import Store
 from gitbrag.store.redis import OUTAGE_ERRORS
@@ -174,8 +175,11 @@ class Refresher:
         started = time.monotonic()
         now = self.clock()
         log.info("refresh started", extra={"user": login})
-        marked = await asyncio.to_thread(self.publisher.set_updating, login, True)
+        marked = False
         try:
+            # Inside the try: a site that cannot be written (full, read-only) fails this
+            # report at once, before any GitHub budget is spent, and not the whole pass.
+            marked = await asyncio.to_thread(self.publisher.set_updating, login, True)
             previous = await self.tracker.guard(self.store.load_collection(login), None)
             collection = await collect_user(self.client, login, now=now, cache=self.cache, previous=previous)
             reports = build_reports(collection, until=now, generated_at=now)
@@ -184,7 +188,8 @@ class Refresher:
             await asyncio.to_thread(self.publisher.publish_user, reports)
         except BaseException as exc:
             if marked:
-                await asyncio.to_thread(self.publisher.set_updating, login, False)
+                with contextlib.suppress(OSError):  # the disk may still be full: the error below says so
+                    await asyncio.to_thread(self.publisher.set_updating, login, False)
             if not isinstance(exc, Exception):
                 raise
             return await self._not_published(login, now, started, exc)
@@ -247,15 +252,20 @@ class Refresher:
         users now, then every due report, oldest-due first. With `force` and no `refresh`
         users, every tracked user is refreshed, due or not."""
         now = self.clock()
-        named = list(refresh)
+        track, named, invalid = _split_invalid(track, refresh)
         try:
             await self.store.track([*track, *named], now, PERIODS)
             tracked: list[str] | None = [u.login for u in await self.store.tracked()]
             targets = await self._targets(named, force, now, tracked or [])
         except OUTAGE_ERRORS as exc:
-            # Fail open: without the stale index only the users named now can be refreshed.
-            log.warning("store unreachable; refreshing named users only", extra={"error": type(exc).__name__})
-            tracked, targets = None, [Target(u.lower(), force=True) for u in named]
+            # Fail open: without the stale index, refresh the users named now and the configured
+            # ones whose published report (its generated_at) is older than the stale age.
+            log.warning(
+                "store unreachable; refreshing from the site's own dates", extra={"error": type(exc).__name__}
+            )
+            tracked = None
+            targets = [Target(u.lower(), force=True) for u in named]
+            targets += await asyncio.to_thread(self._stale_on_site, track, now, {t.login for t in targets})
         if on_start:
             on_start(len(targets))
         limit = asyncio.Semaphore(self.max_concurrent)
@@ -267,8 +277,9 @@ class Refresher:
                 on_done(outcome)
             return outcome
 
-        outcomes = list(await asyncio.gather(*(one(t) for t in targets)))
-        if tracked is None:  # the index would lose users the store could not list
+        outcomes = invalid + list(await asyncio.gather(*(one(t) for t in targets)))
+        if tracked is None:  # the store cannot list its users: index what the site holds
+            await asyncio.to_thread(self.publish_site, self.publisher.published_logins())
             return _count(outcomes, len(outcomes) * len(PERIODS))
         await asyncio.to_thread(self.publish_site, tracked)
         return _count(outcomes, len(tracked) * len(PERIODS))
@@ -287,11 +298,37 @@ class Refresher:
             targets.setdefault(meta.login, Target(meta.login, meta.period))
         return list(targets.values())
 
+    def _stale_on_site(self, logins: Iterable[str], now: datetime, skip: set[str]) -> list[Target]:
+        """Configured users whose published 1-year report is missing or stale: the due list
+        while the store is unreachable (failures are then retried every pass, not backed off)."""
+        targets: dict[str, Target] = {}
+        for login in (u.lower() for u in logins):
+            if login in skip or login in targets:
+                continue
+            report = self.publisher.read_report(login, "1_year")
+            if report is None or report.generated_at + self.stale_after <= now:
+                targets[login] = Target(login)
+        return list(targets.values())
+
     def publish_site(self, logins: list[str]) -> None:
         """The index and shared files, from what is published for each tracked user."""
         reports = (self.publisher.read_report(login, "1_year") for login in logins)
         self.publisher.publish_static()
         self.publisher.publish_index([IndexEntry.from_report(r) for r in reports if r is not None])
+
+
+def _split_invalid(
+    track: Iterable[str], refresh: Iterable[str]
+) -> tuple[list[str], list[str], list[UserOutcome]]:
+    """Names that are not GitHub logins never reach the store, GitHub or the site (a name
+    like `../x` or `a author:b` could climb out of site/ or rewrite a search): each is a
+    failed outcome instead."""
+    track, refresh = list(track), list(refresh)
+    bad = [u for u in dict.fromkeys([*track, *refresh]) if not LOGIN_RE.fullmatch(u)]
+    if bad:
+        log.warning("ignoring names that are not GitHub usernames", extra={"count": len(bad)})
+    failed = [UserOutcome(u, "failed", PERIODS, error="not a valid GitHub username") for u in bad]
+    return [u for u in track if u not in bad], [u for u in refresh if u not in bad], failed
 
 
 def _count(outcomes: list[UserOutcome], tracked_reports: int) -> PassResult:

@@ -140,6 +140,16 @@ class FakeState:
         r.stars = [s for s in r.stars if s.login != login]
         self._changed()
 
+    def remove_user(self, login: str) -> None:
+        """Delete an account between refreshes (see `dataset.remove_user`)."""
+        ds_mod.remove_user(self.dataset, login)
+        self._changed()
+
+    def remove_repo(self, full_name: str) -> None:
+        """Delete a repository and its pull requests (see `dataset.remove_repo`)."""
+        ds_mod.remove_repo(self.dataset, full_name)
+        self._changed()
+
     def reset(self) -> None:
         """Zero the stats and every budget (faults stay as configured)."""
         self.stats = Stats()
@@ -338,6 +348,10 @@ def create_app(dataset: Dataset | None = None, config: FakeConfig | None = None)
     async def rate_limit_endpoint(request: Request) -> Response:
         # GitHub doesn't charge for GET /rate_limit: serve it outside the pipeline's charge.
         state.stats.requests["GET /rate_limit"] += 1
+        # Free, but not open: GitHub answers a bad or revoked token with 401 here too.
+        refusal = state._authenticate(bearer_token(request), "core")
+        if refusal is not None:
+            return _json_response(refusal, {})
         who = token_id(bearer_token(request))
         headers = rate_headers(state.limiter.peek(who, "core"))
         return _json_response(rate_limit(request), headers)

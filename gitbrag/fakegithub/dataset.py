@@ -630,6 +630,22 @@ def add_star(ds: Dataset, repo: str, login: str, starred_at: datetime | None = N
     return star
 
 
+def remove_user(ds: Dataset, login: str) -> None:
+    """Delete an account, as GitHub does: the user is gone (404 / NOT_FOUND, and search
+    refuses `author:` it); their pull requests stay in other people's repositories."""
+    if ds.users.pop(login.lower(), None) is None:
+        raise KeyError(login)
+
+
+def remove_repo(ds: Dataset, full_name: str) -> None:
+    """Delete a repository, as GitHub does: it and its pull requests vanish from every
+    lookup and search."""
+    if ds.repos.pop(full_name.lower(), None) is None:
+        raise KeyError(full_name)
+    key = full_name.lower()
+    ds.pulls = [p for p in ds.pulls if p.repo.lower() != key]  # a new list: the index rebuilds
+
+
 def iso(t: datetime | None) -> str | None:
     """GitHub's timestamp format: `2024-01-02T03:04:05Z`."""
     if t is None:

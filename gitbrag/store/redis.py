@@ -178,15 +178,18 @@ class RedisStore:
         self._cooldown = client.register_script(_COOLDOWN)
 
     @classmethod
-    def from_url(cls, url: str, *, collection_ttl: float | None = None) -> RedisStore:
-        """Short timeouts so an outage fails a call fast (tracking then fails open),
-        and one quick retry so a pooled connection that died with a restarted server
-        reconnects without the caller noticing."""
+    def from_url(
+        cls, url: str, *, collection_ttl: float | None = None, socket_timeout: float = 5
+    ) -> RedisStore:
+        """Short timeouts so an outage, or a Redis too slow to answer within
+        `socket_timeout`, fails a call fast (tracking then fails open) instead of hanging
+        the pass, and one quick retry so a pooled connection that died with a restarted
+        server reconnects without the caller noticing."""
         client = aioredis.Redis.from_url(
             url,
             decode_responses=True,
-            socket_connect_timeout=2,
-            socket_timeout=5,
+            socket_connect_timeout=min(2, socket_timeout),
+            socket_timeout=socket_timeout,
             retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), 1),
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
         )
