@@ -20,6 +20,7 @@ from aiocache import Cache
 from aiocache.base import BaseCache
 from aiocache.serializers import JsonSerializer
 
+from gitbrag.logs import OutageLog
 from gitbrag.store.redis import OUTAGE_ERRORS
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,9 @@ class FailOpenCache(BaseCache):  # type: ignore[misc]
     def __init__(self, inner: BaseCache) -> None:
         super().__init__(serializer=JsonSerializer())
         self.inner = inner
-        self._down = False
+        self._outage = OutageLog(
+            log, "cache unreachable: fetching from GitHub instead", "cache reachable again"
+        )
 
     async def get(self, key: str, default: Any = None, **kwargs: Any) -> Any:
         return await self._call(self.inner.get(key, default, **kwargs), default)
@@ -70,13 +73,7 @@ class FailOpenCache(BaseCache):  # type: ignore[misc]
         try:
             result = await call
         except CACHE_ERRORS as exc:
-            if not self._down:
-                self._down = True
-                log.warning(
-                    "cache unreachable: fetching from GitHub instead", extra={"error": type(exc).__name__}
-                )
+            self._outage.failed(exc)
             return fallback
-        if self._down:
-            self._down = False
-            log.info("cache reachable again")
+        self._outage.succeeded()
         return result

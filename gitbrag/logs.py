@@ -89,6 +89,25 @@ class RedactSecrets(logging.Filter):
         return text
 
 
+class OutageLog:
+    """Says once that a dependency went away and once that it came back, however many
+    calls fail in between: an outage is one event, not one log line per call."""
+
+    def __init__(self, logger: logging.Logger, down: str, up: str) -> None:
+        self.logger, self.down_message, self.up_message = logger, down, up
+        self.down = False
+
+    def failed(self, exc: BaseException) -> None:
+        if not self.down:
+            self.down = True
+            self.logger.warning(self.down_message, extra={"error": type(exc).__name__})
+
+    def succeeded(self) -> None:
+        if self.down:
+            self.down = False
+            self.logger.info(self.up_message)
+
+
 def configure_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Route gitbrag's logs to stderr in the chosen format (idempotent)."""
     handler = logging.StreamHandler(sys.stderr)

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from gitbrag.logs import OutageLog
 from gitbrag.settings import Settings
 from gitbrag.store.base import ClaimOutcome, Store, normalize_task_id, task_user
 from gitbrag.store.redis import OUTAGE_ERRORS
@@ -84,7 +85,11 @@ class TaskTracker:
         self.clock = clock
         self._held: dict[str, str] = {}  # task id -> token, for complete_task(task_id) alone
         self._unbacked: set[str] = set()  # tokens granted or renewed while Redis was down
-        self._outage = False
+        self._outage = OutageLog(
+            log,
+            "Redis unreachable: task tracking fails open (duplicates possible) until it is back",
+            "Redis reachable again: task tracking restored",
+        )
 
     @classmethod
     def from_settings(cls, store: Store, settings: Settings, worker_id: str | None = None) -> TaskTracker:
@@ -180,16 +185,9 @@ class TaskTracker:
         try:
             result = await call
         except OUTAGE_ERRORS as exc:
-            if not self._outage:
-                self._outage = True
-                log.warning(
-                    "Redis unreachable: task tracking fails open (duplicates possible) until it is back",
-                    extra={"error": type(exc).__name__},
-                )
+            self._outage.failed(exc)
             return fallback
-        if self._outage:
-            self._outage = False
-            log.info("Redis reachable again: task tracking restored")
+        self._outage.succeeded()
         return result
 
     async def _adopt(self, task_id: str, token: str) -> bool:
