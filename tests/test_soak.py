@@ -1,0 +1,170 @@
+"""A soak: 200 scheduler passes on an accelerated clock (an hour a pass) against a fake
+GitHub that fails a fifth of its answers, cuts some short and now and then throws
+secondary rate limits. On SQLite and on real Redis, afterwards:
+
+* no claim leaked (no `task:*` key, no `tasks` row);
+* the store holds the same keys (rows) after pass 200 as after pass 50: nothing in it
+  grows with the number of passes, only with the tracked reports;
+* the process's memory did not grow between pass 50 and pass 200 (tracemalloc);
+* once the faults stop, every report is fresh again within a few passes.
+
+The GitHub client's sleep and clock are injected, so a 60-second Retry-After or a retry
+backoff costs no real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import sqlite3
+import tracemalloc
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+from gitbrag.fakegithub.faults import FaultConfig
+from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
+from gitbrag.github.client import GitHubClient
+from gitbrag.models import PERIODS
+from gitbrag.publish import Publisher
+from gitbrag.refresh import Refresher
+from gitbrag.store import RedisStore, SQLiteStore, Store
+from gitbrag.tracking import TaskTracker
+from tests.support import assert_site_whole
+
+USERS = ["steady-sam", "hostile-hank", "zero-zoe"]
+PASSES, MEASURE_FROM = 200, 50
+STEP, STALE_AFTER = timedelta(hours=1), timedelta(hours=12)
+FAULTS = {
+    "error_rate": 0.2,
+    "malformed_rate": 0.05,
+    "secondary_rate": 0.02,
+    "secondary_burst": 2,
+    "retry_after_s": 60,
+    "seed": 7,
+}
+MEMORY_GROWTH_LIMIT = 500_000  # bytes between pass 50 and pass 200 (measured: under 100 KB)
+
+
+class Clocks:
+    """The scheduler's clock (an hour a pass) and the GitHub client's (moved by its sleeps)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+        self.client_now = self.now.timestamp()
+
+    def client_clock(self) -> float:
+        return self.client_now
+
+    async def sleep(self, seconds: float) -> None:
+        self.client_now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+@asynccontextmanager
+async def soak_rig(store: Store, site: Path) -> AsyncIterator[tuple[Refresher, FakeGitHubServer, Clocks]]:
+    clocks = Clocks()
+    with FakeGitHubServer(shared_dataset()) as gh:
+        async with GitHubClient(
+            ["soak-token"], gh.url, gh.url + "/graphql", transient_attempts=3,
+            sleep=clocks.sleep, clock=clocks.client_clock,
+        ) as client:  # fmt: skip
+            tracker = TaskTracker(store, ttl=300, clock=lambda: clocks.now.timestamp())
+            refresher = Refresher(
+                store=store,
+                client=client,
+                publisher=Publisher(site),
+                tracker=tracker,
+                stale_after=STALE_AFTER,
+                max_concurrent=4,
+                clock=lambda: clocks.now,
+            )
+            try:
+                yield refresher, gh, clocks
+            finally:
+                await store.close()
+
+
+def store_shape(store: Store) -> Counter[str]:
+    """What the store holds, as counts that would grow if anything leaked: Redis keys (and
+    the members of the indexes), or SQLite rows per table."""
+    shape: Counter[str] = Counter()
+    if isinstance(store, RedisStore):
+        url = store._redis.connection_pool.connection_kwargs
+        with redis.Redis(host=url["host"], port=url["port"], db=url.get("db", 0)) as r:
+            for key in r.scan_iter(count=1000):
+                shape["key " + key.decode()] += 1
+            shape["due members"] = r.zcard("{gitbrag}:due")
+            shape["users"] = r.hlen("{gitbrag}:users")
+    else:
+        assert isinstance(store, SQLiteStore)
+        with sqlite3.connect(store.path) as conn:
+            for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+                shape["rows " + table] = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        conn.close()
+    return shape
+
+
+def claims(shape: Counter[str]) -> int:
+    return sum(n for k, n in shape.items() if k.startswith("key task:") or k == "rows tasks")
+
+
+def traced_bytes() -> int:
+    gc.collect()
+    return tracemalloc.get_traced_memory()[0]
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    if request.param == "sqlite":
+        return SQLiteStore(tmp_path / "state.sqlite3")
+    return RedisStore.from_url(request.getfixturevalue("redis_url"))
+
+
+async def test_many_passes_with_random_faults_leak_nothing_and_end_fresh(
+    store: Store, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    async with soak_rig(store, site) as (refresher, gh, clocks):
+        gh.app_state.faults.update(FAULTS)
+        statuses: Counter[str] = Counter()
+        for number in range(1, PASSES + 1):
+            clocks.now += STEP
+            result = await refresher.run_pass(track=USERS)
+            statuses.update(o.status for o in result.outcomes)
+            if number == MEASURE_FROM - 1:
+                tracemalloc.start()
+            if number == MEASURE_FROM:
+                shape_before, memory_before = store_shape(store), traced_bytes()
+        memory_growth = traced_bytes() - memory_before
+        tracemalloc.stop()
+        shape_after = store_shape(store)
+
+        faults = gh.app_state.stats.faults
+        assert faults["error"] > 20 and faults["malformed"] and faults["secondary"]  # it was a bad day
+        assert statuses["refreshed"] > 30 and statuses["failed"] > 0
+        assert claims(shape_before) == claims(shape_after) == 0
+        assert shape_after == shape_before, (shape_before, shape_after)
+        assert memory_growth < MEMORY_GROWTH_LIMIT, memory_growth
+
+        # The faults stop: within a few passes every report is fresh and error-free.
+        gh.app_state.faults.config = FaultConfig()
+        gh.app_state.faults.update({"seed": 0})
+        healed_from = clocks.now
+        for _ in range(14):
+            clocks.now += STEP
+            await refresher.run_pass(track=USERS)
+        for login in USERS:
+            metas = await store.report_meta(login)
+            assert set(metas) == set(PERIODS)
+            for meta in metas.values():
+                assert meta.last_error is None and meta.failures == 0
+                assert meta.generated_at is not None and meta.generated_at > healed_from - STALE_AFTER
+                assert meta.next_due_at > clocks.now  # fresh
+        assert await store.due(clocks.now) == []
+        assert assert_site_whole(site) >= len(USERS) * 9
