@@ -370,6 +370,9 @@ class HookServer:
         try:
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             self.socket.bind((host, port))
+            # Listen now: with SO_REUSEADDR two processes can both *bind* a port, and only
+            # listen() tells the second one it is taken.
+            self.socket.listen(2048)
         except OSError:
             self.socket.close()
             raise
@@ -407,12 +410,12 @@ async def start_hook(refresher: Refresher, settings: Settings) -> HookServer | N
     so a second service on one host keeps refreshing without a hook of its own."""
     try:
         server = HookServer(create_app(refresher, settings), settings.hook_host, settings.hook_port)
+        await server.start()
     except OSError as exc:
         log.error(
             "refresh hook disabled: cannot listen",
             extra={"host": settings.hook_host, "port": settings.hook_port, "error": exc.strerror or str(exc)},
         )
         return None
-    await server.start()
     log.info("refresh hook listening", extra={"url": server.url, "secret": settings.hook_secret is not None})
     return server
