@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
-from tests.support import DEMO_USERS, REFRESH, assert_site_whole, clean_env, refresh, summary
+from tests.support import DEMO_USERS, REFRESH, assert_site_whole, clean_env, refresh, summary, wait_for
 
 
 @pytest.fixture
@@ -27,13 +27,6 @@ def fake() -> Iterator[FakeGitHubServer]:
 def searches_by_author(fake: FakeGitHubServer) -> dict[str, int]:
     stats = httpx.get(fake.url + "/_fake/stats").json()
     return dict(stats["searches_by_author"])
-
-
-def wait_for(predicate: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_two_services_and_a_cron_run_generate_each_report_once(

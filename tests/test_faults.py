@@ -20,7 +20,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,7 +42,7 @@ from gitbrag.refresh import RETRY_BASE_SECONDS, Refresher, UserOutcome
 from gitbrag.settings import Settings
 from gitbrag.store import RedisStore, SQLiteStore, Store
 from tests.conftest import RedisServer, free_port
-from tests.support import REFRESH, assert_site_whole, clean_env
+from tests.support import REFRESH, assert_site_whole, clean_env, wait_for
 
 TOKEN = "ghp_fault_token_5f3a9c1e7b"
 OTHER_TOKEN = "ghp_fault_token_second_0d2b4"
@@ -407,13 +407,6 @@ async def test_a_slow_redis_times_out_and_the_pass_still_publishes(tmp_path: Pat
         r.advance(timedelta(minutes=1))
         await r.run(BYSTANDER)
         assert (await r.store.report_meta(BYSTANDER))["1_year"].generated_at == r.now
-
-
-def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_redis_down_at_start_the_service_publishes_and_heals_when_it_comes_up(

@@ -7,7 +7,7 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import redis
 
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from tests.conftest import RedisServer
-from tests.support import DEMO_USERS, REFRESH, assert_site_whole, clean_env, refresh, summary
+from tests.support import DEMO_USERS, REFRESH, assert_site_whole, clean_env, refresh, summary, wait_for
 
 TOKEN = "ghp_outage_token_0123456789"
 
@@ -26,13 +26,6 @@ TOKEN = "ghp_outage_token_0123456789"
 def fake() -> Iterator[FakeGitHubServer]:
     with FakeGitHubServer(shared_dataset()) as server:
         yield server
-
-
-def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def events(log: Path) -> list[dict[str, Any]]:

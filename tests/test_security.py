@@ -22,9 +22,8 @@ import json
 import re
 import signal
 import subprocess
-import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -37,18 +36,11 @@ from gitbrag.fakegithub.dataset import HOSTILE_STRINGS
 from gitbrag.fakegithub.limits import token_id
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.settings import Settings
-from tests.support import DEMO_USERS, REFRESH, clean_env, refresh, summary
+from tests.support import DEMO_USERS, REFRESH, clean_env, refresh, summary, wait_for
 
 TOKENS = ("ghp_SECURITYpoolTOKENnumberONE1234567", "ghp_SECURITYpoolTOKENnumberTWO7654321")
 SECRET = "hook-SECRET-do-not-leak-9a8b7c"
 SECRETS = (*TOKENS, SECRET)
-
-
-def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def redis_dump(url: str) -> str:
