@@ -7,10 +7,13 @@ collector, so a collector that drops, duplicates or misreads a PR fails here.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from aiocache import SimpleMemoryCache
 
@@ -21,6 +24,7 @@ from gitbrag.fakegithub.limits import LimitConfig
 from gitbrag.fakegithub.records import Dataset, FakePull
 from gitbrag.fakegithub.server import FakeGitHubServer
 from gitbrag.github import GitHubClient, Usage, UserNotFound, collect_user
+from gitbrag.github.stars import star_histories
 from gitbrag.models import Collection, PullRequest, period_since
 
 NOW = datetime.now(UTC)
@@ -236,6 +240,58 @@ async def test_shared_cache_spares_a_second_star_walk(client: GitHubClient) -> N
     assert rocket_second.since == FIVE_YEARS_AGO + timedelta(minutes=5)
     assert rocket_second.starred_at == [t for t in rocket_first.starred_at if t >= rocket_second.since]
     await cache.close()
+
+
+class StarPageCounter(httpx.AsyncHTTPTransport):
+    """Counts the stargazer pages asked for, per repository, as the requests leave the client."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pages: Counter[str] = Counter()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/graphql"):
+            body = json.loads(request.content)
+            if body["query"].startswith("query Stargazers"):
+                names = body["variables"]
+                i = 0
+                while f"owner{i}" in names:
+                    self.pages[f"{names[f'owner{i}']}/{names[f'name{i}']}"] += 1
+                    i += 1
+        return await super().handle_async_request(request)
+
+
+async def test_concurrent_collections_walk_a_shared_repository_once() -> None:
+    shared = "star-rocket/rocket"  # steady-sam's, with 28 pages of recent stars
+    ds = build_dataset()
+    add_pull(ds, shared, "zero-zoe", created_at=(NOW - timedelta(days=3)).replace(microsecond=0))
+    with FakeGitHubServer(ds) as server:
+        alone = StarPageCounter()
+        async with github(server, transport=alone) as gh:
+            await collect_user(gh, "steady-sam", now=NOW)
+        together = StarPageCounter()
+        async with github(server, transport=together) as gh:
+            sam, zoe = await asyncio.gather(
+                collect_user(gh, "steady-sam", now=NOW), collect_user(gh, "zero-zoe", now=NOW)
+            )
+    assert alone.pages[shared] > 1
+    assert together.pages[shared] == alone.pages[shared]  # not twice: zero-zoe awaited sam's walk
+    assert zoe.stars[shared] == sam.stars[shared] and zoe.stars[shared].starred_at
+
+
+async def test_when_a_shared_walk_fails_its_waiter_walks_by_itself(client: GitHubClient) -> None:
+    repo = "star-rocket/rocket"
+    reference = await star_histories(client, [repo], FIVE_YEARS_AGO)
+    walker = asyncio.create_task(star_histories(client, [repo], FIVE_YEARS_AGO))
+    await asyncio.sleep(0)
+    assert client.in_flight  # the walker is walking, its first page on the way
+    waiter = asyncio.create_task(star_histories(client, [repo], FIVE_YEARS_AGO))
+    await asyncio.sleep(0)  # the waiter is now awaiting the walker's result
+    walker.cancel()  # e.g. the walker's collection was cancelled
+    assert await waiter == reference
+    with pytest.raises(asyncio.CancelledError):
+        await walker
+    assert not client.in_flight
 
 
 # --- a bad day at GitHub ---------------------------------------------------------------------

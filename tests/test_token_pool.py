@@ -8,6 +8,7 @@ read from the fake's own per-token stats (`/_fake/stats` `tokens`), not from the
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -15,9 +16,9 @@ import httpx
 import pytest
 
 from gitbrag.fakegithub.app import FakeConfig
-from gitbrag.fakegithub.limits import LimitConfig
+from gitbrag.fakegithub.limits import LimitConfig, token_id
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
-from gitbrag.github import GitHubClient, collect_user
+from gitbrag.github import AuthError, GitHubClient, collect_user
 from gitbrag.github.pacing import SEARCH_PER_MINUTE, LocalWindow, Pacing
 from gitbrag.models import Collection
 from gitbrag.store.ratelimit import RedisWindow
@@ -30,6 +31,7 @@ NOW = datetime.now(UTC)
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1_800_000_000.0
+        self.in_flight = 0  # requests sent and not yet answered (see CountingTransport)
 
     def __call__(self) -> float:
         return self.now
@@ -37,12 +39,33 @@ class FakeClock:
     async def sleep(self, seconds: float) -> None:
         """Wake at this sleeper's own deadline on the shared timeline.
 
-        Requests already sent are given a moment of real time to reach the fake first, so
-        they are counted at the time they were sent, not after time jumped ahead.
+        Time only jumps once every request already sent has been answered, so each is
+        counted by the fake at the time it was sent, however slow the machine is.
         """
         deadline = self.now + seconds
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0)
+        for _ in range(2000):  # at most ~10 s of real time
+            if not self.in_flight:
+                break
+            await asyncio.sleep(0.005)
         self.now = max(self.now, deadline)
+
+
+class CountingTransport(httpx.AsyncHTTPTransport):
+    """Counts requests in flight on the clock, so it knows when time may move."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.clock.in_flight += 1
+        try:
+            response = await super().handle_async_request(request)
+            await response.aread()
+            return response
+        finally:
+            self.clock.in_flight -= 1
 
 
 @pytest.fixture
@@ -54,8 +77,19 @@ def serve(clock: FakeClock, **limits: int) -> FakeGitHubServer:
     return FakeGitHubServer(shared_dataset(), FakeConfig(limits=LimitConfig(**limits), clock=clock))
 
 
+def serve_revoking(clock: FakeClock, revoked: set[str]) -> FakeGitHubServer:
+    return FakeGitHubServer(shared_dataset(), FakeConfig(clock=clock, revoked_tokens=frozenset(revoked)))
+
+
 def pool_client(server: FakeGitHubServer, clock: FakeClock, tokens: list[str] = TOKENS) -> GitHubClient:
-    return GitHubClient(tokens, server.url, server.url + "/graphql", sleep=clock.sleep, clock=clock)
+    return GitHubClient(
+        tokens,
+        server.url,
+        server.url + "/graphql",
+        sleep=clock.sleep,
+        clock=clock,
+        transport=CountingTransport(clock),
+    )
 
 
 def spent_per_token(server: FakeGitHubServer, resource: str) -> list[int]:
@@ -166,3 +200,36 @@ def test_pacing_is_keyed_by_a_hash_never_the_token() -> None:
     assert "pool-token-a" not in token_key("pool-token-a")
     assert token_key("pool-token-a") == token_key("pool-token-a") != token_key("pool-token-b")
     assert isinstance(Pacing().search, LocalWindow)
+
+
+async def test_a_revoked_token_is_dropped_once_and_the_pool_carries_on(
+    clock: FakeClock, reference: list[Collection], caplog: pytest.LogCaptureFixture
+) -> None:
+    revoked, good = TOKENS[0], TOKENS[1]
+    caplog.set_level(logging.WARNING, logger="gitbrag.github.client")
+    with serve_revoking(clock, {revoked}) as server:
+        async with pool_client(server, clock, [revoked, good]) as client:
+            collected = [await collect_user(client, u, now=NOW) for u in USERS]
+        stats = server.app_state.stats.as_json()
+    assert same(collected, reference)
+    # Only the revoked token is ever refused, so the 401s are exactly its uses.
+    assert stats["statuses"].get("401", 0) <= 1
+    assert token_id(good) in stats["tokens"] and token_id(revoked) not in stats["tokens"]
+    warnings = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert len(warnings) == 1 and "token #1 of 2" in warnings[0]
+    assert all(secret not in caplog.text for secret in TOKENS)
+
+
+async def test_a_pool_of_revoked_tokens_is_an_auth_error(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    tokens = TOKENS[:2]
+    with serve_revoking(clock, set(tokens)) as server:
+        async with pool_client(server, clock, tokens) as client:
+            with pytest.raises(AuthError, match=r"rejected the token .*401 Bad credentials"):
+                await collect_user(client, "Mona-Lisa", now=NOW)
+            with pytest.raises(AuthError):  # for the client's life: nothing more is sent
+                await collect_user(client, "steady-sam", now=NOW)
+        stats = server.app_state.stats.as_json()
+    assert stats["statuses"] == {"401": 2}  # each token tried once, then never again
+    assert all(secret not in caplog.text for secret in tokens)

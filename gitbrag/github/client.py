@@ -6,7 +6,8 @@ GitHub punishes clients that ignore its limits. So every request goes through:
 * a token pool: several tokens (of different accounts) each have their own budget per
   resource (`core`, `search`, `graphql`); each request takes the token with the most budget
   left, a spent token rests until its `x-ratelimit-reset`, and when every token is spent
-  the client waits for the earliest reset instead of failing;
+  the client waits for the earliest reset instead of failing; a token GitHub rejects
+  (401) while others still work is dropped for the client's life, not fatal to the pass;
 * rate-limit handling: a primary limit (403/429 with `x-ratelimit-remaining: 0`, or GraphQL's
   `RATE_LIMITED`) waits until the reset; a secondary limit honours `Retry-After`, else waits
   at least a minute and backs off exponentially;
@@ -130,6 +131,7 @@ class _Token:
     label: str  # how logs and errors name it: "token #2 of 3", never the secret
     budgets: dict[str, _Budget] = field(default_factory=lambda: {r: _Budget() for r in RESOURCES})
     blocked_until: float = 0.0  # secondary limits apply to the whole account
+    revoked: bool = False  # GitHub answered 401: never sent again by this client
 
     @property
     def key(self) -> str:
@@ -149,12 +151,23 @@ class TokenPool:
 
     def ready(self, resource: str, now: float) -> list[_Token]:
         """Tokens not resting, the one with the most `resource` budget left first."""
-        ready = [t for t in self.tokens if t.available_at(resource) <= now]
+        ready = [t for t in self.tokens if not t.revoked and t.available_at(resource) <= now]
         for token in ready:
             budget = token.budgets[resource]
             if budget.remaining is not None and budget.reset_at <= now and budget.remaining <= 0:
                 budget.remaining = None  # its window has reset; the next answer tells us the new budget
         return sorted(ready, key=lambda t: t.budgets[resource].score(), reverse=True)
+
+    @property
+    def usable(self) -> list[_Token]:
+        """Tokens GitHub has not rejected."""
+        return [t for t in self.tokens if not t.revoked]
+
+    def revoke(self, token: _Token) -> bool:
+        """GitHub rejected `token`: drop it for good. True only the first time (log once)."""
+        newly = not token.revoked
+        token.revoked = True
+        return newly
 
     def take(self, token: _Token, resource: str) -> None:
         """`token` is about to send a request: count it until GitHub's answer (`settle`)."""
@@ -287,6 +300,9 @@ class GitHubClient:
         self.api_url = api_url.rstrip("/")
         self.graphql_url = graphql_url
         self.usage = Usage()
+        # Work in flight that concurrent callers share instead of repeating, by key (see
+        # `stars.star_histories`). On the client, so it is per event loop like the client.
+        self.in_flight: dict[str, asyncio.Future[Any]] = {}
         self._pool = TokenPool(tokens)
         self._pacing = pacing or Pacing()
         self._pace_graphql_search = pace_graphql_search
@@ -414,6 +430,9 @@ class GitHubClient:
                 self._pool.settle(token, call.resource)
             self._pool.observe(token, call.resource, reply.headers)
             limit = rate_limit_of(reply, self._clock(), secondary_waits)
+            if limit is None and reply.status == 401 and len(self._pool.tokens) > 1:
+                self._revoke(token)
+                continue  # with another token; `_acquire` raises once none is left
             if limit is None:
                 return self._checked(reply, call.url, token)
             waits += 1
@@ -421,6 +440,17 @@ class GitHubClient:
                 raise RateLimitError(f"GitHub kept rate-limiting {_where(call.url)} after {waits - 1} waits")
             self._note_limit(token, call.resource, limit)
             secondary_waits += 0 if limit.primary else 1
+
+    def _revoke(self, token: _Token) -> None:
+        """A pool outlives one bad token: drop it, say so once, and let the others serve."""
+        if self._pool.revoke(token):
+            log.warning(
+                "GitHub rejected %s (401 Bad credentials); not using it again (%d of %d left)",
+                token.label,
+                len(self._pool.usable),
+                len(self._pool.tokens),
+                extra={"token_label": token.label},
+            )
 
     def _note_limit(self, token: _Token, resource: str, limit: _Limit) -> None:
         kind = "primary" if limit.primary else "secondary"
@@ -446,6 +476,10 @@ class GitHubClient:
         """
         resource = call.resource
         while True:
+            if not self._pool.usable:
+                raise AuthError(
+                    f"GitHub rejected the token (all {len(self._pool.tokens)} tokens) (401 Bad credentials)"
+                )
             now = self._clock()
             paced: list[float] = []
             for token in self._pool.ready(resource, now):
@@ -460,7 +494,7 @@ class GitHubClient:
 
     async def _wait_for_budget(self, resource: str, now: float, paced: list[float]) -> None:
         resting = [
-            t.available_at(resource) - now for t in self._pool.tokens if t.available_at(resource) > now
+            t.available_at(resource) - now for t in self._pool.usable if t.available_at(resource) > now
         ]
         delay = max(0.0, min(paced + resting))
         if paced and delay == min(paced):

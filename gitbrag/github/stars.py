@@ -15,6 +15,12 @@ Unstars are the case it cannot see page by page (an unstarred entry just disappe
 GitHub's list), so when the counts do not add up the repository is walked again in full:
 conservative, and exact. Stars older than the oldest kept window start cannot be checked
 this way either, which is why all-time reports use the fresh `stargazerCount` instead.
+
+Concurrent collections of one pass often share repositories: a walk is single-flight per
+client, so while one collection walks a repository the others await its result instead
+of walking it too (the cache only helps once the walk is over). If that walk fails, each
+waiter walks the repository itself: the failure was the walker's (its collection may
+just have been cancelled), not necessarily theirs.
 """
 
 from __future__ import annotations
@@ -75,7 +81,61 @@ async def star_histories(
     if cache is not None and repos:
         cached = await cache.multi_get([keys[repo] for repo in repos])
         found = {repo: StarHistory.model_validate(v) for repo, v in zip(repos, cached, strict=True) if v}
-    walks = {repo: Walk(stop_at=day) for repo in repos if repo not in found}
+    walked = await _walk_once(client, [repo for repo in repos if repo not in found], day, keys, cache)
+    return {repo: trimmed(history, since) for repo, history in (found | walked).items()}
+
+
+class _Abandoned(Exception):
+    """The walk a waiter was sharing failed: the waiter walks the repository itself."""
+
+
+async def _walk_once(
+    client: GitHubClient, repos: list[str], day: datetime, keys: dict[str, str], cache: BaseCache | None
+) -> dict[str, StarHistory]:
+    """Walk `repos` back to `day`, sharing walks already in flight on `client` (single-flight)."""
+    flights = client.in_flight
+    theirs = {repo: flights[keys[repo]] for repo in repos if keys[repo] in flights}
+    mine = [repo for repo in repos if repo not in theirs]
+    loop = asyncio.get_running_loop()
+    promised: dict[str, asyncio.Future[StarHistory | None]] = {repo: loop.create_future() for repo in mine}
+    flights.update({keys[repo]: future for repo, future in promised.items()})
+    try:
+        walked = await _walk(client, mine, day, keys, cache)
+        for repo, future in promised.items():
+            future.set_result(walked.get(repo))
+    finally:
+        for repo, future in promised.items():
+            if flights.get(keys[repo]) is future:
+                del flights[keys[repo]]
+            if not future.done():  # the walk failed: its waiters walk by themselves
+                future.set_exception(_Abandoned())
+                future.exception()  # retrieved here, so an unshared failure is not logged
+    shared, again = await _shared(theirs)
+    return walked | shared | (await _walk_once(client, again, day, keys, cache) if again else {})
+
+
+async def _shared(
+    theirs: dict[str, asyncio.Future[Any]],
+) -> tuple[dict[str, StarHistory], list[str]]:
+    """What other callers' walks found, and the repositories whose walk failed (walk again)."""
+    found: dict[str, StarHistory] = {}
+    failed: list[str] = []
+    for repo, future in theirs.items():
+        try:
+            history = await asyncio.shield(future)  # our cancellation must not cancel theirs
+        except _Abandoned:
+            failed.append(repo)
+            continue
+        if history is not None:
+            found[repo] = history
+    return found, failed
+
+
+async def _walk(
+    client: GitHubClient, repos: list[str], day: datetime, keys: dict[str, str], cache: BaseCache | None
+) -> dict[str, StarHistory]:
+    """Walk `repos` in full back to `day`, and cache what was found."""
+    walks = {repo: Walk(stop_at=day) for repo in repos}
     await continue_walks(client, walks, first_round=True)
     walked = {
         repo: StarHistory(repo=repo, since=day, starred_at=w.starred_at, stargazer_count=w.count)
@@ -85,7 +145,7 @@ async def star_histories(
     if cache is not None and walked:
         pairs = [(keys[repo], history.model_dump(mode="json")) for repo, history in walked.items()]
         await cache.multi_set(pairs, ttl=STAR_CACHE_TTL)
-    return {repo: trimmed(history, since) for repo, history in (found | walked).items()}
+    return walked
 
 
 def trimmed(history: StarHistory, since: datetime) -> StarHistory:
