@@ -17,7 +17,7 @@ on any web server, and opened straight from disk)::
     site/<login>/<period>/more/index.html (page-2.html, ...)
                                             pull requests of the repositories past the card limit
 
-Page weight: a report page shows at most `REPORT_ROW_BUDGET` pull-request rows, shared
+Page weight (planned in `gitbrag.pages`): a report page shows at most `REPORT_ROW_BUDGET` rows, shared
 fairly between repositories (each gets the same cap, small ones all their rows), and
 `REPO_CARD_LIMIT` repository cards; the rest of a card's rows are on the repository's
 own pages, and the repositories past the card limit (a compact table on the report
@@ -34,7 +34,6 @@ moment, sees either the old or the new version of a file, never half of one.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import logging
 import os
@@ -46,7 +45,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -54,7 +53,18 @@ from pydantic import ValidationError
 
 import gitbrag
 from gitbrag import charts, feeds
-from gitbrag.models import PERIOD_LABELS, PERIODS, Period, Report, ReportPR, ReportRepository
+from gitbrag.filters import FILTERS, finalize, safe_url
+from gitbrag.models import PERIOD_LABELS, PERIODS, Period, Report, ReportPR
+from gitbrag.pages import (
+    REPO_PAGE_ROWS,
+    PagePlan,
+    RepoGroup,
+    RepoView,
+    chunks,
+    page_file,
+    plan_page,
+    summary_sentence,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +72,6 @@ log = logging.getLogger(__name__)
 LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 ASSETS = ("style.css", "site.js")
 # Page weight (see the module docstring): about 330 bytes of HTML per pull-request row.
-REPORT_ROW_BUDGET = 250
-REPO_CARD_LIMIT = 40
-REPO_PAGE_ROWS = 400
-GROUP_COST = 3  # a repository heading on a "more repositories" page weighs about 3 rows
 DEFAULT_STALE_AFTER_SECONDS = 86400
 # A temporary file this old belongs to no live writer (a write takes milliseconds).
 TEMP_MAX_AGE_SECONDS = 600
@@ -129,131 +135,6 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-# --- template filters ----------------------------------------------------------------
-
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-ROLE_LABELS = {
-    "OWNER": "Owner",
-    "MEMBER": "Member",
-    "COLLABORATOR": "Collaborator",
-    "CONTRIBUTOR": "Contributor",
-    "FIRST_TIME_CONTRIBUTOR": "First-time contributor",
-    "FIRST_TIMER": "First-timer",
-    "MANNEQUIN": "Mannequin",
-    "NONE": "Outside contributor",
-}
-# A bare host as people type it into GitHub's "website" field: "example.com/blog".
-_BARE_HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,}(?::\d+)?(?:/\S*)?$")
-
-
-def format_date(value: datetime | None) -> str:
-    """12 Mar 2025 (no locale involved, so pages do not depend on the host's settings)."""
-    if value is None:
-        return ""
-    value = _utc(value)
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
-
-
-def format_datetime(value: datetime) -> str:
-    """12 Mar 2025, 14:05 UTC."""
-    value = _utc(value)
-    return f"{format_date(value)}, {value:%H:%M} UTC"
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC) if value.tzinfo is not None else value
-
-
-def format_number(value: int | float) -> str:
-    return f"{value:,}"
-
-
-def iso(value: datetime) -> str:
-    """A `<time datetime>` value: whole seconds (HTML allows at most 3 fraction digits)."""
-    return _utc(value).replace(microsecond=0).isoformat()
-
-
-def count(value: int, singular: str, plural: str | None = None) -> str:
-    """1 pull request, 1,250 pull requests."""
-    return f"{value:,} {singular if value == 1 else (plural or singular + 's')}"
-
-
-def initials(name: str | None, login: str) -> str:
-    """Up to two letters for an avatar placeholder: from the name's words, else the login."""
-    words = re.findall(r"[^\W_]+", name or "") or [login]
-    return "".join(w[0] for w in words[:2]).upper()
-
-
-_CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def finalize(value: Any) -> Any:
-    """Applied to every `{{ }}` value: drops control characters, which GitHub text may
-    carry but HTML must not; `Markup` (our own charts) passes untouched."""
-    if isinstance(value, str) and not isinstance(value, Markup):
-        return _CONTROL_RE.sub("", value)
-    return value
-
-
-_URL_UNSAFE_RE = re.compile(r"[\s\x00-\x1f\x7f]")
-_URL_SAFE_CHARS = "!#$%&'()*+,/:;=?@[]~"  # reserved characters and "%": kept as they are
-
-
-@functools.lru_cache(maxsize=65536)  # every PR link is vetted on several pages
-def safe_url(value: str | None) -> str | None:
-    """`value` if it is an absolute http(s) URL, else None: keeps `javascript:` and the like out of hrefs."""
-    if not value:
-        return None
-    url = value.strip()
-    if _URL_UNSAFE_RE.search(url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    # Percent-encode what a URL may not contain raw (quotes, <, >, non-ASCII...): harmless
-    # in an attribute anyway, since Jinja escapes it, but a valid URL is a valid page.
-    return quote(url, safe=_URL_SAFE_CHARS)
-
-
-def blog_url(value: str | None) -> str | None:
-    """A profile's website as a safe link; GitHub lets people omit the scheme, so add https."""
-    if value and _BARE_HOST_RE.fullmatch(value.strip()):
-        return safe_url("https://" + value.strip())
-    return safe_url(value)
-
-
-def url_host(value: str | None) -> str:
-    """The host of a URL, for link text such as a generic social account."""
-    return urlsplit(value).netloc if value else ""
-
-
-def role_label(role: str) -> str:
-    return ROLE_LABELS.get(role, role.replace("_", " ").capitalize())
-
-
-def slug(value: str) -> str:
-    """CSS-class-safe form of a fixed label ("One Liner" -> "one-liner")."""
-    return re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
-
-
-FILTERS: dict[str, Any] = {
-    "date": format_date,
-    "datetime": format_datetime,
-    "number": format_number,
-    "iso": iso,
-    "count": count,
-    "initials": initials,
-    "safe_url": safe_url,
-    "blog_url": blog_url,
-    "url_host": url_host,
-    "role_label": role_label,
-    "slug": slug,
-}
-
-
 # --- templates ---------------------------------------------------------------------
 
 
@@ -274,148 +155,6 @@ def _absolute_base(url: str | None) -> str | None:
     """A configured public URL as a prefix ending in "/", or None when unset or not http(s)."""
     checked = safe_url(url)
     return checked.rstrip("/") + "/" if checked else None
-
-
-# --- page planning ---------------------------------------------------------------------
-
-# GitHub's characters for owner and repository names: safe as folder names as they are.
-_REPO_PART_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-PERIOD_PHRASES = {
-    "1_year": "in the past year",
-    "2_years": "in the past 2 years",
-    "5_years": "in the past 5 years",
-    "all_time": "on GitHub so far",
-}
-
-
-def repo_folder(name: str) -> str:
-    """Where a repository's own pages live, relative to its period folder: "repos/<owner>/<name>/".
-
-    A name that is not GitHub's shape gets a digest instead, so it can never climb out."""
-    owner, _, repo = name.partition("/")
-    if all(_REPO_PART_RE.fullmatch(p) and p not in (".", "..") for p in (owner, repo)):
-        return f"repos/{owner.lower()}/{repo.lower()}/"
-    return f"repos/_/{hashlib.sha256(name.encode()).hexdigest()[:16]}/"
-
-
-def row_cap(counts: list[int], budget: int) -> int:
-    """The largest per-repository row cap under which the repositories together show at most
-    `budget` rows: small repositories show everything, big ones share what is left fairly.
-    At least 1, so every card shows its newest pull request."""
-    low, high = 1, max(counts, default=1)
-    while low < high:
-        mid = (low + high + 1) // 2
-        if sum(min(c, mid) for c in counts) <= budget:
-            low = mid
-        else:
-            high = mid - 1
-    return low
-
-
-@dataclass(frozen=True)
-class RepoView:
-    """A repository as a report page shows it: its newest pull requests (`shown`) and, when
-    that is not all of them, `href` (relative to the period's folder): its own pages for a
-    card, a "more repositories" page for the rest. `folder` holds its own pages."""
-
-    repo: ReportRepository
-    shown: list[ReportPR]
-    folder: str
-    href: str
-
-    @property
-    def complete(self) -> bool:
-        return len(self.shown) == len(self.repo.prs)
-
-
-@dataclass(frozen=True)
-class RepoGroup:
-    """Consecutive rows of one repository on a "more repositories" page."""
-
-    repo: ReportRepository
-    prs: list[ReportPR]
-    anchor: str
-    continued: bool  # the repository's list began on the previous page
-
-
-@dataclass(frozen=True)
-class PagePlan:
-    """What one report page shows (repository cards, then a compact table of the rest), and
-    the pages it links to: a card's full list on the card's own pages, and the remaining
-    repositories' pull requests on "more repositories" pages (`more_pages`, in order)."""
-
-    cards: list[RepoView]
-    more: list[RepoView]
-    more_pages: list[list[RepoGroup]]
-
-    @property
-    def own_pages(self) -> list[RepoView]:
-        """Cards whose full list lives on their own pages."""
-        return [v for v in self.cards if not v.complete]
-
-
-def plan_page(
-    report: Report, *, row_budget: int = REPORT_ROW_BUDGET, card_limit: int = REPO_CARD_LIMIT
-) -> PagePlan:
-    carded = report.repositories[:card_limit]
-    cap = row_cap([len(r.prs) for r in carded], row_budget)
-    cards = []
-    for repo in carded:
-        folder = repo_folder(repo.name)
-        cards.append(RepoView(repo, repo.prs[:cap], folder, folder + "index.html"))
-    rest = report.repositories[card_limit:]
-    anchors = [f"r{i}" for i in range(card_limit + 1, card_limit + 1 + len(rest))]
-    more_pages = paginate_groups(rest, anchors)
-    first_page = {g.anchor: n for n, page in enumerate(more_pages, 1) for g in page if not g.continued}
-    more = [
-        RepoView(repo, [], repo_folder(repo.name), f"more/{page_file(first_page[a])}#{a}")
-        for repo, a in zip(rest, anchors, strict=True)
-    ]
-    return PagePlan(cards, more, more_pages)
-
-
-def paginate_groups(repos: list[ReportRepository], anchors: list[str]) -> list[list[RepoGroup]]:
-    """Lay the repositories' pull requests out on pages of at most `REPO_PAGE_ROWS` rows,
-    a repository heading counting as `GROUP_COST` rows; long lists continue on the next page."""
-    pages: list[list[RepoGroup]] = []
-    page: list[RepoGroup] = []
-    used = 0
-    for repo, anchor in zip(repos, anchors, strict=True):
-        start = 0
-        while True:
-            room = REPO_PAGE_ROWS - used - GROUP_COST
-            if room < 1 and page:
-                pages.append(page)
-                page, used = [], 0
-                continue
-            rows = repo.prs[start : start + max(room, 1)]
-            page.append(RepoGroup(repo, rows, anchor, continued=start > 0))
-            used += GROUP_COST + len(rows)
-            start += len(rows)
-            if start >= len(repo.prs):
-                break
-    return [*pages, page] if page else pages
-
-
-def chunks(prs: list[ReportPR], size: int = REPO_PAGE_ROWS) -> list[list[ReportPR]]:
-    return [prs[i : i + size] for i in range(0, len(prs), size)] or [[]]
-
-
-def page_file(number: int) -> str:
-    """File name of the `number`-th page of a list (1-based)."""
-    return "index.html" if number == 1 else f"page-{number}.html"
-
-
-def summary_sentence(report: Report) -> str:
-    """One line about a report, for search results and link previews."""
-    phrase = PERIOD_PHRASES[report.period]
-    if report.total_prs == 0:
-        return f"No open or merged pull requests {phrase}."
-    return (
-        f"{count(report.total_prs, 'pull request')} ({report.merged_count:,} merged, "
-        f"{report.open_count:,} open) to {count(report.repo_count, 'repository', 'repositories')} "
-        f"{phrase}: +{report.total_additions:,} −{report.total_deletions:,} lines."
-    )
 
 
 # --- the publisher ----------------------------------------------------------------------

@@ -378,7 +378,7 @@ def test_big_reports_stay_under_300_kb_and_every_pr_is_reachable(
 
 
 def test_row_cap_shares_the_budget_fairly() -> None:
-    from gitbrag.publish import row_cap
+    from gitbrag.pages import row_cap
 
     assert row_cap([3, 5, 400], 100) == 92  # small repositories show all, the big one the rest
     assert row_cap([200, 200], 100) == 50

@@ -1,0 +1,156 @@
+"""Page planning: how a report's pull requests are spread over pages so that every page
+stays light (see `gitbrag.publish` for the layout). Pure functions over a `Report`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from gitbrag.filters import count
+from gitbrag.models import Report, ReportPR, ReportRepository
+
+REPORT_ROW_BUDGET = 250
+REPO_CARD_LIMIT = 40
+REPO_PAGE_ROWS = 400
+GROUP_COST = 3  # a repository heading on a "more repositories" page weighs about 3 rows
+
+# GitHub's characters for owner and repository names: safe as folder names as they are.
+_REPO_PART_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+PERIOD_PHRASES = {
+    "1_year": "in the past year",
+    "2_years": "in the past 2 years",
+    "5_years": "in the past 5 years",
+    "all_time": "on GitHub so far",
+}
+
+
+def repo_folder(name: str) -> str:
+    """Where a repository's own pages live, relative to its period folder: "repos/<owner>/<name>/".
+
+    A name that is not GitHub's shape gets a digest instead, so it can never climb out."""
+    owner, _, repo = name.partition("/")
+    if all(_REPO_PART_RE.fullmatch(p) and p not in (".", "..") for p in (owner, repo)):
+        return f"repos/{owner.lower()}/{repo.lower()}/"
+    return f"repos/_/{hashlib.sha256(name.encode()).hexdigest()[:16]}/"
+
+
+def row_cap(counts: list[int], budget: int) -> int:
+    """The largest per-repository row cap under which the repositories together show at most
+    `budget` rows: small repositories show everything, big ones share what is left fairly.
+    At least 1, so every card shows its newest pull request."""
+    low, high = 1, max(counts, default=1)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if sum(min(c, mid) for c in counts) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+@dataclass(frozen=True)
+class RepoView:
+    """A repository as a report page shows it: its newest pull requests (`shown`) and, when
+    that is not all of them, `href` (relative to the period's folder): its own pages for a
+    card, a "more repositories" page for the rest. `folder` holds its own pages."""
+
+    repo: ReportRepository
+    shown: list[ReportPR]
+    folder: str
+    href: str
+
+    @property
+    def complete(self) -> bool:
+        return len(self.shown) == len(self.repo.prs)
+
+
+@dataclass(frozen=True)
+class RepoGroup:
+    """Consecutive rows of one repository on a "more repositories" page."""
+
+    repo: ReportRepository
+    prs: list[ReportPR]
+    anchor: str
+    continued: bool  # the repository's list began on the previous page
+
+
+@dataclass(frozen=True)
+class PagePlan:
+    """What one report page shows (repository cards, then a compact table of the rest), and
+    the pages it links to: a card's full list on the card's own pages, and the remaining
+    repositories' pull requests on "more repositories" pages (`more_pages`, in order)."""
+
+    cards: list[RepoView]
+    more: list[RepoView]
+    more_pages: list[list[RepoGroup]]
+
+    @property
+    def own_pages(self) -> list[RepoView]:
+        """Cards whose full list lives on their own pages."""
+        return [v for v in self.cards if not v.complete]
+
+
+def plan_page(
+    report: Report, *, row_budget: int = REPORT_ROW_BUDGET, card_limit: int = REPO_CARD_LIMIT
+) -> PagePlan:
+    carded = report.repositories[:card_limit]
+    cap = row_cap([len(r.prs) for r in carded], row_budget)
+    cards = []
+    for repo in carded:
+        folder = repo_folder(repo.name)
+        cards.append(RepoView(repo, repo.prs[:cap], folder, folder + "index.html"))
+    rest = report.repositories[card_limit:]
+    anchors = [f"r{i}" for i in range(card_limit + 1, card_limit + 1 + len(rest))]
+    more_pages = paginate_groups(rest, anchors)
+    first_page = {g.anchor: n for n, page in enumerate(more_pages, 1) for g in page if not g.continued}
+    more = [
+        RepoView(repo, [], repo_folder(repo.name), f"more/{page_file(first_page[a])}#{a}")
+        for repo, a in zip(rest, anchors, strict=True)
+    ]
+    return PagePlan(cards, more, more_pages)
+
+
+def paginate_groups(repos: list[ReportRepository], anchors: list[str]) -> list[list[RepoGroup]]:
+    """Lay the repositories' pull requests out on pages of at most `REPO_PAGE_ROWS` rows,
+    a repository heading counting as `GROUP_COST` rows; long lists continue on the next page."""
+    pages: list[list[RepoGroup]] = []
+    page: list[RepoGroup] = []
+    used = 0
+    for repo, anchor in zip(repos, anchors, strict=True):
+        start = 0
+        while True:
+            room = REPO_PAGE_ROWS - used - GROUP_COST
+            if room < 1 and page:
+                pages.append(page)
+                page, used = [], 0
+                continue
+            rows = repo.prs[start : start + max(room, 1)]
+            page.append(RepoGroup(repo, rows, anchor, continued=start > 0))
+            used += GROUP_COST + len(rows)
+            start += len(rows)
+            if start >= len(repo.prs):
+                break
+    return [*pages, page] if page else pages
+
+
+def chunks(prs: list[ReportPR], size: int = REPO_PAGE_ROWS) -> list[list[ReportPR]]:
+    return [prs[i : i + size] for i in range(0, len(prs), size)] or [[]]
+
+
+def page_file(number: int) -> str:
+    """File name of the `number`-th page of a list (1-based)."""
+    return "index.html" if number == 1 else f"page-{number}.html"
+
+
+def summary_sentence(report: Report) -> str:
+    """One line about a report, for search results and link previews."""
+    phrase = PERIOD_PHRASES[report.period]
+    if report.total_prs == 0:
+        return f"No open or merged pull requests {phrase}."
+    return (
+        f"{count(report.total_prs, 'pull request')} ({report.merged_count:,} merged, "
+        f"{report.open_count:,} open) to {count(report.repo_count, 'repository', 'repositories')} "
+        f"{phrase}: +{report.total_additions:,} −{report.total_deletions:,} lines."
+    )
