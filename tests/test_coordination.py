@@ -29,6 +29,10 @@ def searches_by_author(fake: FakeGitHubServer) -> dict[str, int]:
     return dict(stats["searches_by_author"])
 
 
+def scans_done(log: Path) -> int:
+    return log.read_text().count(" scan finished ")
+
+
 def test_two_services_and_a_cron_run_generate_each_report_once(
     tmp_path: Path, fake: FakeGitHubServer, redis_url: str
 ) -> None:
@@ -47,10 +51,13 @@ def test_two_services_and_a_cron_run_generate_each_report_once(
     shared = tmp_path / "shared"
     shared.mkdir()
     env = base_env | {"GITBRAG_REDIS_URL": redis_url, "GITBRAG_SCAN_INTERVAL_SECONDS": "1"}
-    services = [
-        subprocess.Popen([REFRESH], cwd=shared, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(2)
-    ]
+    logs = [tmp_path / f"service-{i}.log" for i in range(2)]
+    services = []
+    for log in logs:
+        with log.open("w") as sink:
+            services.append(
+                subprocess.Popen([REFRESH], cwd=shared, env=env, stdout=subprocess.DEVNULL, stderr=sink)
+            )
     try:
         cron = refresh(shared, env=env)
         assert cron.returncode == 0, cron.stderr[-3000:]
@@ -64,12 +71,18 @@ def test_two_services_and_a_cron_run_generate_each_report_once(
             60,
             "every report to be published",
         )
-        time.sleep(2.5)  # two more scans of each service: they must find nothing to do
+        # Two more scans of each service: they must find nothing to do.
+        seen = [scans_done(log) for log in logs]
+        wait_for(
+            lambda: all(scans_done(log) >= n + 2 for log, n in zip(logs, seen, strict=True)),
+            30,
+            "two more scans of each service",
+        )
     finally:
         for proc in services:
             proc.send_signal(signal.SIGTERM)
         codes = [proc.wait(30) for proc in services]
-    assert codes == [0, 0], [p.stderr.read()[-2000:] for p in services if p.stderr]  # type: ignore[union-attr]
+    assert codes == [0, 0], [log.read_text()[-2000:] for log in logs]
     # Exactly one collection per user across the three processes, as when run alone.
     assert searches_by_author(fake) == once
     assert assert_site_whole(shared / "site") >= 1 + len(DEMO_USERS) * 9

@@ -441,7 +441,9 @@ def test_redis_down_at_start_the_service_publishes_and_heals_when_it_comes_up(
             )
             index = (site / "index.html").read_text()
             assert all(f'href="{u}/index.html"' in index for u in users)
-            time.sleep(2.5)  # more scans against a dead Redis: fresh pages are not redone
+            # More scans against a dead Redis: fresh pages are not redone.
+            scans = log.read_text().count('"scan finished"')
+            wait_for(lambda: log.read_text().count('"scan finished"') >= scans + 2, 30, "two more scans")
             assert service.poll() is None
 
             server = redis_server_factory(port=port).start()

@@ -41,6 +41,10 @@ def in_flight(log: Path) -> int:
     return started - ended - names.count("generation superseded; not published")
 
 
+def scans_done(log: Path) -> int:
+    return sum(1 for e in events(log) if e["event"] == "scan finished")
+
+
 def searches(fake: FakeGitHubServer) -> dict[str, int]:
     return dict(httpx.get(fake.url + "/_fake/stats").json()["searches_by_author"])
 
@@ -76,7 +80,8 @@ def test_redis_outage_mid_run(
         published_before = {p: p.read_bytes() for p in site.glob("*/*/report.json")}
         server.stop()
         wait_for(lambda: in_flight(log) == 0, 60, "the in-flight generations to finish")
-        time.sleep(2.5)  # a couple of scans against a dead Redis
+        scans = scans_done(log)
+        wait_for(lambda: scans_done(log) >= scans + 2, 30, "two scans against a dead Redis")
         assert service.poll() is None, "the service died with Redis"
         for path in published_before:
             assert path.exists(), f"{path} lost"
@@ -100,7 +105,8 @@ def test_redis_outage_mid_run(
             90,
             "every report regenerated after the restart",
         )
-        time.sleep(1.5)
+        scans = scans_done(log)
+        wait_for(lambda: scans_done(log) >= scans + 1, 30, "one more scan finding nothing to do")
         assert searches(fake) == once
     finally:
         service.send_signal(signal.SIGTERM)
