@@ -15,7 +15,10 @@ whole run: the demo users plus 1,000 generated ones), it prints:
    its first does (measured once per user, and shown against each of gitbrag's cases);
    the ratio, and the users per hour one token can refresh at each cost (5,000 REST
    requests and 5,000 GraphQL points an hour, 30 REST searches a minute);
-2. the wall time of a first refresh of 1,000 users at concurrency 1, 8 and 40.
+2. the wall time of a first refresh of 1,000 users at concurrency 1, 8 and 40, then of an
+   unchanged (incremental, `--force`) pass over the same 1,000, with the most requests
+   the fake GitHub saw in flight at once for the token (GitHub caps an account at 100;
+   gitbrag keeps to `GITBRAG_GITHUB_MAX_IN_FLIGHT`, default 10).
 
 Costs are what the fake GitHub charged (its `/_fake/stats`), not what the client thinks.
 
@@ -96,6 +99,11 @@ class Fake:
         gql_searches = sum(stats["searches_by_author"].values()) - searches
         c = stats["cost"]
         return Cost(c["core"], c["search"], c["graphql"], gql_searches)
+
+    def max_in_flight(self) -> int:
+        """The most requests one token had open at once, as the fake GitHub counted them."""
+        stats = httpx.get(self.url + "/_fake/stats", timeout=60).json()
+        return max(stats["max_in_flight"].values(), default=0)
 
 
 # --- gitbrag, as cron runs it ----------------------------------------------------------------
@@ -218,13 +226,20 @@ def measure_naive(fake: Fake, login: str) -> Cost:
 # --- wall time ---------------------------------------------------------------------------------
 
 
-def wall_time(fake: Fake, root: Path, users: list[str], concurrency: int) -> tuple[float, Cost, str]:
-    work = Path(tempfile.mkdtemp(prefix=f"wall-{concurrency}-", dir=root))
+@dataclass(frozen=True)
+class Pass:
+    seconds: float
+    cost: Cost
+    outcome: str  # the summary line
+    in_flight: int  # most requests open at once for the token
+
+
+def wall_time(fake: Fake, work: Path, users: list[str], concurrency: int, *args: str) -> Pass:
     fake.reset()
     seconds, outcome = gitbrag_refresh(
-        fake, work, GITBRAG_USERS=",".join(users), GITBRAG_MAX_CONCURRENT=str(concurrency)
+        fake, work, *args, GITBRAG_USERS=",".join(users), GITBRAG_MAX_CONCURRENT=str(concurrency)
     )
-    return seconds, fake.cost(), outcome
+    return Pass(seconds, fake.cost(), outcome, fake.max_in_flight())
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -281,22 +296,26 @@ def main() -> int:
         console.print(cost_table(ours, naive))
 
         generated = [f"user-{i:04d}" for i in range(1, args.users + 1)]
-        walls = Table(title=f"Wall time: first refresh of {args.users:,} users "
+        walls = Table(title=f"Wall time: refreshes of {args.users:,} users "
                       f"({args.latency_ms:.0f} ms latency, one token, one process)")  # fmt: skip
-        for column in ("concurrency", "users timed", "seconds", f"seconds for {args.users:,}", "users/s",
-                       "cost (REST+pts)", "note"):  # fmt: skip
+        for column in ("pass", "concurrency", "users timed", "seconds", f"seconds for {args.users:,}",
+                       "users/s", "cost (REST+pts)", "max in flight/token", "note"):  # fmt: skip
             walls.add_column(column, justify="right")
-        for concurrency in (1, 8, 40):
+        runs = [("first", 1), ("first", 8), ("first", 40), ("unchanged (--force)", 8)]
+        work = root
+        for kind, concurrency in runs:
             timed = generated[: args.sample] if concurrency == 1 else generated
-            console.print(f"timing {len(timed)} users at concurrency {concurrency}...")
-            seconds, cost, outcome = wall_time(fake, root, timed, concurrency)
+            if kind == "first":
+                work = Path(tempfile.mkdtemp(prefix=f"wall-{concurrency}-", dir=root))
+            console.print(f"timing a {kind} pass of {len(timed)} users at concurrency {concurrency}...")
+            run = wall_time(fake, work, timed, concurrency, *(("--force",) if kind != "first" else ()))
             scale = len(generated) / len(timed)
             note = f"extrapolated x{scale:.0f} from {len(timed)} users" if scale > 1 else "measured"
-            note += "" if outcome.endswith("failed=0") else f" ({outcome})"
-            console.print(f"  concurrency {concurrency}: {seconds:.1f}s for {len(timed)} users; {note}")
+            note += "" if run.outcome.endswith("failed=0") else f" ({run.outcome})"
+            console.print(f"  {run.seconds:.1f}s for {len(timed)} users; {note}")
             walls.add_row(
-                str(concurrency), str(len(timed)), f"{seconds:.1f}", f"{seconds * scale:.0f}",
-                f"{len(timed) / seconds:.1f}", str(cost.total), note,
+                kind, str(concurrency), str(len(timed)), f"{run.seconds:.1f}", f"{run.seconds * scale:.0f}",
+                f"{len(timed) / run.seconds:.1f}", str(run.cost.total), str(run.in_flight), note,
             )  # fmt: skip
         console.print(walls)
     return 0

@@ -145,7 +145,9 @@ async def _report(settings: Settings, username: str, period: str, as_json: bool)
         await preflight(settings)
         now = utcnow()
         try:
-            collection = await collect_user(client, username, now=now, cache=make_cache())
+            collection = await collect_user(
+                client, username, now=now, cache=make_cache(), private=settings.private
+            )
         except GitHubError as exc:
             print(f"gitbrag: {exc}", file=sys.stderr)
             return 1

@@ -101,6 +101,25 @@ class Repository(_Model):
     description: str | None = None
     stargazer_count: int
     primary_language: str | None = None
+    private: bool = False  # GitHub's isPrivate: never named on a public page (see PrivateMode)
+
+
+# What becomes of work in private repositories (`GITBRAG_PRIVATE`): "off" leaves it out
+# (GitHub is searched with `is:public`), "counts" adds it as numbers only (no repository
+# name, title or link anywhere on the site), "full" shows it like public work (internal sites).
+PrivateMode = Literal["off", "counts", "full"]
+PRIVATE_MODES: tuple[PrivateMode, ...] = ("off", "counts", "full")
+
+# Why GitHub left nodes out of an answer: "saml" (an organisation enforces SAML single
+# sign-on and the token is not authorised for it), "forbidden" (any other FORBIDDEN).
+HiddenReason = Literal["saml", "forbidden"]
+
+
+class HiddenNodes(_Model):
+    """Pull requests GitHub answered as null, with an error saying why: counted, not shown."""
+
+    reason: HiddenReason
+    count: int
 
 
 class StarHistory(_Model):
@@ -132,6 +151,14 @@ class Collection(_Model):
     # When the last full (not incremental) collection ran; None for collections older
     # than incremental refresh. Incremental refreshes carry it forward.
     full_collected_at: datetime | None = None
+    # The `GITBRAG_PRIVATE` mode this was collected under: it decides what the reports
+    # built from it show of private repositories (and an increment needs the same mode).
+    private_mode: PrivateMode = "off"
+    # Pull requests GitHub hid from the searches (SAML, FORBIDDEN), by reason.
+    hidden_by_github: list[HiddenNodes] = Field(default_factory=list)
+    # The search page size GitHub last answered without a timeout, for this user (it
+    # starts the next collection, so a user whose pages time out at 100 starts smaller).
+    search_page_size: int = 100
 
 
 # --- the report (report.json) ----------------------------------------------------
@@ -173,6 +200,17 @@ class ReportRepository(_Model):
     prs: list[ReportPR]
 
 
+class PrivateWork(_Model):
+    """Work in private repositories, as counts only: nothing that names or links it."""
+
+    total_prs: int
+    merged_count: int
+    open_count: int
+    repo_count: int
+    total_additions: int
+    total_deletions: int
+
+
 class Report(_Model):
     username: str
     period: Period
@@ -193,3 +231,12 @@ class Report(_Model):
     repositories: list[ReportRepository]
     profile: Profile
     incomplete_results: bool = False
+    # Pull requests GitHub would not show (null nodes with FORBIDDEN errors), by reason;
+    # counted over the whole collection, as GitHub does not say when they were made.
+    hidden_by_github: list[HiddenNodes] = Field(default_factory=list)
+    # With GITBRAG_PRIVATE=counts: the period's work in private repositories, as numbers only.
+    private_work: PrivateWork | None = None
+    # PRs of the period with more changed files than GitHub lists (3,000): their languages
+    # come from the first 3,000 files.
+    prs_with_capped_files: int = 0
+

@@ -154,3 +154,66 @@ def summary_sentence(report: Report) -> str:
         f"{report.open_count:,} open) to {count(report.repo_count, 'repository', 'repositories')} "
         f"{phrase}: +{report.total_additions:,} −{report.total_deletions:,} lines."
     )
+
+
+# --- what a report says about the pull requests it does not list ---------------------------
+
+# GitHub's REST listing of a pull request's files stops here; GraphQL's changedFiles does not.
+GITHUB_FILES_LISTED = 3000
+_SAML_PLACE = (
+    "in an organisation that enforces SAML single sign-on",
+    "in organisations that enforce SAML single sign-on",
+)
+_SAML_WHY = ", which the token used is not authorised for"
+
+
+def hidden_counts(report: Report) -> dict[str, int]:
+    """Hidden pull requests per reason, SAML first (a collection may list a reason twice)."""
+    counts = {"saml": 0, "forbidden": 0}
+    for hidden in report.hidden_by_github:
+        counts[hidden.reason] = counts.get(hidden.reason, 0) + hidden.count
+    return {reason: n for reason, n in counts.items() if n > 0}
+
+
+def hidden_notice(report: Report) -> str | None:
+    """Why the report lacks pull requests GitHub would not show, a sentence per reason; None
+    when it lacks none. Told on every period: GitHub does not say when they were made."""
+    counts = hidden_counts(report)
+    if not counts:
+        return None
+    opening = f"GitHub hid {count(sum(counts.values()), 'pull request')} from this report"
+    if len(counts) == 1:
+        ((reason, n),) = counts.items()
+        subject = "it is" if n == 1 else "they are"
+        if reason == "saml":
+            return f"{opening}: {subject} {_SAML_PLACE[n > 1]}{_SAML_WHY}."
+        return f"{opening}: GitHub did not let the token see {'it' if n == 1 else 'them'}."
+    saml, forbidden = counts["saml"], counts["forbidden"]
+    verb = "is" if saml == 1 else "are"
+    return (
+        f"{opening}. {saml:,} {verb} {_SAML_PLACE[saml > 1]}{_SAML_WHY}. "
+        f"GitHub did not let the token see the other {forbidden:,}."
+    )
+
+
+def private_work_line(report: Report) -> str | None:
+    """The one thing a public page says about private work: how much, never what or where."""
+    work = report.private_work
+    if work is None or work.total_prs == 0:
+        return None
+    return (
+        f"Also {count(work.total_prs, 'pull request')} ({work.merged_count:,} merged) "
+        f"in {count(work.repo_count, 'private repository', 'private repositories')}."
+    )
+
+
+def capped_files_note(report: Report) -> str | None:
+    """Languages of pull requests beyond GitHub's file listing are a lower bound: say so."""
+    n = report.prs_with_capped_files
+    if n == 0:
+        return None
+    whose = "its" if n == 1 else "their"
+    return (
+        f"Languages of {count(n, 'pull request')} come from {whose} first {GITHUB_FILES_LISTED:,} "
+        "changed files (GitHub lists no more)."
+    )

@@ -60,9 +60,12 @@ from gitbrag.pages import (
     PagePlan,
     RepoGroup,
     RepoView,
+    capped_files_note,
     chunks,
+    hidden_notice,
     page_file,
     plan_page,
+    private_work_line,
     summary_sentence,
 )
 
@@ -240,6 +243,10 @@ class Publisher:
             size_columns=charts.size_columns,
             color_class=charts.color_class,
             pr_row=self._pr_row,
+            # What a report says of the pull requests it cannot list (see gitbrag.pages).
+            hidden_notice=hidden_notice,
+            private_work_line=private_work_line,
+            capped_files_note=capped_files_note,
         )
 
     # --- public API --------------------------------------------------------------

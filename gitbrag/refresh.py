@@ -30,7 +30,7 @@ from gitbrag.github.client import GitHubClient
 from gitbrag.github.collect import UserNotFound, collect_user
 from gitbrag.github.errors import GitHubError
 from gitbrag.metrics import ACTIVE_GENERATIONS, duplicate_skipped, generation_finished
-from gitbrag.models import PERIODS
+from gitbrag.models import PERIODS, PrivateMode
 from gitbrag.publish import LOGIN_RE, IndexEntry, Publisher, SupersededError
 from gitbrag.report import build_reports
 from gitbrag.store.base import Store
@@ -97,6 +97,7 @@ class Refresher:
         stale_after: timedelta = timedelta(days=1),
         max_concurrent: int = 8,
         clock: Callable[[], datetime] = utcnow,
+        private: PrivateMode = "off",
     ) -> None:
         self.store = store
         self.client = client
@@ -106,6 +107,7 @@ class Refresher:
         self.stale_after = stale_after
         self.max_concurrent = max_concurrent
         self.clock = clock
+        self.private: PrivateMode = private  # GITBRAG_PRIVATE: what of private work is fetched and shown
         self._background: set[asyncio.Task[UserOutcome]] = set()
 
     # --- one generation, claimed -------------------------------------------------------
@@ -181,7 +183,9 @@ class Refresher:
             # report at once, before any GitHub budget is spent, and not the whole pass.
             marked = await asyncio.to_thread(self.publisher.set_updating, login, True)
             previous = await self.tracker.guard(self.store.load_collection(login), None)
-            collection = await collect_user(self.client, login, now=now, cache=self.cache, previous=previous)
+            collection = await collect_user(
+                self.client, login, now=now, cache=self.cache, previous=previous, private=self.private
+            )
             reports = build_reports(collection, until=now, generated_at=now)
             if fence is not None and not await fence():
                 raise SupersededError("the claim on this report was lost")

@@ -11,6 +11,19 @@ The rules, which deliberately differ from the reference tool where it inflates n
 * Closed-unmerged pull requests are left out, as the reference tool does.
 * A repository's star increase is counted once per repository, not once per pull
   request, and only from star history that reaches back to the window's start.
+
+What becomes of pull requests in private repositories is the collection's own
+`private_mode`, so a report can never show more than its collection was gathered for:
+
+* ``"full"``: they count like any other (a site for the organisation itself).
+* ``"off"``: they are dropped, even though the collector searches ``is:public`` only:
+  a collection that carries one anyway (a changed search, a repository made private
+  later) must still not publish it.
+* ``"counts"``: they are left out of every public number and list, and summed up in
+  `Report.private_work`, which has nothing that names or links them.
+
+A pull request is private when its repository's entry says so; the lookup ignores
+case, so "Org/Repo" and "org/repo" cannot slip a private pull request past the check.
 """
 
 from __future__ import annotations
@@ -28,6 +41,7 @@ from gitbrag.models import (
     Collection,
     LanguageShare,
     Period,
+    PrivateWork,
     PullRequest,
     Report,
     ReportPR,
@@ -74,7 +88,8 @@ class _Prepared:
     """
 
     collection: Collection
-    entries: list[_Entry]
+    entries: list[_Entry]  # what the public numbers are made of
+    private: list[PullRequest]  # with private_mode "counts": summed in `private_work`, nothing else
     stars_oldest_first: dict[str, list[datetime]]
 
 
@@ -103,11 +118,37 @@ def _prepare(collection: Collection) -> _Prepared:
         if known is None or pr.updated_at > known.updated_at:
             latest[key] = pr
     reportable = [pr for pr in latest.values() if not _is_closed_unmerged(pr)]
+    public, private = _split_private(collection, reportable)
     return _Prepared(
         collection=collection,
-        entries=[_Entry(pr, _row(pr), _language_lines(pr)) for pr in reportable],
+        entries=[_Entry(pr, _row(pr), _language_lines(pr)) for pr in public],
+        private=private,
         stars_oldest_first={name: sorted(h.starred_at) for name, h in collection.stars.items()},
     )
+
+
+def _split_private(
+    collection: Collection, prs: list[PullRequest]
+) -> tuple[list[PullRequest], list[PullRequest]]:
+    """(the PRs the public numbers are made of, the PRs only `private_work` counts), by mode."""
+    if collection.private_mode == "full":
+        return prs, []
+    private_repos = _private_repositories(collection)
+    public = [pr for pr in prs if pr.repo.lower() not in private_repos]
+    if collection.private_mode == "off":
+        return public, []
+    return public, [pr for pr in prs if pr.repo.lower() in private_repos]
+
+
+def _private_repositories(collection: Collection) -> set[str]:
+    """Lower-cased names of the collection's private repositories (a PR whose repository
+    is missing from the collection counts as public: GitHub gave no reason to hide it)."""
+    return {
+        key.lower()
+        for name, info in collection.repositories.items()
+        if info.private
+        for key in (name, info.name_with_owner)
+    }
 
 
 def _is_merged(pr: PullRequest) -> bool:
@@ -189,6 +230,26 @@ def _build(
         repositories=repositories,
         profile=collection.profile,
         incomplete_results=collection.incomplete_results,
+        # GitHub does not say when hidden pull requests were made: every period tells of them all.
+        hidden_by_github=list(collection.hidden_by_github),
+        private_work=_private_work(prepared, since, until),
+        prs_with_capped_files=sum(1 for e in included if e.pr.changed_files > len(e.pr.files)),
+    )
+
+
+def _private_work(prepared: _Prepared, since: datetime, until: datetime) -> PrivateWork | None:
+    """The period's private pull requests as numbers, under the public window rules; None
+    unless the mode is "counts" (with "off" and "full" there is nothing to tell apart)."""
+    if prepared.collection.private_mode != "counts":
+        return None
+    included = [pr for pr in prepared.private if _in_window(pr, since, until)]
+    return PrivateWork(
+        total_prs=len(included),
+        merged_count=sum(1 for pr in included if _is_merged(pr)),
+        open_count=sum(1 for pr in included if not _is_merged(pr)),
+        repo_count=len({pr.repo.lower() for pr in included}),
+        total_additions=sum(pr.additions for pr in included),
+        total_deletions=sum(pr.deletions for pr in included),
     )
 
 

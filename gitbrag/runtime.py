@@ -64,6 +64,7 @@ def make_client(settings: Settings, *, transient_attempts: int = 5) -> GitHubCli
         settings.graphql_url,
         transient_attempts=transient_attempts,
         pacing=_pacing(settings),
+        max_in_flight=settings.github_max_in_flight,
     )
 
 
@@ -111,6 +112,7 @@ async def open_refresher(settings: Settings) -> AsyncIterator[Refresher]:
                 cache=make_cache(settings.redis_url),
                 stale_after=timedelta(seconds=settings.stale_after_seconds),
                 max_concurrent=settings.max_concurrent,
+                private=settings.private,
             )
     finally:
         await store.close()

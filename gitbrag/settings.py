@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from gitbrag.models import PrivateMode
+
 DEFAULT_API_URL = "https://api.github.com"
 
 
@@ -31,6 +33,11 @@ class Settings(BaseSettings):
     )
     github_api_url: str = DEFAULT_API_URL
     github_graphql_url: str | None = None  # derived from github_api_url when unset
+    # Requests open at once per token, shared by every refresh of the process (GitHub
+    # asks for few concurrent requests and caps them at 100 per account).
+    github_max_in_flight: int = Field(default=10, ge=1, le=100)
+    # Work in private repositories: "off" (left out), "counts" (numbers only), "full".
+    private: PrivateMode = "off"
 
     # Where things live.
     site_dir: Path = Path("site")

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gitbrag.models import PERIOD_LABELS, Report
+from gitbrag.pages import capped_files_note, hidden_notice, private_work_line
 
 
 def _summary(report: Report) -> Table:
@@ -57,10 +58,19 @@ def _languages(report: Report) -> Table:
     return table
 
 
+def _notes(report: Report) -> list[str]:
+    """What the numbers above leave out, in the same words as the report page."""
+    notes = [private_work_line(report), hidden_notice(report), capped_files_note(report)]
+    return [note for note in notes if note]
+
+
 def print_report(report: Report, console: Console) -> None:
     console.print(_summary(report))
     if report.total_prs == 0:
         console.print("No pull requests in this period.")
+    for note in _notes(report):
+        console.print(Text(note))
+    if report.total_prs == 0:
         return
     console.print(_repositories(report))
     console.print(_languages(report))

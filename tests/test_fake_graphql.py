@@ -327,13 +327,15 @@ def test_node_limit_is_enforced_before_anything_is_charged(dataset: Dataset) -> 
     assert budget.charges == []
 
 
-def test_spent_budget_answers_rate_limited(dataset: Dataset) -> None:
+def test_spent_budget_answers_rate_limit(dataset: Dataset) -> None:
+    """Today's GitHub shape: `type` RATE_LIMIT with `code` graphql_rate_limit (was RATE_LIMITED)."""
     budget = Budget(limit=1)
     run(dataset, "{ viewer { login } }", budget)
     body = run(dataset, "{ viewer { login } }", budget)
     assert "data" not in body
-    assert body["errors"][0]["type"] == "RATE_LIMITED"
-    assert body["errors"][0]["message"].startswith("API rate limit exceeded for user ID ")
+    assert body["errors"][0]["type"] == "RATE_LIMIT"
+    assert body["errors"][0]["code"] == "graphql_rate_limit"
+    assert body["errors"][0]["message"].startswith("API rate limit already exceeded for user ID ")
 
 
 def test_unknown_repository_and_user_are_not_found(dataset: Dataset) -> None:

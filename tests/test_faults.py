@@ -36,7 +36,7 @@ from gitbrag.fakegithub.faults import FaultConfig
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.github.client import GitHubClient
 from gitbrag.hook import HookServer, create_app
-from gitbrag.models import PERIODS, Report
+from gitbrag.models import PERIODS, PrivateMode, Report
 from gitbrag.publish import Publisher
 from gitbrag.refresh import RETRY_BASE_SECONDS, Refresher, UserOutcome
 from gitbrag.settings import Settings
@@ -106,6 +106,7 @@ async def rig(
     attempts: int = 3,
     http_timeout: float = 5.0,
     store: Store | None = None,
+    private: PrivateMode = "off",
 ) -> AsyncIterator[Rig]:
     """A refresher (one generation at a time, so faults hit users in the order named) over
     the fake GitHub; `dataset_owned` for tests that delete users or repositories."""
@@ -131,6 +132,7 @@ async def rig(
                 stale_after=STALE_AFTER,
                 max_concurrent=1,
                 clock=lambda: the_rig.now,
+                private=private,
             )
             the_rig = Rig(gh, store, client, refresher, tmp_path / "site", waits)
             try:

@@ -15,8 +15,9 @@ import httpx
 import pytest
 
 from gitbrag.github import AuthError, GitHubClient, GitHubError, GitHubUnavailable, NotFound
-from gitbrag.github.client import TRANSIENT_ATTEMPTS
-from gitbrag.github.pacing import LocalWindow, Pacing
+from gitbrag.github.client import TRANSIENT_ATTEMPTS, HiddenNode
+from gitbrag.github.errors import QueryTimeout
+from gitbrag.github.pacing import LocalWindow, Pacing, token_key
 
 API = "https://api.github.test"
 GRAPHQL = API + "/graphql"
@@ -443,3 +444,122 @@ async def test_a_paced_token_gives_way_to_another_in_the_pool(fake_time: FakeTim
             await client.graphql("query { rateLimit { cost } }", {})
     assert sorted(used) == ["Bearer tok-a", "Bearer tok-b"]
     assert fake_time.now == START  # nobody waited: the second token carried on
+
+
+# --- GitHub's answers as seen in the wild (issue: real GitHub, not a friendly fake) -----------
+
+SECONDARY_TEXT = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+
+
+def graphql_ok(data: dict[str, Any] | None = None) -> httpx.Response:
+    return httpx.Response(
+        200, json={"data": data or {"viewer": {"login": "me"}}}, headers=limits(4000, START)
+    )
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"type": "RATE_LIMIT", "code": "graphql_rate_limit", "message": "API rate limit already exceeded"},
+        {"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."},
+    ],
+)
+async def test_graphql_primary_limit_rests_until_reset_whatever_remaining_says(
+    fake_time: FakeTime, error: dict[str, str]
+) -> None:
+    reset = START + 900
+    limited = httpx.Response(200, json={"errors": [error]}, headers=limits(37, reset, "graphql"))
+    handler, seen = script(limited, graphql_ok())
+    async with make_client(handler, fake_time) as client:
+        assert await client.graphql("query { viewer { login } }", {}) == {"viewer": {"login": "me"}}
+    assert len(seen) == 2
+    assert reset <= fake_time.now < reset + 5
+
+
+@pytest.mark.parametrize("retry_after", [None, "30"])
+async def test_a_secondary_limit_answered_with_200_is_waited_out(
+    fake_time: FakeTime, retry_after: str | None
+) -> None:
+    headers = limits(4000, START + 3600, "graphql") | ({"retry-after": retry_after} if retry_after else {})
+    secondary = httpx.Response(200, json={"errors": [{"message": SECONDARY_TEXT}]}, headers=headers)
+    handler, seen = script(secondary, graphql_ok())
+    async with make_client(handler, fake_time) as client:
+        await client.graphql("query { viewer { login } }", {})
+    assert len(seen) == 2
+    assert fake_time.sleeps == ([30] if retry_after else [60])
+
+
+TIMEOUT_BODY = {
+    "data": None,
+    "errors": [
+        {
+            "message": "Something went wrong while executing your query. This may be the result of a "
+            "timeout, or it could be a GitHub bug. Please include `AB12:CD34` when reporting this issue."
+        }
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [httpx.Response(200, json=TIMEOUT_BODY), httpx.Response(502, text="<html>502 Bad Gateway</html>"),
+     httpx.Response(504, json={"message": "We couldn't respond to your request in time."})],
+)  # fmt: skip
+async def test_a_graphql_timeout_is_not_resent_as_it_was_when_the_caller_can_shrink(
+    fake_time: FakeTime, answer: httpx.Response
+) -> None:
+    handler, seen = script(answer, graphql_ok())
+    async with make_client(handler, fake_time) as client:
+        with pytest.raises(QueryTimeout):
+            await client.graphql("query { viewer { login } }", {}, can_shrink=True)
+        assert len(seen) == 1  # not resent
+        # A caller that cannot ask for less gets the usual retry with backoff.
+        assert await client.graphql("query { viewer { login } }", {}) == {"viewer": {"login": "me"}}
+        assert client.usage.timeouts == 1
+
+
+async def test_hidden_nodes_come_back_beside_the_data_instead_of_failing(fake_time: FakeTime) -> None:
+    saml = {
+        "type": "FORBIDDEN",
+        "path": ["search", "nodes", 1],
+        "extensions": {"saml_failure": True},
+        "message": "Resource protected by organization SAML enforcement.",
+    }
+    body = {"data": {"search": {"nodes": [{"number": 1}, None]}}, "errors": [saml]}
+    handler, _ = script(httpx.Response(200, json=body))
+    async with make_client(handler, fake_time) as client:
+        answer = await client.graphql_partial("query { search }", {})
+        assert answer.data["search"]["nodes"] == [{"number": 1}, None]
+        assert answer.hidden == [HiddenNode(("search", "nodes", 1), "saml")]
+        with pytest.raises(GitHubError, match="FORBIDDEN"):  # a query that must be whole says so
+            await client.graphql("query { search }", {})
+
+
+async def test_requests_in_flight_are_capped_per_token_and_measured(fake_time: FakeTime) -> None:
+    open_now: dict[str, int] = {}
+    peaks: dict[str, int] = {}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        token = request.headers["authorization"]
+        open_now[token] = open_now.get(token, 0) + 1
+        peaks[token] = max(peaks.get(token, 0), open_now[token])
+        await asyncio.sleep(0.002)
+        open_now[token] -= 1
+        return httpx.Response(200, json={}, headers=limits(4000, START + 3600))
+
+    async with make_client(handler, fake_time, tokens=["a", "b"], max_in_flight=4) as client:
+        await asyncio.gather(*(client.rest_get(f"/repos/o/r{i}") for i in range(60)))
+        assert client.usage.max_in_flight == 4
+    assert set(peaks.values()) == {4}  # each token at most 4 at once, and both were used
+
+
+async def test_graphql_waits_once_its_answers_took_a_minute_of_the_last_minute(fake_time: FakeTime) -> None:
+    """GitHub's CPU-time limit (60 s of GraphQL per minute), estimated from response times."""
+    pacing = Pacing()
+    handler, seen = script(graphql_ok())
+    async with make_client(handler, fake_time, pacing=pacing) as client:
+        for _ in range(3):  # three answers of 25 s each, as a slow GitHub might give
+            pacing.spent(token_key("secret-token-1"), fake_time.now, 25.0)
+            await client.graphql("query { viewer { login } }", {})
+    assert len(seen) == 3
+    assert len(fake_time.sleeps) == 1 and 59 <= fake_time.sleeps[0] <= 60  # the third waited

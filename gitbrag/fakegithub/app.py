@@ -1,7 +1,8 @@
 """The fake GitHub as an ASGI app: REST and GraphQL routes behind GitHub's gates.
 
-Every API request goes through `FakeState.serve`, in GitHub's order: injected faults
-(latency, 5xx, timeouts, secondary limits), authentication, the handler, the
+Every API request goes through `FakeState.serve`, in GitHub's order: the per-token
+concurrency cap, injected faults (latency, 5xx, timeouts, secondary limits),
+authentication (which also fixes what the token may see: `access.py`), the handler, the
 conditional-request check (a matching `If-None-Match` gets a free 304), the primary
 rate limit, and finally the shared headers (`x-ratelimit-*`, `ETag`, `Link`). The
 `/_fake/*` admin routes bypass all of that: they are for tests and benchmarks.
@@ -10,6 +11,7 @@ rate limit, and finally the shared headers (`x-ratelimit-*`, `ETag`, `Link`). Th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import re
@@ -27,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gitbrag.fakegithub import dataset as ds_mod
+from gitbrag.fakegithub.access import ANONYMOUS_ACCESS, Access
 from gitbrag.fakegithub.budget import RateLimitExceeded, RateSnapshot
 from gitbrag.fakegithub.faults import (
     SECONDARY_LIMIT_DOCS,
@@ -34,7 +37,13 @@ from gitbrag.fakegithub.faults import (
     FaultConfig,
     FaultInjector,
 )
-from gitbrag.fakegithub.graphql_api import execute_graphql
+from gitbrag.fakegithub.graphql_api import (
+    ExecutionOptions,
+    PreparedQuery,
+    prepare_graphql,
+    rate_limit_error,
+    run_prepared,
+)
 from gitbrag.fakegithub.limits import ANONYMOUS, RESOURCES, LimitConfig, RateLimiter, rate_headers, token_id
 from gitbrag.fakegithub.records import Dataset, FakePull, FakeStar
 from gitbrag.fakegithub.rest import ApiResponse, RestApi, error, rate_limit_body
@@ -42,6 +51,18 @@ from gitbrag.fakegithub.rest import ApiResponse, RestApi, error, rate_limit_body
 JSON_TYPE = "application/json; charset=utf-8"
 RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 GRAPHQL_AUTH_MESSAGE = "This endpoint requires you to be authenticated."
+GRAPHQL_TIMEOUT_MESSAGE = (
+    "Something went wrong while executing your query. This may be the result of a timeout, or it could "
+    "be a GitHub bug. Please include `{request_id}` when reporting this issue."
+)
+GATEWAY_TIMEOUT_MESSAGE = (
+    "We couldn't respond to your request in time. Sorry about that. Please try resubmitting your request "
+    "and contact us if the problem persists."
+)
+BAD_GATEWAY_HTML = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
 
 
 AUTHOR_QUALIFIER = re.compile(r"\bauthor:([A-Za-z0-9-]+)")
@@ -55,6 +76,9 @@ class FakeConfig:
     valid_tokens: frozenset[str] | None = None  # None: any token is accepted
     revoked_tokens: frozenset[str] = frozenset()
     rate_limited_status: int = 403  # GitHub answers 403 or 429 for a spent primary budget
+    private_access: bool = True  # authenticated tokens see private repositories (a `repo`-scoped token)
+    saml_authorized_tokens: frozenset[str] = frozenset()  # tokens authorised for SAML-enforcing orgs
+    max_concurrent_per_token: int = 100  # GitHub's concurrency cap: more at once get a secondary limit
 
 
 @dataclass
@@ -69,6 +93,7 @@ class Stats:
     # Searches naming `author:LOGIN` (REST or GraphQL), by lowercased login: how many times
     # each user's pull requests were looked up, so tests can prove a refresh ran once.
     searches_by_author: Counter[str] = field(default_factory=Counter)
+    max_in_flight: dict[str, int] = field(default_factory=dict)  # by token id: most requests at once
 
     def count_authors(self, text: str) -> None:
         for login in set(AUTHOR_QUALIFIER.findall(text)):
@@ -86,6 +111,7 @@ class Stats:
             "rate_limited": self.rate_limited,
             "faults": dict(self.faults),
             "searches_by_author": dict(self.searches_by_author),
+            "max_in_flight": dict(self.max_in_flight),
         }
 
 
@@ -104,6 +130,7 @@ class FakeState:
         self.stats = Stats()
         self._dump: tuple[tuple[int, int], bytes] | None = None
         self._request_no = 0
+        self._in_flight: Counter[str] = Counter()  # by token id; never reset: these are real requests
 
     # --- mutation (tests) -------------------------------------------------------------
 
@@ -172,13 +199,26 @@ class FakeState:
 
     async def serve(self, request: Request, template: str, resource: str, handler: Handler) -> Response:
         self.stats.requests[template] += 1
-        response = await self._serve(request, resource, handler)
+        self._request_no += 1
+        request_id = f"FAKE:{self._request_no:08X}"
+        request.state.request_id = request_id
+        who = token_id(bearer_token(request))
+        self._in_flight[who] += 1
+        try:
+            peak = self.stats.max_in_flight
+            peak[who] = max(peak.get(who, 0), self._in_flight[who])
+            if self._in_flight[who] > self.config.max_concurrent_per_token:
+                # GitHub refuses excess concurrency at once, with its secondary-limit answer.
+                self.stats.faults["concurrency"] += 1
+                response = self._fault_response("secondary", 403, who, resource, request_id)
+            else:
+                response = await self._serve(request, resource, handler, request_id)
+        finally:
+            self._in_flight[who] -= 1
         self.stats.statuses[str(response.status_code)] += 1
         return response
 
-    async def _serve(self, request: Request, resource: str, handler: Handler) -> Response:
-        self._request_no += 1
-        request_id = f"FAKE:{self._request_no:08X}"
+    async def _serve(self, request: Request, resource: str, handler: Handler, request_id: str) -> Response:
         fault = self.faults.decide()
         if fault.kind == "timeout":
             await _hold(request, fault.delay_s)
@@ -193,7 +233,13 @@ class FakeState:
         if refusal is not None:  # GitHub shows the anonymous budget on a 401
             anonymous = rate_headers(self.limiter.peek(ANONYMOUS, "core"))
             return _json_response(refusal, {"x-github-request-id": request_id, **anonymous})
+        request.state.access = self._access(token)
         api = handler(request)
+        if api.hold_s > 0:
+            await _hold(request, api.hold_s)
+        if api.raw is not None:
+            return Response(api.raw, api.status, {"x-github-request-id": request_id, **api.headers},
+                            media_type=api.media_type)  # fmt: skip
         body = _dumps(api.body)
         headers = {"x-github-request-id": request_id, **api.headers}
         if request.method == "GET" and api.status == 200:
@@ -219,6 +265,14 @@ class FakeState:
         self.stats.cost[resource] += cost
         self.stats.tokens[who][resource] += cost
         return snap
+
+    def _access(self, token: str | None) -> Access:
+        """What this (already authenticated) token may read: see `access.py`."""
+        if token is None:
+            return ANONYMOUS_ACCESS
+        return Access(
+            private=self.config.private_access, saml_authorized=token in self.config.saml_authorized_tokens
+        )
 
     def _authenticate(self, token: str | None, resource: str) -> ApiResponse | None:
         if token is None:
@@ -246,7 +300,8 @@ class FakeState:
     def _fault_response(self, kind: str, status: int, who: str, resource: str, request_id: str) -> Response:
         headers = {"x-github-request-id": request_id}
         if kind == "secondary":
-            headers["retry-after"] = str(self.faults.config.retry_after_s)
+            if self.faults.config.retry_after_s > 0:  # GitHub often sends none: clients must back off anyway
+                headers["retry-after"] = str(self.faults.config.retry_after_s)
             headers.update(rate_headers(self.limiter.peek(who, resource)))
             message = SECONDARY_LIMIT_MESSAGE.format(request_id=request_id)
             return _json_response(error(403, message, SECONDARY_LIMIT_DOCS), headers)
@@ -260,8 +315,63 @@ class FakeState:
     # --- GraphQL ----------------------------------------------------------------------
 
     def graphql_handler(self, request: Request, payload: object) -> ApiResponse:
-        """Run the other half's executor, charging its points to the caller's budget."""
+        """GraphQL's own faults first (all HTTP 200 or gateway errors, as GitHub's), then the
+        executor: a query too big for the fake's patience times out, one too big for its
+        resources comes back partial, any other runs with its points charged."""
         who = token_id(bearer_token(request))
+        request_id = str(request.state.request_id)
+        forced = self.faults.decide_graphql()
+        if forced in ("rate_limit", "rate_limited"):
+            return self._graphql_rate_limit(who, legacy=forced == "rate_limited")
+        if forced == "secondary_200":
+            return self._graphql_secondary(who, request_id)
+        query = prepare_graphql(payload)
+        if not isinstance(query, PreparedQuery):
+            status, body = query
+            return ApiResponse(status, body, rate_headers(self.limiter.peek(who, "graphql")))
+        if forced == "timeout" or self.faults.times_out(query.cost.nodes):
+            return self._graphql_timeout(who, query.cost.points, request_id)
+        resource_limited = self.faults.resource_limited(query.cost.nodes)
+        if resource_limited:
+            self.stats.faults["resource_limits"] += 1
+        options = ExecutionOptions(request.state.access, resource_limited)
+        return self._execute(who, query, options)
+
+    def _graphql_rate_limit(self, who: str, legacy: bool) -> ApiResponse:
+        """GitHub's GraphQL rate-limit answer, which can arrive while headers still show points left
+        (so a client must read the body, not `x-ratelimit-remaining`)."""
+        self.stats.faults["graphql_rate_limit"] += 1
+        snap = self.limiter.peek(who, "graphql")
+        reset = datetime.fromtimestamp(int(self.config.clock() + self.faults.config.rate_limit_reset_s), UTC)
+        snap = dataclasses.replace(snap, remaining=max(snap.remaining, 1), reset_at=reset)
+        return ApiResponse(200, {"errors": [rate_limit_error(legacy)]}, rate_headers(snap))
+
+    def _graphql_secondary(self, who: str, request_id: str) -> ApiResponse:
+        """A secondary limit the GraphQL way: HTTP 200, one message, no `type`, no data."""
+        self.stats.faults["secondary_200"] += 1
+        headers = rate_headers(self.limiter.peek(who, "graphql"))
+        if self.faults.config.retry_after_s > 0:
+            headers["retry-after"] = str(self.faults.config.retry_after_s)
+        message = SECONDARY_LIMIT_MESSAGE.format(request_id=request_id)
+        return ApiResponse(200, {"errors": [{"message": message}]}, headers)
+
+    def _graphql_timeout(self, who: str, points: int, request_id: str) -> ApiResponse:
+        """A query GitHub gave up on: held, charged its cost plus a penalty, answered in the
+        configured style (200 with errors, a 502 HTML page or a 504 JSON message)."""
+        self.stats.faults["graphql_timeout"] += 1
+        config = self.faults.config
+        left = self.limiter.peek(who, "graphql").remaining
+        snap = self._charge(who, "graphql", min(points + config.timeout_penalty_points, left))
+        hold = config.graphql_timeout_s
+        if config.graphql_timeout_style == 502:
+            return ApiResponse(502, None, hold_s=hold, raw=BAD_GATEWAY_HTML, media_type="text/html")
+        if config.graphql_timeout_style == 504:
+            return ApiResponse(504, {"message": GATEWAY_TIMEOUT_MESSAGE}, hold_s=hold)
+        body = {"data": None, "errors": [{"message": GRAPHQL_TIMEOUT_MESSAGE.format(request_id=request_id)}]}
+        return ApiResponse(200, body, rate_headers(snap), hold_s=hold)
+
+    def _execute(self, who: str, query: PreparedQuery, options: ExecutionOptions) -> ApiResponse:
+        """Run the other half's executor, charging its points to the caller's budget."""
         charged: list[RateSnapshot] = []
 
         def charge(cost: int) -> RateSnapshot:
@@ -274,7 +384,7 @@ class FakeState:
             charged.append(snap)
             return snap
 
-        status, body = execute_graphql(self.dataset, payload, charge)
+        status, body = run_prepared(self.dataset, query, charge, options)
         snap = charged[-1] if charged else self.limiter.peek(who, "graphql")
         return ApiResponse(status, body, rate_headers(snap))
 

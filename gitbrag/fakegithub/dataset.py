@@ -5,7 +5,10 @@ synthetic "today"), so the same (seed, anchor) always yields the same records an
 every timestamp lies in the past. The demo users are hand-shaped to exercise the
 cases a contribution report can get wrong (see `build_dataset`); the optional extra
 users are cheap filler for benchmarks and use their own random stream, so adding them
-never changes the demo users' data.
+never changes the demo users' data. The realism users (`REALISM_USERS`) come last, also
+on their own stream and id range: they carry what real GitHub throws at a client beyond
+the demo (a long-dormant account, private and SAML-protected repositories, a pull
+request past REST's 3,000-file cap) and are not demo users, so `--demo` is unchanged.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ from gitbrag.fakegithub.records import (
 
 DEMO_SEED = 20080410  # GitHub's public launch day; `gitbrag-fake-github` and `--demo` serve it
 DEMO_USERS = ("Mona-Lisa", "prolific-pat", "zero-zoe", "hostile-hank", "steady-sam")
+REALISM_USERS = ("dormant-dora", "private-priya", "huge-hugo")
+PRIVATE_ORG = "priya-corp"  # owns private repositories only
+SAML_ORG = "saml-corp"  # enforces SAML SSO on its (public) repositories
+HUGE_PR_FILES = 3400  # past REST's 3,000-file cap
+_REALISM_FIRST_ID = 80_000_000  # users and repos; far above the demo's and the extras' ids
+_REALISM_FIRST_PULL_ID = 90_000_000
 DAY = 86400  # seconds
 
 HOSTILE_STRINGS = (
@@ -93,7 +102,10 @@ def build_dataset(seed: int = DEMO_SEED, *, anchor: datetime | None = None, extr
     `prolific-pat` (>1,000 PRs in the last year, so the 1,000-result search cap bites),
     `zero-zoe` (no PRs), `hostile-hank` (HTML/script, Unicode and emoji in every text
     field) and `steady-sam` (PRs into `star-rocket/rocket`, which gained >1,000 stars in
-    the last year). `extra_users` adds `user-0001`, ... for benchmarks.
+    the last year). `extra_users` adds `user-0001`, ... for benchmarks. Then the
+    realism users, which are not demo users: `dormant-dora` (~40 PRs, all 6-9 years
+    old), `private-priya` (PRs in public repos, in private repos of `priya-corp` and in
+    repos of the SAML-enforcing `saml-corp`) and `huge-hugo` (a PR with 3,400 files).
     """
     if anchor is None:
         anchor = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -105,6 +117,10 @@ def build_dataset(seed: int = DEMO_SEED, *, anchor: datetime | None = None, extr
         start = len(b.ds.pulls)
         _extras(extra, extra_users)
         extra.finish(b.ds.pulls[start:], first_id=50_000_000)
+    real = _Builder(random.Random(f"{seed}/realism"), b.ds, next_id=_REALISM_FIRST_ID)
+    start = len(b.ds.pulls)
+    _realism(real)
+    real.finish(b.ds.pulls[start:], first_id=_REALISM_FIRST_PULL_ID)
     return b.ds
 
 
@@ -154,6 +170,7 @@ class _Builder:
         recent_stars: int = 0,
         language: str | None = None,
         description: str | None = "",
+        private: bool = False,
     ) -> FakeRepo:
         rng = self.rng
         language = language or rng.choice(_LANGUAGES)
@@ -169,6 +186,7 @@ class _Builder:
             created_at=created,
             updated_at=created,
             pushed_at=created,
+            private=private,
         )
         r.stars = self.stars(created, stars - recent_stars, recent_stars)
         self.ds.repos[r.full_name.lower()] = r
@@ -575,6 +593,79 @@ def _extras(b: _Builder, n: int) -> None:
             b.pull(repo, login, created, "CONTRIBUTOR", title=f"Change #{i}", files=rng.choice(file_pool))
 
 
+# --- realism: what real GitHub does that the demo users don't show -------------------
+
+
+def _realism(b: _Builder) -> None:
+    _dora(b)
+    _priya(b)
+    _hugo(b)
+
+
+def _dora(b: _Builder) -> None:
+    """Busy 6-9 years ago, silent since: every recent period is empty, all-time is not."""
+    login = "dormant-dora"
+    b.user(login, age_days=3800, name="Dora Dormant", bio="Gone fishing.", location="Reykjavik")
+    plan = [
+        (b.repo(login, n, age_days=3500, stars=b.rng.randint(0, 25)), "OWNER") for n in ("dotvim", "notes")
+    ]
+    plan += [
+        (b.repo(b.rng.choice(_ORGS), f"dora-{n}", age_days=3600, stars=b.rng.randint(30, 700)), "CONTRIBUTOR")
+        for n in ("parser", "cli", "docs", "sdk")
+    ]
+    for p in _contribute(b, login, plan, _spread(b, 40, 6 * 365 + 5, 9 * 365 - 5)):
+        b.set_state(p, b.rng.choice(("merged", "merged", "merged", "closed")))
+
+
+def _priya(b: _Builder) -> None:
+    """Public work, secret work in private repos, and work behind SAML SSO, all recent."""
+    login = "private-priya"
+    b.user(login, age_days=1600, name="Priya Private", company=f"@{PRIVATE_ORG}", location="Pune")
+    b.user(PRIVATE_ORG, type="Organization", age_days=2000, name="Priya Corp")
+    b.user(SAML_ORG, type="Organization", age_days=2500, name="SAML Corp", saml_enforced=True)
+    public = [(b.repo(login, "priya-dotfiles", age_days=1500, stars=3), "OWNER")]
+    public += [
+        (
+            b.repo(b.rng.choice(_ORGS), f"priya-{n}", age_days=2000, stars=b.rng.randint(20, 400)),
+            "CONTRIBUTOR",
+        )
+        for n in ("lint", "cache", "router")
+    ]
+    _contribute(b, login, public, _spread(b, 30, 3, 330))
+    secret = [
+        (
+            b.repo(PRIVATE_ORG, n, age_days=1200, stars=2, private=True, description=f"Confidential: {n}"),
+            "MEMBER",
+        )
+        for n in ("secret-ledger", "secret-payroll", "secret-roadmap")
+    ]
+    for p in _contribute(b, login, secret, _spread(b, 14, 2, 300)):
+        p.title = f"Confidential: {p.title.lower()}"
+        p.body = "Internal only: do not publish."
+    saml = [
+        (b.repo(SAML_ORG, n, age_days=1800, stars=b.rng.randint(50, 300)), "CONTRIBUTOR")
+        for n in ("sso-kit", "audit-log")
+    ]
+    _contribute(b, login, saml, _spread(b, 6, 5, 320))
+
+
+def _hugo(b: _Builder) -> None:
+    """A handful of PRs, one of which (merged this year) touches HUGE_PR_FILES files."""
+    login = "huge-hugo"
+    b.user(login, age_days=2000, name="Hugo Huge", bio="Monorepo migrations.")
+    mono = b.repo(login, "monorepo", age_days=1500, stars=40, language="Go")
+    plan = [
+        (mono, "OWNER"),
+        (b.repo(b.rng.choice(_ORGS), "hugo-tools", age_days=1800, stars=90), "CONTRIBUTOR"),
+    ]
+    _contribute(b, login, plan, _spread(b, 5, 20, 700))
+    files = [
+        FakeFile(f"vendor/mod{i // 100:02d}/file{i:04d}.go", 1 + i % 7, i % 3) for i in range(HUGE_PR_FILES)
+    ]
+    created = b.ago(b.rng.uniform(30, 200))
+    b.pull(mono, login, created, "OWNER", title="Vendor every dependency", state="merged", files=files)
+
+
 # --- mutation and export ----------------------------------------------------------------
 
 
@@ -661,8 +752,9 @@ def dataset_to_json(ds: Dataset, users: Iterable[str] | None = None) -> dict[str
     Shape (timestamps are `YYYY-MM-DDTHH:MM:SSZ` strings or null):
     `{"seed", "anchor", "demo_users": [login],
       "users": [{id, login, type, name, bio, company, location, blog, twitter_username,
-                 created_at, updated_at, social_accounts: [{provider, url}]}],
-      "repos": [{id, full_name, owner, name, description, language, fork, created_at,
+                 created_at, updated_at, social_accounts: [{provider, url}],
+                 saml_enforced (organizations only)}],
+      "repos": [{id, full_name, owner, name, description, language, fork, private, created_at,
                  updated_at, pushed_at, stargazers_count, starred_at: [timestamp, oldest first]}],
       "pulls": [{id, repo, number, title, body, author, author_association, state ("open" |
                  "closed"), merged, draft, created_at, updated_at, closed_at, merged_at,
@@ -697,6 +789,7 @@ def _user_json(u: FakeUser) -> dict[str, Any]:
         "created_at": iso(u.created_at),
         "updated_at": iso(u.updated_at),
         "social_accounts": [{"provider": s.provider, "url": s.url} for s in u.social_accounts],
+        **({"saml_enforced": u.saml_enforced} if u.type == "Organization" else {}),
     }
 
 
@@ -709,6 +802,7 @@ def _repo_json(r: FakeRepo) -> dict[str, Any]:
         "description": r.description,
         "language": r.language,
         "fork": r.fork,
+        "private": r.private,
         "created_at": iso(r.created_at),
         "updated_at": iso(r.updated_at),
         "pushed_at": iso(r.pushed_at),

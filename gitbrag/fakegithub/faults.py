@@ -4,6 +4,10 @@ Each API request draws one decision from a seeded random stream, so a sequential
 sees the same faults every time. Settings can be changed while the server runs
 (`POST /_fake/faults`), and `*_next` counters force the next N requests to fail a given
 way, for tests that need a fault exactly once.
+
+The GraphQL-only faults (`rate_limit*`, `secondary_200*`, `graphql_timeout*`,
+`resource_limit_nodes`) reproduce how api.github.com/graphql fails: mostly with HTTP
+200 and an `errors` list, which a client that only checks the status code misses.
 """
 
 from __future__ import annotations
@@ -37,6 +41,18 @@ class FaultConfig:
     timeout_next: int = 0
     secondary_next: int = 0
     malformed_next: int = 0
+    # --- POST /graphql only ---
+    rate_limit_next: int = 0  # 200 + errors[{type: RATE_LIMIT, code: graphql_rate_limit}], remaining > 0
+    rate_limited_next: int = 0  # the same in the older {type: RATE_LIMITED} shape
+    rate_limit_reset_s: int = 2  # x-ratelimit-reset of those answers: now + this (fake's clock)
+    secondary_200_next: int = 0  # 200 + errors[{message: "...secondary rate limit..."}], no data
+    secondary_200_rate: float = 0.0
+    graphql_timeout_nodes: int = 0  # a query requesting more nodes than this times out (0 = off)
+    graphql_timeout_next: int = 0  # the next N queries time out whatever their size
+    graphql_timeout_s: float = 0.0  # how long a timed-out query is held before its answer
+    graphql_timeout_style: int = 200  # 200 (errors, data null), 502 (HTML gateway page) or 504 (JSON)
+    timeout_penalty_points: int = 5  # charged on top of a timed-out query's cost
+    resource_limit_nodes: int = 0  # more nodes than this: later PRs' `files` come back null (0 = off)
 
 
 @dataclass(frozen=True)
@@ -46,6 +62,9 @@ class Fault:
     delay_s: float = 0.0
     kind: str | None = None  # "error" | "timeout" | "secondary" | "malformed"
     status: int = 200  # for "error": 502 or 503
+
+
+TIMEOUT_STYLES = (200, 502, 504)
 
 
 @dataclass
@@ -65,6 +84,8 @@ class FaultInjector:
                 raise ValueError(f"unknown fault setting {key!r}")
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise ValueError(f"fault setting {key!r} must be a number")
+            if key == "graphql_timeout_style" and value not in TIMEOUT_STYLES:
+                raise ValueError(f"graphql_timeout_style must be one of {TIMEOUT_STYLES}")
             setattr(self.config, key, type(getattr(self.config, key))(value))
         if "seed" in changes:
             self._rng.seed(self.config.seed)
@@ -89,6 +110,27 @@ class FaultInjector:
         if self._take("malformed_next") or self._roll(c.malformed_rate):
             return Fault(delay, "malformed")
         return Fault(delay)
+
+    def decide_graphql(self) -> str | None:
+        """A GraphQL-only fault that needs no look at the query: "rate_limit", "rate_limited",
+        "secondary_200" or "timeout" (forced); None for none."""
+        if self._take("rate_limit_next"):
+            return "rate_limit"
+        if self._take("rate_limited_next"):
+            return "rate_limited"
+        if self._take("secondary_200_next") or self._roll(self.config.secondary_200_rate):
+            return "secondary_200"
+        if self._take("graphql_timeout_next"):
+            return "timeout"
+        return None
+
+    def times_out(self, nodes: int) -> bool:
+        """Whether a query of `nodes` requested nodes is too big to finish in GitHub's time."""
+        return 0 < self.config.graphql_timeout_nodes < nodes
+
+    def resource_limited(self, nodes: int) -> bool:
+        """Whether a query of `nodes` requested nodes runs out of resources part-way."""
+        return 0 < self.config.resource_limit_nodes < nodes
 
     def _roll(self, share: float) -> bool:
         return share > 0 and self._rng.random() < share

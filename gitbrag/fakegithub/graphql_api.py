@@ -7,6 +7,12 @@ cost to the caller's budget; then execute. Errors come back in GitHub's shape,
 including the `type` key (NOT_FOUND, RATE_LIMITED, MISSING_PAGINATION_BOUNDARIES,
 ...) that clients branch on, which plain GraphQL errors don't have.
 
+Who may see what (`access.py`) is one `_Scope` handed to every node: private
+repositories the caller cannot see are NOT_FOUND and absent from search, and nodes
+of an organization enforcing SAML the token is not authorised for resolve to null
+with GitHub's FORBIDDEN `saml_failure` error beside the data, exactly where GitHub
+puts it (the nearest nullable field: a search result, the `repository` root field).
+
 Resolution uses graphql-core's default resolver: each GraphQL object type is a small
 adapter class below whose attribute names are the GraphQL field names, so the
 mapping from GitHub's schema to the fake's records is read in one place per type.
@@ -53,6 +59,7 @@ from graphql import (
 )
 from graphql.utilities import get_operation_ast
 
+from gitbrag.fakegithub.access import FULL_ACCESS, SAML_MESSAGE, Access
 from gitbrag.fakegithub.budget import RateLimitExceeded, RateSnapshot
 from gitbrag.fakegithub.records import (
     Dataset,
@@ -73,6 +80,8 @@ AVATAR_BASE = "https://avatars.githubusercontent.com"
 PAGE_LIMIT = 100  # GitHub's bound on `first`/`last`
 NODE_LIMIT = 500_000  # GitHub's bound on the nodes one query may request
 SEARCH_CAP = 1_000  # results a search can reach, whatever its issueCount
+FILES_CAP = 3_000  # files a pull request lists, as REST's "maximum of 3000 files"
+RESOURCE_LIMITS_MESSAGE = "Resource limits for this query exceeded."
 
 # The authenticated user behind every token: the fake does not model accounts.
 VIEWER = FakeUser(
@@ -134,22 +143,69 @@ _CURSOR = re.compile(r"^cursor:(\d+)$")
 class GitHubGraphQLError(Exception):
     """An error GitHub reports with a `type` beside the message (NOT_FOUND, ...)."""
 
-    def __init__(self, error_type: str, message: str) -> None:
+    def __init__(self, error_type: str, message: str, extensions: Json | None = None) -> None:
         super().__init__(message)
         self.type = error_type
+        self.extensions = extensions
+
+
+def saml_error() -> GitHubGraphQLError:
+    """GitHub's answer for an org's node when the token lacks SAML authorisation for the org."""
+    return GitHubGraphQLError("FORBIDDEN", SAML_MESSAGE, {"saml_failure": True})
+
+
+def rate_limit_error(legacy: bool = False) -> Json:
+    """A spent GraphQL budget: today's `RATE_LIMIT` + `code` shape, or the older `RATE_LIMITED`."""
+    if legacy:
+        return {"type": "RATE_LIMITED", "message": f"API rate limit exceeded for user ID {VIEWER.id}."}
+    message = f"API rate limit already exceeded for user ID {VIEWER.id}."
+    return {"type": "RATE_LIMIT", "code": "graphql_rate_limit", "message": message}
+
+
+@dataclass(frozen=True)
+class ExecutionOptions:
+    """How one request may execute: what its token sees, and whether it runs out of resources
+    part-way (GitHub's RESOURCE_LIMITS_EXCEEDED: later search results lose their `files`)."""
+
+    access: Access = FULL_ACCESS
+    resource_limited: bool = False
 
 
 # --- entry point --------------------------------------------------------------------
 
 
 def execute_graphql(
-    dataset: Dataset, payload: object, charge: Callable[[int], RateSnapshot]
+    dataset: Dataset,
+    payload: object,
+    charge: Callable[[int], RateSnapshot],
+    options: ExecutionOptions | None = None,
 ) -> tuple[int, Json]:
     """Answer one `POST /graphql` body: returns (HTTP status, JSON body).
 
     `charge(cost)` spends the query's points from the caller's budget and returns the
     resulting snapshot (shown by `rateLimit { ... }`), or raises RateLimitExceeded.
     """
+    query = prepare_graphql(payload)
+    if not isinstance(query, PreparedQuery):
+        return query
+    return run_prepared(dataset, query, charge, options or ExecutionOptions())
+
+
+@dataclass(frozen=True)
+class PreparedQuery:
+    """A parsed, validated query and its cost: what GitHub knows before running anything."""
+
+    document: DocumentNode
+    variables: Json | None
+    operation_name: str | None
+    cost: QueryCost
+
+
+def prepare_graphql(payload: object) -> PreparedQuery | tuple[int, Json]:
+    """Read, parse, validate and cost a body; an answer instead when it cannot run at all.
+
+    Split from execution so the app can decide on size-dependent faults (timeouts,
+    resource limits) from the node count, as GitHub's own limits do."""
     request = _read_payload(payload)
     if not isinstance(request, _Request):
         return request
@@ -159,17 +215,24 @@ def execute_graphql(
     cost = measure_cost(prepared, request.variables, request.operation_name)
     if cost.exceeded_at is not None:
         return 200, {"errors": [cost.node_limit_error()]}
+    return PreparedQuery(prepared, request.variables, request.operation_name, cost)
+
+
+def run_prepared(
+    dataset: Dataset, query: PreparedQuery, charge: Callable[[int], RateSnapshot], options: ExecutionOptions
+) -> tuple[int, Json]:
+    """Charge the query's points, then execute it (HTTP 200 either way, as GitHub answers)."""
     try:
-        snapshot = charge(cost.points)
+        snapshot = charge(query.cost.points)
     except RateLimitExceeded:
-        message = f"API rate limit exceeded for user ID {VIEWER.id}."
-        return 200, {"errors": [{"type": "RATE_LIMITED", "message": message}]}
+        return 200, {"errors": [rate_limit_error()]}
+    scope = _Scope(dataset, options.access, options.resource_limited)
     result = execute_sync(
         _schema(),
-        prepared,
-        root_value=_Root(dataset, snapshot, cost.nodes),
-        variable_values=request.variables,
-        operation_name=request.operation_name,
+        query.document,
+        root_value=_Root(scope, snapshot, query.cost.nodes),
+        variable_values=query.variables,
+        operation_name=query.operation_name,
     )
     body: Json = {}
     if result.data is not None:
@@ -243,8 +306,11 @@ def _prepare(query: str) -> DocumentNode | list[Json]:
 
 def _format_error(error: GraphQLError) -> Json:
     formatted: Json = dict(error.formatted)
-    if isinstance(error.original_error, GitHubGraphQLError):
-        formatted = {"type": error.original_error.type, **formatted}
+    original = error.original_error
+    if isinstance(original, GitHubGraphQLError):
+        formatted = {"type": original.type, **formatted}
+        if original.extensions:
+            formatted["extensions"] = dict(original.extensions)
     return formatted
 
 
@@ -467,24 +533,50 @@ def _node_id(type_name: str, database_id: int) -> str:
     return base64.b64encode(f"0{len(type_name)}:{type_name}{database_id}".encode()).decode()
 
 
-def _actor(ds: Dataset, login: str) -> _UserNode:
+def _actor(scope: _Scope, login: str) -> _UserNode:
     """A User (or Organization) node for a login, also for logins the dataset only mentions."""
-    user = ds.user(login)
+    user = scope.ds.user(login)
     if user is None:
-        stamp = ds.anchor
+        stamp = scope.ds.anchor
         user = FakeUser(account_id(login), login, None, None, None, None, "", None, stamp, stamp)
-    return _OrganizationNode(ds, user) if user.type == "Organization" else _UserNode(ds, user)
+    return _OrganizationNode(scope, user) if user.type == "Organization" else _UserNode(scope, user)
 
 
 def _not_found_repository(full_name: str) -> GitHubGraphQLError:
     return GitHubGraphQLError("NOT_FOUND", f"Could not resolve to a Repository with the name '{full_name}'.")
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """The dataset as one request's token sees it; every node resolves repositories through it."""
+
+    ds: Dataset
+    access: Access
+    resource_limited: bool = False
+
+    def repository(self, full_name: str) -> _RepositoryNode:
+        """NOT_FOUND for a repository that is missing or private to this token; FORBIDDEN for SAML."""
+        repo = self.ds.repo(full_name)
+        if repo is None or not self.access.sees(repo):
+            raise _not_found_repository(full_name)
+        if self.access.saml_blocked(self.ds, repo):
+            raise saml_error()
+        return _RepositoryNode(self, repo)
+
+    def search_node(self, pull: FakePull, starved: bool) -> _PullRequestNode | GitHubGraphQLError:
+        """A search result; the error instead nulls just this item (graphql-core raises a list
+        item that is an exception at its own path, `search.nodes.i`), as GitHub's SAML does."""
+        repo = self.ds.repo(pull.repo)
+        if repo is not None and self.access.saml_blocked(self.ds, repo):
+            return saml_error()
+        return _PullRequestNode(self, pull, starved)
+
+
 class _UserNode:
     graphql_type = "User"
 
-    def __init__(self, ds: Dataset, user: FakeUser) -> None:
-        self._ds = ds
+    def __init__(self, scope: _Scope, user: FakeUser) -> None:
+        self._scope = scope
         self._user = user
         self.login = user.login
         self.databaseId = user.id
@@ -519,11 +611,7 @@ class _UserNode:
         return f"{AVATAR_BASE}/u/{self._user.id}?v=4{suffix}"
 
     def repository(self, _info: object, name: str, **_ignored: object) -> _RepositoryNode:
-        full_name = f"{self._user.login}/{name}"
-        repo = self._ds.repo(full_name)
-        if repo is None:
-            raise _not_found_repository(full_name)
-        return _RepositoryNode(self._ds, repo)
+        return self._scope.repository(f"{self._user.login}/{name}")
 
     def socialAccounts(self, _info: object, **page: Any) -> _Connection:
         return _connection("socialAccounts", self._user.social_accounts, page, _social_account)
@@ -544,8 +632,8 @@ def _social_account(account: FakeSocialAccount) -> Json:
 class _RepositoryNode:
     graphql_type = "Repository"
 
-    def __init__(self, ds: Dataset, repo: FakeRepo) -> None:
-        self._ds = ds
+    def __init__(self, scope: _Scope, repo: FakeRepo) -> None:
+        self._scope = scope
         self._repo = repo
         self.databaseId = repo.id
         self.name = repo.name
@@ -554,7 +642,8 @@ class _RepositoryNode:
         self.stargazerCount = repo.stargazers_count
         self.forkCount = 0
         self.isFork = repo.fork
-        self.isPrivate = False
+        self.isPrivate = repo.private
+        self.visibility = "PRIVATE" if repo.private else "PUBLIC"
         self.isArchived = False
         self.homepageUrl = None
         self.resourcePath = f"/{repo.full_name}"
@@ -570,7 +659,7 @@ class _RepositoryNode:
 
     @property
     def owner(self) -> _UserNode:
-        return _actor(self._ds, self._repo.owner)
+        return _actor(self._scope, self._repo.owner)
 
     @property
     def primaryLanguage(self) -> Json | None:
@@ -603,7 +692,7 @@ class _RepositoryNode:
             "stargazers",
             stars,
             page,
-            lambda star: _actor(self._ds, star.login),
+            lambda star: _actor(self._scope, star.login),
             lambda star: {"starredAt": _iso(star.starred_at)},
         )
 
@@ -620,9 +709,10 @@ def _file_node(file: FakeFile) -> Json:
 class _PullRequestNode:
     graphql_type = "PullRequest"
 
-    def __init__(self, ds: Dataset, pull: FakePull) -> None:
-        self._ds = ds
+    def __init__(self, scope: _Scope, pull: FakePull, starved: bool = False) -> None:
+        self._scope = scope
         self._pull = pull
+        self._starved = starved  # its `files` fails with RESOURCE_LIMITS_EXCEEDED
         self.databaseId = pull.id
         self.number = pull.number
         self.title = pull.title
@@ -676,21 +766,21 @@ class _PullRequestNode:
 
     @property
     def author(self) -> _UserNode:
-        return _actor(self._ds, self._pull.author)
+        return _actor(self._scope, self._pull.author)
 
     @property
     def repository(self) -> _RepositoryNode:
-        repo = self._ds.repo(self._pull.repo)
-        if repo is None:
-            raise _not_found_repository(self._pull.repo)
-        return _RepositoryNode(self._ds, repo)
+        return self._scope.repository(self._pull.repo)
 
     @property
     def baseRepository(self) -> _RepositoryNode:
         return self.repository
 
     def files(self, _info: object, **page: Any) -> _Connection:
-        return _connection("files", self._pull.files, page, _file_node)
+        """Capped at FILES_CAP like REST (totalCount says so too); `changedFiles` keeps the truth."""
+        if self._starved:
+            raise GitHubGraphQLError("RESOURCE_LIMITS_EXCEEDED", RESOURCE_LIMITS_MESSAGE)
+        return _connection("files", self._pull.files[:FILES_CAP], page, _file_node)
 
 
 class _SearchConnection(_Connection):
@@ -704,8 +794,9 @@ class _SearchConnection(_Connection):
 
 
 class _Root:
-    def __init__(self, ds: Dataset, snapshot: RateSnapshot, node_count: int) -> None:
-        self._ds = ds
+    def __init__(self, scope: _Scope, snapshot: RateSnapshot, node_count: int) -> None:
+        self._scope = scope
+        self._ds = scope.ds
         self._snapshot = snapshot
         self._node_count = node_count
 
@@ -719,35 +810,33 @@ class _Root:
         total = 0
         if type in ("ISSUE", "ISSUE_ADVANCED"):
             try:
-                result = search_issues(self._ds, query)
+                result = search_issues(self._ds, query, access=self._scope.access)
                 pulls, total = result.items, result.total_count
             except UnknownSearchTargetError:
                 pass
             except SearchQueryError as error:
                 raise GraphQLError(str(error)) from None
-        nodes, start, _ = _paginate(
-            "search", pulls[:SEARCH_CAP], page, lambda p: _PullRequestNode(self._ds, p)
-        )
+        chunk, start, _ = _paginate("search", pulls[:SEARCH_CAP], page, lambda p: p)
+        half = (len(chunk) + 1) // 2  # a resource-limited query serves files for the first half only
+        starve = self._scope.resource_limited
+        nodes = [self._scope.search_node(p, starve and i >= half) for i, p in enumerate(chunk)]
         return _SearchConnection(nodes, start, min(total, SEARCH_CAP), total)
 
     def repository(self, _info: object, owner: str, name: str, **_ignored: object) -> _RepositoryNode:
-        repo = self._ds.repo(f"{owner}/{name}")
-        if repo is None:
-            raise _not_found_repository(f"{owner}/{name}")
-        return _RepositoryNode(self._ds, repo)
+        return self._scope.repository(f"{owner}/{name}")
 
     def user(self, _info: object, login: str) -> _UserNode:
         user = self._ds.user(login)
         if user is None or user.type == "Organization":
             raise GitHubGraphQLError("NOT_FOUND", f"Could not resolve to a User with the login of '{login}'.")
-        return _UserNode(self._ds, user)
+        return _UserNode(self._scope, user)
 
     def organization(self, _info: object, login: str) -> _UserNode:
         user = self._ds.user(login)
         if user is None or user.type != "Organization":
             message = f"Could not resolve to an Organization with the login of '{login}'."
             raise GitHubGraphQLError("NOT_FOUND", message)
-        return _OrganizationNode(self._ds, user)
+        return _OrganizationNode(self._scope, user)
 
     def rateLimit(self, _info: object, **_ignored: object) -> Json:
         snap = self._snapshot
@@ -762,4 +851,4 @@ class _Root:
 
     @property
     def viewer(self) -> _UserNode:
-        return _UserNode(self._ds, VIEWER)
+        return _UserNode(self._scope, VIEWER)

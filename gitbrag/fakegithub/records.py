@@ -32,6 +32,8 @@ class FakeUser:
     updated_at: datetime
     social_accounts: list[FakeSocialAccount] = field(default_factory=list)
     type: str = "User"
+    # Organizations only: tokens not authorised for the org's SAML SSO get FORBIDDEN / 403 on its repos.
+    saml_enforced: bool = False
 
 
 @dataclass
@@ -52,6 +54,7 @@ class FakeRepo:
     pushed_at: datetime
     stars: list[FakeStar] = field(default_factory=list)  # oldest first
     fork: bool = False
+    private: bool = False  # seen only by authenticated tokens with private access (see `access.py`)
 
     @property
     def full_name(self) -> str:

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.datastructures import URL
 from starlette.requests import Request
 
+from gitbrag.fakegithub.access import FULL_ACCESS, SAML_DOCS, SAML_MESSAGE, Access, sso_header
 from gitbrag.fakegithub.budget import RateSnapshot
 from gitbrag.fakegithub.dataset import iso
 from gitbrag.fakegithub.records import Dataset, FakeFile, FakePull, FakeRepo, FakeStar, FakeUser
@@ -33,11 +34,28 @@ HTML_BASE = "https://github.com"
 AVATAR_BASE = "https://avatars.githubusercontent.com"
 DOCS = "https://docs.github.com/rest"
 SEARCH_CAP = 1000  # GitHub serves only the first 1,000 results of any search
+FILES_CAP = 3000  # "Responses include a maximum of 3000 files" (list pull request files)
+STARGAZER_PAGE_CAP = 400  # stargazers: pages past 400 are refused with 422
+PAGINATION_LIMITED = (
+    "In order to keep the API fast for everyone, pagination is limited for this resource. "
+    "Check the rel=last link relation in the Link response header to see how far back you can traverse."
+)
 STAR_MEDIA_TYPE = "application/vnd.github.star+json"
 _REPO_LINKS = (
     "forks", "teams", "hooks", "events", "tags", "languages", "stargazers", "contributors",
     "subscribers", "subscription", "merges", "downloads", "deployments",
 )  # fmt: skip
+# URI templates GitHub's repository object also carries (its OpenAPI schema requires them all).
+_REPO_TEMPLATES = {
+    "archive": "/{archive_format}{/ref}", "assignees": "/assignees{/user}", "blobs": "/git/blobs{/sha}",
+    "collaborators": "/collaborators{/collaborator}", "comments": "/comments{/number}",
+    "compare": "/compare/{base}...{head}", "contents": "/contents/{+path}",
+    "git_commits": "/git/commits{/sha}", "git_refs": "/git/refs{/sha}", "git_tags": "/git/tags{/sha}",
+    "issue_comment": "/issues/comments{/number}", "issue_events": "/issues/events{/number}",
+    "keys": "/keys{/key_id}", "milestones": "/milestones{/number}",
+    "notifications": "/notifications{?since,all,participating}", "statuses": "/statuses/{sha}",
+    "trees": "/git/trees{/sha}",
+}  # fmt: skip
 
 
 @dataclass
@@ -45,6 +63,9 @@ class ApiResponse:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    hold_s: float = 0.0  # sit on the answer this long first (a GraphQL query timing out)
+    raw: bytes | None = None  # a non-JSON body (a gateway's HTML error page), sent as `media_type`
+    media_type: str | None = None
 
 
 def error(status: int, message: str, docs: str = DOCS, **extra: Any) -> ApiResponse:
@@ -63,7 +84,7 @@ class RestApi:
 
     def __init__(self, dataset: Dataset) -> None:
         self.ds = dataset
-        self._searches: OrderedDict[tuple[str, str | None, str, int], SearchResult] = OrderedDict()
+        self._searches: OrderedDict[tuple[str, str | None, str, int, Access], SearchResult] = OrderedDict()
         self._users: dict[tuple[str, str], Json] = {}
 
     def invalidate(self) -> None:
@@ -86,30 +107,42 @@ class RestApi:
         return paginated(request, accounts)
 
     def get_repo(self, request: Request) -> ApiResponse:
-        r = self._repo(request)
-        if r is None:
-            return not_found(f"{DOCS}/repos/repos#get-a-repository")
+        r = self._repo(request, f"{DOCS}/repos/repos#get-a-repository")
+        if isinstance(r, ApiResponse):
+            return r
         return ApiResponse(200, self.repo(request, r))
 
     def get_pull(self, request: Request) -> ApiResponse:
-        p = self._pull(request)
-        if p is None:
-            return not_found(f"{DOCS}/pulls/pulls#get-a-pull-request")
+        p = self._pull(request, f"{DOCS}/pulls/pulls#get-a-pull-request")
+        if isinstance(p, ApiResponse):
+            return p
         return ApiResponse(200, self.pull(request, p))
 
     def pull_files(self, request: Request) -> ApiResponse:
-        p = self._pull(request)
-        if p is None:
-            return not_found(f"{DOCS}/pulls/pulls#list-pull-requests-files")
-        return paginated(request, p.files, lambda f: self.file(request, p, f))
+        """At most FILES_CAP files, as on GitHub: later pages are empty and `Link` stops at the cap,
+        while the pull's `changed_files` keeps the true count."""
+        p = self._pull(request, f"{DOCS}/pulls/pulls#list-pull-requests-files")
+        if isinstance(p, ApiResponse):
+            return p
+        return paginated(request, p.files[:FILES_CAP], lambda f: self.file(request, p, f))
 
     def stargazers(self, request: Request) -> ApiResponse:
-        r = self._repo(request)
-        if r is None:
-            return not_found(f"{DOCS}/activity/starring#list-stargazers")
+        """GitHub refuses stargazer pages past STARGAZER_PAGE_CAP (422) and never links beyond it,
+        so a REST client cannot list every star of a very popular repository."""
+        docs = f"{DOCS}/activity/starring#list-stargazers"
+        r = self._repo(request, docs)
+        if isinstance(r, ApiResponse):
+            return r
+        page, _ = page_params(request)
+        if page > STARGAZER_PAGE_CAP:
+            body = {
+                "message": PAGINATION_LIMITED,
+                "documentation_url": "https://docs.github.com/v3/#pagination",
+            }
+            return ApiResponse(422, body)
         if STAR_MEDIA_TYPE in request.headers.get("accept", ""):
-            return paginated(request, r.stars, lambda s: self.star(request, s))
-        return paginated(request, r.stars, lambda s: self.simple_user(request, s.login))
+            return paginated(request, r.stars, lambda s: self.star(request, s), STARGAZER_PAGE_CAP)
+        return paginated(request, r.stars, lambda s: self.simple_user(request, s.login), STARGAZER_PAGE_CAP)
 
     def search_issues(self, request: Request) -> ApiResponse:
         docs = f"{DOCS}/search/search#search-issues-and-pull-requests"
@@ -125,7 +158,7 @@ class RestApi:
         sort = params.get("sort") or None
         order = params.get("order") or "desc"
         try:
-            result = self._search(q, sort, order)
+            result = self._search(q, sort, order, request_access(request))
         except SearchQueryError as exc:
             problem = {"message": str(exc), "resource": "Search", "field": "q", "code": "invalid"}
             return error(422, "Validation Failed", docs, errors=[problem])
@@ -137,6 +170,7 @@ class RestApi:
         body = {
             "total_count": result.total_count,
             "incomplete_results": result.incomplete_results,
+            "search_type": "lexical",  # GitHub's plain keyword search (the other values are opt-in)
             "items": [self.search_item(request, p) for p in reachable[start : start + per_page]],
         }
         return ApiResponse(200, body, link_header(request, page, per_page, len(reachable)))
@@ -181,7 +215,7 @@ class RestApi:
         }
 
     def full_user(self, request: Request, u: FakeUser) -> Json:
-        owned = sum(1 for r in self.ds.repos.values() if r.owner.lower() == u.login.lower())
+        owned = sum(1 for r in self.ds.repos.values() if r.owner.lower() == u.login.lower() and not r.private)
         return {
             **self.simple_user(request, u.login),
             "name": u.name,
@@ -209,7 +243,7 @@ class RestApi:
             "node_id": node_id("010:Repository", r.id),
             "name": r.name,
             "full_name": r.full_name,
-            "private": False,
+            "private": r.private,
             "owner": self.simple_user(request, r.owner),
             "html_url": html,
             "description": r.description,
@@ -219,6 +253,8 @@ class RestApi:
             **{f"{k}_url": f"{api}/{k}{{/{a}}}" for k, a in (("branches", "branch"), ("commits", "sha"),
                                                               ("issues", "number"), ("pulls", "number"),
                                                               ("labels", "name"), ("releases", "id"))},
+            **{f"{k}_url": f"{api}{template}" for k, template in _REPO_TEMPLATES.items()},
+            "mirror_url": None,
             "created_at": iso(r.created_at),
             "updated_at": iso(r.updated_at),
             "pushed_at": iso(r.pushed_at),
@@ -245,7 +281,7 @@ class RestApi:
             "allow_forking": True,
             "is_template": False,
             "topics": [],
-            "visibility": "public",
+            "visibility": "private" if r.private else "public",
             "forks": r.stargazers_count // 10,
             "open_issues": open_issues,
             "watchers": r.stargazers_count,
@@ -273,6 +309,8 @@ class RestApi:
             "requested_reviewers": [],
             "requested_teams": [],
             "commits_url": f"{api}/pulls/{p.number}/commits",
+            "comments_url": f"{api}/issues/{p.number}/comments",
+            "comments": p.id % 5,
             "review_comments_url": f"{api}/pulls/{p.number}/comments",
             "review_comment_url": f"{api}/pulls/comments{{/number}}",
             "statuses_url": f"{api}/statuses/{sha(p, 'head')}",
@@ -307,7 +345,7 @@ class RestApi:
     def search_item(self, request: Request, p: FakePull) -> Json:
         api = f"{api_base(request)}/repos/{p.repo}"
         html = f"{HTML_BASE}/{p.repo}/pull/{p.number}"
-        return {
+        item = {
             **self._issue_fields(request, p),
             "url": f"{api}/issues/{p.number}",
             "repository_url": api,
@@ -329,6 +367,9 @@ class RestApi:
             "state_reason": None,
             "score": 1.0,
         }
+        if p.body is None:  # GitHub's schema types a search item's body as a string, never null: omit it
+            del item["body"]
+        return item
 
     def _issue_fields(self, request: Request, p: FakePull) -> Json:
         """Fields issues and pulls share."""
@@ -372,23 +413,42 @@ class RestApi:
 
     # --- lookups ----------------------------------------------------------------------
 
-    def _repo(self, request: Request) -> FakeRepo | None:
-        return self.ds.repo(f"{request.path_params['owner']}/{request.path_params['repo']}")
+    def _repo(self, request: Request, docs: str) -> FakeRepo | ApiResponse:
+        """The route's repository as this caller may reach it: a private one it cannot see is 404
+        (GitHub does not confirm it exists), a SAML-protected one is 403 with `X-GitHub-SSO`."""
+        r = self.ds.repo(f"{request.path_params['owner']}/{request.path_params['repo']}")
+        access = request_access(request)
+        if r is None or not access.sees(r):
+            return not_found(docs)
+        if access.saml_blocked(self.ds, r):
+            refusal = error(403, SAML_MESSAGE, SAML_DOCS)
+            refusal.headers.update(sso_header(r.owner))
+            return refusal
+        return r
 
-    def _pull(self, request: Request) -> FakePull | None:
-        return self.ds.pull(f"{request.path_params['owner']}/{request.path_params['repo']}",
-                            request.path_params["number"])  # fmt: skip
+    def _pull(self, request: Request, docs: str) -> FakePull | ApiResponse:
+        r = self._repo(request, docs)
+        if isinstance(r, ApiResponse):
+            return r
+        p = self.ds.pull(r.full_name, request.path_params["number"])
+        return not_found(docs) if p is None else p
 
-    def _search(self, q: str, sort: str | None, order: str) -> SearchResult:
+    def _search(self, q: str, sort: str | None, order: str, access: Access) -> SearchResult:
         """Clients page through the same query: keep the last few results."""
-        key = (q, sort, order, len(self.ds.pulls))  # PRs added straight to the dataset show up too
+        key = (q, sort, order, len(self.ds.pulls), access)  # PRs added straight to the dataset show up too
         if key in self._searches:
             self._searches.move_to_end(key)
             return self._searches[key]
-        result = self._searches[key] = search_issues(self.ds, q, sort, order)
+        result = self._searches[key] = search_issues(self.ds, q, sort, order, access)
         if len(self._searches) > 32:
             self._searches.popitem(last=False)
         return result
+
+
+def request_access(request: Request) -> Access:
+    """The caller's access, set by the app's pipeline (full access for direct, non-HTTP callers)."""
+    access = getattr(request.state, "access", None)
+    return access if isinstance(access, Access) else FULL_ACCESS
 
 
 def rate_limit_body(snaps: dict[str, RateSnapshot]) -> Json:
@@ -423,17 +483,27 @@ def _int(raw: str | None, default: int, lo: int, hi: int) -> int:
     return min(max(value, lo), hi)
 
 
-def paginated(request: Request, items: list[Any], render: Callable[[Any], Json] | None = None) -> ApiResponse:
+def paginated(
+    request: Request,
+    items: list[Any],
+    render: Callable[[Any], Json] | None = None,
+    max_page: int | None = None,
+) -> ApiResponse:
     page, per_page = page_params(request)
     start = (page - 1) * per_page
     chunk = items[start : start + per_page]
     body = [render(x) for x in chunk] if render else chunk
-    return ApiResponse(200, body, link_header(request, page, per_page, len(items)))
+    return ApiResponse(200, body, link_header(request, page, per_page, len(items), max_page))
 
 
-def link_header(request: Request, page: int, per_page: int, total: int) -> dict[str, str]:
-    """GitHub's `Link` header: prev/next/last/first as they apply (none for a single page)."""
+def link_header(
+    request: Request, page: int, per_page: int, total: int, max_page: int | None = None
+) -> dict[str, str]:
+    """GitHub's `Link` header: prev/next/last/first as they apply (none for a single page);
+    `max_page` is where a resource with limited pagination stops linking."""
     last = max((total + per_page - 1) // per_page, 1)
+    if max_page is not None:
+        last = min(last, max_page)
     if last == 1 and page == 1:
         return {}
     rels: list[tuple[str, int]] = []

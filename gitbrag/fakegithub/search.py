@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from gitbrag.fakegithub.access import FULL_ACCESS, Access
 from gitbrag.fakegithub.records import Dataset, FakePull
 
 # What GitHub answers (as a 422 on REST) when a query names a user or repo that doesn't exist.
@@ -81,14 +82,24 @@ class _Span:
     end_inclusive: bool
 
 
-def search_issues(dataset: Dataset, q: str, sort: str | None = None, order: str = "desc") -> SearchResult:
-    """Evaluate `q` over the dataset's pull requests.
+def search_issues(
+    dataset: Dataset,
+    q: str,
+    sort: str | None = None,
+    order: str = "desc",
+    access: Access = FULL_ACCESS,
+) -> SearchResult:
+    """Evaluate `q` over the dataset's pull requests that `access` may see.
 
     `sort`/`order` are REST's parameters; a `sort:FIELD-DIRECTION` qualifier inside `q`
     (GraphQL's way) wins over them. Best match, and sorts the fake has no data for
-    (comments, reactions, ...), fall back to newest first.
+    (comments, reactions, ...), fall back to newest first. Private repositories the
+    caller cannot see are left out silently, as GitHub does (naming one in `repo:` is
+    an unknown target).
     """
-    predicates, q_sort, author = _parse(dataset, q)
+    predicates, q_sort, author = _parse(dataset, q, access)
+    if not access.private:
+        predicates.insert(0, _negate(_private(dataset)))
     field, direction = q_sort or (sort or "created", order)
     # An `author:` search only needs that author's PRs (the dataset indexes them), so
     # searches stay O(user's PRs) however many other users the dataset holds.
@@ -102,7 +113,9 @@ def search_issues(dataset: Dataset, q: str, sort: str | None = None, order: str 
     return SearchResult(items=items, total_count=len(items))
 
 
-def _parse(dataset: Dataset, q: str) -> tuple[list[Predicate], tuple[str, str] | None, str | None]:
+def _parse(
+    dataset: Dataset, q: str, access: Access
+) -> tuple[list[Predicate], tuple[str, str] | None, str | None]:
     """The query's predicates, its `sort:` qualifier, and the login of a (positive) `author:`."""
     predicates: list[Predicate] = []
     q_sort: tuple[str, str] | None = None
@@ -116,7 +129,10 @@ def _parse(dataset: Dataset, q: str) -> tuple[list[Predicate], tuple[str, str] |
             field, _, direction = value.lower().partition("-")
             q_sort = (field, direction or "desc")
             continue
-        pred = _qualifier(dataset, key.lower(), value) if sep and value else _free_text(body.strip('"'))
+        if sep and value:
+            pred = _qualifier(dataset, key.lower(), value, access)
+        else:
+            pred = _free_text(body.strip('"'))
         if pred is not None:
             predicates.append(_negate(pred) if negated else pred)
         if sep and value and key.lower() == "author" and not negated:
@@ -136,7 +152,10 @@ def _free_text(word: str) -> Predicate | None:
     return lambda p: needle in p.title.lower()
 
 
-def _qualifier(dataset: Dataset, key: str, value: str) -> Predicate | None:
+def _qualifier(dataset: Dataset, key: str, value: str, access: Access) -> Predicate | None:
+    if key in ("is", "visibility") and value.lower() in ("public", "private"):
+        private = _private(dataset)
+        return private if value.lower() == "private" else _negate(private)
     if key in ("is", "type", "state"):
         return _state_qualifier(value.lower())
     if key == "draft":
@@ -145,7 +164,7 @@ def _qualifier(dataset: Dataset, key: str, value: str) -> Predicate | None:
     if key == "author":
         return _author(dataset, value)
     if key == "repo":
-        return _repo(dataset, value)
+        return _repo(dataset, value, access)
     if key in ("user", "org"):
         return _owner(dataset, value)
     if key in _DATE_FIELDS:
@@ -174,8 +193,19 @@ def _author(dataset: Dataset, login: str) -> Predicate:
     return lambda p: p.author.lower() == key
 
 
-def _repo(dataset: Dataset, full_name: str) -> Predicate:
-    if dataset.repo(full_name) is None:
+def _private(dataset: Dataset) -> Predicate:
+    """Whether a PR's repository is private (`is:private`; a deleted repo counts as public)."""
+
+    def private(p: FakePull) -> bool:
+        repo = dataset.repo(p.repo)
+        return repo is not None and repo.private
+
+    return private
+
+
+def _repo(dataset: Dataset, full_name: str, access: Access) -> Predicate:
+    repo = dataset.repo(full_name)
+    if repo is None or not access.sees(repo):
         raise UnknownSearchTargetError()
     key = full_name.lower()
     return lambda p: p.repo.lower() == key

@@ -9,12 +9,18 @@ GitHub punishes clients that ignore its limits. So every request goes through:
   the client waits for the earliest reset instead of failing; a token GitHub rejects
   (401) while others still work is dropped for the client's life, not fatal to the pass;
 * rate-limit handling: a primary limit (403/429 with `x-ratelimit-remaining: 0`, or GraphQL's
-  `RATE_LIMITED`) waits until the reset; a secondary limit honours `Retry-After`, else waits
-  at least a minute and backs off exponentially;
+  200 with `RATE_LIMIT`/`RATE_LIMITED`) waits until the reset; a secondary limit (403, 429,
+  or a 200 whose error says so) honours `Retry-After`, else waits at least a minute and
+  backs off exponentially;
 * transient-failure retries (502/503/504, connection errors, timeouts, malformed JSON) with
   exponential backoff and jitter, a bounded number of times, then `GitHubUnavailable`;
-* a semaphore so no more than `max_in_flight` requests are ever open at once (GitHub
-  allows 100 concurrent requests per account);
+* at most `max_in_flight` requests open at once per token (GitHub asks clients to avoid
+  concurrent requests and caps them at 100 per account; 10 is octokit's choice), shared by
+  every refresh using the client;
+* GraphQL timeouts (GitHub stops a query after 10 s) are not resent as they were: callers
+  that can ask for less (`can_shrink`) get `QueryTimeout` and retry with smaller pages;
+* partial answers: nodes GitHub hides (FORBIDDEN, e.g. SAML enforcement) come back as
+  `GraphQLAnswer.hidden` beside the data instead of failing the whole query;
 * per-minute pacing per token (`pacing.Pacing`): 30 REST searches, 2,000 GraphQL queries
   and 900 other REST requests a minute, GitHub's secondary limits, kept rather than hit.
   The search window can be shared by every process (`store.ratelimit.RedisWindow`).
@@ -39,7 +45,14 @@ from urllib.parse import urlsplit
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from gitbrag.github.errors import AuthError, GitHubError, GitHubUnavailable, NotFound, RateLimitError
+from gitbrag.github.errors import (
+    AuthError,
+    GitHubError,
+    GitHubUnavailable,
+    NotFound,
+    QueryTimeout,
+    RateLimitError,
+)
 from gitbrag.github.pacing import Pacing, token_key
 
 log = logging.getLogger(__name__)
@@ -57,6 +70,10 @@ MAX_RATE_LIMIT_WAITS = 12
 RESET_MARGIN = 1.0
 # Budget assumed for a token we have not heard about yet (GitHub's largest hourly limit).
 UNKNOWN_BUDGET = 15_000
+# Requests open at once per token: GitHub allows 100 per account and asks for fewer.
+DEFAULT_MAX_IN_FLIGHT = 10
+# GitHub's words when it stopped a query (HTTP 200, `data: null`).
+_TIMEOUT_MESSAGES = ("may be the result of a timeout", "something went wrong while executing your query")
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -74,6 +91,11 @@ class Usage:
     rate_limit_waits: int = 0
     pacing_waits: int = 0  # waits to stay under a per-minute limit
     seconds_waited: float = 0.0
+    timeouts: int = 0  # GraphQL queries GitHub gave up on (answered as timeouts)
+    max_in_flight: int = 0  # the most requests one token ever had open at once
+
+    def saw_in_flight(self, count: int) -> None:
+        self.max_in_flight = max(self.max_in_flight, count)
 
     @property
     def total_requests(self) -> int:
@@ -97,6 +119,24 @@ def usage_scope() -> Iterator[Usage]:
         yield usage
     finally:
         _USAGE_SCOPE.reset(token)
+
+
+@dataclass(frozen=True)
+class HiddenNode:
+    """A node GitHub answered as null with a FORBIDDEN error: it exists, we may not see it."""
+
+    path: tuple[str | int, ...]
+    reason: str  # "saml" (SAML enforcement the token is not authorised for) or "forbidden"
+
+
+@dataclass(frozen=True)
+class GraphQLAnswer:
+    """A GraphQL answer that may be partial, as GitHub's often are (data and errors side by side)."""
+
+    data: dict[str, Any]
+    hidden: list[HiddenNode] = field(default_factory=list)
+    # Fields GitHub left null because the query hit its resource limits (partial results).
+    limited: list[tuple[str | int, ...]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -132,6 +172,12 @@ class _Token:
     budgets: dict[str, _Budget] = field(default_factory=lambda: {r: _Budget() for r in RESOURCES})
     blocked_until: float = 0.0  # secondary limits apply to the whole account
     revoked: bool = False  # GitHub answered 401: never sent again by this client
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    open_requests: int = 0
+    slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.slots = asyncio.Semaphore(self.max_in_flight)
 
     @property
     def key(self) -> str:
@@ -145,9 +191,12 @@ class _Token:
 class TokenPool:
     """Chooses which token sends each request, from what GitHub's headers said about each."""
 
-    def __init__(self, tokens: list[str]) -> None:
+    def __init__(self, tokens: list[str], max_in_flight: int = DEFAULT_MAX_IN_FLIGHT) -> None:
         secrets: list[str | None] = list(tokens) or [None]
-        self.tokens = [_Token(s, f"token #{i} of {len(secrets)}") for i, s in enumerate(secrets, 1)]
+        self.tokens = [
+            _Token(s, f"token #{i} of {len(secrets)}", max_in_flight=max_in_flight)
+            for i, s in enumerate(secrets, 1)
+        ]
 
     def ready(self, resource: str, now: float) -> list[_Token]:
         """Tokens not resting, the one with the most `resource` budget left first."""
@@ -221,6 +270,7 @@ class _Call:
     params: dict[str, Any] | None = None
     json_body: Any = None
     search: bool = False  # counts against the per-minute search window
+    shrinkable: bool = False  # a GraphQL timeout raises QueryTimeout instead of being resent
 
 
 @dataclass(frozen=True)
@@ -249,9 +299,40 @@ def _error_message(body: Any) -> str:
     return ""
 
 
-def _graphql_error_types(body: Any) -> set[str]:
+def _graphql_errors(body: Any) -> list[dict[str, Any]]:
     errors = body.get("errors") if isinstance(body, dict) else None
-    return {str(e.get("type")) for e in errors or [] if isinstance(e, dict)}
+    return [e for e in errors or [] if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
+# GraphQL's primary limit: `RATE_LIMITED` (older answers) or `RATE_LIMIT` with code
+# `graphql_rate_limit` (GitHub's answer since 2025), both with HTTP 200, and with an
+# `x-ratelimit-remaining` that is not always 0: the error, not the header, decides.
+_PRIMARY_TYPES = frozenset({"RATE_LIMITED", "RATE_LIMIT"})
+_PRIMARY_CODES = frozenset({"graphql_rate_limit"})
+
+
+def _is_primary_graphql_limit(body: Any) -> bool:
+    return any(
+        e.get("type") in _PRIMARY_TYPES or e.get("code") in _PRIMARY_CODES for e in _graphql_errors(body)
+    )
+
+
+def _is_secondary_message(message: str) -> bool:
+    lowered = message.lower()
+    return "secondary rate limit" in lowered or "abuse" in lowered
+
+
+def _is_secondary_graphql_limit(body: Any) -> bool:
+    """GitHub: a secondary limit is answered with "200 or 403"; a 200 says so only in a message."""
+    return any(_is_secondary_message(str(e.get("message", ""))) for e in _graphql_errors(body))
+
+
+def _secondary(reply: _Reply, now: float, secondary_waits: int) -> _Limit:
+    """Retry-After when GitHub gives one, else at least a minute, doubling each time."""
+    retry_after = _int_header(reply.headers, "retry-after")
+    if retry_after is not None:
+        return _Limit(primary=False, until=now + retry_after)
+    return _Limit(primary=False, until=now + SECONDARY_MIN_WAIT * 2**secondary_waits)
 
 
 def rate_limit_of(reply: _Reply, now: float, secondary_waits: int) -> _Limit | None:
@@ -261,19 +342,21 @@ def rate_limit_of(reply: _Reply, now: float, secondary_waits: int) -> _Limit | N
     primary_until = (
         max(float(reset) + RESET_MARGIN, now + 1) if reset is not None else now + SECONDARY_MIN_WAIT
     )
-    if reply.status == 200 and "RATE_LIMITED" in _graphql_error_types(reply.json):
-        return _Limit(primary=True, until=primary_until)
+    if reply.status == 200:
+        if _is_primary_graphql_limit(reply.json):
+            return _Limit(primary=True, until=primary_until)
+        if _is_secondary_graphql_limit(reply.json):
+            return _secondary(reply, now, secondary_waits)
+        return None
     if reply.status not in (403, 429):
         return None
     if reply.headers.get("x-ratelimit-remaining") == "0":
         return _Limit(primary=True, until=primary_until)
-    retry_after = _int_header(reply.headers, "retry-after")
-    if retry_after is not None:
-        return _Limit(primary=False, until=now + retry_after)
-    message = _error_message(reply.json).lower()
-    if reply.status == 429 or "secondary rate limit" in message or "abuse" in message:
-        return _Limit(primary=False, until=now + SECONDARY_MIN_WAIT * 2**secondary_waits)
-    return None  # a plain 403 Forbidden
+    if reply.status == 429 or _is_secondary_message(_error_message(reply.json)):
+        return _secondary(reply, now, secondary_waits)
+    if _int_header(reply.headers, "retry-after") is not None:
+        return _secondary(reply, now, secondary_waits)
+    return None  # a plain 403 Forbidden (SAML, permissions): not a limit
 
 
 # --- the client ----------------------------------------------------------------------
@@ -290,7 +373,7 @@ class GitHubClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 30,
-        max_in_flight: int = 100,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         transient_attempts: int = TRANSIENT_ATTEMPTS,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.time,
@@ -303,10 +386,9 @@ class GitHubClient:
         # Work in flight that concurrent callers share instead of repeating, by key (see
         # `stars.star_histories`). On the client, so it is per event loop like the client.
         self.in_flight: dict[str, asyncio.Future[Any]] = {}
-        self._pool = TokenPool(tokens)
+        self._pool = TokenPool(tokens, max_in_flight)
         self._pacing = pacing or Pacing()
         self._pace_graphql_search = pace_graphql_search
-        self._semaphore = asyncio.Semaphore(max_in_flight)
         self._sleep, self._clock = sleep, clock
         self._attempts = transient_attempts
         self._http = httpx.AsyncClient(
@@ -344,19 +426,57 @@ class GitHubClient:
         return [self.usage] if scoped is None else [self.usage, scoped]
 
     async def graphql(
-        self, query: str, variables: dict[str, Any], *, allow_not_found: bool = False, search: bool = False
+        self,
+        query: str,
+        variables: dict[str, Any],
+        *,
+        allow_not_found: bool = False,
+        search: bool = False,
+        can_shrink: bool = False,
     ) -> Any:
-        """Run a query and return its `data`.
+        """Run a query that must be answered whole, and return its `data`.
 
         GitHub answers errors with HTTP 200 and an `errors` list. NOT_FOUND raises `NotFound`
         unless `allow_not_found` (then the missing parts are simply null in `data`, which
-        suits queries that batch several repositories); any other error raises `GitHubError`.
-        `search` says the query has a `search` field (counted in `Usage.graphql_searches`,
-        and paced as a search when the client was made with `pace_graphql_search`).
+        suits queries that batch several repositories); a hidden node or partial results
+        raise too (use `graphql_partial` to accept them); any other error raises
+        `GitHubError`. For `search` and `can_shrink`, see `graphql_partial`.
+        """
+        answer = await self.graphql_partial(
+            query, variables, allow_not_found=allow_not_found, search=search, can_shrink=can_shrink
+        )
+        if answer.limited:
+            where = ".".join(map(str, answer.limited[0]))
+            error = QueryTimeout if can_shrink else GitHubError
+            raise error(f"GitHub returned partial results (resource limits exceeded at {where})")
+        if answer.hidden:
+            where = ".".join(map(str, answer.hidden[0].path))
+            raise GitHubError(f"GitHub GraphQL error: FORBIDDEN at {where} ({answer.hidden[0].reason})")
+        return answer.data
+
+    async def graphql_partial(
+        self,
+        query: str,
+        variables: dict[str, Any],
+        *,
+        allow_not_found: bool = False,
+        search: bool = False,
+        can_shrink: bool = False,
+    ) -> GraphQLAnswer:
+        """Run a query and return what GitHub could answer, with what it hid and why.
+
+        FORBIDDEN nodes (SAML enforcement, permissions) cannot be fetched by retrying, so
+        they are reported in `hidden` rather than failing the query; fields nulled by
+        RESOURCE_LIMITS_EXCEEDED are reported in `limited` (a smaller query would get them).
+        With `can_shrink`, a query GitHub stops as too slow raises `QueryTimeout` at once, so
+        the caller can ask for smaller pages; without it, timeouts are retried like other
+        transient failures. `search` says the query has a `search` field (counted in
+        `Usage.graphql_searches`, and paced as a search with `pace_graphql_search`).
         """
         body = {"query": query, "variables": variables}
         paced = search and self._pace_graphql_search
-        reply = await self._send(_Call("POST", self.graphql_url, "graphql", json_body=body, search=paced))
+        call = _Call("POST", self.graphql_url, "graphql", json_body=body, search=paced, shrinkable=can_shrink)
+        reply = await self._send(call)
         if search:
             for usage in self._usages():
                 usage.graphql_searches += 1
@@ -364,14 +484,7 @@ class GitHubClient:
             raise GitHubError(f"GraphQL at {_where(self.graphql_url)} answered without a JSON object")
         data = reply.json.get("data") or {}
         self._account_points(data)
-        for error in reply.json.get("errors") or []:
-            message = str(error.get("message", "unknown error")) if isinstance(error, dict) else str(error)
-            if isinstance(error, dict) and error.get("type") == "NOT_FOUND":
-                if allow_not_found:
-                    continue
-                raise NotFound(message)
-            raise GitHubError(f"GitHub GraphQL error: {message}")
-        return data
+        return _answer(data, _graphql_errors(reply.json), allow_not_found)
 
     async def rest_get(
         self,
@@ -537,18 +650,37 @@ class GitHubClient:
         headers = dict(call.headers)
         if token.secret is not None:
             headers["Authorization"] = f"Bearer {token.secret}"
-        async with self._semaphore:
+        async with token.slots:
+            token.open_requests += 1
             for usage in self._usages():
                 usage.requests[call.resource] += 1
+                usage.saw_in_flight(token.open_requests)
+            started = time.monotonic()
             try:
                 response = await self._http.request(
                     call.method, call.url, headers=headers, params=call.params, json=call.json_body
                 )
             except httpx.TransportError as exc:
                 raise _Transient(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
+            finally:
+                token.open_requests -= 1
+                if call.resource == "graphql":
+                    self._pacing.spent(token.key, self._clock(), time.monotonic() - started)
+        if call.resource == "graphql" and _timed_out(response):
+            self._timed_out(call, response.status_code)
         if response.status_code in TRANSIENT_STATUSES:
             raise _Transient(f"HTTP {response.status_code}")
         return _Reply(response.status_code, response.headers, _json_of(response), _next_url(response))
+
+    def _timed_out(self, call: _Call, status: int) -> None:
+        """GitHub stopped the query: tell a caller who can shrink it, else retry with backoff."""
+        for usage in self._usages():
+            usage.timeouts += 1
+        what = f"GitHub stopped the GraphQL query as too slow (HTTP {status})"
+        log.info(what, extra={"status": status, "shrinkable": call.shrinkable})
+        if call.shrinkable:
+            raise QueryTimeout(what)
+        raise _Transient(what)
 
     def _checked(self, reply: _Reply, url: str, token: _Token) -> _Reply:
         """Turn GitHub's error statuses into exceptions; pass everything else through."""
@@ -586,6 +718,42 @@ class GitHubClient:
         outcome = state.outcome.exception() if state.outcome else None
         # DEBUG: retries are routine; if they all fail, the caller gets GitHubUnavailable.
         log.debug("transient GitHub failure (%s); retrying", outcome, extra={"attempt": state.attempt_number})
+
+
+def _timed_out(response: httpx.Response) -> bool:
+    """A GraphQL answer that means "this query took too long": 502/504, or 200 with `data: null`
+    and GitHub's "Something went wrong… may be the result of a timeout" message."""
+    if response.status_code in (502, 504):
+        return True
+    if response.status_code != 200:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    if not isinstance(body, dict) or body.get("data") is not None:
+        return False
+    messages = " ".join(str(e.get("message", "")) for e in _graphql_errors(body)).lower()
+    return any(m in messages for m in _TIMEOUT_MESSAGES)
+
+
+def _answer(data: dict[str, Any], errors: list[dict[str, Any]], allow_not_found: bool) -> GraphQLAnswer:
+    """Sort GitHub's errors: what is hidden, what was cut by resource limits, what is fatal."""
+    answer = GraphQLAnswer(data)
+    for error in errors:
+        kind, path = error.get("type"), tuple(error.get("path") or ())
+        message = str(error.get("message", "unknown error"))
+        if kind == "NOT_FOUND":
+            if not allow_not_found:
+                raise NotFound(message)
+        elif kind == "FORBIDDEN" and path:
+            saml = bool((error.get("extensions") or {}).get("saml_failure"))
+            answer.hidden.append(HiddenNode(path, "saml" if saml else "forbidden"))
+        elif kind == "RESOURCE_LIMITS_EXCEEDED" and path:
+            answer.limited.append(path)
+        else:
+            raise GitHubError(f"GitHub GraphQL error: {message}")
+    return answer
 
 
 def _json_of(response: httpx.Response) -> Any:

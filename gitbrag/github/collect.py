@@ -29,9 +29,9 @@ from gitbrag.github.client import GitHubClient, Usage, usage_scope
 from gitbrag.github.errors import NotFound, UserNotFound
 from gitbrag.github.nodes import profile as profile_of
 from gitbrag.github.nodes import pull_request, repository
-from gitbrag.github.pulls import PullRequestSearch, complete_files
+from gitbrag.github.pulls import PAGE_SIZES, PullRequestSearch, complete_files
 from gitbrag.github.stars import star_histories
-from gitbrag.models import GITHUB_EPOCH, Collection, Profile, period_since
+from gitbrag.models import GITHUB_EPOCH, Collection, HiddenNodes, PrivateMode, Profile, period_since
 
 # UserNotFound is part of this module's API: it is what collecting an unknown login raises.
 __all__ = ["UserNotFound", "collect_user", "fetch_profile", "star_histories"]
@@ -46,28 +46,41 @@ async def collect_user(
     now: datetime,
     cache: BaseCache | None = None,
     previous: Collection | None = None,
+    private: PrivateMode = "off",
 ) -> Collection:
     """Fetch `login`'s profile, all their pull requests and the star histories reports need.
 
     With `previous` (the user's last collection) only what changed since is fetched,
     when that is possible (`incremental.usable`); the result is the same either way.
-    Raises `UserNotFound` when GitHub has no such user.
+    `private` says whether work in private repositories is fetched at all ("off": the
+    searches say `is:public`). Raises `UserNotFound` when GitHub has no such user.
     """
     with usage_scope() as spent:
         collection: Collection | None = None
-        if previous is not None and incremental.usable(previous, login, now):
+        if previous is not None and incremental.usable(previous, login, now, private):
             try:
                 collection = await incremental.refresh(client, previous, now=now, cache=cache)
             except incremental.Drifted as exc:
                 log.info("collecting in full: %s", exc, extra={"user": login})
         if collection is None:
-            collection = await _collect(client, login, now=now, cache=cache)
+            page_size = previous.search_page_size if previous is not None else PAGE_SIZES[0]
+            collection = await _collect(
+                client, login, now=now, cache=cache, private=private, page_size=page_size
+            )
         _log_spent(collection, spent, incremental=collection.collected_at != collection.full_collected_at)
         return collection
 
 
-async def _collect(client: GitHubClient, login: str, *, now: datetime, cache: BaseCache | None) -> Collection:
-    search = PullRequestSearch(client, login)
+async def _collect(
+    client: GitHubClient,
+    login: str,
+    *,
+    now: datetime,
+    cache: BaseCache | None,
+    private: PrivateMode,
+    page_size: int,
+) -> Collection:
+    search = PullRequestSearch(client, login, public_only=private == "off", page_size=page_size)
     await search.run(GITHUB_EPOCH, now)
     profile = profile_of(search.user, login)
     await complete_files(client, search.nodes.values())
@@ -78,7 +91,8 @@ async def _collect(client: GitHubClient, login: str, *, now: datetime, cache: Ba
         r.name_with_owner: r for r in (repository(n["repository"]) for n in search.nodes.values())
     }
     since = period_since("5_years", now)
-    stars = await star_histories(client, incremental.recent_repos(pulls, since), since, cache=cache)
+    walk = incremental.recent_repos(pulls, since, repositories, private)
+    stars = await star_histories(client, walk, since, cache=cache)
     return Collection(
         login=profile.login,
         profile=profile,
@@ -88,7 +102,24 @@ async def _collect(client: GitHubClient, login: str, *, now: datetime, cache: Ba
         collected_at=now,
         incomplete_results=search.incomplete,
         full_collected_at=now,
+        private_mode=private,
+        hidden_by_github=hidden_nodes(search),
+        search_page_size=search.page_size,
     )
+
+
+def hidden_nodes(search: PullRequestSearch) -> list[HiddenNodes]:
+    """What GitHub hid from `search`, by reason, as a collection keeps it (and logs it once)."""
+    hidden = [HiddenNodes(reason=reason, count=n) for reason, n in sorted(search.hidden.items())]
+    if hidden:
+        log.warning(
+            "GitHub hid %d of %s's pull requests (%s); the reports count them without showing them",
+            sum(h.count for h in hidden),
+            search.login,
+            ", ".join(f"{h.count} {h.reason}" for h in hidden),
+            extra={"user": search.login, "hidden": {h.reason: h.count for h in hidden}},
+        )
+    return hidden
 
 
 def _log_spent(collection: Collection, spent: Usage, *, incremental: bool) -> None:

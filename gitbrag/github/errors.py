@@ -33,3 +33,10 @@ class RateLimitError(GitHubError):
 
 class GitHubUnavailable(GitHubError):
     """GitHub could not be reached or kept failing transiently after every retry."""
+
+
+class QueryTimeout(GitHubError):
+    """GitHub gave up on a query as too heavy (it stops queries after 10 seconds): a 502 or
+    504, a 200 with `data: null` and "…may be the result of a timeout…", or partial data
+    with RESOURCE_LIMITS_EXCEEDED. Resending the same query would fail the same way and
+    cost points again; a smaller one (fewer nodes per page) usually succeeds."""

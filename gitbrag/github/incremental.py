@@ -31,11 +31,28 @@ from aiocache.base import BaseCache
 
 from gitbrag.github import queries
 from gitbrag.github.client import GitHubClient
+from gitbrag.github.errors import QueryTimeout
 from gitbrag.github.nodes import Node, iso, pull_key, pull_request, repository
 from gitbrag.github.nodes import profile as profile_of
 from gitbrag.github.pulls import PullRequestSearch, complete_files
-from gitbrag.github.stars import STAR_BATCH, continue_walks, even_batches, extended, extension, star_histories
-from gitbrag.models import GITHUB_EPOCH, Collection, PullRequest, StarHistory, period_since
+from gitbrag.github.stars import (
+    STAR_BATCH,
+    continue_walks,
+    even_batches,
+    extended,
+    extension,
+    halves_of,
+    star_histories,
+)
+from gitbrag.models import (
+    GITHUB_EPOCH,
+    Collection,
+    PrivateMode,
+    PullRequest,
+    Repository,
+    StarHistory,
+    period_since,
+)
 
 UPDATED_MARGIN = timedelta(hours=1)
 FULL_EVERY = timedelta(days=7)
@@ -48,11 +65,13 @@ class Drifted(Exception):
     """What was kept no longer matches GitHub in a way an increment cannot mend."""
 
 
-def usable(previous: Collection | None, login: str, now: datetime) -> bool:
-    """Whether `previous` can be brought up to date instead of collecting from scratch."""
+def usable(previous: Collection | None, login: str, now: datetime, private: PrivateMode = "off") -> bool:
+    """Whether `previous` can be brought up to date instead of collecting from scratch
+    (never across a change of `GITBRAG_PRIVATE`: what was fetched depends on it)."""
     return (
         previous is not None
         and previous.login.lower() == login.lower()
+        and previous.private_mode == private
         and not previous.incomplete_results
         and previous.full_collected_at is not None
         and previous.full_collected_at <= previous.collected_at <= now
@@ -65,20 +84,29 @@ async def refresh(
 ) -> Collection:
     """`previous` updated to `now`; raises `Drifted` when a full collection is needed."""
     search = PullRequestSearch(
-        client, previous.login, qualifiers=f"updated:>={iso(previous.collected_at - UPDATED_MARGIN)}"
+        client,
+        previous.login,
+        qualifiers=f"updated:>={iso(previous.collected_at - UPDATED_MARGIN)}",
+        public_only=previous.private_mode == "off",
+        page_size=previous.search_page_size,
     )
     keep_stars = sorted(set(previous.stars) & set(previous.repositories))
     fresh, _ = await asyncio.gather(
         revalidate(client, sorted(previous.repositories), set(keep_stars)), search.run(GITHUB_EPOCH, now)
     )
+    if search.hidden:
+        raise Drifted("GitHub hid updated pull requests; a full collection counts them exactly")
     profile = profile_of(search.user, previous.login)
     await complete_files(client, search.nodes.values())
-    pulls = _merged_pulls(previous.pull_requests, search.nodes.values())
     repositories = {name: repository(node) for name, node in fresh.items()}
     for node in search.nodes.values():
         repositories.setdefault(node["repository"]["nameWithOwner"], repository(node["repository"]))
+    pulls = _merged_pulls(previous.pull_requests, search.nodes.values())
+    if previous.private_mode == "off":  # a repository that went private takes its PRs with it
+        pulls = [p for p in pulls if not (r := repositories.get(p.repo)) or not r.private]
+        repositories = {name: r for name, r in repositories.items() if not r.private}
     since = period_since("5_years", now)
-    needed = recent_repos(pulls, since)
+    needed = recent_repos(pulls, since, repositories, previous.private_mode)
     kept = {r: previous.stars[r] for r in needed if r in previous.stars and r in keep_stars}
     stars = await _extend_all(client, kept, fresh, since)
     stars |= await star_histories(client, [r for r in needed if r not in stars], since, cache=cache)
@@ -91,12 +119,25 @@ async def refresh(
         collected_at=now,
         incomplete_results=search.incomplete,
         full_collected_at=previous.full_collected_at,
+        private_mode=previous.private_mode,
+        hidden_by_github=previous.hidden_by_github,
+        search_page_size=search.page_size,
     )
 
 
-def recent_repos(pulls: list[PullRequest], since: datetime) -> list[str]:
-    """Repositories with a PR created or merged since `since`: the only ones whose stars count."""
+def recent_repos(
+    pulls: list[PullRequest],
+    since: datetime,
+    repositories: dict[str, Repository] | None = None,
+    private: PrivateMode = "off",
+) -> list[str]:
+    """Repositories with a PR created or merged since `since`: the only ones whose stars count.
+
+    Private ones only with `private == "full"`: elsewhere their stars are never shown.
+    """
     recent = {p.repo for p in pulls if p.created_at >= since or (p.merged_at and p.merged_at >= since)}
+    if private != "full" and repositories is not None:
+        recent = {r for r in recent if not (repo := repositories.get(r)) or not repo.private}
     return sorted(recent)
 
 
@@ -126,7 +167,7 @@ async def revalidate(client: GitHubClient, repos: list[str], starred: set[str]) 
 async def _revalidate_batch(client: GitHubClient, batch: list[str], starred: set[str]) -> dict[str, Node]:
     plain = [r for r in batch if r not in starred]
     stars = [r for r in batch if r in starred]
-    variables: dict[str, Any] = {"starPage": STAR_PAGE}
+    variables: dict[str, Any] = {"starPage": STAR_PAGE} if stars else {}
     aliases: dict[str, str] = {}
     for prefix, group in (("m", plain), ("s", stars)):
         for i, repo in enumerate(group):
@@ -134,7 +175,18 @@ async def _revalidate_batch(client: GitHubClient, batch: list[str], starred: set
             variables |= {f"{prefix}Owner{i}": owner, f"{prefix}Name{i}": name}
             aliases[repo] = f"{prefix}{i}"
     query = queries.repositories_query(len(plain), len(stars))
-    data = await client.graphql(query, variables, allow_not_found=True)
+    try:
+        answer = await client.graphql_partial(
+            query, variables, allow_not_found=True, can_shrink=len(batch) > 1
+        )
+    except QueryTimeout:
+        halves = await asyncio.gather(
+            *(_revalidate_batch(client, half, starred) for half in halves_of(batch))
+        )
+        return halves[0] | halves[1]
+    if answer.hidden or answer.limited:
+        raise Drifted("GitHub now hides or cuts short some of the user's repositories")
+    data = answer.data
     fresh: dict[str, Node] = {}
     for repo, alias in aliases.items():
         node = data.get(alias)

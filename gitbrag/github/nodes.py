@@ -70,6 +70,7 @@ def repository(node: Node) -> Repository:
         description=node.get("description"),
         stargazer_count=node["stargazerCount"],
         primary_language=language.get("name"),
+        private=bool(node.get("isPrivate")),
     )
 
 

@@ -1,23 +1,45 @@
 """A user's pull requests from GraphQL search: every one of them, 100 per query.
 
-A search page brings each PR's code stats, its first 100 changed files and its
-repository, so nothing is fetched per PR or per repository; only PRs with more than
-100 changed files need more (`complete_files`).
+A search page brings each PR's code stats, its first changed files and its
+repository, so nothing is fetched per PR or per repository; only PRs with more changed
+files than the page brought need more (`complete_files`).
+
+What real GitHub does to such pages, and what the search does about it:
+* it stops a query after 10 s (a timeout: 502/504, or 200 with `data: null`): the page
+  is asked again with half as many PRs and files (`PAGE_SIZES`), never resent as it was,
+  and the size that worked is kept for the user's next collection;
+* it hides PRs the token may not see (SAML enforcement, FORBIDDEN): they are null in
+  the page, counted by reason in `hidden`, and never retried (retrying cannot help);
+* it cuts heavy answers short (RESOURCE_LIMITS_EXCEEDED, partial data): a PR whose
+  `files` came back null gets its files over REST, and later pages are asked smaller;
+* with `public_only`, the search says `is:public`, and a PR whose repository is private
+  anyway is dropped: private work never reaches a collection unless asked for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from gitbrag.github import queries
-from gitbrag.github.client import GitHubClient
+from gitbrag.github.client import GitHubClient, GraphQLAnswer
+from gitbrag.github.errors import GitHubError, QueryTimeout
 from gitbrag.github.nodes import ONE_SECOND, Node, iso, parse_time, pull_key, whole_second
 
 log = logging.getLogger(__name__)
+
+# PRs (and files per PR) per search page, from GitHub's maximum down to the floor.
+PAGE_SIZES = (100, 50, 25, 10)
+
+
+def smaller_page(size: int) -> int | None:
+    """The next page size to try after `size` timed out; None at the floor."""
+    below = [s for s in PAGE_SIZES if s < size]
+    return below[0] if below else None
 
 
 @dataclass
@@ -43,8 +65,11 @@ class PullRequestSearch:
     client: GitHubClient
     login: str
     qualifiers: str = ""  # e.g. "updated:>=2024-01-01T00:00:00Z"
+    public_only: bool = True  # `is:public`: private work is not even fetched
+    page_size: int = PAGE_SIZES[0]  # shrinks when GitHub times a page out; kept per user
     user: Node | None = None
     nodes: dict[tuple[str, int], Node] = field(default_factory=dict)
+    hidden: Counter[str] = field(default_factory=Counter)  # null PR nodes, by reason
     incomplete: bool = False
     _pages: int = 0
 
@@ -83,32 +108,93 @@ class PullRequestSearch:
         )
 
     async def _page(self, start: datetime, end: datetime, after: str | None) -> Node:
+        """One page, asked again smaller for as long as GitHub times it out."""
+        while True:
+            try:
+                answer = await self._ask(start, end, after)
+            except QueryTimeout:
+                answer = None
+            if answer is not None and self._accept(answer):
+                search: Node = answer.data["search"]
+                return search
+            self._shrink()
+
+    async def _ask(self, start: datetime, end: datetime, after: str | None) -> GraphQLAnswer:
+        visibility = " is:public" if self.public_only else ""
         extra = f" {self.qualifiers}" if self.qualifiers else ""
-        query = f"is:pr author:{self.login}{extra} created:{iso(start)}..{iso(end)} sort:created-asc"
-        variables = {"query": query, "after": after}
-        if self._pages == 0:
+        query = (
+            f"is:pr author:{self.login}{visibility}{extra} created:{iso(start)}..{iso(end)} sort:created-asc"
+        )
+        variables = {
+            "query": query,
+            "after": after,
+            "pageSize": self.page_size,
+            "filesPageSize": self.page_size,
+        }
+        can_shrink = smaller_page(self.page_size) is not None
+        first = self._pages == 0
+        if first:
             variables["login"] = self.login
-            data = await self.client.graphql(
-                queries.PROFILE_AND_PULL_REQUESTS, variables, allow_not_found=True, search=True
-            )
-            self.user = data.get("user")
-        else:
-            data = await self.client.graphql(queries.SEARCH_PULL_REQUESTS, variables, search=True)
+        document = queries.PROFILE_AND_PULL_REQUESTS if first else queries.SEARCH_PULL_REQUESTS
+        answer = await self.client.graphql_partial(
+            document, variables, allow_not_found=first, search=True, can_shrink=can_shrink
+        )
+        if first:
+            self.user = answer.data.get("user")
         self._pages += 1
-        search: Node = data["search"]
-        return search
+        return answer
+
+    def _accept(self, answer: GraphQLAnswer) -> bool:
+        """Take what GitHub hid or cut short into account; False when the page must be asked again."""
+        nodes = answer.data["search"]["nodes"] or []
+        for path in answer.limited:
+            index = _node_index(path)
+            if index is None or path[-1] != "files" or nodes[index] is None:
+                return False  # more than files is missing: only a smaller page gets it
+            nodes[index]["files"] = {"nodes": [], "pageInfo": {"hasNextPage": True, "endCursor": None}}
+        if answer.limited:
+            self._shrink(required=False)  # the next pages ask for less
+        for hidden in answer.hidden:
+            index = _node_index(hidden.path)
+            if index is None or index >= len(nodes) or nodes[index] is not None:
+                raise GitHubError(f"GitHub hid part of a search page: {'.'.join(map(str, hidden.path))}")
+            self.hidden[hidden.reason] += 1
+        return True
+
+    def _shrink(self, *, required: bool = True) -> None:
+        smaller = smaller_page(self.page_size)
+        if smaller is None:
+            if required:
+                raise GitHubError(f"GitHub cut a search page of {self.page_size} pull requests short")
+            return
+        log.info(
+            "GitHub timed out or cut short a page of %d pull requests; asking for %d at a time",
+            self.page_size,
+            smaller,
+            extra={"user": self.login, "page_size": smaller},
+        )
+        self.page_size = smaller
 
     def _keep(self, page: Node, newest: datetime) -> datetime:
         """Keep a page's PRs; return the newest creation time among them and `newest`."""
         for node in page["nodes"] or []:
-            if node and "number" in node:  # search may return non-PR nodes as {}
-                self.nodes[pull_key(node["repository"]["nameWithOwner"], node["number"])] = node
+            if node and "number" in node:  # search may return non-PR nodes as {}; hidden ones are null
                 newest = max(newest, parse_time(node["createdAt"]))
+                if self.public_only and node["repository"].get("isPrivate"):
+                    continue  # `is:public` should have kept it out; never let it in
+                self.nodes[pull_key(node["repository"]["nameWithOwner"], node["number"])] = node
         return newest
 
 
+def _node_index(path: tuple[str | int, ...]) -> int | None:
+    """i for a path under `search.nodes[i]`, else None."""
+    if len(path) >= 3 and path[:2] == ("search", "nodes") and isinstance(path[2], int):
+        return path[2]
+    return None
+
+
 async def complete_files(client: GitHubClient, nodes: Iterable[Node]) -> None:
-    """Fetch the changed files beyond the first 100 for the PRs that have more.
+    """Fetch the changed files beyond those a search page brought, for the PRs that have more.
 
     REST's `pulls/{n}/files` listing does it at the same price as GraphQL's
     `repository { pullRequest(number:) { files(after:) } }` (one request per 100 files),

@@ -19,20 +19,23 @@ _PROFILE_FIELDS = f"""
     socialAccounts(first: {PAGE_SIZE}) {{ nodes {{ provider url }} }}
 """
 
-# What a report shows of a repository (also what revalidation re-reads).
-_REPOSITORY_FIELDS = "nameWithOwner url description stargazerCount primaryLanguage { name }"
+# What a report shows of a repository (also what revalidation re-reads); `isPrivate`
+# on every read, so private work is recognised wherever it comes from.
+_REPOSITORY_FIELDS = "nameWithOwner url description stargazerCount isPrivate primaryLanguage { name }"
 
 # One page of a user's pull requests with everything a report needs: code stats, the
-# first 100 changed files and the repository, so no per-PR or per-repo query follows.
+# first changed files and the repository, so no per-PR or per-repo query follows. The
+# page sizes are variables ($pageSize PRs, $filesPageSize files each, 100 and 100 by
+# default): GitHub stops a query after 10 s, and a user with huge PRs needs smaller pages.
 _SEARCH_PAGE = f"""
-  search(query: $query, type: ISSUE, first: {PAGE_SIZE}, after: $after) {{
+  search(query: $query, type: ISSUE, first: $pageSize, after: $after) {{
     issueCount
     pageInfo {{ hasNextPage endCursor }}
     nodes {{
       ... on PullRequest {{
         number title url state createdAt updatedAt closedAt mergedAt
         additions deletions changedFiles authorAssociation
-        files(first: {PAGE_SIZE}) {{
+        files(first: $filesPageSize) {{
           nodes {{ path additions deletions }}
           pageInfo {{ hasNextPage endCursor }}
         }}
@@ -41,6 +44,7 @@ _SEARCH_PAGE = f"""
     }}
   }}
 """
+_SEARCH_VARIABLES = "$query: String!, $after: String, $pageSize: Int!, $filesPageSize: Int!"
 
 PROFILE = f"""
 query Profile($login: String!) {{
@@ -50,7 +54,7 @@ query Profile($login: String!) {{
 """
 
 SEARCH_PULL_REQUESTS = f"""
-query SearchPullRequests($query: String!, $after: String) {{
+query SearchPullRequests({_SEARCH_VARIABLES}) {{
   {_SEARCH_PAGE}
   {RATE_LIMIT}
 }}
@@ -60,7 +64,7 @@ query SearchPullRequests($query: String!, $after: String) {{
 # saves a round trip per user. (GraphQL search for an unknown author is simply empty;
 # `user` comes back null with a NOT_FOUND error.)
 PROFILE_AND_PULL_REQUESTS = f"""
-query ProfileAndPullRequests($login: String!, $query: String!, $after: String) {{
+query ProfileAndPullRequests($login: String!, {_SEARCH_VARIABLES}) {{
   user(login: $login) {{ {_PROFILE_FIELDS} }}
   {_SEARCH_PAGE}
   {RATE_LIMIT}
@@ -101,8 +105,10 @@ def repositories_query(plain: int, starred: int) -> str:
     `$sName{i}`) also the first `$starPage` stargazers, newest first, to extend a kept star
     history. Only stargazer connections count towards the cost, so up to 100 repositories
     cost 1 point, where conditional REST requests would take a round trip each.
+    `$starPage` is declared only when used: GitHub rejects a variable an operation never
+    uses (GraphQL's "All Variables Used" rule).
     """
-    params = ["$starPage: Int!"]
+    params = ["$starPage: Int!"] if starred else []
     fields = []
     for prefix, count in (("m", plain), ("s", starred)):
         for i in range(count):

@@ -35,6 +35,7 @@ from aiocache.base import BaseCache
 
 from gitbrag.github import queries
 from gitbrag.github.client import GitHubClient
+from gitbrag.github.errors import GitHubError, QueryTimeout
 from gitbrag.github.nodes import Node, parse_time
 from gitbrag.models import StarHistory
 
@@ -187,12 +188,36 @@ def even_batches(items: list[str], most: int) -> list[list[str]]:
 
 
 async def _stargazer_page(client: GitHubClient, batch: list[str], walks: dict[str, Walk]) -> Node:
+    """One page for each repository of `batch`, as `r{i}` nodes (null: gone, or hidden by GitHub).
+
+    When GitHub times the batch out, each half is asked on its own (down to one repository,
+    which is then retried like any transient failure).
+    """
     variables: dict[str, Any] = {}
     for i, repo in enumerate(batch):
         owner, name = repo.split("/", 1)
         variables |= {f"owner{i}": owner, f"name{i}": name, f"after{i}": walks[repo].cursor}
-    data: Node = await client.graphql(queries.stargazers_query(len(batch)), variables, allow_not_found=True)
-    return data
+    query = queries.stargazers_query(len(batch))
+    try:
+        answer = await client.graphql_partial(
+            query, variables, allow_not_found=True, can_shrink=len(batch) > 1
+        )
+    except QueryTimeout:
+        first, second = halves_of(batch)
+        pages = await asyncio.gather(
+            _stargazer_page(client, first, walks), _stargazer_page(client, second, walks)
+        )
+        return pages[0] | {f"r{len(first) + i}": node for i, node in enumerate(pages[1].values())}
+    if answer.limited:
+        raise GitHubError("GitHub cut a page of stargazers short (resource limits)")
+    # A repository GitHub hides (SAML, FORBIDDEN) is null like a deleted one: no stars to count.
+    return {f"r{i}": answer.data.get(f"r{i}") for i in range(len(batch))}
+
+
+def halves_of(batch: list[str]) -> tuple[list[str], list[str]]:
+    """`batch` split in two (for a query GitHub found too heavy)."""
+    middle = len(batch) // 2
+    return batch[:middle], batch[middle:]
 
 
 # --- extending kept histories -------------------------------------------------------------
