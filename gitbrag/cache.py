@@ -5,8 +5,12 @@ on several processes share what one of them fetched (a popular repository's star
 history is walked once, not once per contributor). Values are JSON, never pickles,
 so nothing in a shared Redis can make a refresher execute code.
 
-A cache is only an optimisation, so it fails open: while Redis is unreachable, reads
-miss and writes are dropped (logged once per outage) and refreshes carry on.
+Redis is opened as the store opens it (`gitbrag.store.redis.connect`), so every URL the
+store accepts (percent-encoded passwords, ACL usernames, TLS) reaches the cache intact.
+
+A cache is only an optimisation, so it fails open: while Redis is unreachable, slow, or
+refuses a command (memory full, a read-only replica, missing ACL rights), reads miss and
+writes are dropped (logged once per outage) and refreshes carry on.
 """
 
 from __future__ import annotations
@@ -14,34 +18,41 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 
+import redis.asyncio as aioredis
 from aiocache import Cache
+from aiocache.backends.redis import RedisCache
 from aiocache.base import BaseCache
 from aiocache.serializers import JsonSerializer
+from redis.exceptions import RedisError
 
 from gitbrag.logs import OutageLog
-from gitbrag.store.redis import OUTAGE_ERRORS
+from gitbrag.store.redis import connect
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-CACHE_ERRORS: tuple[type[BaseException], ...] = (*OUTAGE_ERRORS, TimeoutError, OSError)
+# Any Redis error, OOM and READONLY included: a cache problem must never fail a refresh.
+CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, TimeoutError, OSError)
 
 
 def make_cache(redis_url: str | None = None, namespace: str = "gitbrag:cache") -> BaseCache:
     if not redis_url:
         return Cache(Cache.MEMORY, serializer=JsonSerializer(), namespace=namespace)
-    url = urlparse(redis_url)
-    inner = Cache(
-        Cache.REDIS,
-        endpoint=url.hostname or "localhost",
-        port=url.port or 6379,
-        db=int(url.path.lstrip("/") or 0),
-        password=url.password,
-        serializer=JsonSerializer(),
-        namespace=namespace,
-    )
-    return FailOpenCache(inner)
+    # aiocache's backend reads bytes and decodes them itself.
+    return FailOpenCache(ClientRedisCache(connect(redis_url, decode_responses=False), namespace=namespace))
+
+
+class ClientRedisCache(RedisCache):  # type: ignore[misc]
+    """aiocache's Redis backend on a client opened by `connect`: aiocache 0.12 builds
+    its pool from host, port and password alone, dropping the URL's username and
+    percent-encoding (so an ACL user's cache silently never worked)."""
+
+    def __init__(self, client: aioredis.Redis, namespace: str) -> None:
+        super().__init__(serializer=JsonSerializer(), namespace=namespace)
+        self.client = client
+
+    async def _close(self, *args: Any, _conn: Any = None, **kwargs: Any) -> None:
+        await self.client.aclose()
 
 
 class FailOpenCache(BaseCache):  # type: ignore[misc]
@@ -51,7 +62,7 @@ class FailOpenCache(BaseCache):  # type: ignore[misc]
         super().__init__(serializer=JsonSerializer())
         self.inner = inner
         self._outage = OutageLog(
-            log, "cache unreachable: fetching from GitHub instead", "cache reachable again"
+            log, "cache unavailable: fetching from GitHub instead", "cache available again"
         )
 
     async def get(self, key: str, default: Any = None, **kwargs: Any) -> Any:

@@ -24,6 +24,7 @@ from gitbrag.models import PERIODS
 from gitbrag.refresh import PassResult, UserOutcome
 from gitbrag.runtime import UsageError, demo_github, make_client, open_refresher, preflight, settings_for
 from gitbrag.settings import ConfigError, Settings
+from gitbrag.shutdown import Interrupted, Shutdown
 
 # --- gitbrag-refresh -------------------------------------------------------------------
 
@@ -68,16 +69,24 @@ def refresh_main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gitbrag-refresh: interrupted", file=sys.stderr)
         return 1
+    except Interrupted as stopped:  # claims released; what it did not finish is due again
+        print(stopped.summary)
+        print(f"gitbrag-refresh: {stopped}; unfinished reports are left for the next run", file=sys.stderr)
+        return 128 + stopped.signum  # the shell's convention for "ended by this signal"
     print(result.summary())
     return 1 if result.failed else 0
 
 
 async def _once(settings: Settings, track: list[str], refresh: list[str], *, force: bool) -> PassResult:
-    async with open_refresher(settings) as refresher:
+    shutdown = Shutdown.on_signals()  # SIGTERM/SIGINT: stop claiming, cut waits on GitHub short
+    async with open_refresher(settings, shutdown=shutdown) as refresher:
         with _progress() as (on_start, on_done):
-            return await refresher.run_pass(
+            result = await refresher.run_pass(
                 track=track, refresh=refresh, force=force, on_start=on_start, on_done=on_done
             )
+    if shutdown.signum is not None:
+        raise Interrupted(result.summary(), shutdown.signum)
+    return result
 
 
 @contextmanager

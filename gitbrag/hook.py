@@ -26,6 +26,9 @@ Why it is built this way:
   GITBRAG_FORCE_COOLDOWN_SECONDS: enough for a "Refresh now" button on the static site
   (CORS lets the site's origin POST), not enough to spend the rate limit on arbitrary names.
 * Every answer is JSON; errors are `{"error": message}` and never carry a trace.
+* Slow or silent clients cannot hold it: each request must arrive whole within 10 s, and
+  connections are capped at half the file-descriptor limit, the longest-waiting dropped
+  first (`gitbrag.connections`), so `/healthz` and the publisher keep working.
 """
 
 from __future__ import annotations
@@ -57,6 +60,14 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gitbrag.connections import (
+    MIN_CONNECTIONS,
+    READ_TIMEOUT_SECONDS,
+    ConnectionGuard,
+    connection_cap,
+    guarded_protocol,
+    quiet_accept_errors,
+)
 from gitbrag.metrics import Scrape, hook_request
 from gitbrag.models import PERIODS
 from gitbrag.refresh import Refresher, Target
@@ -72,6 +83,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 LOGIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}")
 BODY_LIMIT = 64 * 1024  # a webhook payload is a few KiB; nothing else needs a body
 DEFAULT_PERIOD = "1_year"
+LISTEN_BACKLOG = 2048
 STORE_ERRORS: tuple[type[BaseException], ...] = (*OUTAGE_ERRORS, RedisError, sqlite3.Error, OSError)
 
 
@@ -219,13 +231,19 @@ class Hook:
     # --- GET /healthz, GET /metrics ------------------------------------------------------
 
     async def healthz(self, request: Request) -> Response:
+        """503 unless the store answers *and* accepts writes: a read-only replica answers
+        PING, yet every pass would fail to record anything on it."""
         reachable = await self.store.ping()
-        payload = {
-            "status": "ok" if reachable else "unavailable",
+        problem = await self.store.write_problem() if reachable else None
+        payload: dict[str, Any] = {
+            "status": "unavailable" if not reachable else "read-only" if problem else "ok",
             "store": self.store.kind,
             "reachable": reachable,
+            "writable": reachable and problem is None,
         }
-        return JSONResponse(payload, status_code=200 if reachable else 503)
+        if problem:
+            payload["reason"] = problem
+        return JSONResponse(payload, status_code=200 if reachable and not problem else 503)
 
     async def metrics(self, request: Request) -> Response:
         try:
@@ -360,9 +378,19 @@ class _SharedLoopServer(uvicorn.Server):
 
 class HookServer:
     """The hook's uvicorn server on a socket bound up front, so a busy port fails at once
-    and port 0 (any free port) is known before serving."""
+    and port 0 (any free port) is known before serving. Slow or idle clients are timed
+    out and connections capped below the file-descriptor limit (`gitbrag.connections`)."""
 
-    def __init__(self, app: Starlette, host: str, port: int) -> None:
+    def __init__(
+        self,
+        app: Starlette,
+        host: str,
+        port: int,
+        *,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+        max_connections: int | None = None,
+    ) -> None:
+        self.guard = ConnectionGuard(max_connections or connection_cap(), read_timeout)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
         # without it each keep-alive response stalls ~40 ms on delayed ACKs.
@@ -372,16 +400,27 @@ class HookServer:
             self.socket.bind((host, port))
             # Listen now: with SO_REUSEADDR two processes can both *bind* a port, and only
             # listen() tells the second one it is taken.
-            self.socket.listen(2048)
+            self.socket.listen(LISTEN_BACKLOG)
         except OSError:
             self.socket.close()
             raise
         self.host, self.port = self.socket.getsockname()[:2]
         config = uvicorn.Config(
-            app, lifespan="off", log_config=None, access_log=False, timeout_graceful_shutdown=5
+            app,
+            http=guarded_protocol(self.guard),
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            timeout_keep_alive=5,
+            h11_max_incomplete_event_size=16 * 1024,  # request line and headers; bigger is a 400
+            # Connections accepted per loop turn, before the guard sees them: keep the overshoot
+            # past the cap within the file descriptors held in reserve.
+            backlog=max(MIN_CONNECTIONS, min(2048, self.guard.cap // 4)),
         )
         self._server = _SharedLoopServer(config)
         self._task: asyncio.Task[None] | None = None
+        self._restore_loop_handler: Callable[[], None] | None = None
 
     @property
     def url(self) -> str:
@@ -389,12 +428,16 @@ class HookServer:
         return f"http://{host}:{self.port}"
 
     async def start(self) -> None:
+        self._restore_loop_handler = quiet_accept_errors(asyncio.get_running_loop())
         self._task = asyncio.create_task(self._server.serve(sockets=[self.socket]), name="refresh hook")
         while not self._server.started:
             if self._task.done():
                 await self._task
                 raise RuntimeError("the refresh hook stopped while starting")
             await asyncio.sleep(0.005)
+        # asyncio re-listened with `backlog`, its per-turn accept count; let the kernel queue
+        # more: queued connections cost the process no file descriptor until accepted.
+        self.socket.listen(LISTEN_BACKLOG)
 
     async def stop(self) -> None:
         """Stop accepting; requests in flight finish (up to 5 s)."""
@@ -403,6 +446,9 @@ class HookServer:
             await self._task
             self._task = None
         self.socket.close()
+        if self._restore_loop_handler is not None:
+            self._restore_loop_handler()
+            self._restore_loop_handler = None
 
 
 async def start_hook(refresher: Refresher, settings: Settings) -> HookServer | None:

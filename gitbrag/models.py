@@ -239,4 +239,7 @@ class Report(_Model):
     # PRs of the period with more changed files than GitHub lists (3,000): their languages
     # come from the first 3,000 files.
     prs_with_capped_files: int = 0
-
+    # One more than the generation it replaced on the site (0: written before this field).
+    # The publisher never replaces a report with one whose number is not higher: an order
+    # that wall clocks, which jump, cannot give.
+    generation: int = 0

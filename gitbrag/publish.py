@@ -27,23 +27,21 @@ user, the number of files stays proportional to the pull requests (not one folde
 small repository), every pull request is reachable by following links, and every number
 on the page is still the report's.
 
-Every file goes through `atomic_write`, so a reader, or a refresh killed at any
-moment, sees either the old or the new version of a file, never half of one.
+Every file is written atomically (temporary file, fsync, rename), so a reader, or a refresh
+killed at any moment, sees either the old or the new version of a file, never half of one;
+and through `gitbrag.safepath`, which follows no symbolic link below the site root, so
+nothing is ever written, read, or deleted outside the site.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
 import re
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
@@ -68,6 +66,7 @@ from gitbrag.pages import (
     private_work_line,
     summary_sentence,
 )
+from gitbrag.safepath import SiteRoot, UnsafePathError
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,6 @@ ASSETS = ("style.css", "site.js")
 DEFAULT_STALE_AFTER_SECONDS = 86400
 # A temporary file this old belongs to no live writer (a write takes milliseconds).
 TEMP_MAX_AGE_SECONDS = 600
-FILE_MODE = 0o644
 
 
 # --- atomic writes -----------------------------------------------------------------
@@ -87,55 +85,19 @@ FILE_MODE = 0o644
 def atomic_write(path: Path, data: bytes | str) -> None:
     """Replace `path` with `data` so that nobody ever observes a partial file.
 
-    The bytes go to a hidden temporary file in the same directory (so the final
-    rename stays on one filesystem and is atomic), are fsynced, then renamed over
-    the target; the directory is fsynced so the rename itself survives a crash.
+    `path`'s folder is taken as the caller names it (made if missing); the file itself is
+    never followed: a link there is replaced (see `gitbrag.safepath.SiteRoot.write`). The
+    publisher itself writes through its site root, which follows no link below the root.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_name: str | None = None
-    try:
-        with tempfile.NamedTemporaryFile(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-        ) as tmp:
-            tmp_name = tmp.name
-            tmp.write(payload)
-            tmp.flush()
-            os.fchmod(tmp.fileno(), FILE_MODE)
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        if tmp_name is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
-        raise
-    _fsync_dir(path.parent)
+    SiteRoot(path.parent).write(path.name, payload)
 
 
 def sweep_temp_files(site_dir: Path, older_than_seconds: float = TEMP_MAX_AGE_SECONDS) -> int:
     """Delete temporary files of writers that died before their rename (kill -9, power
-    loss). Only old ones: a younger one may belong to a writer still at work."""
-    cutoff = time.time() - older_than_seconds
-    removed = 0
-    for path in site_dir.rglob(".*.tmp"):
-        with contextlib.suppress(FileNotFoundError):
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-    return removed
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:  # some platforms cannot open directories; the rename is still atomic
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    loss). Only old ones: a younger one may belong to a writer still at work. Links are
+    not followed, so nothing outside `site_dir` is ever swept."""
+    return SiteRoot(site_dir).sweep_temp_files(older_than_seconds)
 
 
 # --- templates ---------------------------------------------------------------------
@@ -217,6 +179,8 @@ class Publisher:
         stale_after_seconds: int = DEFAULT_STALE_AFTER_SECONDS,
     ):
         self.site_dir = Path(site_dir)
+        # Resolved once: the root may be a link; below it, nothing is followed (gitbrag.safepath).
+        self._site = SiteRoot(self.site_dir)
         self.search_path = ([Path(templates_dir)] if templates_dir else []) + default_template_dirs()
         if not self.search_path:
             raise FileNotFoundError("gitbrag templates not found (neither packaged nor in the repository)")
@@ -276,12 +240,27 @@ class Publisher:
 
     def _refuse_older(self, login: str, reports: dict[Period, Report]) -> None:
         """Fencing: a generation that lost its claim (paused past its lease, say) must not
-        replace what a newer generation already published."""
+        replace what a newer generation already published.
+
+        Newer means a higher `generation` (each is one more than the one it found on the
+        site), never a later `generated_at`: wall clocks jump, and a report written while
+        the clock was a day ahead would otherwise freeze the page for a day, `--force`
+        or not. Two generations that started from the same page carry the same number:
+        the first to publish wins. Unnumbered reports (0: older files, direct callers)
+        replace each other freely."""
         for period, report in reports.items():
             current = self.read_report(login, period)
-            if current is not None and current.generated_at > report.generated_at:
+            if current is None:
+                continue
+            if current.generation > report.generation or current.generation == report.generation > 0:
                 raise SupersededError(
-                    f"{login}/{period} generated at {current.generated_at.isoformat()} is newer"
+                    f"{login}/{period} generation {current.generation} is already published"
+                    f" (this is {report.generation})"
+                )
+            if current.generated_at > report.generated_at:
+                log.warning(
+                    "replacing a report dated in the future (the clock was ahead when it was made)",
+                    extra={"user": login, "report": period, "dated": current.generated_at.isoformat()},
                 )
 
     def set_updating(self, login: str, updating: bool) -> bool:
@@ -309,7 +288,7 @@ class Publisher:
     def publish_static(self) -> None:
         """Write site/assets/ (content-hashed names), 404.html and robots.txt, and sweep what
         killed writers left behind."""
-        sweep_temp_files(self.site_dir)
+        self._site.sweep_temp_files(TEMP_MAX_AGE_SECONDS)
         for name, hashed in self._assets.items():
             self._write(self.site_dir / "assets" / hashed, self._asset_source(name).read_bytes())
         # Served for any missing URL, so relative links cannot work there: the stylesheet is
@@ -323,22 +302,31 @@ class Publisher:
     def published_logins(self) -> list[str]:
         """Users with a published 1-year report, from the site itself (the index's source
         when the store cannot be reached)."""
-        if not self.site_dir.is_dir():
+        if not self._site.root.is_dir():
             return []
         return sorted(
             d.name
-            for d in self.site_dir.iterdir()
-            if LOGIN_RE.fullmatch(d.name) and (d / "1_year" / "report.json").is_file()
+            for d in self._site.root.iterdir()
+            if LOGIN_RE.fullmatch(d.name) and self._site.is_file(f"{d.name}/1_year/report.json")
         )
 
     def read_report(self, login: str, period: Period) -> Report | None:
-        """A published report.json, or None when missing or unreadable (e.g. an older format)."""
+        """A published report.json, or None when missing or unreadable (e.g. an older format).
+
+        One reached through a symbolic link is not the site's (it may be any file on the
+        machine): it is ignored, and the next publish replaces the link."""
         if period not in PERIODS:
             raise ValueError(f"unknown period {period!r}")
         path = self.site_dir / _validated_login(login) / period / "report.json"
         try:
-            return Report.model_validate_json(path.read_bytes())
+            return Report.model_validate_json(self._site.read_bytes(f"{login.lower()}/{period}/report.json"))
         except FileNotFoundError:
+            return None
+        except UnsafePathError as exc:
+            log.warning(
+                "ignoring a report not stored in the site itself",
+                extra={"user": login.lower(), "report": period, "reason": exc.strerror},
+            )
             return None
         except ValidationError as exc:
             log.warning("ignoring unreadable %s: %s", path, exc.error_count())
@@ -464,23 +452,17 @@ class Publisher:
 
     def _remove_unlisted(self, folder: Path, keep: set[Path]) -> None:
         """Drop repository pages an earlier generation wrote and this one did not (the
-        repository left the period, or now fits on the report page)."""
-        if not folder.is_dir():
-            return
-        for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
-            with contextlib.suppress(FileNotFoundError, OSError):
-                if path.is_dir():
-                    path.rmdir()  # only when empty
-                elif path not in keep and not path.name.startswith("."):
-                    path.unlink()
+        repository left the period, or now fits on the report page). Links are removed
+        themselves, never followed (see gitbrag.safepath)."""
+        kept = {PurePosixPath(p.relative_to(self.site_dir).as_posix()) for p in keep}
+        self._site.prune(folder.relative_to(self.site_dir).as_posix(), kept)
 
     # --- site-wide files -------------------------------------------------------------
 
     def _write_sitemap(self, entries: list[IndexEntry]) -> None:
         path = self.site_dir / "sitemap.xml"
         if not self.base_url:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()  # a sitemap of another address would mislead crawlers
+            self._site.unlink("sitemap.xml")  # a sitemap of another address would mislead crawlers
             return
         self._write(path, feeds.sitemap(self._sitemap_pages(entries)))
 
@@ -491,7 +473,7 @@ class Publisher:
         for entry in entries:
             yield f"{self.base_url}{entry.slug}/", entry.generated_at
             for period in PERIODS[1:]:
-                if (self.site_dir / entry.slug / period / "index.html").is_file():
+                if self._site.is_file(f"{entry.slug}/{period}/index.html"):
                     yield f"{self.base_url}{entry.slug}/{period}/", entry.generated_at
 
     # --- rendering ---------------------------------------------------------------
@@ -527,7 +509,9 @@ class Publisher:
         return self.base_url + path if self.base_url else None
 
     def _write(self, path: Path, data: bytes | str) -> Path:
-        atomic_write(path, data)
+        """Write a file below the site root (`path` is under `site_dir`), following no link."""
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+        self._site.write(path.relative_to(self.site_dir).as_posix(), payload)
         return path
 
     # --- assets ------------------------------------------------------------------

@@ -33,6 +33,7 @@ from gitbrag.metrics import ACTIVE_GENERATIONS, duplicate_skipped, generation_fi
 from gitbrag.models import PERIODS, PrivateMode
 from gitbrag.publish import LOGIN_RE, IndexEntry, Publisher, SupersededError
 from gitbrag.report import build_reports
+from gitbrag.shutdown import Shutdown, ShuttingDown
 from gitbrag.store.base import Store
 from gitbrag.store.redis import OUTAGE_ERRORS
 from gitbrag.tracking import Claim, TaskTracker, hash_params, make_task_id
@@ -98,6 +99,7 @@ class Refresher:
         max_concurrent: int = 8,
         clock: Callable[[], datetime] = utcnow,
         private: PrivateMode = "off",
+        shutdown: Shutdown | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -109,12 +111,15 @@ class Refresher:
         self.clock = clock
         self.private: PrivateMode = private  # GITBRAG_PRIVATE: what of private work is fetched and shown
         self._background: set[asyncio.Task[UserOutcome]] = set()
+        self.shutdown = shutdown  # once requested: no new claims; waits on GitHub end early
 
     # --- one generation, claimed -------------------------------------------------------
 
     async def generate(self, target: Target) -> UserOutcome:
         """Claim `target`'s report, then refresh its user; skipped when another worker holds
         it, the user is at the per-user limit, or (without force) it is no longer due."""
+        if self.shutdown is not None and self.shutdown.requested:
+            return UserOutcome(target.login.lower(), "skipped", (), error="shutting down")
         claim = await self.claim(target)
         if claim is None:
             return UserOutcome(target.login.lower(), "skipped", (), error="already running")
@@ -143,6 +148,10 @@ class Refresher:
                     return UserOutcome(login, "skipped", (), error="already fresh")
                 with ACTIVE_GENERATIONS.track_inprogress():
                     return await self.refresh_user(login, fence=claim.holds)
+        except ShuttingDown:
+            # Not a failure: nothing is recorded, the claim is released below, the report stays due.
+            log.info("generation interrupted by shutdown", extra={"task_id": claim.task_id, "user": login})
+            return UserOutcome(login, "skipped", (), error="interrupted by shutdown")
         finally:
             await claim.release()
 
@@ -182,11 +191,13 @@ class Refresher:
             # Inside the try: a site that cannot be written (full, read-only) fails this
             # report at once, before any GitHub budget is spent, and not the whole pass.
             marked = await asyncio.to_thread(self.publisher.set_updating, login, True)
+            generation = await asyncio.to_thread(self._next_generation, login)
             previous = await self.tracker.guard(self.store.load_collection(login), None)
             collection = await collect_user(
                 self.client, login, now=now, cache=self.cache, previous=previous, private=self.private
             )
             reports = build_reports(collection, until=now, generated_at=now)
+            reports = {p: r.model_copy(update={"generation": generation}) for p, r in reports.items()}
             if fence is not None and not await fence():
                 raise SupersededError("the claim on this report was lost")
             await asyncio.to_thread(self.publisher.publish_user, reports)
@@ -209,6 +220,12 @@ class Refresher:
             extra={"user": login, "prs": len(collection.pull_requests), "seconds": round(seconds, 3)},
         )
         return UserOutcome(login, "refreshed", PERIODS, seconds)
+
+    def _next_generation(self, login: str) -> int:
+        """One more than the newest generation on the site, read under the claim: the
+        publisher never lets a lower (or, from the same page, an equal) one replace it."""
+        published = (self.publisher.read_report(login, p) for p in PERIODS)
+        return 1 + max((r.generation for r in published if r is not None), default=0)
 
     async def _not_published(self, login: str, now: datetime, started: float, exc: Exception) -> UserOutcome:
         """Record why nothing was published."""
@@ -258,7 +275,7 @@ class Refresher:
         now = self.clock()
         track, named, invalid = _split_invalid(track, refresh)
         try:
-            await self.store.track([*track, *named], now, PERIODS)
+            await self.store.track([*track, *named, *await self._lost_or_known()], now, PERIODS)
             tracked: list[str] | None = [u.login for u in await self.store.tracked()]
             targets = await self._targets(named, force, now, tracked or [])
         except OUTAGE_ERRORS as exc:
@@ -287,6 +304,21 @@ class Refresher:
             return _count(outcomes, len(outcomes) * len(PERIODS))
         await asyncio.to_thread(self.publish_site, tracked)
         return _count(outcomes, len(tracked) * len(PERIODS))
+
+    async def _lost_or_known(self) -> list[str]:
+        """Every user the store tracks or the site has pages for, to track again (tracking is
+        idempotent: it only adds what is missing). A Redis that evicts keys, or one restarted
+        empty, loses tracked users, report metadata and due entries while the pages stay;
+        without this, those users would silently never be refreshed nor indexed again."""
+        known = [u.login for u in await self.store.tracked()]
+        published = await asyncio.to_thread(self.publisher.published_logins)
+        lost = sorted(set(published) - set(known))
+        if lost:
+            log.warning(
+                "store lost state: tracking again the users whose pages are published",
+                extra={"users": len(lost), "user": lost[0]},
+            )
+        return [*known, *lost]
 
     async def _targets(
         self, named: list[str], force: bool, now: datetime, tracked: list[str]

@@ -5,24 +5,31 @@ GitHub started in-process with its demo dataset.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
-from pathlib import Path
 
+import redis.asyncio as aioredis
 from pydantic import SecretStr
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import AuthenticationError, ResponseError
 
 from gitbrag.cache import make_cache
-from gitbrag.github.client import GitHubClient
+from gitbrag.github.client import GitHubClient, Sleep
 from gitbrag.github.errors import AuthError, GitHubError
 from gitbrag.github.pacing import SEARCH_PER_MINUTE, Pacing
 from gitbrag.publish import Publisher
 from gitbrag.refresh import Refresher
-from gitbrag.settings import Settings, load_settings
-from gitbrag.store import open_store
+from gitbrag.settings import Settings, check_paths, load_settings, redis_url_parts
+from gitbrag.shutdown import Shutdown
+from gitbrag.store import check_store, open_store
 from gitbrag.tracking import TaskTracker, configure_tracking
 
 DEMO_TOKEN = "gitbrag-demo-token"  # the fake accepts any token; this one never leaves memory
+# How long the start-up check waits for Redis to answer PING (a healthy one takes milliseconds).
+REDIS_CHECK_SECONDS = 2.0
 
 
 class UsageError(Exception):
@@ -30,10 +37,13 @@ class UsageError(Exception):
 
 
 def settings_for(site_dir: str | None) -> Settings:
+    """Settings from the environment, every value and path checked, nothing created yet."""
     overrides: dict[str, object] = {}
-    if site_dir:
-        overrides["site_dir"] = Path(site_dir)
-    return load_settings(**overrides)
+    if site_dir is not None:
+        overrides["site_dir"] = site_dir
+    settings = load_settings(**overrides)
+    check_paths(settings)
+    return settings
 
 
 @contextmanager
@@ -54,7 +64,11 @@ def demo_github(settings: Settings) -> Iterator[tuple[Settings, list[str]]]:
         yield settings.model_copy(update=update), list(dataset.demo_users)
 
 
-def make_client(settings: Settings, *, transient_attempts: int = 5) -> GitHubClient:
+def make_client(
+    settings: Settings, *, transient_attempts: int = 5, sleep: Sleep = asyncio.sleep
+) -> GitHubClient:
+    """The GitHub client; `sleep` is how it waits out rate limits and backoffs (a
+    `Shutdown.sleep` lets SIGTERM cut those waits short)."""
     tokens = settings.tokens()
     if not tokens:
         raise UsageError("no GitHub token: set GITHUB_TOKEN (or GITBRAG_GITHUB_TOKEN), or try --demo")
@@ -65,6 +79,7 @@ def make_client(settings: Settings, *, transient_attempts: int = 5) -> GitHubCli
         transient_attempts=transient_attempts,
         pacing=_pacing(settings),
         max_in_flight=settings.github_max_in_flight,
+        sleep=sleep,
     )
 
 
@@ -89,12 +104,67 @@ async def preflight(settings: Settings) -> None:
             raise UsageError(f"cannot reach the GitHub API at {settings.github_api_url}: {exc}") from None
 
 
+async def check_redis_answers(url: str, within: float = REDIS_CHECK_SECONDS) -> None:
+    """Whatever listens at GITBRAG_REDIS_URL answers as Redis, else `UsageError`.
+
+    Something that is not Redis (another service's port) accepts the connection and then
+    says nothing or something else: every call would wait out its socket timeout, a pass
+    would crawl for minutes and exit 0. A Redis that is merely down (nothing listens) is
+    not a setting's fault: the store fails open and heals when it comes up, as documented."""
+    if not await _accepts_connections(url, within):
+        return
+    client = aioredis.from_url(
+        url, socket_connect_timeout=within, socket_timeout=within, retry=Retry(NoBackoff(), 0)
+    )
+    try:
+        await client.ping()
+    except (AuthenticationError, ResponseError):
+        return  # Redis it is; `check_store` says what it refuses
+    except Exception:  # a timeout, a protocol error, a TLS failure: not Redis
+        raise UsageError(
+            f"GITBRAG_REDIS_URL: {_redis_address(url)} accepted the connection but did not answer "
+            f"as Redis within {within:g} s"
+        ) from None
+    finally:
+        await client.aclose()
+
+
+def _redis_address(url: str) -> str:
+    """host:port or the socket's path, for messages: never the password."""
+    parts = redis_url_parts(url)
+    if "path" in parts:
+        return str(parts["path"])
+    return f"{parts.get('host', 'localhost')}:{parts.get('port', 6379)}"
+
+
+async def _accepts_connections(url: str, within: float) -> bool:
+    parts = redis_url_parts(url)
+    try:
+        if "path" in parts:
+            opened = asyncio.open_unix_connection(str(parts["path"]))
+        else:
+            opened = asyncio.open_connection(parts.get("host", "localhost"), parts.get("port", 6379))
+        _, writer = await asyncio.wait_for(opened, within)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
+
+
 @asynccontextmanager
-async def open_refresher(settings: Settings) -> AsyncIterator[Refresher]:
-    client = make_client(settings)
+async def open_refresher(settings: Settings, *, shutdown: Shutdown | None = None) -> AsyncIterator[Refresher]:
+    """The wired refresher; with `shutdown`, a stop request ends its waits on GitHub and its claiming.
+
+    Checks first, then creates: a wrong GitHub URL or token, or a port that is not Redis,
+    exits with one line before the store file or any folder exists."""
+    client = make_client(settings, sleep=shutdown.sleep if shutdown else asyncio.sleep)
+    await preflight(settings)
+    if settings.redis_url:
+        await check_redis_answers(settings.redis_url)
     store = open_store(settings)
     try:
-        await preflight(settings)
+        if problem := await check_store(store):  # read-only, rejected credentials: one line, exit 2
+            raise UsageError(problem)
         async with client:
             tracker = TaskTracker.from_settings(store, settings)
             configure_tracking(tracker)
@@ -113,6 +183,7 @@ async def open_refresher(settings: Settings) -> AsyncIterator[Refresher]:
                 stale_after=timedelta(seconds=settings.stale_after_seconds),
                 max_concurrent=settings.max_concurrent,
                 private=settings.private,
+                shutdown=shutdown,
             )
     finally:
         await store.close()

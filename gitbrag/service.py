@@ -3,15 +3,17 @@
 An APScheduler job runs a pass every `GITBRAG_SCAN_INTERVAL_SECONDS` (with jitter so
 replicas drift apart); a pass never overlaps the previous one (`max_instances=1`,
 `coalesce`). The refresh hook (`gitbrag.hook`) is served in the same event loop.
-SIGTERM/SIGINT stop both gracefully: the hook stops accepting, no new pass starts, the
-running one and the generations the hook started finish, exit 0.
+SIGTERM/SIGINT stop both promptly: the hook stops accepting, no new pass starts and no
+new claim is taken, generations that are working finish, and those waiting on GitHub (a
+spent rate limit, a retry backoff) are interrupted at once (`gitbrag.shutdown`): their
+claims are released and nothing is recorded against them, so the next run takes them
+straight up. Exit 0.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,22 +22,18 @@ from gitbrag.hook import start_hook
 from gitbrag.refresh import Refresher
 from gitbrag.runtime import demo_github, open_refresher
 from gitbrag.settings import Settings
+from gitbrag.shutdown import Shutdown
 
 log = logging.getLogger(__name__)
 
 
-async def serve(refresher: Refresher, settings: Settings, users: list[str]) -> None:
-    """Run passes on a schedule until SIGTERM/SIGINT."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-
+async def serve(refresher: Refresher, settings: Settings, users: list[str], shutdown: Shutdown) -> None:
+    """Run passes on a schedule until `shutdown` is requested (SIGTERM/SIGINT)."""
     running: set[asyncio.Task[object]] = set()
     pending = list(users)
 
     async def scan() -> None:
-        if stop.is_set():
+        if shutdown.requested:
             return
         task = asyncio.current_task()
         if task:
@@ -65,8 +63,8 @@ async def serve(refresher: Refresher, settings: Settings, users: list[str]) -> N
     hook = await start_hook(refresher, settings)  # same loop: it claims through `refresher`
     scheduler.start()
     log.info("service started", extra={"scan_interval_s": settings.scan_interval_seconds})
-    await stop.wait()
-    log.info("stopping: no new passes; waiting for the running one")
+    await shutdown.wait()
+    log.info("stopping: no new passes or claims; waits on GitHub interrupted")
     if hook is not None:
         await hook.stop()  # no new requests; answers in flight finish
     scheduler.pause()  # no new scans; shutting down first would cancel the running one
@@ -79,8 +77,9 @@ async def serve(refresher: Refresher, settings: Settings, users: list[str]) -> N
 
 def run_service(settings: Settings, *, users: list[str], demo: bool) -> int:
     async def main(s: Settings, u: list[str]) -> None:
-        async with open_refresher(s) as refresher:
-            await serve(refresher, s, u)
+        shutdown = Shutdown.on_signals()  # before the preflight: a stop during it is a stop too
+        async with open_refresher(s, shutdown=shutdown) as refresher:
+            await serve(refresher, s, u, shutdown)
 
     if demo:
         with demo_github(settings) as (demo_settings, demo_users):

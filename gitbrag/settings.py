@@ -2,20 +2,36 @@
 
 Invalid values are rejected when settings are loaded, naming the variable, so a
 misconfigured cron job fails at once with a one-line message rather than halfway
-through a pass.
+through a pass. Two steps, both before anything is created: `load_settings` checks
+each value on its own (types, ranges, URL syntax), `check_paths` what only the file
+system can say (a site folder that cannot be made, a state path that is a folder).
+An empty optional setting (`GITBRAG_REDIS_URL=` in a compose file) means unset.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import re
+import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from redis.connection import parse_url
 
 from gitbrag.models import PrivateMode
 
 DEFAULT_API_URL = "https://api.github.com"
+DAY = 86400
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+# What a token may hold: it travels in a header, so no space, control or non-ASCII character.
+_TOKEN_RE = re.compile(r"^[\x21-\x7e]+$")
+# A host name to listen on (RFC 1123 labels), when it is not an IP address.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME_RE = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 
 
 class ConfigError(Exception):
@@ -48,13 +64,14 @@ class Settings(BaseSettings):
 
     # What to refresh and when.
     users: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    stale_after_seconds: int = Field(default=86400, gt=0)
+    # Every number has a range: a huge one would overflow a date or never come round.
+    stale_after_seconds: int = Field(default=DAY, ge=1, le=365 * DAY)
 
     # Coordination (claims, the service).
-    task_ttl_seconds: int = Field(default=300, gt=0)
-    per_user_limit: int = Field(default=1, ge=1)
-    scan_interval_seconds: int = Field(default=300, gt=0)
-    max_concurrent: int = Field(default=8, ge=1)
+    task_ttl_seconds: int = Field(default=300, ge=1, le=DAY)
+    per_user_limit: int = Field(default=1, ge=1, le=100)
+    scan_interval_seconds: int = Field(default=300, ge=1, le=DAY)
+    max_concurrent: int = Field(default=8, ge=1, le=256)
 
     # The refresh hook, served by `gitbrag-refresh` (the service).
     hook_host: str = "127.0.0.1"
@@ -62,7 +79,7 @@ class Settings(BaseSettings):
     hook_secret: SecretStr | None = None  # Bearer token / webhook HMAC key; never logged
     hook_public_url: str | None = None  # where browsers reach the hook; enables "Refresh now"
     allow_new_users: bool = True  # with the secret, may the hook add untracked users?
-    force_cooldown_seconds: int = Field(default=60, ge=0)  # per user, between forced refreshes
+    force_cooldown_seconds: int = Field(default=60, ge=0, le=DAY)  # per user, between forced refreshes
 
     # Logging.
     log_format: Literal["text", "json"] = "text"
@@ -75,12 +92,79 @@ class Settings(BaseSettings):
             return [u.strip() for u in value.split(",") if u.strip()]
         return value
 
-    @field_validator("github_api_url", "github_graphql_url", "hook_public_url")
+    @field_validator(
+        "github_token", "github_graphql_url", "templates_dir", "redis_url", "base_url", "hook_public_url",
+        "hook_secret", mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """`GITBRAG_REDIS_URL=` (compose files, `.env` templates) means "not set"."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("site_dir", "state_path", mode="before")
+    @classmethod
+    def _not_empty(cls, value: object) -> object:
+        """An empty path is the current folder: the site would be published (and swept)
+        over the working directory, the store would be a folder."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("github_api_url", "github_graphql_url", "hook_public_url", "base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/") if value else value
+        try:
+            _HTTP_URL.validate_python(value)
+        except ValidationError:
+            raise ValueError("must be an http:// or https:// URL with a host (and a valid port)") from None
+        return value.rstrip("/")
+
+    @field_validator("users")
+    @classmethod
+    def _logins(cls, value: list[str]) -> list[str]:
+        """A name that is not a GitHub login can never be refreshed: say so at start."""
+        from gitbrag.publish import LOGIN_RE  # the publisher's rule; imported late (templates)
+
+        for number, login in enumerate(value, start=1):
+            if not LOGIN_RE.fullmatch(login):
+                raise ValueError(f"entry #{number} is not a GitHub username")
+        return value
+
+    @field_validator("hook_host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            if not _HOSTNAME_RE.fullmatch(value):
+                raise ValueError("must be an IP address or a host name") from None
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_redis_url(value)
+        return value
+
+    @field_validator("github_token")
+    @classmethod
+    def _token_pool(cls, value: SecretStr | None) -> SecretStr | None:
+        """A token with a space or a control character would fail every request, far from
+        here; the message names its position, never the value."""
+        if value is None:
+            return None
+        tokens = [t.strip() for t in value.get_secret_value().split(",")]
+        for number, token in enumerate(tokens, start=1):
+            if token and not _TOKEN_RE.fullmatch(token):
+                raise ValueError(f"token #{number} of {len(tokens)} holds a character no token has")
+        return value
 
     @property
     def graphql_url(self) -> str:
@@ -102,6 +186,75 @@ class Settings(BaseSettings):
         if self.github_token is None:
             return []
         return [t.strip() for t in self.github_token.get_secret_value().split(",") if t.strip()]
+
+
+def redis_url_parts(url: str) -> dict[str, Any]:
+    """redis-py's reading of a Redis URL (host, port, db, path, ...); `ValueError` when bad."""
+    parts: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
+    return parts
+
+
+def check_redis_url(url: str) -> None:
+    """redis-py's own parser decides the scheme, port and query; it ignores a database
+    that is not a number (`redis://h/abc` would silently use 0), so that is checked here.
+    Messages never hold the URL: it may carry a password."""
+    try:
+        redis_url_parts(url)
+        parts = urlsplit(url)
+    except ValueError:
+        raise ValueError(
+            "must be a redis://, rediss:// or unix:// URL (redis://[user:password@]host[:port][/db])"
+        ) from None
+    if parts.scheme in ("redis", "rediss"):
+        if not parts.hostname:
+            raise ValueError("needs a host: redis://host[:port][/db]")
+        db = parts.path.strip("/")
+        if db and not db.isdigit():
+            raise ValueError("the database (the URL's path) must be a number, as in redis://host:6379/0")
+
+
+def check_paths(settings: Settings) -> None:
+    """What the file system says about the configured paths, checked before anything is
+    created: the site folder can be made (or is a folder), the state file is a file in a
+    folder that can be made and is not published inside the site, the templates folder
+    exists. Raises `ConfigError` naming the first bad variable; leaves nothing behind."""
+    problems = [_creatable_dir("GITBRAG_SITE_DIR", settings.site_dir)]
+    if settings.templates_dir is not None and not settings.templates_dir.is_dir():
+        problems.append("GITBRAG_TEMPLATES_DIR: not an existing folder")
+    if not settings.redis_url:  # with Redis the state file is not used
+        problems.append(_state_file_problem(settings.state_path, settings.site_dir))
+    found = [p for p in problems if p]
+    if found:
+        raise ConfigError("invalid configuration: " + "; ".join(found))
+
+
+def _state_file_problem(path: Path, site_dir: Path) -> str | None:
+    name = "GITBRAG_STATE_PATH"
+    if path.is_dir():
+        return f"{name}: is a folder; it must name the SQLite file (e.g. .gitbrag/state.sqlite3)"
+    if path.exists() and not path.is_file():
+        return f"{name}: not a regular file"
+    if path.resolve().is_relative_to(site_dir.resolve()):
+        return f"{name}: inside GITBRAG_SITE_DIR, where it would be published"
+    return None if path.exists() else _creatable_dir(name, path.parent)
+
+
+def _creatable_dir(name: str, path: Path) -> str | None:
+    """None when `path` is a folder, or could be made: its nearest existing ancestor is a
+    folder in which a folder can really be made (a probe, removed at once: only trying
+    tells /proc, a read-only mount or a wrong owner from a usable place)."""
+    if path.is_dir():
+        return None
+    ancestor = path.absolute()
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"{name}: {ancestor} is not a folder"
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".gitbrag-probe-", dir=ancestor))
+    except OSError as exc:
+        return f"{name}: cannot create it in {ancestor}: {exc.strerror or exc}"
+    return None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -85,6 +85,7 @@ class TaskTracker:
         self.clock = clock
         self._held: dict[str, str] = {}  # task id -> token, for complete_task(task_id) alone
         self._unbacked: set[str] = set()  # tokens granted or renewed while Redis was down
+        self._lease_ends: dict[str, float] = {}  # token -> its lease's end at the latest (clock)
         self._outage = OutageLog(
             log,
             "Redis unreachable: task tracking fails open (duplicates possible) until it is back",
@@ -118,8 +119,9 @@ class TaskTracker:
             "started_at": datetime.fromtimestamp(self.clock(), UTC).isoformat(),
             **(metadata or {}),
         }
+        asked = self.clock()
         outcome = await self.guard(
-            self.store.claim_task(task_id, token, doc, self.ttl, self.per_user_limit, self.clock()), None
+            self.store.claim_task(task_id, token, doc, self.ttl, self.per_user_limit, asked), None
         )
         if outcome is None:  # fail open
             self._unbacked.add(token)
@@ -127,6 +129,7 @@ class TaskTracker:
             log.debug("task not started", extra={"task_id": task_id, "reason": str(outcome)})
             return None
         self._held[task_id] = token
+        self._lease_ends[token] = asked + self.ttl
         return Claim(self, task_id, token)
 
     async def complete_task(self, task_id: str, token: str | None = None) -> bool:
@@ -138,6 +141,7 @@ class TaskTracker:
         if self._held.get(task_id) == token:
             del self._held[task_id]
         self._unbacked.discard(token)
+        self._lease_ends.pop(token, None)
         return bool(await self.guard(self.store.release_task(task_id, token, self.clock()), False))
 
     async def renew_task(self, task_id: str, token: str | None = None, ttl: float | None = None) -> bool:
@@ -148,12 +152,15 @@ class TaskTracker:
             return False
         if token in self._unbacked:
             return await self._adopt(task_id, token)
-        renewed = self.store.renew_claim(task_id, token, ttl or self.ttl, self.clock())
-        result = await self.guard(renewed, None)
+        asked = self.clock()
+        result = await self.guard(self.store.renew_claim(task_id, token, ttl or self.ttl, asked), None)
         if result is None:
             self._unbacked.add(token)  # if it lapses during the outage, adopt it afterwards
             return True
-        return result
+        if not result:
+            return await self._vanished(task_id, token)
+        self._lease_ends[token] = asked + (ttl or self.ttl)
+        return True
 
     async def holds_task(self, task_id: str, token: str | None = None) -> bool:
         """Whether `token` still holds the claim: check it just before the final write."""
@@ -164,7 +171,9 @@ class TaskTracker:
         if token in self._unbacked:
             return await self._adopt(task_id, token)
         meta = await self.guard(self.store.task_metadata(task_id, self.clock()), {"claim_token": token})
-        return meta is not None and meta.get("claim_token") == token
+        if meta is None:
+            return await self._vanished(task_id, token)
+        return meta.get("claim_token") == token
 
     async def is_task_active(self, task_id: str) -> bool:
         meta = await self.guard(self.store.task_metadata(normalize_task_id(task_id), self.clock()), None)
@@ -190,16 +199,32 @@ class TaskTracker:
         self._outage.succeeded()
         return result
 
+    async def _vanished(self, task_id: str, token: str) -> bool:
+        """The claim is not in the store. Lapsed (our lease ran out: a stalled worker) it is
+        lost, and fencing must stop the write. Gone while its lease still ran, nobody can have
+        released it but us: the store lost it (a Redis that evicts keys, one restarted empty),
+        so it is claimed again under the same token unless someone took the task meanwhile.
+        The lease is timed from before it was asked for, so "still ran" never overestimates."""
+        if self.clock() >= self._lease_ends.get(token, 0):
+            return False
+        log.warning(
+            "claim vanished from the store before its lease ended: claiming it again",
+            extra={"task_id": task_id, "user": task_user(task_id)},
+        )
+        return await self._adopt(task_id, token)
+
     async def _adopt(self, task_id: str, token: str) -> bool:
         """A claim granted (or last renewed) during an outage: record it now that the
         store answers. It yields only if someone else claimed the task meanwhile."""
         doc = {"username": task_user(task_id), "worker_id": self.worker_id, "adopted": True}
-        claim = self.store.claim_task(task_id, token, doc, self.ttl, self.per_user_limit, self.clock())
+        asked = self.clock()
+        claim = self.store.claim_task(task_id, token, doc, self.ttl, self.per_user_limit, asked)
         outcome = await self.guard(claim, None)
         if outcome is None or outcome is ClaimOutcome.LIMITED:
             return True  # still down, or the user's slots are taken: carry on unbacked
         if outcome is ClaimOutcome.STARTED:
             self._unbacked.discard(token)
+            self._lease_ends[token] = asked + self.ttl
             return True
         meta = await self.guard(self.store.task_metadata(task_id, self.clock()), None)
         if meta is not None and meta.get("claim_token") == token:

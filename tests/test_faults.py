@@ -359,7 +359,9 @@ async def test_a_full_or_read_only_site_fails_that_report_only(
         real_replace = os.replace
 
         def replace(src: Any, dst: Any, **kwargs: Any) -> None:
-            if str(dst).startswith(victim_dir):
+            folder = kwargs.get("dst_dir_fd")  # the publisher renames inside an open folder
+            target = str(dst) if folder is None else os.path.join(os.readlink(f"/proc/self/fd/{folder}"), dst)
+            if target.startswith(victim_dir):
                 raise OSError(code, os.strerror(code))
             real_replace(src, dst, **kwargs)
 

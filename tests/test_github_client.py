@@ -563,3 +563,15 @@ async def test_graphql_waits_once_its_answers_took_a_minute_of_the_last_minute(f
             await client.graphql("query { viewer { login } }", {})
     assert len(seen) == 3
     assert len(fake_time.sleeps) == 1 and 59 <= fake_time.sleeps[0] <= 60  # the third waited
+
+
+async def test_a_reset_further_than_an_hour_away_rests_at_most_an_hour(fake_time: FakeTime) -> None:
+    """Our clock set back (or GitHub's skewed) must not turn a rest into a longer one."""
+    spent = httpx.Response(
+        403, json={"message": "API rate limit exceeded"}, headers=limits(0, START + 3 * 3600)
+    )
+    handler, seen = script(spent, OK)
+    async with make_client(handler, fake_time) as client:
+        await client.rest_get("/users/octocat")
+    assert len(seen) == 2
+    assert fake_time.now - START <= 3600 + 2

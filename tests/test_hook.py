@@ -549,6 +549,7 @@ def test_healthz_follows_the_store(
             "status": "ok",
             "store": "redis",
             "reachable": True,
+            "writable": True,
         }
         assert httpx.post(hook.url + "/refresh/zero-zoe").status_code == 202
         assert httpx.post(hook.url + "/refresh/zero-zoe").status_code == 429  # the cooldown lives in Redis
@@ -566,7 +567,12 @@ def test_healthz_follows_the_store(
 
 def test_sqlite_healthz(hooks: Callable[..., RunningHook]) -> None:
     hook = hooks()
-    assert httpx.get(hook.url + "/healthz").json() == {"status": "ok", "store": "sqlite", "reachable": True}
+    assert httpx.get(hook.url + "/healthz").json() == {
+        "status": "ok",
+        "store": "sqlite",
+        "reachable": True,
+        "writable": True,
+    }
 
 
 # --- the service -------------------------------------------------------------------------

@@ -566,10 +566,10 @@ def test_failed_write_keeps_the_old_file_and_no_temp_files(
     target = tmp_path / "index.html"
     atomic_write(target, "old version")
 
-    def boom(*args: object) -> None:
+    def boom(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(f"gitbrag.publish.os.{failing}", boom)
+    monkeypatch.setattr(f"gitbrag.safepath.os.{failing}", boom)
     with pytest.raises(OSError, match="disk full"):
         atomic_write(target, "new version " * 10_000)
     monkeypatch.undo()
@@ -583,10 +583,10 @@ def test_failed_publish_leaves_the_published_pages_intact(
     publish_all(publisher)
     before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
 
-    def read_only(*args: object) -> None:
+    def read_only(*args: object, **kwargs: object) -> None:
         raise OSError("read-only file system")
 
-    monkeypatch.setattr("gitbrag.publish.os.replace", read_only)
+    monkeypatch.setattr("gitbrag.safepath.os.replace", read_only)
     newer = reports_for(make_collection(prs=[]))
     with pytest.raises(OSError):
         publisher.publish_user(newer)

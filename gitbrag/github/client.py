@@ -68,6 +68,8 @@ SECONDARY_MIN_WAIT = 60.0
 MAX_RATE_LIMIT_WAITS = 12
 # `x-ratelimit-reset` has whole-second precision: wake just after it, not just before.
 RESET_MARGIN = 1.0
+# GitHub's primary limits reset within an hour of the first request of a window.
+PRIMARY_WINDOW = 3600.0
 # Budget assumed for a token we have not heard about yet (GitHub's largest hourly limit).
 UNKNOWN_BUDGET = 15_000
 # Requests open at once per token: GitHub allows 100 per account and asks for fewer.
@@ -338,9 +340,12 @@ def _secondary(reply: _Reply, now: float, secondary_waits: int) -> _Limit:
 def rate_limit_of(reply: _Reply, now: float, secondary_waits: int) -> _Limit | None:
     """GitHub's documented rules for telling a rate-limited answer and how long to wait."""
     reset = _int_header(reply.headers, "x-ratelimit-reset")
-    # A reset already in the past (clock skew) still rests the token a moment, not a busy loop.
+    # A reset already in the past (clock skew) still rests the token a moment, not a busy loop;
+    # one further than GitHub's hour-long window (our clock set back) rests at most that hour.
     primary_until = (
-        max(float(reset) + RESET_MARGIN, now + 1) if reset is not None else now + SECONDARY_MIN_WAIT
+        min(max(float(reset) + RESET_MARGIN, now + 1), now + PRIMARY_WINDOW + RESET_MARGIN)
+        if reset is not None
+        else now + SECONDARY_MIN_WAIT
     )
     if reply.status == 200:
         if _is_primary_graphql_limit(reply.json):

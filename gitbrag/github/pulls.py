@@ -149,7 +149,7 @@ class PullRequestSearch:
         nodes = answer.data["search"]["nodes"] or []
         for path in answer.limited:
             index = _node_index(path)
-            if index is None or path[-1] != "files" or nodes[index] is None:
+            if index is None or index >= len(nodes) or path[-1] != "files" or nodes[index] is None:
                 return False  # more than files is missing: only a smaller page gets it
             nodes[index]["files"] = {"nodes": [], "pageInfo": {"hasNextPage": True, "endCursor": None}}
         if answer.limited:

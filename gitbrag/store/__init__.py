@@ -1,13 +1,29 @@
-"""Durable state behind one interface: `open_store(settings)` picks the backend."""
+"""Durable state behind one interface: `open_store(settings)` picks the backend,
+`check_store(store)` says at start whether it can keep gitbrag's state."""
 
 from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
 
 from gitbrag.settings import Settings
 from gitbrag.store.base import ClaimOutcome, ReportMeta, Store, TrackedUser
 from gitbrag.store.redis import RedisStore
 from gitbrag.store.sqlite import SQLiteStore
 
-__all__ = ["ClaimOutcome", "RedisStore", "ReportMeta", "SQLiteStore", "Store", "TrackedUser", "open_store"]
+__all__ = [
+    "ClaimOutcome",
+    "RedisStore",
+    "ReportMeta",
+    "SQLiteStore",
+    "Store",
+    "TrackedUser",
+    "check_store",
+    "open_store",
+]
+
+log = logging.getLogger(__name__)
 
 # Kept GitHub data outlives this many stale periods in Redis (see gitbrag.store.redis).
 COLLECTION_TTL_PERIODS = 3
@@ -21,3 +37,24 @@ def open_store(settings: Settings) -> Store:
             settings.redis_url, collection_ttl=COLLECTION_TTL_PERIODS * settings.stale_after_seconds
         )
     return SQLiteStore(settings.state_path)
+
+
+async def check_store(store: Store) -> str | None:
+    """Why the store cannot keep gitbrag's state (read-only, rejected credentials), for a
+    one-line exit at start; None when it can or is merely down (then callers fail open).
+
+    A Redis that may evict keys loses claims, tracked users and report metadata under
+    memory pressure; passes rebuild them from the site, but the operator must hear it,
+    once, at start."""
+    problem = await store.write_problem()
+    if problem is None and isinstance(store, RedisStore):
+        try:
+            policy = await store.eviction_policy()
+        except (RedisError, OSError):  # down, or INFO denied too: nothing to warn about
+            policy = None
+        if policy is not None and policy != "noeviction":
+            log.warning(
+                "Redis may evict gitbrag's state under memory pressure: set maxmemory-policy noeviction",
+                extra={"maxmemory_policy": policy},
+            )
+    return problem

@@ -78,6 +78,12 @@ class Store(Protocol):
         """True when the backend answers."""
         ...
 
+    async def write_problem(self) -> str | None:
+        """None when the store accepts writes, else why not, in one line without secrets
+        (a read-only replica, a full Redis, rejected credentials). None too when it is
+        merely unreachable: `ping` says that, and callers fail open until it is back."""
+        ...
+
     async def close(self) -> None: ...
 
     async def track(self, logins: list[str], now: datetime, periods: tuple[str, ...]) -> None:

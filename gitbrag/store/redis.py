@@ -43,8 +43,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import AuthenticationError, OutOfMemoryError, ReadOnlyError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gitbrag.models import Collection
@@ -126,8 +126,31 @@ USERS = "{gitbrag}:users"
 MISSING = "{gitbrag}:missing"
 DUE = "{gitbrag}:due"
 
-# The errors that mean "Redis is unreachable" (as opposed to a bug): tracking fails open on them.
-OUTAGE_ERRORS: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, TimeoutError)
+# The errors that mean "Redis cannot serve gitbrag right now" (as opposed to a bug): unreachable,
+# too slow, or refusing writes (a replica after a failover, memory full under `noeviction`).
+# Tracking fails open on them: a pass still publishes and the store catches up later.
+UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, TimeoutError)
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (*UNREACHABLE_ERRORS, ReadOnlyError, OutOfMemoryError)
+HEALTH_KEY = "{gitbrag}:health"  # the write probe's key (expires at once)
+
+
+def connect(url: str, *, decode_responses: bool = True, socket_timeout: float = 5) -> aioredis.Redis:
+    """The one way gitbrag opens Redis (the store and the cache alike): redis-py parses the
+    URL, so percent-encoded passwords, ACL usernames, `rediss://` and `?db=` all work.
+
+    Short timeouts so an outage, or a Redis too slow to answer within `socket_timeout`,
+    fails a call fast (callers then fail open) instead of hanging the pass, and one quick
+    retry so a pooled connection that died with a restarted server reconnects without
+    the caller noticing."""
+    client: aioredis.Redis = aioredis.from_url(
+        url,
+        decode_responses=decode_responses,
+        socket_connect_timeout=min(2, socket_timeout),
+        socket_timeout=socket_timeout,
+        retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), 1),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+    return client
 
 
 def task_key(task_id: str) -> str:
@@ -181,25 +204,41 @@ class RedisStore:
     def from_url(
         cls, url: str, *, collection_ttl: float | None = None, socket_timeout: float = 5
     ) -> RedisStore:
-        """Short timeouts so an outage, or a Redis too slow to answer within
-        `socket_timeout`, fails a call fast (tracking then fails open) instead of hanging
-        the pass, and one quick retry so a pooled connection that died with a restarted
-        server reconnects without the caller noticing."""
-        client = aioredis.Redis.from_url(
-            url,
-            decode_responses=True,
-            socket_connect_timeout=min(2, socket_timeout),
-            socket_timeout=socket_timeout,
-            retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), 1),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        )
-        return cls(client, collection_ttl=collection_ttl)
+        return cls(connect(url, socket_timeout=socket_timeout), collection_ttl=collection_ttl)
 
     async def ping(self) -> bool:
         try:
             return bool(await self._redis.ping())
         except (RedisError, OSError):
             return False
+
+    async def write_problem(self) -> str | None:
+        """A real write (a key that expires at once), because only a write tells a
+        read-only replica, a full `noeviction` Redis or an ACL without write rights
+        from a healthy primary: each of them answers PING and reads."""
+        try:
+            await self._redis.set(HEALTH_KEY, "1", px=1000)
+        except AuthenticationError:
+            return "Redis at GITBRAG_REDIS_URL rejected the username or password in the URL"
+        except UNREACHABLE_ERRORS:
+            return None  # down, not refusing: callers fail open until it is back
+        except ReadOnlyError:
+            return "Redis at GITBRAG_REDIS_URL is a read-only replica: point it at the primary"
+        except ResponseError as exc:  # OOM, NOPERM: Redis's own words, which hold no secret
+            return f"Redis at GITBRAG_REDIS_URL refuses writes: {exc}"
+        return None
+
+    async def eviction_policy(self) -> str | None:
+        """Redis's `maxmemory-policy`: CONFIG GET where allowed, else INFO (managed Redis
+        services often disable CONFIG); None when neither says."""
+        try:
+            found = await self._redis.config_get("maxmemory-policy")
+            return str(found["maxmemory-policy"])
+        except (ResponseError, KeyError):
+            pass
+        info = await self._redis.info("memory")
+        policy = info.get("maxmemory_policy")
+        return None if policy is None else str(policy)
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -10,6 +10,13 @@ a claim is one BEGIN IMMEDIATE transaction (prune the user's expired rows, check
 the task and the user's count, insert), so processes on one host sharing the file
 get the same guarantees as Redis gives across hosts. Force-refresh cooldowns are rows
 of `cooldowns`, checked and set in one such transaction too.
+
+The clock is the host's wall clock (processes share the file, so no process's monotonic
+clock would do), and wall clocks jump. A time stored while the clock was ahead would,
+once it is set back, hold a claim or a cooldown far longer than its setting, or keep a
+report from being due: so a lease or cooldown ending further ahead than its length is
+clamped to its length from now, and a report last attempted in the future (by more
+than `FUTURE_TOLERANCE_SECONDS`) is due at once.
 """
 
 from __future__ import annotations
@@ -29,6 +36,9 @@ from gitbrag.store.base import ClaimOutcome, ReportMeta, TrackedUser, task_user
 
 T = TypeVar("T")
 
+# A stored time this far past "now" was written by a clock that has since been set back.
+FUTURE_TOLERANCE_SECONDS = 60.0
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
     login     TEXT PRIMARY KEY,          -- lowercased
@@ -47,6 +57,7 @@ CREATE TABLE IF NOT EXISTS reports (
     PRIMARY KEY (login, period)
 );
 CREATE INDEX IF NOT EXISTS reports_by_due ON reports (next_due_at);
+CREATE INDEX IF NOT EXISTS reports_by_attempt ON reports (last_attempt_at);
 CREATE TABLE IF NOT EXISTS collections (
     login        TEXT PRIMARY KEY,
     collected_at REAL NOT NULL,
@@ -124,6 +135,24 @@ class SQLiteStore:
             return False
         return True
 
+    async def write_problem(self) -> str | None:
+        """A write rolled back at once: only a write tells a file that can still be read
+        (read-only mount, wrong owner) from one that accepts changes."""
+
+        def probe() -> str | None:
+            with self._lock:
+                try:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    self._conn.execute("INSERT OR IGNORE INTO cooldowns (login, until) VALUES ('', 0)")
+                except sqlite3.Error as exc:
+                    return f"the state file GITBRAG_STATE_PATH does not accept writes: {exc}"
+                finally:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+            return None
+
+        return await self._run(probe)
+
     async def close(self) -> None:
         with self._lock:
             self._conn.close()
@@ -156,8 +185,18 @@ class SQLiteStore:
         if limit is not None:
             sql += " LIMIT ?"
             args += (limit,)
-        rows = await self._run(lambda: self._query(sql, args))
-        return [self._meta(r) for r in rows]
+
+        def work() -> list[sqlite3.Row]:
+            with self._transaction() as conn:
+                # Attempted "in the future": the clock was set back since. Due now (the page may
+                # carry a future date), and no longer in the future (the refresher agrees).
+                conn.execute(
+                    "UPDATE reports SET next_due_at = ?, last_attempt_at = ? WHERE last_attempt_at > ?",
+                    (_ts(now), _ts(now), _ts(now) + FUTURE_TOLERANCE_SECONDS),
+                )
+                return conn.execute(sql, args).fetchall()
+
+        return [self._meta(r) for r in await self._run(work)]
 
     async def report_meta(self, login: str) -> dict[str, ReportMeta]:
         rows = await self._run(lambda: self._query("SELECT * FROM reports WHERE login = ?", (login.lower(),)))
@@ -241,6 +280,8 @@ class SQLiteStore:
 
         def work() -> ClaimOutcome:
             with self._transaction() as conn:
+                # Leases from before the clock was set back last no longer than `ttl` from now.
+                conn.execute("UPDATE tasks SET expires_at = ? WHERE expires_at > ?", (now + ttl, now + ttl))
                 # Lapsed claims (crashed workers) stop counting; the index keeps this O(log n + k).
                 conn.execute("DELETE FROM tasks WHERE expires_at <= ?", (now,))
                 if conn.execute("SELECT 1 FROM tasks WHERE task_id = ?", (task_id,)).fetchone():
@@ -303,8 +344,12 @@ class SQLiteStore:
         def work() -> float | None:
             with self._transaction() as conn:
                 row = conn.execute("SELECT until FROM cooldowns WHERE login = ?", (login.lower(),)).fetchone()
-                if row is not None and row["until"] > now:
-                    return float(row["until"]) - now
+                until = 0.0 if row is None else float(row["until"])
+                if until > now + seconds:  # set while the clock was ahead: its full length from now
+                    until = now + seconds
+                    conn.execute("UPDATE cooldowns SET until = ? WHERE login = ?", (until, login.lower()))
+                if until > now:
+                    return until - now
                 conn.execute(
                     "INSERT INTO cooldowns (login, until) VALUES (?, ?) "
                     "ON CONFLICT(login) DO UPDATE SET until = excluded.until",
