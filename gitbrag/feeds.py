@@ -38,6 +38,10 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def _day_start(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attrs)
     if text is not None:
@@ -74,16 +78,17 @@ def atom_feed(
     """An Atom feed of `report`'s recently merged pull requests.
 
     `safe_url` vets each PR's URL (GitHub data); a PR whose URL it refuses gets an entry
-    without a link. Without entries the feed's `updated`
-    is the report's generation time, else the newest merge, so a refresh that merged
-    nothing new does not make readers think something changed.
+    without a link. Without entries the feed's `updated` is the start of the report's
+    generation day (the time would rewrite the feed every refresh), else the newest
+    merge, so a refresh that merged nothing new does not make readers think something
+    changed, and leaves the file as it was.
     """
     entries = recently_merged(report)
     name = report.profile.name or report.username
     feed = ET.Element("feed", {"xmlns": ATOM_NS})
     _sub(feed, "id", feed_id)
     _sub(feed, "title", f"Pull requests merged by {name} (@{report.username})")
-    _sub(feed, "updated", _iso(entries[0].merged_at if entries else report.generated_at))
+    _sub(feed, "updated", _iso(entries[0].merged_at if entries else _day_start(report.generated_at)))
     author = _sub(feed, "author")
     _sub(author, "name", name)
     _sub(feed, "link", rel="self", type="application/atom+xml", href=self_href)
@@ -118,12 +123,13 @@ def _entry(feed: ET.Element, merged: MergedPR, link: str | None) -> None:
 
 
 def sitemap(pages: Iterable[tuple[str, datetime]]) -> bytes:
-    """`sitemap.xml` for absolute page URLs with their last modification times."""
+    """`sitemap.xml` for absolute page URLs with their last modification days (W3C dates:
+    the pages themselves carry the day only, and a day's refreshes leave the file as it is)."""
     urlset = ET.Element("urlset", {"xmlns": SITEMAP_NS})
     for loc, modified in pages:
         url = _sub(urlset, "url")
         _sub(url, "loc", loc)
-        _sub(url, "lastmod", _iso(modified))
+        _sub(url, "lastmod", modified.astimezone(UTC).date().isoformat())
     return _document(urlset)
 
 

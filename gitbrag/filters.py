@@ -55,6 +55,12 @@ def iso(value: datetime) -> str:
     return _utc(value).replace(microsecond=0).isoformat()
 
 
+def iso_date(value: datetime) -> str:
+    """A `<time datetime>` day (2025-03-12, UTC): what pages show of when they were made, so
+    a page is byte-identical across a day's refreshes of an unchanged report."""
+    return _utc(value).date().isoformat()
+
+
 def count(value: int, singular: str, plural: str | None = None) -> str:
     """1 pull request, 1,250 pull requests."""
     return f"{value:,} {singular if value == 1 else (plural or singular + 's')}"
@@ -126,6 +132,7 @@ FILTERS: dict[str, Any] = {
     "datetime": format_datetime,
     "number": format_number,
     "iso": iso,
+    "iso_date": iso_date,
     "count": count,
     "initials": initials,
     "safe_url": safe_url,

@@ -10,6 +10,7 @@ on any web server, and opened straight from disk)::
     site/assets/site.<hash>.js              optional enhancements; every page reads fine without it
     site/<login>/index.html                 the 1-year report
     site/<login>/feed.xml                   Atom feed of the user's recently merged pull requests
+    site/<login>/generated.json             each period's exact generation time (the freshness script's)
     site/<login>/<period>/index.html        one page per period
     site/<login>/<period>/report.json       `Report.model_dump_json()`
     site/<login>/<period>/repos/<owner>/<name>/index.html (page-2.html, ...)
@@ -31,11 +32,17 @@ Every file is written atomically (temporary file, fsync, rename), so a reader, o
 killed at any moment, sees either the old or the new version of a file, never half of one;
 and through `gitbrag.safepath`, which follows no symbolic link below the site root, so
 nothing is ever written, read, or deleted outside the site.
+
+Unchanged work costs little: a file that already holds the bytes rendered for it is left
+alone (no temporary file, fsync or rename), and pages carry their generation day, not the
+time, so an unchanged user's pages are byte-identical across a day's refreshes; only
+report.json and the tiny generated.json (the exact times) change every refresh.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Iterator
@@ -51,7 +58,7 @@ from pydantic import ValidationError
 
 import gitbrag
 from gitbrag import charts, feeds
-from gitbrag.filters import FILTERS, finalize, safe_url
+from gitbrag.filters import FILTERS, finalize, iso, safe_url
 from gitbrag.models import PERIOD_LABELS, PERIODS, Period, Report, ReportPR
 from gitbrag.pages import (
     REPO_PAGE_ROWS,
@@ -167,6 +174,10 @@ class Publisher:
     `base_url` (the site's public URL) enables canonical links, absolute social-preview
     URLs and the sitemap; `hook_public_url` shows a "Refresh now" button that POSTs to
     the hook; `stale_after_seconds` is when a page's script starts saying how old it is.
+    `rewrite_unchanged` writes every file even when its bytes are already on disk (the
+    behaviour before unchanged files were skipped: the benchmark's baseline).
+    `files_written` and `files_unchanged` count, since construction, the files written and
+    the ones left alone because they already held the same bytes.
     """
 
     def __init__(
@@ -177,10 +188,14 @@ class Publisher:
         base_url: str | None = None,
         hook_public_url: str | None = None,
         stale_after_seconds: int = DEFAULT_STALE_AFTER_SECONDS,
+        rewrite_unchanged: bool = False,
     ):
         self.site_dir = Path(site_dir)
         # Resolved once: the root may be a link; below it, nothing is followed (gitbrag.safepath).
         self._site = SiteRoot(self.site_dir)
+        self.rewrite_unchanged = rewrite_unchanged
+        self.files_written = 0
+        self.files_unchanged = 0
         self.search_path = ([Path(templates_dir)] if templates_dir else []) + default_template_dirs()
         if not self.search_path:
             raise FileNotFoundError("gitbrag templates not found (neither packaged nor in the repository)")
@@ -216,7 +231,8 @@ class Publisher:
     # --- public API --------------------------------------------------------------
 
     def publish_user(self, reports: dict[Period, Report], *, updating: bool = False) -> list[Path]:
-        """Write a user's pages, report.json files and feed; returns the paths written.
+        """Write a user's pages, report.json files, feed and generated.json; returns their
+        paths, written or (already holding the same bytes) left as they were.
 
         `site/<login>/index.html` shows the 1-year report (or the first period given).
         """
@@ -235,6 +251,7 @@ class Publisher:
         written += self._write_report_pages(reports, updating)
         # The widest period has every merge the feed could list.
         written.append(self._write_feed(login, reports[periods[-1]]))
+        written.append(self._write_freshness(login, reports))
         self._rows.clear()
         return written
 
@@ -385,6 +402,7 @@ class Publisher:
             period_prefix=prefix,
             json_href=prefix + "report.json",
             feed_href="../feed.xml" if on_period_page else "feed.xml",
+            freshness_href="../generated.json" if on_period_page else "generated.json",
             period_label=label,
             updating=updating,
             refresh_url=self._refresh_url(report),
@@ -444,6 +462,19 @@ class Publisher:
             safe_url=safe_url,
         )
         return self._write(self.site_dir / page, data)
+
+    def _write_freshness(self, login: str, reports: dict[Period, Report]) -> Path:
+        """`<login>/generated.json`: each published period's exact generation time, for the
+        freshness script. The pages show only the day, so that they stay byte-identical
+        across a day's refreshes; this small file is the one rewritten instead (report.json
+        has the time too, but is up to megabytes, too heavy to fetch for a label). Periods
+        not being published keep the time of the report on the site."""
+        times = {}
+        for period in PERIODS:
+            report = reports.get(period) or self.read_report(login, period)
+            if report is not None:
+                times[period] = iso(report.generated_at)
+        return self._write(self.site_dir / login / "generated.json", json.dumps(times, indent=1) + "\n")
 
     def _refresh_url(self, report: Report) -> str | None:
         if not self.hook_public_url:
@@ -509,9 +540,20 @@ class Publisher:
         return self.base_url + path if self.base_url else None
 
     def _write(self, path: Path, data: bytes | str) -> Path:
-        """Write a file below the site root (`path` is under `site_dir`), following no link."""
+        """Write a file below the site root (`path` is under `site_dir`), following no link,
+        unless it already holds these bytes (see `rewrite_unchanged`): a refresh that
+        changed nothing on a page then costs no fsync, no rename and no disk write."""
         payload = data.encode("utf-8") if isinstance(data, str) else data
-        self._site.write(path.relative_to(self.site_dir).as_posix(), payload)
+        relative = path.relative_to(self.site_dir).as_posix()
+        if self.rewrite_unchanged:
+            self._site.write(relative, payload)
+            changed = True
+        else:
+            changed = self._site.write_if_changed(relative, payload)
+        if changed:
+            self.files_written += 1
+        else:
+            self.files_unchanged += 1
         return path
 
     # --- assets ------------------------------------------------------------------

@@ -160,6 +160,33 @@ class SiteRoot:
                     raise UnsafePathError(str(relative), "is not a regular file")
                 return file.read()
 
+    def write_if_changed(self, relative: str | PurePosixPath, data: bytes) -> bool:
+        """`write`, unless the file already holds exactly `data` (as a real file, with the
+        mode `write` gives): an unchanged page then costs a read from the page cache instead
+        of a temporary file, two fsyncs and a rename. True when it wrote."""
+        if self.holds(relative, data):
+            return False
+        self.write(relative, data)
+        return True
+
+    def holds(self, relative: str | PurePosixPath, data: bytes) -> bool:
+        """Whether the path is a regular file of mode `FILE_MODE` whose bytes are `data`,
+        reached without following any link. Anything else (missing, a link at any level, a
+        FIFO, another size) is simply "no": `write` then replaces it as it always does."""
+        *folders, name = _relative_parts(relative)
+        try:
+            with self.folder(folders, create=False) as dir_fd:
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+                with os.fdopen(fd, "rb") as file:
+                    info = os.fstat(file.fileno())
+                    if not stat.S_ISREG(info.st_mode) or stat.S_IMODE(info.st_mode) != FILE_MODE:
+                        return False
+                    # A differing size is the early answer; one byte more read tells a file
+                    # that grew since the fstat.
+                    return info.st_size == len(data) and file.read(len(data) + 1) == data
+        except OSError:  # missing, a link (ELOOP, UnsafePathError), not a folder...
+            return False
+
     def is_file(self, relative: str | PurePosixPath) -> bool:
         """A regular file reached without following any link."""
         *folders, name = _relative_parts(relative)

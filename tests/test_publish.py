@@ -146,7 +146,7 @@ def test_files_land_at_the_contract_paths(publisher: Publisher, site: Path) -> N
     reports = reports_for(make_collection())
     written = publisher.publish_user(reports)
     expected = [site / "octocat" / p / name for p in PERIODS for name in ("report.json", "index.html")]
-    expected += [site / "octocat" / "index.html", site / "octocat" / "feed.xml"]
+    expected += [site / "octocat" / name for name in ("index.html", "feed.xml", "generated.json")]
     assert sorted(written) == sorted(expected)
     publisher.publish_index([IndexEntry.from_report(reports["1_year"])])
     publisher.publish_static()
@@ -205,8 +205,9 @@ def test_report_page_shows_the_numbers_and_when_it_was_generated(publisher: Publ
     publish_all(publisher)
     page = (site / "octocat" / "1_year" / "index.html").read_text(encoding="utf-8")
     text = " ".join(" ".join(parse(site / "octocat" / "1_year" / "index.html").text).split())
-    assert '<time datetime="2025-03-12T09:30:42+00:00">12 Mar 2025, 09:30 UTC</time>' in page
-    assert "Generated 12 Mar 2025, 09:30 UTC" in text
+    # The day only: the exact time is in generated.json, so a day's refreshes leave the page as it is.
+    assert 'Generated <time datetime="2025-03-12">12 Mar 2025</time> by gitbrag' in page
+    assert "Generated 12 Mar 2025 by gitbrag" in text and "09:30" not in text
     assert "Add the thing #1" in text and "Old work" not in text  # only the 1-year PR
     assert "1,500 stars" in text and "Member" in text and "Medium" in text
     assert 'href="https://github.com/octo/hello-world/pull/1"' in page
@@ -497,9 +498,13 @@ def test_stale_notice_is_left_to_the_script_with_the_generation_time_and_stale_a
     publish_all(Publisher(site, stale_after_seconds=3600))
     page = (site / "octocat" / "index.html").read_text(encoding="utf-8")
     assert (
-        '<p class="stale" data-stale-notice data-generated="2025-03-12T09:30:42+00:00" '
-        'data-stale-after="3600" title="Generated 12 Mar 2025, 09:30 UTC" hidden>'
+        '<p class="stale" data-stale-notice data-generated-on="2025-03-12" data-freshness="generated.json" '
+        'data-period="1_year" data-stale-after="3600" title="Generated 12 Mar 2025" hidden>'
     ) in page
+    period_page = (site / "octocat" / "2_years" / "index.html").read_text(encoding="utf-8")
+    assert 'data-freshness="../generated.json" data-period="2_years"' in period_page
+    times = json.loads((site / "octocat" / "generated.json").read_text(encoding="utf-8"))
+    assert times == dict.fromkeys(PERIODS, "2025-03-12T09:30:42+00:00")
 
 
 def test_set_updating_touches_only_the_report_pages(publisher: Publisher, site: Path) -> None:

@@ -25,12 +25,14 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from gitbrag.fakegithub import churn as churn_mod
 from gitbrag.fakegithub import dataset as ds_mod
 from gitbrag.fakegithub.access import ANONYMOUS_ACCESS, Access
 from gitbrag.fakegithub.budget import RateLimitExceeded, RateSnapshot
+from gitbrag.fakegithub.churn import ChurnSummary
 from gitbrag.fakegithub.faults import (
     SECONDARY_LIMIT_DOCS,
     SECONDARY_LIMIT_MESSAGE,
@@ -45,7 +47,7 @@ from gitbrag.fakegithub.graphql_api import (
     run_prepared,
 )
 from gitbrag.fakegithub.limits import ANONYMOUS, RESOURCES, LimitConfig, RateLimiter, rate_headers, token_id
-from gitbrag.fakegithub.records import Dataset, FakePull, FakeStar
+from gitbrag.fakegithub.records import CompactStars, Dataset, FakePull, FakeStar
 from gitbrag.fakegithub.rest import ApiResponse, RestApi, error, rate_limit_body
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -63,6 +65,9 @@ BAD_GATEWAY_HTML = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
+
+
+LARGE_DATASET_STARS = 250_000  # past this `/_fake/dataset` is streamed, record by record, not cached
 
 
 AUTHOR_QUALIFIER = re.compile(r"\bauthor:([A-Za-z0-9-]+)")
@@ -164,8 +169,18 @@ class FakeState:
         r = self.dataset.repo(repo)
         if r is None:
             raise KeyError(repo)
-        r.stars = [s for s in r.stars if s.login != login]
+        if isinstance(r.stars, CompactStars):
+            r.stars.remove_login(login)
+        else:
+            r.stars = [s for s in r.stars if s.login != login]
         self._changed()
+
+    def churn(self, days: int) -> ChurnSummary:
+        """Apply `days` days of realistic change ending at the fake's clock (see `churn.py`)."""
+        now = datetime.fromtimestamp(int(self.config.clock()), UTC)
+        summary = churn_mod.churn(self.dataset, days, now)
+        self._changed()
+        return summary
 
     def remove_user(self, login: str) -> None:
         """Delete an account between refreshes (see `dataset.remove_user`)."""
@@ -185,6 +200,10 @@ class FakeState:
     def _changed(self) -> None:
         self._dump = None
         self.rest.invalidate()
+
+    def is_large(self) -> bool:
+        """Too many stars to dump into one cached `bytes`: `/_fake/dataset` streams instead."""
+        return sum(r.stargazers_count for r in self.dataset.repos.values()) > LARGE_DATASET_STARS
 
     def dataset_json(self, users: list[str] | None) -> bytes:
         if users:
@@ -498,8 +517,22 @@ def _admin_routes(state: FakeState) -> list[Route]:
 
     async def dataset(request: Request) -> Response:
         users = request.query_params.get("users")
-        body = state.dataset_json(users.split(",") if users else None)
-        return Response(body, media_type=JSON_TYPE)
+        wanted = users.split(",") if users else None
+        if state.is_large():  # the `real` population: ~100 MB of JSON, never held whole
+            return StreamingResponse(ds_mod.dataset_json_chunks(state.dataset, wanted), media_type=JSON_TYPE)
+        return Response(state.dataset_json(wanted), media_type=JSON_TYPE)
+
+    async def churn(request: Request) -> Response:
+        """`{"days": N}`: N days of stars, unstars and pull requests ending now (see `churn.py`)."""
+        try:
+            body = json.loads(await request.body() or b"{}")
+            days = body.get("days") if isinstance(body, dict) else None
+            if not isinstance(days, int) or isinstance(days, bool):
+                raise ValueError('expected {"days": N} with an integer N')
+            summary = state.churn(days)
+        except ValueError as exc:
+            return JSONResponse({"message": str(exc)}, status_code=400)
+        return JSONResponse(summary.as_json())
 
     async def faults(request: Request) -> Response:
         if request.method == "POST":
@@ -531,6 +564,7 @@ def _admin_routes(state: FakeState) -> list[Route]:
         ("/_fake/stats", stats, ["GET"]),
         ("/_fake/reset", reset, ["POST"]),
         ("/_fake/dataset", dataset, ["GET"]),
+        ("/_fake/churn", churn, ["POST"]),
         ("/_fake/faults", faults, ["GET", "POST", "DELETE"]),
         ("/_fake/limits", limits, ["GET", "POST"]),
     ]

@@ -13,7 +13,7 @@ import sys
 import uvicorn
 
 from gitbrag.fakegithub.app import FakeConfig, create_app
-from gitbrag.fakegithub.dataset import DEMO_SEED, DatasetSummary, build_dataset
+from gitbrag.fakegithub.dataset import DEMO_SEED, POPULATIONS, DatasetSummary, build_dataset
 from gitbrag.fakegithub.faults import FaultConfig
 
 
@@ -24,6 +24,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=DEMO_SEED, help="dataset seed (default: the demo's)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every API response")
     parser.add_argument("--extra-users", type=int, default=0, help="extra generic users, for benchmarks")
+    parser.add_argument(
+        "--population",
+        choices=POPULATIONS,
+        default="default",
+        help="`real` adds a GitHub-shaped crowd (giant repositories, 1,000 users) beside the demo users",
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535 or args.latency_ms < 0 or args.extra_users < 0:
         parser.error("--port must be 0..65535; --latency-ms and --extra-users must not be negative")
@@ -32,7 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    dataset = build_dataset(args.seed, extra_users=args.extra_users)
+    dataset = build_dataset(args.seed, extra_users=args.extra_users, population=args.population)
     config = FakeConfig(faults=FaultConfig(latency_ms=args.latency_ms))
     app = create_app(dataset, config)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET

@@ -13,13 +13,15 @@ request past REST's 3,000-file cap) and are not demo users, so `--demo` is uncha
 
 from __future__ import annotations
 
+import json
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gitbrag.fakegithub.records import (
+    CompactStars,
     Dataset,
     FakeFile,
     FakePull,
@@ -38,6 +40,7 @@ HUGE_PR_FILES = 3400  # past REST's 3,000-file cap
 _REALISM_FIRST_ID = 80_000_000  # users and repos; far above the demo's and the extras' ids
 _REALISM_FIRST_PULL_ID = 90_000_000
 DAY = 86400  # seconds
+POPULATIONS = ("default", "real")  # `build_dataset(population=...)`, `gitbrag-fake-github --population`
 
 HOSTILE_STRINGS = (
     '<script>alert("x")</script>',
@@ -94,7 +97,13 @@ _SIZES: dict[str, tuple[float, tuple[int, int], tuple[int, int]]] = {
 }
 
 
-def build_dataset(seed: int = DEMO_SEED, *, anchor: datetime | None = None, extra_users: int = 0) -> Dataset:
+def build_dataset(
+    seed: int = DEMO_SEED,
+    *,
+    anchor: datetime | None = None,
+    extra_users: int = 0,
+    population: str = "default",
+) -> Dataset:
     """Build the fake's records.
 
     Demo users (in this order): `Mona-Lisa` (mixed-case login, ~300 PRs in ~60 repos,
@@ -106,7 +115,11 @@ def build_dataset(seed: int = DEMO_SEED, *, anchor: datetime | None = None, extr
     realism users, which are not demo users: `dormant-dora` (~40 PRs, all 6-9 years
     old), `private-priya` (PRs in public repos, in private repos of `priya-corp` and in
     repos of the SAML-enforcing `saml-corp`) and `huge-hugo` (a PR with 3,400 files).
+    `population="real"` then adds a crowd shaped like GitHub (`population.py`), on its own
+    random stream and id range, so every record above stays exactly as it is without it.
     """
+    if population not in POPULATIONS:
+        raise ValueError(f"unknown population {population!r} (expected one of {', '.join(POPULATIONS)})")
     if anchor is None:
         anchor = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     b = _Builder(random.Random(seed), Dataset(seed=seed, anchor=anchor))
@@ -121,6 +134,10 @@ def build_dataset(seed: int = DEMO_SEED, *, anchor: datetime | None = None, extr
     start = len(b.ds.pulls)
     _realism(real)
     real.finish(b.ds.pulls[start:], first_id=_REALISM_FIRST_PULL_ID)
+    if population == "real":
+        from gitbrag.fakegithub.population import add_real_population  # it builds on this module
+
+        add_real_population(b.ds)
     return b.ds
 
 
@@ -715,8 +732,11 @@ def add_star(ds: Dataset, repo: str, login: str, starred_at: datetime | None = N
     if r is None:
         raise KeyError(repo)
     star = FakeStar(login, starred_at or datetime.now(UTC).replace(microsecond=0))
-    r.stars.append(star)
-    r.stars.sort(key=lambda s: s.starred_at)
+    if isinstance(r.stars, CompactStars):
+        r.stars.add([(int(star.starred_at.timestamp()), login)])
+    else:
+        r.stars.append(star)
+        r.stars.sort(key=lambda s: s.starred_at)
     r.updated_at = max(r.updated_at, star.starred_at)
     return star
 
@@ -762,17 +782,49 @@ def dataset_to_json(ds: Dataset, users: Iterable[str] | None = None) -> dict[str
                  files: [{filename, status, additions, deletions, changes}]}]}`.
     With `users`, only those users' pulls (and the users and repos they involve) are included.
     """
+    head, records = _dataset_parts(ds, users)
+    return {**head, **{key: list(items) for key, items in records.items()}}
+
+
+def dataset_json_chunks(ds: Dataset, users: Iterable[str] | None = None) -> Iterator[bytes]:
+    """`dataset_to_json` as compact UTF-8 JSON, the same bytes as dumping it whole, produced
+    record by record: for the `real` population the whole document as Python objects would
+    take gigabytes, while one giant's `starred_at` list at a time is a few tens of megabytes."""
+    head, records = _dataset_parts(ds, users)
+    buffer = bytearray(_json_bytes(head)[:-1])  # without its closing brace: the records follow
+    for key, items in records.items():
+        buffer += f',"{key}":['.encode()
+        for i, item in enumerate(items):
+            buffer += b"," if i else b""
+            buffer += _json_bytes(item)
+            if len(buffer) >= 1 << 18:
+                yield bytes(buffer)
+                buffer.clear()
+        buffer += b"]"
+    yield bytes(buffer + b"}")
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _dataset_parts(
+    ds: Dataset, users: Iterable[str] | None
+) -> tuple[dict[str, Any], dict[str, Iterator[dict[str, Any]]]]:
+    """The dataset's small head and its three record lists, lazily (snapshots of the lists, so
+    a mutation while a dump streams cannot break the iteration)."""
     wanted = None if users is None else {u.lower() for u in users}
-    pulls = ds.pulls if wanted is None else [p for u in wanted for p in ds.pulls_by(u)]
+    pulls = list(ds.pulls) if wanted is None else [p for u in wanted for p in ds.pulls_by(u)]
     repo_keys = None if wanted is None else {p.repo.lower() for p in pulls}
-    return {
-        "seed": ds.seed,
-        "anchor": iso(ds.anchor),
-        "demo_users": list(ds.demo_users),
-        "users": [_user_json(u) for k, u in ds.users.items() if wanted is None or k in wanted],
-        "repos": [_repo_json(r) for k, r in ds.repos.items() if repo_keys is None or k in repo_keys],
-        "pulls": [_pull_json(p) for p in pulls],
+    head: dict[str, Any] = {"seed": ds.seed, "anchor": iso(ds.anchor), "demo_users": list(ds.demo_users)}
+    user_list = [u for k, u in ds.users.items() if wanted is None or k in wanted]
+    repo_list = [r for k, r in ds.repos.items() if repo_keys is None or k in repo_keys]
+    records: dict[str, Iterator[dict[str, Any]]] = {
+        "users": (_user_json(u) for u in user_list),
+        "repos": (_repo_json(r) for r in repo_list),
+        "pulls": (_pull_json(p) for p in pulls),
     }
+    return head, records
 
 
 def _user_json(u: FakeUser) -> dict[str, Any]:
@@ -807,8 +859,14 @@ def _repo_json(r: FakeRepo) -> dict[str, Any]:
         "updated_at": iso(r.updated_at),
         "pushed_at": iso(r.pushed_at),
         "stargazers_count": r.stargazers_count,
-        "starred_at": [iso(s.starred_at) for s in r.stars],
+        "starred_at": _starred_at(r),
     }
+
+
+def _starred_at(r: FakeRepo) -> Sequence[str | None]:
+    if isinstance(r.stars, CompactStars):
+        return r.stars.iso_times()
+    return [iso(s.starred_at) for s in r.stars]
 
 
 def _pull_json(p: FakePull) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from graphql import (
     DocumentNode,
@@ -62,11 +62,13 @@ from graphql.utilities import get_operation_ast
 from gitbrag.fakegithub.access import FULL_ACCESS, SAML_MESSAGE, Access
 from gitbrag.fakegithub.budget import RateLimitExceeded, RateSnapshot
 from gitbrag.fakegithub.records import (
+    CompactStars,
     Dataset,
     FakeFile,
     FakePull,
     FakeRepo,
     FakeSocialAccount,
+    FakeStar,
     FakeUser,
 )
 from gitbrag.fakegithub.rest import account_id  # same ids for stargazers as REST
@@ -685,9 +687,14 @@ class _RepositoryNode:
         return _iso(self._repo.pushed_at)
 
     def stargazers(self, _info: object, orderBy: Json | None = None, **page: Any) -> _Connection:  # noqa: N803
-        stars = sorted(self._repo.stars, key=lambda s: s.starred_at)  # STARRED_AT ASC is GitHub's default
-        if orderBy is not None and orderBy.get("direction") == "DESC":
-            stars.reverse()
+        newest_first = orderBy is not None and orderBy.get("direction") == "DESC"
+        stars: Sequence[FakeStar]
+        if isinstance(self._repo.stars, CompactStars):  # sorted by construction: page it without copying
+            stars = _NewestFirst(self._repo.stars) if newest_first else self._repo.stars
+        else:
+            stars = sorted(self._repo.stars, key=lambda s: s.starred_at)  # STARRED_AT ASC is GitHub's default
+            if newest_first:
+                stars.reverse()
         return _connection(
             "stargazers",
             stars,
@@ -695,6 +702,26 @@ class _RepositoryNode:
             lambda star: _actor(self._scope, star.login),
             lambda star: {"starredAt": _iso(star.starred_at)},
         )
+
+
+class _NewestFirst(Sequence[FakeStar]):
+    """A reversed view of a big repository's stars, so a DESC page costs its own size, not the repo's."""
+
+    def __init__(self, stars: CompactStars) -> None:
+        self._stars = stars
+
+    def __len__(self) -> int:
+        return len(self._stars)
+
+    @overload
+    def __getitem__(self, i: int) -> FakeStar: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[FakeStar]: ...
+    def __getitem__(self, i: int | slice) -> FakeStar | list[FakeStar]:
+        n = len(self._stars)
+        if isinstance(i, slice):
+            return [self._stars[n - 1 - k] for k in range(*i.indices(n))]
+        return self._stars[n - 1 - (i + n if i < 0 else i)]
 
 
 def _file_node(file: FakeFile) -> Json:

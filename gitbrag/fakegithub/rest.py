@@ -14,7 +14,7 @@ import base64
 import hashlib
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -485,7 +485,7 @@ def _int(raw: str | None, default: int, lo: int, hi: int) -> int:
 
 def paginated(
     request: Request,
-    items: list[Any],
+    items: Sequence[Any],
     render: Callable[[Any], Json] | None = None,
     max_page: int | None = None,
 ) -> ApiResponse:

@@ -1,6 +1,6 @@
 /* gitbrag: optional enhancements. Every page reads fine without this file; it only
    (1) says how old a page is once it is past the stale age (a static page cannot know
-   "now" when it is read), (2) wires the "Refresh now" button to the refresh hook, and
+   "now" when it is read; the exact generation time is in the user's generated.json), (2) wires the "Refresh now" button to the refresh hook, and
    (3) makes the index table sortable and searchable. No third-party code, no network
    except the hook the operator configured. */
 (function () {
@@ -15,14 +15,33 @@
     return "less than a minute";
   }
 
+  // A page shows only the day it was generated (so a day's refreshes leave it byte-identical);
+  // the exact time is in the user's generated.json. Within a day of the stale age the day
+  // cannot tell, so only then is that tiny file asked for; when it cannot be read (opened
+  // from disk, offline), the end of that day is used: the age is never overstated.
   function staleNotices() {
+    var DAY = 86400000;
     document.querySelectorAll("[data-stale-notice]").forEach(function (notice) {
-      var generated = Date.parse(notice.getAttribute("data-generated"));
-      var staleAfter = Number(notice.getAttribute("data-stale-after"));
-      var age = (Date.now() - generated) / 1000;
-      if (isNaN(generated) || !(staleAfter > 0) || age <= staleAfter) return;
-      notice.querySelector("[data-age]").textContent = ago(age);
-      notice.hidden = false;
+      var dayStart = Date.parse(notice.getAttribute("data-generated-on") + "T00:00:00Z");
+      var staleAfter = Number(notice.getAttribute("data-stale-after")) * 1000;
+      if (isNaN(dayStart) || !(staleAfter > 0) || Date.now() - dayStart <= staleAfter) return;
+      function show(generated) {
+        var age = Date.now() - generated;
+        if (age <= staleAfter) return;
+        notice.querySelector("[data-age]").textContent = ago(age / 1000);
+        notice.hidden = false;
+      }
+      function fallback() { show(dayStart + DAY - 1); }
+      fetch(notice.getAttribute("data-freshness"), { cache: "no-cache", credentials: "omit" })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (times) {
+          var exact = Date.parse(times && times[notice.getAttribute("data-period")]);
+          if (isNaN(exact)) fallback(); else show(exact);
+        })
+        .catch(fallback);
     });
   }
 
