@@ -30,7 +30,7 @@ from gitbrag.github.client import GitHubClient
 from gitbrag.github.collect import UserNotFound, collect_user
 from gitbrag.github.errors import GitHubError
 from gitbrag.metrics import ACTIVE_GENERATIONS, duplicate_skipped, generation_finished
-from gitbrag.models import PERIODS, PrivateMode
+from gitbrag.models import PERIODS, PrivateMode, StarHistory
 from gitbrag.publish import LOGIN_RE, IndexEntry, Publisher, SupersededError
 from gitbrag.report import build_reports
 from gitbrag.shutdown import Shutdown, ShuttingDown
@@ -82,6 +82,20 @@ class Target:
     login: str
     period: str = "1_year"
     force: bool = False
+
+
+@dataclass(frozen=True)
+class _StoreStarIndex:
+    """The store as the deployment's star index, failing open like every store call."""
+
+    store: Store
+    tracker: TaskTracker
+
+    async def load(self, repos: list[str]) -> dict[str, StarHistory]:
+        return await self.tracker.guard(self.store.load_star_histories(repos), {})
+
+    async def save(self, histories: list[StarHistory]) -> None:
+        await self.tracker.guard(self.store.save_star_histories(histories), None)
 
 
 class Refresher:
@@ -194,7 +208,13 @@ class Refresher:
             generation = await asyncio.to_thread(self._next_generation, login)
             previous = await self.tracker.guard(self.store.load_collection(login), None)
             collection = await collect_user(
-                self.client, login, now=now, cache=self.cache, previous=previous, private=self.private
+                self.client,
+                login,
+                now=now,
+                cache=self.cache,
+                previous=previous,
+                private=self.private,
+                index=_StoreStarIndex(self.store, self.tracker),
             )
             reports = build_reports(collection, until=now, generated_at=now)
             reports = {p: r.model_copy(update={"generation": generation}) for p, r in reports.items()}

@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,7 +26,8 @@ from gitbrag.fakegithub.records import Dataset, FakePull
 from gitbrag.fakegithub.server import FakeGitHubServer
 from gitbrag.github import GitHubClient, Usage, UserNotFound, collect_user
 from gitbrag.github.stars import star_histories
-from gitbrag.models import Collection, PullRequest, period_since
+from gitbrag.models import Collection, PullRequest, StarHistory, period_since
+from gitbrag.store import SQLiteStore
 
 NOW = datetime.now(UTC)
 FIVE_YEARS_AGO = period_since("5_years", NOW)
@@ -394,3 +396,52 @@ async def test_history_without_a_star_count_is_walked_again(
             gh, "Mona-Lisa", now=NOW, previous=first.model_copy(update={"stars": stars})
         )
     assert same_data(again, first)
+
+
+class StoreIndex:
+    """A store as the star index, as the refresher wires it (minus its fail-open guard)."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    async def load(self, repos: list[str]) -> dict[str, StarHistory]:
+        return await self.store.load_star_histories(repos)
+
+    async def save(self, histories: list[StarHistory]) -> None:
+        await self.store.save_star_histories(histories)
+
+
+async def test_an_indexed_repository_is_extended_not_walked_again_and_stays_exact(tmp_path: Path) -> None:
+    """The deployment's star index: the rocket's 28 pages are walked once; a later first
+    collection (another user, a lost collection, another process) reads one page for it,
+    and an unstar there still gives the exact history (by walking it again)."""
+    dataset = build_dataset()
+    rocket = dataset.repo("star-rocket/rocket")
+    assert rocket is not None
+
+    def truth(at: datetime) -> list[datetime]:
+        since = period_since("5_years", at)
+        return sorted((s.starred_at for s in rocket.stars if s.starred_at >= since), reverse=True)
+
+    store = SQLiteStore(tmp_path / "state.sqlite3")
+    counter = StarPageCounter()
+    seen: list[tuple[list[datetime], list[datetime]]] = []
+    with FakeGitHubServer(dataset) as gh:
+        async with github(gh, transport=counter) as client:
+            for step, at in enumerate(NOW + timedelta(hours=h) for h in range(3)):
+                if step == 1:
+                    gh.app_state.add_star(
+                        "star-rocket/rocket", "new-fan", at.replace(microsecond=0) - timedelta(minutes=1)
+                    )
+                if step == 2:
+                    gh.app_state.remove_star("star-rocket/rocket", rocket.stars[-5].login)
+                before = counter.pages["star-rocket/rocket"]
+                collection = await collect_user(client, "steady-sam", now=at, index=StoreIndex(store))
+                seen.append((collection.stars["star-rocket/rocket"].starred_at, truth(at)))
+                if step == 0:
+                    assert counter.pages["star-rocket/rocket"] - before > 20  # walked in full, once
+                if step == 1:
+                    assert counter.pages["star-rocket/rocket"] - before == 1  # extended by one page
+    await store.close()
+    for got, expected in seen:
+        assert got == expected

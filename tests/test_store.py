@@ -12,9 +12,9 @@ import fakeredis
 import pytest
 import redis.asyncio as aioredis
 
-from gitbrag.models import PERIODS, Collection, Profile
+from gitbrag.models import PERIODS, Collection, Profile, StarHistory
 from gitbrag.settings import Settings
-from gitbrag.store import ClaimOutcome, RedisStore, SQLiteStore, Store, open_store
+from gitbrag.store import ClaimOutcome, RedisStore, SQLiteStore, Store, open_store, starcodec
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 BACKENDS = ["fakeredis", "redis", "sqlite"]
@@ -267,3 +267,20 @@ async def test_redis_cooldowns_end_by_server_time(redis_url: str, raw_redis: aio
     await asyncio.sleep(0.35)
     assert await store.try_cooldown("zoe", 0.3, 0) is None
     await store.close()
+
+
+async def test_star_histories_are_kept_once_per_repository_compactly(store: Store) -> None:
+    """The deployment's star index: one record per repository, whatever spelling asks for it."""
+    times = [T0 - timedelta(hours=h) for h in range(0, 5000, 7)]  # newest first
+    history = StarHistory(
+        repo="Octo-Org/Big", since=T0 - timedelta(days=400), starred_at=times, stargazer_count=900
+    )
+    assert await store.load_star_histories(["octo-org/big"]) == {}
+    await store.save_star_histories([history])
+    loaded = await store.load_star_histories(["octo-org/big", "octo-org/absent"])
+    assert list(loaded) == ["octo-org/big"]
+    assert loaded["octo-org/big"].model_dump() == history.model_dump()
+    assert len(starcodec.encode(history)) < 4 * len(times)  # a few bytes a star, not ~30 as JSON
+    newer = history.model_copy(update={"starred_at": [T0, *times], "stargazer_count": 901})
+    await store.save_star_histories([newer])
+    assert (await store.load_star_histories(["Octo-Org/Big"]))["Octo-Org/Big"].stargazer_count == 901

@@ -30,7 +30,7 @@ from gitbrag.github.errors import NotFound, UserNotFound
 from gitbrag.github.nodes import profile as profile_of
 from gitbrag.github.nodes import pull_request, repository
 from gitbrag.github.pulls import PAGE_SIZES, PullRequestSearch, complete_files
-from gitbrag.github.stars import star_histories
+from gitbrag.github.stars import StarIndex, star_histories
 from gitbrag.models import GITHUB_EPOCH, Collection, HiddenNodes, PrivateMode, Profile, period_since
 
 # UserNotFound is part of this module's API: it is what collecting an unknown login raises.
@@ -47,25 +47,27 @@ async def collect_user(
     cache: BaseCache | None = None,
     previous: Collection | None = None,
     private: PrivateMode = "off",
+    index: StarIndex | None = None,
 ) -> Collection:
     """Fetch `login`'s profile, all their pull requests and the star histories reports need.
 
     With `previous` (the user's last collection) only what changed since is fetched,
     when that is possible (`incremental.usable`); the result is the same either way.
     `private` says whether work in private repositories is fetched at all ("off": the
-    searches say `is:public`). Raises `UserNotFound` when GitHub has no such user.
+    searches say `is:public`). `index` is the deployment's star index (histories walked
+    once, then extended). Raises `UserNotFound` when GitHub has no such user.
     """
     with usage_scope() as spent:
         collection: Collection | None = None
         if previous is not None and incremental.usable(previous, login, now, private):
             try:
-                collection = await incremental.refresh(client, previous, now=now, cache=cache)
+                collection = await incremental.refresh(client, previous, now=now, cache=cache, index=index)
             except incremental.Drifted as exc:
                 log.info("collecting in full: %s", exc, extra={"user": login})
         if collection is None:
             page_size = previous.search_page_size if previous is not None else PAGE_SIZES[0]
             collection = await _collect(
-                client, login, now=now, cache=cache, private=private, page_size=page_size
+                client, login, now=now, cache=cache, private=private, page_size=page_size, index=index
             )
         _log_spent(collection, spent, incremental=collection.collected_at != collection.full_collected_at)
         return collection
@@ -79,6 +81,7 @@ async def _collect(
     cache: BaseCache | None,
     private: PrivateMode,
     page_size: int,
+    index: StarIndex | None,
 ) -> Collection:
     search = PullRequestSearch(client, login, public_only=private == "off", page_size=page_size)
     await search.run(GITHUB_EPOCH, now)
@@ -92,7 +95,7 @@ async def _collect(
     }
     since = period_since("5_years", now)
     walk = incremental.recent_repos(pulls, since, repositories, private)
-    stars = await star_histories(client, walk, since, cache=cache)
+    stars = await star_histories(client, walk, since, cache=cache, index=index)
     return Collection(
         login=profile.login,
         profile=profile,

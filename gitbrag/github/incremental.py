@@ -37,6 +37,7 @@ from gitbrag.github.nodes import profile as profile_of
 from gitbrag.github.pulls import PullRequestSearch, complete_files
 from gitbrag.github.stars import (
     STAR_BATCH,
+    StarIndex,
     continue_walks,
     even_batches,
     extended,
@@ -80,7 +81,12 @@ def usable(previous: Collection | None, login: str, now: datetime, private: Priv
 
 
 async def refresh(
-    client: GitHubClient, previous: Collection, *, now: datetime, cache: BaseCache | None
+    client: GitHubClient,
+    previous: Collection,
+    *,
+    now: datetime,
+    cache: BaseCache | None,
+    index: StarIndex | None = None,
 ) -> Collection:
     """`previous` updated to `now`; raises `Drifted` when a full collection is needed."""
     search = PullRequestSearch(
@@ -109,7 +115,9 @@ async def refresh(
     needed = recent_repos(pulls, since, repositories, previous.private_mode)
     kept = {r: previous.stars[r] for r in needed if r in previous.stars and r in keep_stars}
     stars = await _extend_all(client, kept, fresh, since)
-    stars |= await star_histories(client, [r for r in needed if r not in stars], since, cache=cache)
+    stars |= await star_histories(
+        client, [r for r in needed if r not in stars], since, cache=cache, index=index
+    )
     return Collection(
         login=profile.login,
         profile=profile,

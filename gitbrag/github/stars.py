@@ -16,6 +16,11 @@ GitHub's list), so when the counts do not add up the repository is walked again 
 conservative, and exact. Stars older than the oldest kept window start cannot be checked
 this way either, which is why all-time reports use the fresh `stargazerCount` instead.
 
+Histories outlive a pass in the deployment's star index (`StarIndex`: the store, one
+record per repository for every user and process): a repository already indexed is not
+walked again but extended from its newest kept star, as above (a page per repository,
+batched), and walked in full only when the counts reveal unstars.
+
 Concurrent collections of one pass often share repositories: a walk is single-flight per
 client, so while one collection walks a repository the others await its result instead
 of walking it too (the cache only helps once the walk is over). If that walk fails, each
@@ -29,7 +34,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aiocache.base import BaseCache
 
@@ -45,6 +50,15 @@ log = logging.getLogger(__name__)
 # connections cost 1 point; one round trip then serves all of them.
 STAR_BATCH = 100
 STAR_CACHE_TTL = 3600  # seconds; long enough for one refresh pass, short enough to stay fresh
+
+
+class StarIndex(Protocol):
+    """Where the deployment keeps one star history per repository (the store); it must fail
+    open (an unreachable store loads nothing and saves nothing), as a cache would."""
+
+    async def load(self, repos: list[str]) -> dict[str, StarHistory]: ...
+
+    async def save(self, histories: list[StarHistory]) -> None: ...
 
 
 @dataclass
@@ -68,9 +82,15 @@ class Walk:
 
 
 async def star_histories(
-    client: GitHubClient, repos: list[str], since: datetime, *, cache: BaseCache | None = None
+    client: GitHubClient,
+    repos: list[str],
+    since: datetime,
+    *,
+    cache: BaseCache | None = None,
+    index: StarIndex | None = None,
 ) -> dict[str, StarHistory]:
-    """Each repository's stars since `since`, newest first, from the cache or a full walk.
+    """Each repository's stars since `since`, newest first: from the cache, else the index
+    extended to now, else a full walk (and the index then keeps what was learnt).
 
     Walks reach back to midnight UTC of `since`'s day and are cached under that day, so
     collections made moments apart (different `now`, same day) share one walk.
@@ -82,8 +102,42 @@ async def star_histories(
     if cache is not None and repos:
         cached = await cache.multi_get([keys[repo] for repo in repos])
         found = {repo: StarHistory.model_validate(v) for repo, v in zip(repos, cached, strict=True) if v}
-    walked = await _walk_once(client, [repo for repo in repos if repo not in found], day, keys, cache)
-    return {repo: trimmed(history, since) for repo, history in (found | walked).items()}
+    learnt: dict[str, StarHistory] = {}
+    if index is not None:
+        learnt = await _extend_indexed(client, [r for r in repos if r not in found], day, index)
+        await _cache(cache, {keys[repo]: history for repo, history in learnt.items()})
+    walked = await _walk_once(
+        client, [r for r in repos if r not in found and r not in learnt], day, keys, cache
+    )
+    if index is not None and (learnt or walked):
+        await index.save(list((learnt | walked).values()))
+    return {repo: trimmed(history, since) for repo, history in (found | learnt | walked).items()}
+
+
+async def _extend_indexed(
+    client: GitHubClient, repos: list[str], day: datetime, index: StarIndex
+) -> dict[str, StarHistory]:
+    """The indexed histories of `repos` that reach back to `day`, brought up to now; those
+    whose counts show unstars are left out (the caller walks them in full)."""
+    kept = {
+        repo: history
+        for repo, history in (await index.load(repos) if repos else {}).items()
+        if history.since <= day and history.stargazer_count is not None
+    }
+    walks = {repo: Walk(stop_at=max(h.starred_at, default=h.since)) for repo, h in kept.items()}
+    await continue_walks(client, walks, first_round=True)
+    result: dict[str, StarHistory] = {}
+    for repo, walk in walks.items():
+        history = extended(kept[repo], walk, day)
+        if history is not None:
+            result[repo] = history
+    return result
+
+
+async def _cache(cache: BaseCache | None, entries: dict[str, StarHistory]) -> None:
+    if cache is not None and entries:
+        pairs = [(key, history.model_dump(mode="json")) for key, history in entries.items()]
+        await cache.multi_set(pairs, ttl=STAR_CACHE_TTL)
 
 
 class _Abandoned(Exception):
@@ -143,9 +197,7 @@ async def _walk(
         for repo, w in walks.items()
         if w.count is not None
     }
-    if cache is not None and walked:
-        pairs = [(keys[repo], history.model_dump(mode="json")) for repo, history in walked.items()]
-        await cache.multi_set(pairs, ttl=STAR_CACHE_TTL)
+    await _cache(cache, {keys[repo]: history for repo, history in walked.items()})
     return walked
 
 

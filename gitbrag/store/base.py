@@ -21,7 +21,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from gitbrag.models import Collection
+from gitbrag.models import Collection, StarHistory
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,15 @@ class Store(Protocol):
         ...
 
     async def save_collection(self, collection: Collection) -> None: ...
+
+    async def load_star_histories(self, repos: list[str]) -> dict[str, StarHistory]:
+        """The deployment's kept star history of each repository that has one (by the name
+        asked for; names are case-insensitive)."""
+        ...
+
+    async def save_star_histories(self, histories: list[StarHistory]) -> None:
+        """Keep these histories for every user, pass and process (one per repository)."""
+        ...
 
     # --- claims ---------------------------------------------------------------
     # `task_id` is already normalized (lowercased username). `now` is the caller's

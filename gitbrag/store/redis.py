@@ -47,7 +47,8 @@ from redis.exceptions import AuthenticationError, OutOfMemoryError, ReadOnlyErro
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from gitbrag.models import Collection
+from gitbrag.models import Collection, StarHistory
+from gitbrag.store import starcodec
 from gitbrag.store.base import ClaimOutcome, ReportMeta, TrackedUser, task_user
 
 # Shared by every script: the server's clock in milliseconds.
@@ -173,6 +174,10 @@ def _reports_key(login: str) -> str:
 
 def _collection_key(login: str) -> str:
     return "gitbrag:collection:{" + login.lower() + "}"
+
+
+def _stars_key(repo: str) -> str:
+    return "gitbrag:starindex:" + repo.lower()
 
 
 def _cooldown_key(login: str) -> str:
@@ -337,6 +342,20 @@ class RedisStore:
     async def load_collection(self, login: str) -> Collection | None:
         data = await self._redis.get(_collection_key(login))
         return None if data is None else Collection.model_validate_json(data)
+
+    async def load_star_histories(self, repos: list[str]) -> dict[str, StarHistory]:
+        if not repos:
+            return {}
+        values = await self._redis.mget([_stars_key(r) for r in repos])
+        return {
+            r: starcodec.decode(starcodec.from_text(str(v))) for r, v in zip(repos, values, strict=True) if v
+        }
+
+    async def save_star_histories(self, histories: list[StarHistory]) -> None:
+        if histories:
+            await self._redis.mset(
+                {_stars_key(h.repo): starcodec.to_text(starcodec.encode(h)) for h in histories}
+            )
 
     async def save_collection(self, collection: Collection) -> None:
         ttl = None if self.collection_ttl is None else max(1, int(self.collection_ttl))

@@ -31,7 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gitbrag.models import Collection
+from gitbrag.models import Collection, StarHistory
+from gitbrag.store import starcodec
 from gitbrag.store.base import ClaimOutcome, ReportMeta, TrackedUser, task_user
 
 T = TypeVar("T")
@@ -62,6 +63,10 @@ CREATE TABLE IF NOT EXISTS collections (
     login        TEXT PRIMARY KEY,
     collected_at REAL NOT NULL,
     data         TEXT NOT NULL            -- Collection as JSON
+);
+CREATE TABLE IF NOT EXISTS star_histories (
+    repo TEXT PRIMARY KEY,               -- nameWithOwner, lowercased
+    data BLOB NOT NULL                   -- store.starcodec: compressed star times
 );
 CREATE TABLE IF NOT EXISTS tasks (
     task_id     TEXT PRIMARY KEY,         -- {username}:{period}:{params_hash}, username lowercased
@@ -251,6 +256,29 @@ class SQLiteStore:
             lambda: self._query("SELECT data FROM collections WHERE login = ?", (login.lower(),))
         )
         return Collection.model_validate_json(rows[0]["data"]) if rows else None
+
+    async def load_star_histories(self, repos: list[str]) -> dict[str, StarHistory]:
+        if not repos:
+            return {}
+        wanted = {r.lower(): r for r in repos}
+        marks = ",".join("?" * len(wanted))
+        sql = f"SELECT repo, data FROM star_histories WHERE repo IN ({marks})"
+        rows = await self._run(lambda: self._query(sql, tuple(wanted)))
+        return {wanted[row["repo"]]: starcodec.decode(row["data"]) for row in rows}
+
+    async def save_star_histories(self, histories: list[StarHistory]) -> None:
+        rows = [(h.repo.lower(), starcodec.encode(h)) for h in histories]
+
+        def work() -> None:
+            with self._transaction() as conn:
+                conn.executemany(
+                    "INSERT INTO star_histories (repo, data) VALUES (?, ?) "
+                    "ON CONFLICT(repo) DO UPDATE SET data = excluded.data",
+                    rows,
+                )
+
+        if rows:
+            await self._run(work)
 
     async def save_collection(self, collection: Collection) -> None:
         data = collection.model_dump_json()

@@ -1,0 +1,54 @@
+"""Star histories in the store: one compact record per repository, shared by every user.
+
+A history is a list of star times, newest first; a 150,000-star repository keeps tens of
+thousands of them for a five-year window. Stored as JSON they would be ~30 bytes each;
+here they are whole epoch seconds as gaps from the previous (newer) star, which are
+small numbers, zlib-compressed: a few bytes each. Both backends store these bytes
+(Redis as base64 text, since the store's connection decodes responses).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from datetime import UTC, datetime
+
+from gitbrag.models import StarHistory
+
+
+def encode(history: StarHistory) -> bytes:
+    times = [int(t.timestamp()) for t in history.starred_at]
+    gaps = (
+        [times[0], *(newer - older for newer, older in zip(times, times[1:], strict=False))] if times else []
+    )
+    doc = {
+        "repo": history.repo,
+        "since": int(history.since.timestamp()),
+        "count": history.stargazer_count,
+        "gaps": gaps,
+    }
+    return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
+
+
+def decode(data: bytes) -> StarHistory:
+    doc = json.loads(zlib.decompress(data))
+    times: list[datetime] = []
+    at = 0
+    for i, gap in enumerate(doc["gaps"]):
+        at = gap if i == 0 else at - gap
+        times.append(datetime.fromtimestamp(at, UTC))
+    return StarHistory(
+        repo=doc["repo"],
+        since=datetime.fromtimestamp(doc["since"], UTC),
+        starred_at=times,
+        stargazer_count=doc["count"],
+    )
+
+
+def to_text(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def from_text(text: str) -> bytes:
+    return base64.b64decode(text)
