@@ -192,6 +192,12 @@ cat >"$ctx/in-image.sh" <<'EOF'
 # The step itself always succeeds.
 set -uo pipefail
 want_uid=$1
+# The verification build shares the machine's network (`--network host`), where another
+# service may hold the image's default port 8080: the hook, and the HEALTHCHECK command
+# (which reads GITBRAG_HOOK_PORT), use a port free on this machine instead, so no answer
+# can come from someone else's service.
+GITBRAG_HOOK_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export GITBRAG_HOOK_PORT
 ok() { echo "@check PASS $1${2:+ ($2)}"; }
 ko() { echo "@check FAIL $1${2:+ ($2)}"; }
 detail() { sed 's/^/@detail     /'; }

@@ -6,6 +6,7 @@ GitHub started in-process with its demo dataset.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
@@ -161,7 +162,12 @@ async def open_refresher(settings: Settings, *, shutdown: Shutdown | None = None
     await preflight(settings)
     if settings.redis_url:
         await check_redis_answers(settings.redis_url)
-    store = open_store(settings)
+    try:
+        store = open_store(settings)
+    except sqlite3.Error as exc:  # a read-only or unusable GITBRAG_STATE_PATH: one line, exit 2
+        raise UsageError(
+            f"GITBRAG_STATE_PATH: cannot use the state store {settings.state_path}: {exc}"
+        ) from None
     try:
         if problem := await check_store(store):  # read-only, rejected credentials: one line, exit 2
             raise UsageError(problem)

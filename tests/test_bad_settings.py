@@ -222,3 +222,19 @@ def test_a_redis_that_is_merely_down_is_not_a_bad_setting(
     monkeypatch.setenv("GITBRAG_REDIS_URL", f"redis://127.0.0.1:{port}/0")
     assert refresh_main(["--once", "--user", "zero-zoe"]) == 0
     assert (Path.cwd() / "site" / "zero-zoe" / "1_year" / "report.json").is_file()
+
+
+def test_a_state_file_sqlite_cannot_use_is_one_line_and_leaves_it_alone(
+    places: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A state path on a read-only disk, or a file that is not a database: one line, exit 2."""
+    state = tmp_path / "not-a-database.sqlite3"
+    state.write_bytes(b"this is not SQLite " * 100)
+    monkeypatch.setenv("GITBRAG_STATE_PATH", str(state))
+    code = refresh_main(["--once", "--user", "zero-zoe"])
+    captured = capsys.readouterr()
+    assert_one_line(code, captured.err, captured.out, "GITBRAG_STATE_PATH", str(state))
+    assert state.read_bytes() == b"this is not SQLite " * 100
