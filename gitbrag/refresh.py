@@ -229,7 +229,9 @@ class Refresher:
                 raise
             return await self._not_published(login, now, started, exc)
         # The pages are out; if the store is unreachable now, the report is simply due again.
-        await self.tracker.guard(self.store.save_collection(collection), None)
+        # Without its star histories: those are the star index's, one per repository.
+        kept = collection.model_copy(update={"stars": {}})
+        await self.tracker.guard(self.store.save_collection(kept), None)
         await self.tracker.guard(
             self.store.mark_generated(login, list(PERIODS), now, now + self.stale_after), None
         )

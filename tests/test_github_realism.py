@@ -274,3 +274,25 @@ async def test_a_pr_past_the_3000_file_cap_is_reported_with_its_languages_caveat
         rows = [p for repo in published["repositories"] for p in repo["prs"]]
         assert max(p["changed_files"] for p in rows) > 3000
         assert "3,000" in (r.site / HUGO / "1_year" / "index.html").read_text()
+
+
+# --- the star index: one history per repository, not a copy per collection ------------------------
+
+
+async def test_stored_collections_keep_no_star_copies_and_unchanged_refreshes_stay_cheap(
+    tmp_path: Path,
+) -> None:
+    """steady-sam's rocket has over 1,000 stars in five years: the index keeps them once;
+    his kept collection holds none, and an unchanged refresh still costs 2 points and
+    publishes the same exact star increases."""
+    async with rig(tmp_path) as r:
+        await refreshed(r, "steady-sam")
+        kept = await r.store.load_collection("steady-sam")
+        assert kept is not None and kept.stars == {}
+        indexed = await r.store.load_star_histories(["star-rocket/rocket"])
+        assert len(indexed["star-rocket/rocket"].starred_at) > 1000
+        r.advance(timedelta(hours=2))
+        points = r.gh.app_state.stats.cost["graphql"]
+        await refreshed(r, "steady-sam")
+        assert r.gh.app_state.stats.cost["graphql"] - points == 2
+        assert_matches(r, "steady-sam", dataset(r))

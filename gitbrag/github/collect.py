@@ -59,6 +59,8 @@ async def collect_user(
     """
     with usage_scope() as spent:
         collection: Collection | None = None
+        if previous is not None and index is not None and not previous.stars:
+            previous = await _with_indexed_stars(previous, index, now)
         if previous is not None and incremental.usable(previous, login, now, private):
             try:
                 collection = await incremental.refresh(client, previous, now=now, cache=cache, index=index)
@@ -123,6 +125,17 @@ def hidden_nodes(search: PullRequestSearch) -> list[HiddenNodes]:
             extra={"user": search.login, "hidden": {h.reason: h.count for h in hidden}},
         )
     return hidden
+
+
+async def _with_indexed_stars(previous: Collection, index: StarIndex, now: datetime) -> Collection:
+    """A kept collection with its star histories from the deployment's index: the store keeps
+    one history per repository, not a copy in every collection that needs it."""
+    since = period_since("5_years", now)
+    needed = incremental.recent_repos(
+        previous.pull_requests, since, previous.repositories, previous.private_mode
+    )
+    stars = await index.load(needed) if needed else {}
+    return previous.model_copy(update={"stars": stars})
 
 
 def _log_spent(collection: Collection, spent: Usage, *, incremental: bool) -> None:

@@ -44,6 +44,7 @@ from gitbrag.github.stars import (
     extension,
     halves_of,
     star_histories,
+    trimmed,
 )
 from gitbrag.models import (
     GITHUB_EPOCH,
@@ -114,7 +115,7 @@ async def refresh(
     since = period_since("5_years", now)
     needed = recent_repos(pulls, since, repositories, previous.private_mode)
     kept = {r: previous.stars[r] for r in needed if r in previous.stars and r in keep_stars}
-    stars = await _extend_all(client, kept, fresh, since)
+    stars = await _extend_all(client, kept, fresh, since, index)
     stars |= await star_histories(
         client, [r for r in needed if r not in stars], since, cache=cache, index=index
     )
@@ -208,15 +209,26 @@ async def _revalidate_batch(client: GitHubClient, batch: list[str], starred: set
 
 
 async def _extend_all(
-    client: GitHubClient, kept: dict[str, StarHistory], fresh: dict[str, Node], since: datetime
+    client: GitHubClient,
+    kept: dict[str, StarHistory],
+    fresh: dict[str, Node],
+    since: datetime,
+    index: StarIndex | None,
 ) -> dict[str, StarHistory]:
-    """Kept histories extended with the stars since; walked again where unstars showed."""
+    """Kept histories extended with the stars since; walked again where unstars showed.
+
+    The index keeps them whole (from their own start, not this window's), so whoever needs
+    them next extends them from here."""
     walks = {repo: extension(history, fresh[repo]) for repo, history in kept.items()}
     await continue_walks(client, walks)
     result: dict[str, StarHistory] = {}
+    learnt: list[StarHistory] = []
     for repo, walk in walks.items():
-        history = extended(kept[repo], walk, since)
+        history = extended(kept[repo], walk, kept[repo].since)
         if history is not None:
-            result[repo] = history
+            learnt.append(history)
+            result[repo] = trimmed(history, since)
+    if index is not None and learnt:
+        await index.save(learnt)
     again = [repo for repo in kept if repo not in result]
     return result | await star_histories(client, again, since)
