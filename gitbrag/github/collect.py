@@ -11,7 +11,9 @@ How it stays cheap:
   files and the repository in the same page, so nothing is fetched per PR or per
   repository, and continues past GitHub's 1,000-result cap (`pulls`); star histories
   are walked newest first, many repositories per query, stop at the window start, and
-  are cached so users sharing a repository in one pass share the walk (`stars`).
+  are shared: within a pass by the cache, and for good by the deployment's star index
+  (the store), where a repository's history is walked once and then only extended; a
+  kept collection holds no copy of them (`stars`).
 
 Every query's cost is read from GraphQL's `rateLimit` and counted by the client; each
 collection logs what it spent.
