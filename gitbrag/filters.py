@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote, urlsplit
 
 from markupsafe import Markup
+
+if TYPE_CHECKING:
+    from gitbrag.models import Profile
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 ROLE_LABELS = {
@@ -118,6 +122,100 @@ def url_host(value: str | None) -> str:
     return urlsplit(value).netloc if value else ""
 
 
+# GitHub's social account providers (REST `provider`, lowercased), as people name them.
+PROVIDER_LABELS = {
+    "twitter": "X",
+    "linkedin": "LinkedIn",
+    "mastodon": "Mastodon",
+    "hometown": "Hometown",
+    "bluesky": "Bluesky",
+    "facebook": "Facebook",
+    "instagram": "Instagram",
+    "reddit": "Reddit",
+    "youtube": "YouTube",
+    "twitch": "Twitch",
+    "npm": "npm",
+    "generic": "Link",
+}
+# Handles people write with an "@": "@mona" on X or Instagram.
+_AT_HANDLES = frozenset({"twitter", "instagram"})
+_FEDIVERSE = frozenset({"mastodon", "hometown"})
+
+
+@dataclass(frozen=True)
+class ProfileLink:
+    """One of the links under a person's name: what it is, the text to show, where it goes."""
+
+    label: str  # "Website", "X", "LinkedIn", ...
+    text: str  # what the person would recognise: "@mona", "in/mona", "mona.example.com/blog"
+    href: str  # a vetted http(s) URL
+    rel: str
+
+
+def _host(parts: Any) -> str:
+    host = str(parts.hostname or "").lower()
+    return host.removeprefix("www.")
+
+
+def address_text(url: str) -> str:
+    """A link's address as people write it: host and path, without scheme, `www.`, query
+    or trailing slash (`mona.example.com`, `pat.example.org/about`)."""
+    parts = urlsplit(url.strip())
+    return _host(parts) + unquote(parts.path).rstrip("/")
+
+
+def normalised_url(url: str) -> str:
+    """The same address however it is typed: no scheme, no `www.`, no trailing slash, one
+    case for the host, twitter.com as x.com. `https://www.Example.com/me/` and
+    `http://example.com/me` are one website, listed once."""
+    parts = urlsplit(url.strip())
+    host = _host(parts)
+    host = "x.com" if host == "twitter.com" else host
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{host}{unquote(parts.path).rstrip('/')}{query}"
+
+
+def social_text(provider: str, url: str) -> str:
+    """The handle or path a person recognises as theirs, from an account's URL: `@mona` on X,
+    `in/mona` on LinkedIn, `@mona@mastodon.social`, `@mona.bsky.social`; for a generic link
+    its host and path (`pat.example.org/about`). Never only the host of a social network."""
+    parts = urlsplit(url.strip())
+    path = unquote(parts.path).strip("/")
+    provider = provider.lower()
+    if not path:
+        return _host(parts)
+    if provider in _AT_HANDLES and "/" not in path:
+        return "@" + path.removeprefix("@")
+    if provider in _FEDIVERSE and path.startswith("@") and "/" not in path:
+        return f"{path}@{_host(parts)}"
+    if provider == "bluesky" and path.startswith("profile/"):
+        return "@" + path.removeprefix("profile/")
+    if provider in PROVIDER_LABELS and provider != "generic":
+        return path
+    return address_text(url)
+
+
+def profile_links(profile: Profile) -> list[ProfileLink]:
+    """The website and social accounts of a profile, in GitHub's order, only http(s) ones,
+    each address once: GitHub lets people enter their website again as a social link."""
+    links: list[ProfileLink] = []
+    seen: set[str] = set()
+    blog = blog_url(profile.blog)
+    if blog:
+        links.append(ProfileLink("Website", address_text(blog), blog, "noopener nofollow"))
+        seen.add(normalised_url(blog))
+    for account in profile.social_accounts:
+        href = safe_url(account.url)
+        if not href or normalised_url(href) in seen:
+            continue
+        seen.add(normalised_url(href))
+        label = PROVIDER_LABELS.get(account.provider.lower(), account.provider.capitalize() or "Link")
+        links.append(
+            ProfileLink(label, social_text(account.provider, account.url), href, "noopener nofollow me")
+        )
+    return links
+
+
 def role_label(role: str) -> str:
     return ROLE_LABELS.get(role, role.replace("_", " ").capitalize())
 
@@ -138,6 +236,7 @@ FILTERS: dict[str, Any] = {
     "safe_url": safe_url,
     "blog_url": blog_url,
     "url_host": url_host,
+    "profile_links": profile_links,
     "role_label": role_label,
     "slug": slug,
 }

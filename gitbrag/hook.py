@@ -4,6 +4,7 @@
     GET  /status/<username>                    what the store knows about the user's reports
     GET  /healthz                              whether the store answers (503 when it does not)
     GET  /metrics                              Prometheus metrics (see gitbrag.metrics)
+    GET  /                                     this list, as JSON (method, path, what it does)
 
 Why it is built this way:
 
@@ -85,6 +86,25 @@ BODY_LIMIT = 64 * 1024  # a webhook payload is a few KiB; nothing else needs a b
 DEFAULT_PERIOD = "1_year"
 LISTEN_BACKLOG = 2048
 STORE_ERRORS: tuple[type[BaseException], ...] = (*OUTAGE_ERRORS, RedisError, sqlite3.Error, OSError)
+# What `GET /` answers: someone who finds the port learns what it serves instead of a bare 404.
+ENDPOINTS: tuple[dict[str, str], ...] = (
+    {
+        "method": "POST",
+        "path": f"/refresh/<username>[?period={'|'.join(PERIODS)}]",
+        "does": "regenerates the user's reports in the background (202); with GITBRAG_HOOK_SECRET set it "
+        "needs Authorization: Bearer <secret> or X-Hub-Signature-256; without, tracked users only, "
+        "once per cooldown (429 with Retry-After)",
+    },
+    {
+        "method": "GET",
+        "path": "/status/<username>",
+        "does": "what the store knows of the user's reports: generated_at, stale, regenerating, last_error, "
+        "next_due_at per period",
+    },
+    {"method": "GET", "path": "/healthz", "does": "200 when the store answers and accepts writes, else 503"},
+    {"method": "GET", "path": "/metrics", "does": "Prometheus metrics"},
+    {"method": "GET", "path": "/", "does": "this list"},
+)
 
 
 def is_login(name: str) -> bool:
@@ -228,7 +248,10 @@ class Hook:
         periods = {p: _period_status(metas[p], now, bool(active)) for p in PERIODS if p in metas}
         return JSONResponse({"username": login.lower(), "tracked": bool(metas), "periods": periods})
 
-    # --- GET /healthz, GET /metrics ------------------------------------------------------
+    # --- GET /, GET /healthz, GET /metrics ----------------------------------------------
+
+    async def index(self, request: Request) -> Response:
+        return JSONResponse({"service": "gitbrag refresh hook", "endpoints": list(ENDPOINTS)})
 
     async def healthz(self, request: Request) -> Response:
         """503 unless the store answers *and* accepts writes: a read-only replica answers
@@ -348,6 +371,7 @@ def create_app(
         Route("/status/{username:gitbrag_any}", _endpoint("status", hook.status), methods=["GET"]),
         Route("/healthz", _endpoint("healthz", hook.healthz), methods=["GET"]),
         Route("/metrics", _endpoint("metrics", hook.metrics), methods=["GET"]),
+        Route("/", _endpoint("index", hook.index), methods=["GET"]),
     ]
     cors = Middleware(
         CORSMiddleware,

@@ -7,6 +7,10 @@ renders them as ``key=value`` pairs after the message; the JSON format
 
 Tokens never reach a log line: the GitHub client never logs headers, and a
 redacting filter replaces any configured token that slips into a message or field.
+
+On a terminal, `gitbrag-refresh --once` draws a live progress bar; `logs_above` then
+routes the text logs through rich's `RichHandler` on the bar's own console, so each line
+is printed above the bar instead of being spliced into it.
 """
 
 from __future__ import annotations
@@ -14,9 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+
+from rich.console import Console
+from rich.logging import RichHandler
 
 # Attributes every LogRecord has; anything else was passed through `extra`.
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
@@ -32,13 +40,24 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         stamp = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        fields = " ".join(f"{k}={_text_value(v)}" for k, v in record_fields(record).items())
-        line = f"{stamp} {record.levelname} {record.name} {record.getMessage()}"
-        if fields:
-            line += " " + fields
-        if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
-        return line
+        return f"{stamp} {record.levelname} {record.name} {_message_and_fields(self, record)}"
+
+
+class FieldsFormatter(logging.Formatter):
+    """The message and its `key=value` fields only: `RichHandler` draws the time and level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _message_and_fields(self, record)
+
+
+def _message_and_fields(formatter: logging.Formatter, record: logging.LogRecord) -> str:
+    fields = " ".join(f"{k}={_text_value(v)}" for k, v in record_fields(record).items())
+    line = record.getMessage()
+    if fields:
+        line += " " + fields
+    if record.exc_info:
+        line += "\n" + formatter.formatException(record.exc_info)
+    return line
 
 
 class JsonFormatter(logging.Formatter):
@@ -113,13 +132,43 @@ def configure_logging(fmt: str = "text", level: str = "INFO", secrets: Iterable[
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RedactSecrets(secrets))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        if getattr(old, "_gitbrag", False):
-            root.removeHandler(old)
-    handler._gitbrag = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
-    root.setLevel(level)
+    _install(handler)
+    logging.getLogger().setLevel(level)
     # Libraries that log every request would drown the report-level story.
     for noisy in ("httpx", "httpcore", "uvicorn.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _gitbrag_handlers() -> list[logging.Handler]:
+    return [h for h in logging.getLogger().handlers if getattr(h, "_gitbrag", False)]
+
+
+def _install(handler: logging.Handler) -> None:
+    """Make `handler` gitbrag's only handler on the root logger."""
+    root = logging.getLogger()
+    for old in _gitbrag_handlers():
+        root.removeHandler(old)
+    handler._gitbrag = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+
+
+@contextmanager
+def logs_above(console: Console) -> Iterator[None]:
+    """While inside, gitbrag's logs are printed by rich on `console`, the console of a live
+    progress bar: rich prints them above the bar, so the two never share a line (a plain
+    stream handler writes into the middle of the bar's line). The same redaction applies;
+    the previous handler is back afterwards."""
+    previous = _gitbrag_handlers()
+    handler = RichHandler(console=console, show_path=False, markup=False, log_time_format="%H:%M:%S")
+    handler.setFormatter(FieldsFormatter())
+    for old in previous:
+        for redact in old.filters:
+            handler.addFilter(redact)
+    _install(handler)
+    try:
+        yield
+    finally:
+        root = logging.getLogger()
+        root.removeHandler(handler)
+        for old in previous:
+            root.addHandler(old)

@@ -12,39 +12,59 @@ Times are timezone-aware UTC datetimes everywhere.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Literal
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from gitbrag.periods import GITHUB_EPOCH as GITHUB_EPOCH  # "all time" starts at GitHub's launch
+from gitbrag.periods import ROLLING, ROLLING_DAYS, PeriodLabels, parse_period
 
 # --- periods --------------------------------------------------------------------
 
-Period = Literal["1_year", "2_years", "5_years", "all_time"]
-PERIODS: tuple[Period, ...] = ("1_year", "2_years", "5_years", "all_time")
-PERIOD_LABELS: dict[str, str] = {
-    "1_year": "1 year",
-    "2_years": "2 years",
-    "5_years": "5 years",
-    "all_time": "All time",
-}
+
+def _valid_period(name: str) -> str:
+    parse_period(name)  # ValueError: pydantic reports it as a validation error
+    return name
+
+
+# A period name (`gitbrag.periods`): "1_year", "2025", "2025-H1", "2025-Q3", "2025-03-01..2025-08-31".
+Period = Annotated[str, AfterValidator(_valid_period)]
+# The rolling periods every user has (and the store tracks); calendar years with activity
+# and `GITBRAG_PERIODS` are added per user when the reports are built.
+PERIODS: tuple[Period, ...] = ROLLING
+PERIOD_LABELS: Mapping[str, str] = PeriodLabels()  # any period name -> its tab's text
 # Windows end "now" and reach back a fixed number of days, as the reference tool does.
-PERIOD_DAYS: dict[str, int] = {"1_year": 365, "2_years": 730, "5_years": 1825}
-# "All time" starts at GitHub's launch: nothing on GitHub is older.
-GITHUB_EPOCH = datetime(2008, 1, 1, tzinfo=UTC)
+PERIOD_DAYS: dict[str, int] = ROLLING_DAYS
 
 
 def period_since(period: str, until: datetime) -> datetime:
-    """Start of `period`'s window ending at `until`."""
-    if period == "all_time":
-        return GITHUB_EPOCH
-    try:
-        return until - timedelta(days=PERIOD_DAYS[period])
-    except KeyError:
-        raise ValueError(f"unknown period {period!r}; expected one of {', '.join(PERIODS)}") from None
+    """Start of `period`'s window for a report made at `until`."""
+    window = parse_period(period).window(until)
+    if window is None:
+        raise ValueError(f"period {period!r} has not begun at {until.isoformat()}")
+    return window.since
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# One set of field names per distinct set, shared by every instance of the `_Many` models.
+_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+
+
+class _Many(_Model):
+    """A model with tens of thousands of instances (a 20,000-PR user's pull requests and
+    report rows): each shares one `model_fields_set` with every instance given the same
+    fields, instead of pydantic's own set per instance (728 bytes apiece, 30 MB of such a
+    user's refresh). Safe for frozen models: no field ever changes, and pydantic copies
+    the set before changing it (`model_copy`)."""
+
+    def model_post_init(self, context: object, /) -> None:
+        given = self.__pydantic_fields_set__
+        object.__setattr__(self, "__pydantic_fields_set__", _FIELDS_SETS.setdefault(frozenset(given), given))
 
 
 # --- collected from GitHub ------------------------------------------------------
@@ -67,7 +87,12 @@ class Profile(_Model):
     social_accounts: list[SocialAccount] = Field(default_factory=list)
 
 
-class ChangedFile(_Model):
+class ChangedFile(NamedTuple):
+    """A file a pull request changed. A tuple, not a model: a 20,000-PR user's collection
+    holds 150,000 of them (a model each was 76 MB of a 110 MB collection; tuples take 14),
+    and it is stored as `["path", additions, deletions]` (older `{"path": ...}` objects
+    still load)."""
+
     path: str
     additions: int
     deletions: int
@@ -76,7 +101,7 @@ class ChangedFile(_Model):
 PRState = Literal["OPEN", "CLOSED", "MERGED"]  # GitHub's GraphQL PullRequestState
 
 
-class PullRequest(_Model):
+class PullRequest(_Many):
     repo: str  # nameWithOwner, e.g. "octo-org/hello-world"
     number: int
     title: str
@@ -122,6 +147,21 @@ class HiddenNodes(_Model):
     count: int
 
 
+class StarCheckpoint(_Model):
+    """The end of one page of stargazers, newest first: its last star's time and cursor."""
+
+    at: datetime
+    cursor: str
+
+
+class Reconciliation(_Model):
+    """A re-read of a history in progress, stretch by stretch over several refreshes."""
+
+    below: datetime | None = None  # continue with the stretches under this checkpoint; None: from the top
+    revealed: int = 0  # unstars revealed since this re-read began (it cannot have located them)
+    at: datetime  # when it last read a stretch
+
+
 class StarHistory(_Model):
     """When a repository's current stargazers starred it, newest first, complete back to `since`.
 
@@ -135,6 +175,24 @@ class StarHistory(_Model):
     # The repository's stargazerCount read with the newest page: the next refresh extends
     # the history from it, and a count that does not add up reveals unstars. None: unknown.
     stargazer_count: int | None = None
+    # Where GitHub's pages of this history ended, newest first: keyset cursors that later
+    # re-read a stretch of it exactly (`stars.reconcile`), 100 stars or fewer apart.
+    checkpoints: list[StarCheckpoint] = Field(default_factory=list)
+    # Unstars the counts revealed but no re-read has located yet: each may be one of
+    # `starred_at` (counted though gone) or older than `since` (harmless). A bound, not a count.
+    unlocated: int = 0
+    reconcile: Reconciliation | None = None
+
+
+class ReviewContribution(_Model):
+    """A pull request the user reviewed, as GitHub's contributions data gives it: the latest
+    review the user submitted on it within one calendar year (a pull request reviewed in two
+    years appears once per year; reports count distinct pull requests)."""
+
+    repo: str  # nameWithOwner of the reviewed pull request's repository
+    number: int
+    occurred_at: datetime
+    private: bool = False  # in a private repository: shown only with GITBRAG_PRIVATE=full
 
 
 class Collection(_Model):
@@ -159,6 +217,10 @@ class Collection(_Model):
     # The search page size GitHub last answered without a timeout, for this user (it
     # starts the next collection, so a user whose pages time out at 100 starts smaller).
     search_page_size: int = 100
+    # Pull requests the user reviewed, over every calendar year up to `reviews_collected_at`
+    # (`github.reviews`); None when not collected (collections older than reviews).
+    reviews: list[ReviewContribution] | None = None
+    reviews_collected_at: datetime | None = None
 
 
 # --- the report (report.json) ----------------------------------------------------
@@ -174,30 +236,81 @@ class LanguageShare(_Model):
     percentage: float  # share of all changed lines in files with a known language, 0..100
 
 
-class ReportPR(_Model):
+class ReportPR(_Many):
     number: int
     title: str
     url: str
     state: DisplayState
     created_at: datetime
     merged_at: datetime | None
-    additions: int
+    additions: int  # as GitHub counts them
     deletions: int
+    # Lines outside generated and vendored files (`languages.is_generated`): what the
+    # size is judged on. Lines of files GitHub did not list (past 3,000) count as authored.
+    authored_additions: int
+    authored_deletions: int
     changed_files: int
     size: SizeCategory
+    # GitHub marked the author a first-time contributor (to the repository, or to GitHub).
+    first_time: bool
 
 
-class ReportRepository(_Model):
+class ReportRepository(_Many):
     name: str  # nameWithOwner
     url: str
     description: str | None
     stars: int
-    star_increase: int
+    # Stars gained in the period; None when the period starts before the star histories do
+    # (5 years back): all time reads the stargazer count instead.
+    star_increase: int | None
+    # How far `star_increase` may be too high: unstars GitHub's counts revealed that no
+    # re-read has located yet (`github.reconcile`); 0 means exact.
+    star_increase_uncertainty: int = 0
     role: str  # author_association of the user's latest PR there
+    # The user's first (open or merged) pull request there, in any period: inside the
+    # window, the repository is one they contributed to for the first time.
+    first_contribution_at: datetime
     pr_count: int
     merged_count: int
     open_count: int
     prs: list[ReportPR]
+
+
+class TimelinePoint(_Model):
+    """One month (or, for periods under six months, one week) of the report's window: its pull
+    requests opened and merged then. The first and last may be partial (the window's ends)."""
+
+    month: str  # "2025-03": the month the bucket starts in (within the window)
+    week: str | None = None  # "2025-W10" (ISO week) in weekly timelines, else None
+    opened: int  # the report's pull requests created in it
+    merged: int  # the report's pull requests merged in it
+
+
+class PreviousPeriod(_Model):
+    """The headline numbers of the window of the same length just before the report's, by the
+    same rules (a running calendar period: the same stretch of the one before it)."""
+
+    label: str  # what it is called: "the year before", "2024", "the same days of 2025"
+    total_prs: int
+    merged_count: int
+    repo_count: int
+    authored_additions: int
+    authored_deletions: int
+    total_star_increase: int | None  # None when not known (older than the star histories)
+    reviews: int | None  # None when reviews were not collected
+
+
+class RepositoryReviews(_Model):
+    name: str  # nameWithOwner
+    count: int  # distinct pull requests the user reviewed there
+
+
+class Reviews(_Model):
+    """Pull requests the user reviewed in the period (each counted once), from GitHub's
+    contributions data: in total and per repository, most first."""
+
+    total: int
+    repositories: list[RepositoryReviews]
 
 
 class PrivateWork(_Model):
@@ -221,10 +334,19 @@ class Report(_Model):
     merged_count: int
     open_count: int
     repo_count: int
-    total_additions: int
+    total_additions: int  # as GitHub counts them
     total_deletions: int
+    # The same lines split: written by hand (the headline) and in generated or vendored
+    # files (lockfiles, minified, vendor/, GITBRAG_GENERATED_PATHS); authored + generated = total.
+    authored_additions: int
+    authored_deletions: int
+    generated_additions: int
+    generated_deletions: int
     total_changed_files: int
-    total_star_increase: int
+    # Stars gained, summed over distinct repositories; None when not known (see ReportRepository).
+    total_star_increase: int | None
+    # The repositories' `star_increase_uncertainty` summed: the total is exact within it.
+    star_increase_uncertainty: int = 0
     languages: list[LanguageShare]
     size_distribution: dict[str, int]  # every SIZE_CATEGORIES key, in that order
     roles: dict[str, int]  # repositories per role
@@ -239,6 +361,14 @@ class Report(_Model):
     # PRs of the period with more changed files than GitHub lists (3,000): their languages
     # come from the first 3,000 files.
     prs_with_capped_files: int = 0
+    # Activity over time: pull requests opened and merged per month (per week under six months).
+    timeline: list[TimelinePoint]
+    timeline_unit: Literal["month", "week"]
+    # The headline numbers of the previous window of the same length; None for all time, or
+    # when that window starts before the user's first pull request (nothing to compare with).
+    previous: PreviousPeriod | None
+    # Pull requests reviewed in the period; None when the collection has no reviews data.
+    reviews: Reviews | None
     # One more than the generation it replaced on the site (0: written before this field).
     # The publisher never replaces a report with one whose number is not higher: an order
     # that wall clocks, which jump, cannot give.

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from gitbrag.filters import count
 from gitbrag.models import Report, ReportPR, ReportRepository
+from gitbrag.periods import parse_period
 
 REPORT_ROW_BUDGET = 250
 REPO_CARD_LIMIT = 40
@@ -18,12 +19,6 @@ GROUP_COST = 3  # a repository heading on a "more repositories" page weighs abou
 
 # GitHub's characters for owner and repository names: safe as folder names as they are.
 _REPO_PART_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-PERIOD_PHRASES = {
-    "1_year": "in the past year",
-    "2_years": "in the past 2 years",
-    "5_years": "in the past 5 years",
-    "all_time": "on GitHub so far",
-}
 
 
 def repo_folder(name: str) -> str:
@@ -146,7 +141,7 @@ def page_file(number: int) -> str:
 
 def summary_sentence(report: Report) -> str:
     """One line about a report, for search results and link previews."""
-    phrase = PERIOD_PHRASES[report.period]
+    phrase = parse_period(report.period).phrase
     if report.total_prs == 0:
         return f"No open or merged pull requests {phrase}."
     return (

@@ -10,9 +10,16 @@ on any web server, and opened straight from disk)::
     site/assets/site.<hash>.js              optional enhancements; every page reads fine without it
     site/<login>/index.html                 the 1-year report
     site/<login>/feed.xml                   Atom feed of the user's recently merged pull requests
-    site/<login>/generated.json             each period's exact generation time (the freshness script's)
-    site/<login>/<period>/index.html        one page per period
+    site/<login>/generated.json             when each period was last generated, and whether a refresh runs
+    site/<login>/<period>/index.html        one page per period: the rolling ones, each calendar year
+                                            with activity, each GITBRAG_PERIODS entry (`gitbrag.periods`)
     site/<login>/<period>/report.json       `Report.model_dump_json()`
+    site/<login>/<period>/card.svg, card-dark.svg
+                                            the embeddable card (`gitbrag.cards`); the 1-year one also at
+                                            site/<login>/card.svg
+    site/<login>/<period>/social.png        the og:image (`gitbrag.socialimage`), drawn when it changes
+    site/teams/<team>/[<period>/]index.html with GITBRAG_TEAMS: the members' reports added up
+    site/<login>/<period>/brag.md           the Markdown brag document (`gitbrag.markdown`)
     site/<login>/<period>/repos/<owner>/<name>/index.html (page-2.html, ...)
                                             a repository's full list, when its card shows only part
     site/<login>/<period>/more/index.html (page-2.html, ...)
@@ -33,33 +40,40 @@ killed at any moment, sees either the old or the new version of a file, never ha
 and through `gitbrag.safepath`, which follows no symbolic link below the site root, so
 nothing is ever written, read, or deleted outside the site.
 
-Unchanged work costs little: a file that already holds the bytes rendered for it is left
-alone (no temporary file, fsync or rename), and pages carry their generation day, not the
-time, so an unchanged user's pages are byte-identical across a day's refreshes; only
-report.json and the tiny generated.json (the exact times) change every refresh.
+Unchanged work costs nothing: a file that already holds the bytes rendered for it is left
+alone (no temporary file, fsync or rename); a report whose content did not change, whatever
+the day, is published as the one on the site, with the window and day of the generation
+that last changed it (`gitbrag.freshness`), so its pages and report.json stay as they are;
+and the "Updating" flag, like the exact time of every refresh, lives in the tiny
+generated.json, the one file of the user an unchanged refresh writes (twice: the flag on,
+then the new times with the flag off).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import logging
+import os
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pydantic import ValidationError
 
 import gitbrag
-from gitbrag import charts, feeds
-from gitbrag.filters import FILTERS, finalize, iso, safe_url
-from gitbrag.models import PERIOD_LABELS, PERIODS, Period, Report, ReportPR
+from gitbrag import cards, charts, feeds, socialimage, teams, timeline
+from gitbrag.filters import FILTERS, finalize, safe_url
+from gitbrag.freshness import FILE_NAME as FRESHNESS_FILE
+from gitbrag.freshness import Freshness, Stamp
+from gitbrag.markdown import brag_markdown
+from gitbrag.models import PERIOD_LABELS, PERIODS, Period, Report, ReportPR, TimelinePoint
 from gitbrag.pages import (
     REPO_PAGE_ROWS,
     PagePlan,
@@ -73,13 +87,16 @@ from gitbrag.pages import (
     private_work_line,
     summary_sentence,
 )
+from gitbrag.periods import is_period, ordered
 from gitbrag.safepath import SiteRoot, UnsafePathError
+from gitbrag.sparkline import sparkline
 
 log = logging.getLogger(__name__)
 
 # GitHub's own login rule; anything else could climb out of site/ ("..", "/", "\").
 LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 ASSETS = ("style.css", "site.js")
+BRAG_FILE = "brag.md"  # beside each period's report.json
 # Page weight (see the module docstring): about 330 bytes of HTML per pull-request row.
 DEFAULT_STALE_AFTER_SECONDS = 86400
 # A temporary file this old belongs to no live writer (a write takes milliseconds).
@@ -117,6 +134,12 @@ def default_template_dirs() -> list[Path]:
     return [d for d in candidates if d.is_dir()]
 
 
+def _report_json(report: Report) -> bytes:
+    """report.json's bytes: `Report.model_dump_json(indent=2)` and a newline, serialised
+    straight to bytes (7 MB for a 20,000-PR user: no str and no encoded copy of it)."""
+    return Report.__pydantic_serializer__.to_json(report, indent=2) + b"\n"
+
+
 def _validated_login(login: str) -> str:
     if not LOGIN_RE.fullmatch(login):
         raise ValueError(f"not a valid GitHub login: {login!r}")
@@ -127,6 +150,11 @@ def _absolute_base(url: str | None) -> str | None:
     """A configured public URL as a prefix ending in "/", or None when unset or not http(s)."""
     checked = safe_url(url)
     return checked.rstrip("/") + "/" if checked else None
+
+
+def _widest(reports: dict[Period, Report]) -> Period:
+    """The period reaching back furthest (all time, when there), for what lists the newest of everything."""
+    return min(reports, key=lambda p: (reports[p].since, -reports[p].until.timestamp()))
 
 
 # --- the publisher ----------------------------------------------------------------------
@@ -142,6 +170,9 @@ class IndexEntry:
     total_prs: int  # over the past year
     merged_count: int
     generated_at: datetime
+    # Pull requests opened per month over the past year (the 1-year report's timeline): the sparkline.
+    timeline: tuple[TimelinePoint, ...] = ()
+    authored_lines: int = 0  # authored additions + deletions over the past year, for the totals
 
     @classmethod
     def from_report(cls, report: Report) -> IndexEntry:
@@ -152,6 +183,8 @@ class IndexEntry:
             total_prs=report.total_prs,
             merged_count=report.merged_count,
             generated_at=report.generated_at,
+            timeline=tuple(report.timeline),
+            authored_lines=report.authored_additions + report.authored_deletions,
         )
 
     @property
@@ -189,6 +222,7 @@ class Publisher:
         hook_public_url: str | None = None,
         stale_after_seconds: int = DEFAULT_STALE_AFTER_SECONDS,
         rewrite_unchanged: bool = False,
+        teams: Mapping[str, Sequence[str]] | None = None,
     ):
         self.site_dir = Path(site_dir)
         # Resolved once: the root may be a link; below it, nothing is followed (gitbrag.safepath).
@@ -202,6 +236,8 @@ class Publisher:
         self.base_url = _absolute_base(base_url)
         hook = safe_url(hook_public_url)
         self.hook_public_url = hook.rstrip("/") if hook else None
+        # GITBRAG_TEAMS (gitbrag.teams): team name -> member logins, for team pages and links.
+        self.teams = {name: list(members) for name, members in (teams or {}).items()}
         self.env = Environment(
             loader=FileSystemLoader([str(d) for d in self.search_path]),
             autoescape=select_autoescape(["html", "xml"]),
@@ -220,12 +256,16 @@ class Publisher:
             stale_after_seconds=stale_after_seconds,
             language_bar=charts.language_bar,
             size_columns=charts.size_columns,
+            timeline_chart=timeline.timeline_chart,
+            point_label=timeline.point_label,
+            changes=timeline.changes,
             color_class=charts.color_class,
             pr_row=self._pr_row,
             # What a report says of the pull requests it cannot list (see gitbrag.pages).
             hidden_notice=hidden_notice,
             private_work_line=private_work_line,
             capped_files_note=capped_files_note,
+            sparkline=sparkline,
         )
 
     # --- public API --------------------------------------------------------------
@@ -234,7 +274,12 @@ class Publisher:
         """Write a user's pages, report.json files, feed and generated.json; returns their
         paths, written or (already holding the same bytes) left as they were.
 
-        `site/<login>/index.html` shows the 1-year report (or the first period given).
+        A report whose content is the published one's but for its window and times (the
+        same numbers, a day later) is published as the one on the site, stamp and all
+        (`gitbrag.freshness`): its pages and report.json stay as they are, and only
+        generated.json records the new time. `updating` is that file's flag (a refresh of
+        the user still runs). `site/<login>/index.html` shows the 1-year report (or the
+        first period given).
         """
         if not reports:
             raise ValueError("no reports to publish")
@@ -242,62 +287,164 @@ class Publisher:
         if len(usernames) != 1:
             raise ValueError("reports of several users passed to publish_user")
         login = _validated_login(next(iter(reports.values())).username)
-        self._refuse_older(login, reports)
-        periods = [p for p in PERIODS if p in reports]
+        stamps = self._refuse_older(login, reports)
+        periods = ordered(reports)
         self._rows.clear()
         written: list[Path] = []
+        shown: dict[Period, Report] = {}
         for period in periods:
-            written += self._publish_period(reports[period], updating=updating)
-        written += self._write_report_pages(reports, updating)
+            shown[period], files = self._publish_period(reports[period], stamps.get(period))
+            written += files
+        written += self._write_report_pages(shown)
+        written += self._write_sharing(shown)
         # The widest period has every merge the feed could list.
-        written.append(self._write_feed(login, reports[periods[-1]]))
-        written.append(self._write_freshness(login, reports))
+        written.append(self._write_feed(login, shown[_widest(shown)]))
+        self._remove_retired_periods(login, reports)
+        written.append(self._write_freshness(login, reports, updating=updating))
+        written += self._write_spelling_redirects(reports[periods[0]].username, periods)
         self._rows.clear()
         return written
 
-    def _refuse_older(self, login: str, reports: dict[Period, Report]) -> None:
+    def _write_spelling_redirects(self, username: str, periods: list[Period]) -> list[Path]:
+        """`site/Mona-Lisa/index.html` (and one per period) sending readers to `mona-lisa/`:
+        people type a login as GitHub spells it, and the site keys users in lower case.
+        Written like every page (atomically, no link followed). On a case-insensitive
+        filesystem the two spellings are one folder, which already holds the report: skipped."""
+        if username == username.lower() or self._site.is_file(f"{username}/{periods[0]}/report.json"):
+            return []
+        login = username.lower()
+        pages = [(f"{username}/index.html", f"{login}/")]
+        pages += [(f"{username}/{p}/index.html", f"{login}/{p}/") for p in periods]
+        written = []
+        for page, folder in pages:
+            target = "../" * page.count("/") + folder + "index.html"
+            html = self._render(
+                "redirect.html", page=page, canonical_page=folder, target=target, username=username,
+                title=f"Report of {username}",
+            )  # fmt: skip
+            written.append(self._write(self.site_dir / page, html))
+        return written
+
+    def _refuse_older(self, login: str, reports: dict[Period, Report]) -> dict[Period, Stamp]:
         """Fencing: a generation that lost its claim (paused past its lease, say) must not
-        replace what a newer generation already published.
+        replace what a newer generation already published. Returns the stamps of the
+        reports on the site (read without the rest of them).
 
         Newer means a higher `generation` (each is one more than the one it found on the
         site), never a later `generated_at`: wall clocks jump, and a report written while
         the clock was a day ahead would otherwise freeze the page for a day, `--force`
         or not. Two generations that started from the same page carry the same number:
-        the first to publish wins. Unnumbered reports (0: older files, direct callers)
-        replace each other freely."""
+        the first to publish wins. The published number is the newest of the report.json
+        files' and generated.json's (an unchanged report keeps the report.json of the
+        generation that last changed it). Unnumbered reports (0: older files, direct
+        callers) replace each other freely."""
+        freshness = self.read_freshness(login)
+        recorded = freshness.generation if freshness else 0
+        stamps: dict[Period, Stamp] = {}
         for period, report in reports.items():
-            current = self.read_report(login, period)
-            if current is None:
-                continue
-            if current.generation > report.generation or current.generation == report.generation > 0:
+            stamp = self._read_stamp(login, period)
+            current = max(recorded, stamp.generation if stamp else 0)
+            if current > report.generation or current == report.generation > 0:
                 raise SupersededError(
-                    f"{login}/{period} generation {current.generation} is already published"
+                    f"{login}/{period} generation {current} is already published"
                     f" (this is {report.generation})"
                 )
-            if current.generated_at > report.generated_at:
+            if stamp is None:
+                continue
+            stamps[period] = stamp
+            if stamp.generated_at > report.generated_at:
                 log.warning(
                     "replacing a report dated in the future (the clock was ahead when it was made)",
-                    extra={"user": login, "report": period, "dated": current.generated_at.isoformat()},
+                    extra={"user": login, "report": period, "dated": stamp.generated_at.isoformat()},
                 )
+        return stamps
 
     def set_updating(self, login: str, updating: bool) -> bool:
-        """Re-render a user's report pages with (or without) the "being updated" notice;
-        False when nothing is published yet. Only the report pages carry the notice, so
-        the rest (report.json, repository pages, feed) is left as it is."""
-        reports = {p: r for p in PERIODS if (r := self.read_report(login, p)) is not None}
-        if not reports:
+        """Say in the user's generated.json whether a refresh of theirs is running (the
+        pages' script shows "Updating" then); False when nothing is published yet. Only
+        that tiny file is written: the pages stay as they are, so a refresh that finds
+        nothing new rewrites no page, notice included."""
+        login = _validated_login(login)
+        freshness = self.read_freshness(login) or self._freshness_from_reports(login)
+        if freshness is None:
             return False
-        self._rows.clear()
-        self._write_report_pages(reports, updating)
-        self._rows.clear()
+        self._write(self.site_dir / login / FRESHNESS_FILE, replace(freshness, updating=updating).to_json())
         return True
+
+    def read_freshness(self, login: str) -> Freshness | None:
+        """The user's generated.json (see `gitbrag.freshness`), or None when it is missing,
+        unreadable or not the site's own file (reached through a link)."""
+        relative = f"{_validated_login(login)}/{FRESHNESS_FILE}"
+        try:
+            data = self._site.read_bytes(relative)
+        except FileNotFoundError:
+            return None
+        except (UnsafePathError, OSError) as exc:
+            log.warning(
+                "ignoring a freshness file not stored in the site itself",
+                extra={"user": login.lower(), "reason": str(exc)},
+            )
+            return None
+        freshness = Freshness.from_json(data)
+        if freshness is None:
+            log.warning("ignoring an unreadable freshness file", extra={"user": login.lower()})
+        return freshness
+
+    def published_generation(self, login: str) -> int:
+        """The newest generation published for the user (0 when none): the one a new
+        generation must exceed. Read from the stamps and generated.json, never from whole
+        reports (megabytes for a prolific user)."""
+        freshness = self.read_freshness(login)
+        stamps = (self._read_stamp(login, p) for p in self.published_periods(login))
+        return max([freshness.generation if freshness else 0, *(s.generation for s in stamps if s)])
+
+    def checked_at(self, login: str, period: Period) -> datetime | None:
+        """When the user's `period` report was last generated, changed or not (its report.json
+        keeps the time of the last change): what the report's age is counted from."""
+        freshness = self.read_freshness(login)
+        if freshness is not None and period in freshness.checked:
+            return freshness.checked[period]
+        return self._stamp_time(login, period)
+
+    def _stamp_time(self, login: str, period: Period) -> datetime | None:
+        stamp = self._read_stamp(login, period)
+        return stamp.generated_at if stamp else None
+
+    def _freshness_from_reports(self, login: str) -> Freshness | None:
+        """generated.json as the published report.json files tell it (a site written before
+        that file, or one whose file was lost); None when no report is published."""
+        read = {p: self._read_stamp(login, p) for p in self.published_periods(login)}
+        stamps = {p: s for p, s in read.items() if s is not None}
+        if not stamps:
+            return None
+        checked = {p: s.generated_at for p, s in stamps.items()}
+        return Freshness(checked, generation=max(s.generation for s in stamps.values()))
+
+    def _read_stamp(self, login: str, period: Period) -> Stamp | None:
+        """A published report.json's window, time and generation (`Stamp`): None when missing,
+        unreadable or behind a link, as `read_report` answers."""
+        relative = f"{_validated_login(login)}/{period}/report.json"
+        try:
+            return Stamp.model_validate_json(self._site.read_bytes(relative))
+        except FileNotFoundError:
+            return None
+        except UnsafePathError as exc:
+            log.warning(
+                "ignoring a report not stored in the site itself",
+                extra={"user": login.lower(), "report": period, "reason": exc.strerror},
+            )
+            return None
+        except ValidationError:
+            return None
 
     def publish_index(self, entries: list[IndexEntry]) -> Path:
         """Write site/index.html listing `entries` by login, and the sitemap when the base URL is known."""
         for entry in entries:
             _validated_login(entry.login)
         ordered = sorted(entries, key=lambda e: e.login.lower())
-        html = self._render("index.html", page="index.html", entries=ordered, title="Contribution reports")
+        names = sorted(self.teams)
+        title = "Contribution reports"
+        html = self._render("index.html", page="index.html", entries=ordered, teams=names, title=title)
         path = self._write(self.site_dir / "index.html", html)
         self._write_sitemap(ordered)
         return path
@@ -327,12 +474,36 @@ class Publisher:
             if LOGIN_RE.fullmatch(d.name) and self._site.is_file(f"{d.name}/1_year/report.json")
         )
 
+    def published_periods(self, login: str) -> list[Period]:
+        """The periods of `login` on the site (a folder with its report.json), in tab order.
+
+        Calendar years come and go with a user's activity and `GITBRAG_PERIODS`, so the site,
+        not a fixed list, says which there are."""
+        folder = self._site.root / login.lower()
+        if not LOGIN_RE.fullmatch(login) or not folder.is_dir():
+            return []
+        names = [d.name for d in folder.iterdir() if is_period(d.name)]
+        return ordered(p for p in names if self._site.is_file(f"{login.lower()}/{p}/report.json"))
+
+    def _remove_retired_periods(self, login: str, reports: dict[Period, Report]) -> None:
+        """Drop the folders of periods a whole publish no longer has (a year whose only pull
+        request is gone, an entry taken out of GITBRAG_PERIODS), so no page is left unlinked.
+        Only after a whole publish: one of a few periods (tests, tools) leaves the rest alone."""
+        if not set(PERIODS) <= set(reports):
+            return
+        for period in self.published_periods(login):
+            if period not in reports:
+                self._site.prune(f"{login}/{period}", set())
+                with contextlib.suppress(OSError), self._site.folder([login], create=False) as user_fd:
+                    os.rmdir(period, dir_fd=user_fd)  # emptied: no link is followed, nothing else goes
+                log.info("removed a period no longer published", extra={"user": login, "report": period})
+
     def read_report(self, login: str, period: Period) -> Report | None:
         """A published report.json, or None when missing or unreadable (e.g. an older format).
 
         One reached through a symbolic link is not the site's (it may be any file on the
         machine): it is ignored, and the next publish replaces the link."""
-        if period not in PERIODS:
+        if not is_period(period):
             raise ValueError(f"unknown period {period!r}")
         path = self.site_dir / _validated_login(login) / period / "report.json"
         try:
@@ -351,11 +522,19 @@ class Publisher:
 
     # --- one user's files ----------------------------------------------------------
 
-    def _publish_period(self, report: Report, *, updating: bool) -> list[Path]:
-        """report.json and the repositories' own pages (before the report page links to them)."""
+    def _publish_period(self, report: Report, stamp: Stamp | None) -> tuple[Report, list[Path]]:
+        """report.json and the repositories' own pages (before the report page links to
+        them); returns the report they show: the one on the site when `report` differs from
+        it only by its `stamp` (window, times, generation), else `report`."""
         folder = f"{report.username.lower()}/{report.period}/"
-        json_text = report.model_dump_json(indent=2) + "\n"
-        written = [self._write(self.site_dir / folder / "report.json", json_text)]
+        path = self.site_dir / folder / "report.json"
+        kept = self._unchanged(report, stamp, path)
+        if kept is None:
+            self._write(path, _report_json(report))
+        else:
+            report = kept
+            self.files_unchanged += 1
+        written = [path, self._write_brag(report, folder)]
         plan = plan_page(report)
         for view in plan.own_pages:
             written += self._write_repo_pages(report, view, folder + view.folder)
@@ -363,30 +542,58 @@ class Publisher:
             written.append(self._write_more_page(report, groups, number, len(plan.more_pages), folder))
         for leftovers in ("repos", "more"):
             self._remove_unlisted(self.site_dir / folder / leftovers, set(written))
-        return written
+        return report, written
 
-    def _write_report_pages(self, reports: dict[Period, Report], updating: bool) -> list[Path]:
+    def _write_brag(self, report: Report, folder: str) -> Path:
+        """`<period>/brag.md`, the report as a Markdown brag document (`gitbrag.markdown`); its
+        cut lists link to the report page (absolute with GITBRAG_BASE_URL: it is pasted elsewhere)."""
+        page_url = self._absolute(folder) or "index.html"
+        return self._write(self.site_dir / folder / BRAG_FILE, brag_markdown(report, page_url=page_url))
+
+    def _unchanged(self, report: Report, stamp: Stamp | None, path: Path) -> Report | None:
+        """The published report, when `report` is it but for the stamp: the same content
+        over a window moved by the clock alone. Judged on the very bytes of report.json
+        (`report` with the published stamp must serialise to them), so any other change, a
+        newer format included, counts as a change. A report dated after `report` (the
+        clock was ahead) is never kept: its page would show a day still to come."""
+        if stamp is None or self.rewrite_unchanged or stamp.generated_at > report.generated_at:
+            return None
+        kept = report.model_copy(update=stamp.fields())
+        payload = _report_json(kept)
+        return kept if self._site.holds(path.relative_to(self.site_dir).as_posix(), payload) else None
+
+    def _write_report_pages(self, reports: dict[Period, Report]) -> list[Path]:
         """One page per period, and the user's front page (the 1-year report, else the first)."""
-        periods = [p for p in PERIODS if p in reports]
+        periods = ordered(reports)
         login = reports[periods[0]].username.lower()
         plans = {p: plan_page(reports[p]) for p in periods}
+        counts = {p: reports[p].total_prs for p in periods}
         written = [
-            self._write_report_page(reports[p], plans[p], periods, f"{login}/{p}/index.html", updating)
+            self._write_report_page(reports[p], plans[p], periods, f"{login}/{p}/index.html", counts)
             for p in periods
         ]
         first = "1_year" if "1_year" in reports else periods[0]
         page = f"{login}/index.html"
-        return [*written, self._write_report_page(reports[first], plans[first], periods, page, updating)]
+        front = self._write_report_page(reports[first], plans[first], periods, page, counts)
+        return [*written, front]
 
     def _write_report_page(
-        self, report: Report, plan: PagePlan, periods: list[Period], page: str, updating: bool
+        self,
+        report: Report,
+        plan: PagePlan,
+        periods: list[Period],
+        page: str,
+        counts: dict[Period, int] | None = None,
     ) -> Path:
-        """Render one report page; `page` is either `<login>/<period>/index.html` or `<login>/index.html`."""
+        """Render one report page; `page` is either `<login>/<period>/index.html` or `<login>/index.html`.
+
+        `counts` (pull requests per period) lets an empty page point only to a period that
+        has some, never to another empty page."""
         on_period_page = page.count("/") == 2
         prefix = "" if on_period_page else f"{report.period}/"
         tabs = [
             {"label": PERIOD_LABELS[p], "href": f"{'../' if on_period_page else ''}{p}/index.html",
-             "current": p == report.period}
+             "current": p == report.period, "prs": (counts or {}).get(p, 0), "calendar": p not in PERIODS}
             for p in periods
         ]  # fmt: skip
         login = report.username.lower()
@@ -401,13 +608,123 @@ class Publisher:
             tabs=tabs,
             period_prefix=prefix,
             json_href=prefix + "report.json",
+            brag_href=prefix + BRAG_FILE,
             feed_href="../feed.xml" if on_period_page else "feed.xml",
             freshness_href="../generated.json" if on_period_page else "generated.json",
             period_label=label,
-            updating=updating,
             refresh_url=self._refresh_url(report),
             description=summary_sentence(report),
             title=f"{report.profile.name or report.username} (@{report.username}) · {label}",
+            sharing=self._sharing(report, prefix),
+            member_teams=self._member_teams(report),
+        )
+        return self._write(self.site_dir / page, html)
+
+    # --- sharing: cards, social images, teams -----------------------------------------
+
+    def _write_sharing(self, reports: dict[Period, Report]) -> list[Path]:
+        """Per period the embeddable cards (`gitbrag.cards`) and the social image
+        (`gitbrag.socialimage`); the front period's cards also at `<login>/card.svg`, the
+        address a README embeds."""
+        written: list[Path] = []
+        for period, report in reports.items():
+            headline = cards.Headline.from_report(report)
+            folder = f"{report.username.lower()}/{period}/"
+            written += self._write_cards(headline, folder)
+            written.append(self._write_social_image(headline, folder))
+        front = reports["1_year"] if "1_year" in reports else reports[ordered(reports)[0]]
+        written += self._write_cards(cards.Headline.from_report(front), f"{front.username.lower()}/")
+        return written
+
+    def _write_cards(self, headline: cards.Headline, folder: str) -> list[Path]:
+        return [
+            self._write(self.site_dir / (folder + name), cards.card_svg(headline, theme))
+            for theme, name in cards.CARD_FILES.items()
+        ]
+
+    def _write_social_image(self, headline: cards.Headline, folder: str) -> Path:
+        """Drawn only when its inputs changed: the published PNG carries their hash."""
+        relative = folder + socialimage.FILE_NAME
+        try:
+            published = self._site.read_bytes(relative)
+        except OSError:  # missing, or not the site's own file (UnsafePathError): drawn anew
+            published = b""
+        if published and socialimage.embedded_hash(published) == socialimage.inputs_hash(headline):
+            return self._write(self.site_dir / relative, published)
+        log.debug("drawing a social image", extra={"user": headline.login.lower(), "file": relative})
+        return self._write(self.site_dir / relative, socialimage.render(headline))
+
+    def _sharing(self, report: Report, prefix: str) -> dict[str, str]:
+        """What a report page needs to be shared: its og:image and the card snippets to embed
+        (absolute addresses with GITBRAG_BASE_URL, else relative to the page)."""
+        login = report.username.lower()
+        card_folder = "" if report.period == "1_year" else f"{report.period}/"
+        page_folder = f"{login}/" if report.period == "1_year" else f"{login}/{report.period}/"
+        # Without the site's address, paths from its root: the same text on both pages of a report.
+        base = self.base_url or "/"
+        card = f"{base}{login}/{card_folder}card.svg"
+        dark = f"{base}{login}/{card_folder}card-dark.svg"
+        page = base + page_folder
+        alt = f"GitHub contributions of @{report.username}"  # a login: no Markdown or HTML in it
+        image = socialimage.FILE_NAME
+        return {
+            "image": self._absolute(f"{login}/{report.period}/{image}") or prefix + image,
+            "image_type": socialimage.MEDIA_TYPE,
+            "image_width": str(socialimage.WIDTH),
+            "image_height": str(socialimage.HEIGHT),
+            "card": card,
+            "markdown": f"[![{alt}]({card})]({page})",
+            "html": (
+                f'<a href="{escape(page)}"><picture><source media="(prefers-color-scheme: dark)"'
+                f' srcset="{escape(dark)}"><img src="{escape(card)}" alt="{escape(alt)}"'
+                f' width="{cards.WIDTH}" height="{cards.HEIGHT}"></picture></a>'
+            ),
+            "absolute": "yes" if self.base_url else "",
+        }
+
+    def _member_teams(self, report: Report) -> list[dict[str, str]]:
+        """The teams the user is in, each with its page for this period (site-root relative)."""
+        period = report.period if report.period in PERIODS and report.period != "1_year" else ""
+        return [
+            {"name": name, "path": f"teams/{name}/{period + '/' if period else ''}index.html"}
+            for name in teams.teams_of(report.username, self.teams)
+        ]
+
+    def publish_teams(self) -> list[Path]:
+        """`site/teams/<team>/index.html` (the past year) and `site/teams/<team>/<period>/index.html`
+        for each rolling period, from the members' published reports (`gitbrag.teams`); the
+        pages of teams no longer configured are removed."""
+        members = sorted({m.lower() for names in self.teams.values() for m in names})
+        written: list[Path] = []
+        for period in PERIODS:
+            found = {m: r for m in members if (r := self.read_report(m, period)) is not None}
+            for name, logins in self.teams.items():
+                team = teams.team_report(name, period, logins, found)
+                pages = [f"teams/{name}/{period}/index.html"]
+                if period == "1_year":
+                    pages.append(f"teams/{name}/index.html")
+                written += [self._write_team_page(team, page) for page in pages]
+        # A team taken out of GITBRAG_TEAMS (or all of them) leaves no page behind.
+        self._remove_unlisted(self.site_dir / "teams", set(written))
+        return written
+
+    def _write_team_page(self, team: teams.TeamReport, page: str) -> Path:
+        on_period_page = page.count("/") == 3
+        tabs = [
+            {"label": PERIOD_LABELS[p], "href": f"{'../' if on_period_page else ''}{p}/index.html",
+             "current": p == team.period, "prs": 1, "calendar": False}
+            for p in PERIODS
+        ]  # fmt: skip
+        label = PERIOD_LABELS[team.period]
+        html = self._render(
+            "team.html",
+            page=page,
+            canonical_page=f"teams/{team.team}/" if team.period == "1_year" else None,
+            team=team,
+            tabs=tabs,
+            period_label=label,
+            title=f"Team {team.team} · {label}",
+            description=f"{team.team}: {team.total_prs:,} pull requests by {len(team.members):,} people",
         )
         return self._write(self.site_dir / page, html)
 
@@ -463,23 +780,25 @@ class Publisher:
         )
         return self._write(self.site_dir / page, data)
 
-    def _write_freshness(self, login: str, reports: dict[Period, Report]) -> Path:
-        """`<login>/generated.json`: each published period's exact generation time, for the
-        freshness script. The pages show only the day, so that they stay byte-identical
-        across a day's refreshes; this small file is the one rewritten instead (report.json
-        has the time too, but is up to megabytes, too heavy to fetch for a label). Periods
-        not being published keep the time of the report on the site."""
-        times = {}
-        for period in PERIODS:
-            report = reports.get(period) or self.read_report(login, period)
-            if report is not None:
-                times[period] = iso(report.generated_at)
-        return self._write(self.site_dir / login / "generated.json", json.dumps(times, indent=1) + "\n")
+    def _write_freshness(self, login: str, reports: dict[Period, Report], *, updating: bool) -> Path:
+        """`<login>/generated.json` (see `gitbrag.freshness`): when each published period was
+        generated (now, also for a report kept as it was), the `updating` flag, and the
+        newest generation. Periods not being published keep the times already recorded."""
+        old = self.read_freshness(login) or self._freshness_from_reports(login) or Freshness()
+        checked = {p: r.generated_at for p, r in reports.items()}
+        for period in self.published_periods(login):  # retired periods are gone by now
+            if period not in checked and (at := old.checked.get(period) or self._stamp_time(login, period)):
+                checked[period] = at
+        generation = max([old.generation, *(r.generation for r in reports.values())])
+        fresh = Freshness(checked, updating=updating, generation=generation)
+        return self._write(self.site_dir / login / FRESHNESS_FILE, fresh.to_json())
 
     def _refresh_url(self, report: Report) -> str | None:
         if not self.hook_public_url:
             return None
-        return f"{self.hook_public_url}/refresh/{quote(report.username)}?period={report.period}"
+        # The hook knows the rolling periods (a refresh makes them all, calendar ones too).
+        period = report.period if report.period in PERIODS else PERIODS[0]
+        return f"{self.hook_public_url}/refresh/{quote(report.username)}?period={period}"
 
     def _remove_unlisted(self, folder: Path, keep: set[Path]) -> None:
         """Drop repository pages an earlier generation wrote and this one did not (the
@@ -503,7 +822,7 @@ class Publisher:
         yield self.base_url, newest
         for entry in entries:
             yield f"{self.base_url}{entry.slug}/", entry.generated_at
-            for period in PERIODS[1:]:
+            for period in self.published_periods(entry.slug)[1:]:
                 if self._site.is_file(f"{entry.slug}/{period}/index.html"):
                     yield f"{self.base_url}{entry.slug}/{period}/", entry.generated_at
 

@@ -29,12 +29,13 @@ from aiocache.base import BaseCache
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.collect import UserNotFound, collect_user
 from gitbrag.github.errors import GitHubError
+from gitbrag.memory import release_freed_memory
 from gitbrag.metrics import ACTIVE_GENERATIONS, duplicate_skipped, generation_finished
-from gitbrag.models import PERIODS, PrivateMode, StarHistory
+from gitbrag.models import PERIODS, Collection, PrivateMode, StarHistory
 from gitbrag.publish import LOGIN_RE, IndexEntry, Publisher, SupersededError
-from gitbrag.report import build_reports
+from gitbrag.report import ReportOptions, build_reports
 from gitbrag.shutdown import Shutdown, ShuttingDown
-from gitbrag.store.base import Store
+from gitbrag.store.base import Store, TrackedUser
 from gitbrag.store.redis import OUTAGE_ERRORS
 from gitbrag.tracking import Claim, TaskTracker, hash_params, make_task_id
 
@@ -82,6 +83,11 @@ class Target:
     login: str
     period: str = "1_year"
     force: bool = False
+    reason: str = ""  # why it runs, for the log: "named", "pages missing"; else forced or due
+
+    @property
+    def why(self) -> str:
+        return self.reason or ("forced" if self.force else "due")
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,7 @@ class Refresher:
         clock: Callable[[], datetime] = utcnow,
         private: PrivateMode = "off",
         shutdown: Shutdown | None = None,
+        report_options: ReportOptions | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -124,8 +131,22 @@ class Refresher:
         self.max_concurrent = max_concurrent
         self.clock = clock
         self.private: PrivateMode = private  # GITBRAG_PRIVATE: what of private work is fetched and shown
+        # GITBRAG_PERIODS, GITBRAG_GENERATED_PATHS: what the reports cover and count.
+        self.report_options = report_options or ReportOptions()
         self._background: set[asyncio.Task[UserOutcome]] = set()
         self.shutdown = shutdown  # once requested: no new claims; waits on GitHub end early
+        # Lowercased login -> GitHub's spelling (the store's, then the collection's), for messages.
+        self._spellings: dict[str, str] = {}
+
+    def spelling(self, login: str) -> str:
+        """`login` as GitHub spells it when known (`Mona-Lisa`), for messages: the store,
+        the claims and the site key users by the lowercased login, people by their name."""
+        return self._spellings.get(login.lower(), login)
+
+    def _remember(self, names: Iterable[str], *, authoritative: bool = False) -> None:
+        for name in names:
+            if authoritative or name.lower() not in self._spellings:
+                self._spellings[name.lower()] = name
 
     # --- one generation, claimed -------------------------------------------------------
 
@@ -145,11 +166,14 @@ class Refresher:
         login = target.login.lower()
         task_id = make_task_id(login, target.period, PARAMS_HASH)
         claim = await self.tracker.try_claim(task_id, {"period": target.period})
+        user = self.spelling(login)
         if claim is None:
             duplicate_skipped()
-            log.info("skipped duplicate", extra={"task_id": task_id, "user": login})
+            log.info("skipped duplicate", extra={"user": user, "task_id": task_id})
         else:
-            log.info("generation scheduled", extra={"task_id": task_id, "user": login, "force": target.force})
+            # One generation builds every period, whichever period's report holds the claim.
+            fields = {"user": user, "periods": "all", "reason": target.why, "task_id": task_id}
+            log.info("generation scheduled", extra=fields)
         return claim
 
     async def run_claimed(self, target: Target, claim: Claim) -> UserOutcome:
@@ -158,13 +182,19 @@ class Refresher:
         try:
             async with claim.kept_alive():
                 if not target.force and not await self._due(login):
-                    log.info("skipped: refreshed meanwhile", extra={"task_id": claim.task_id, "user": login})
+                    log.info(
+                        "skipped: refreshed meanwhile",
+                        extra={"user": self.spelling(login), "task_id": claim.task_id},
+                    )
                     return UserOutcome(login, "skipped", (), error="already fresh")
                 with ACTIVE_GENERATIONS.track_inprogress():
                     return await self.refresh_user(login, fence=claim.holds)
         except ShuttingDown:
             # Not a failure: nothing is recorded, the claim is released below, the report stays due.
-            log.info("generation interrupted by shutdown", extra={"task_id": claim.task_id, "user": login})
+            log.info(
+                "generation interrupted by shutdown",
+                extra={"user": self.spelling(login), "task_id": claim.task_id},
+            )
             return UserOutcome(login, "skipped", (), error="interrupted by shutdown")
         finally:
             await claim.release()
@@ -199,7 +229,7 @@ class Refresher:
         """
         started = time.monotonic()
         now = self.clock()
-        log.info("refresh started", extra={"user": login})
+        log.info("refresh started", extra={"user": self.spelling(login)})
         marked = False
         try:
             # Inside the try: a site that cannot be written (full, read-only) fails this
@@ -207,6 +237,7 @@ class Refresher:
             marked = await asyncio.to_thread(self.publisher.set_updating, login, True)
             generation = await asyncio.to_thread(self._next_generation, login)
             previous = await self.tracker.guard(self.store.load_collection(login), None)
+            release_freed_memory()  # what parsing it took (as much again as the collection)
             collection = await collect_user(
                 self.client,
                 login,
@@ -216,8 +247,15 @@ class Refresher:
                 private=self.private,
                 index=_StoreStarIndex(self.store, self.tracker),
             )
-            reports = build_reports(collection, until=now, generated_at=now)
+            self._remember([collection.login], authoritative=True)
+            del previous
+            await self._keep_collection(collection)
+            reports = build_reports(collection, until=now, generated_at=now, options=self.report_options)
             reports = {p: r.model_copy(update={"generation": generation}) for p, r in reports.items()}
+            spelled, prs = collection.login, len(collection.pull_requests)
+            # The collection (50 MB of a 20,000-PR user's) is not needed to render the pages.
+            del collection
+            release_freed_memory()
             if fence is not None and not await fence():
                 raise SupersededError("the claim on this report was lost")
             await asyncio.to_thread(self.publisher.publish_user, reports)
@@ -229,9 +267,6 @@ class Refresher:
                 raise
             return await self._not_published(login, now, started, exc)
         # The pages are out; if the store is unreachable now, the report is simply due again.
-        # Without its star histories: those are the star index's, one per repository.
-        kept = collection.model_copy(update={"stars": {}})
-        await self.tracker.guard(self.store.save_collection(kept), None)
         await self.tracker.guard(
             self.store.mark_generated(login, list(PERIODS), now, now + self.stale_after), None
         )
@@ -239,20 +274,32 @@ class Refresher:
         generation_finished("refreshed", len(PERIODS), seconds)
         log.info(
             "report refreshed",
-            extra={"user": login, "prs": len(collection.pull_requests), "seconds": round(seconds, 3)},
+            extra={"user": spelled, "reports": len(PERIODS), "prs": prs, "seconds": round(seconds, 3)},
         )
         return UserOutcome(login, "refreshed", PERIODS, seconds)
 
+    async def _keep_collection(self, collection: Collection) -> None:
+        """Save what was collected for the next refresh to start from. Before the reports are
+        built and published, so that the collection need not live while the pages are
+        rendered, nor the reports while it is serialised (memory: a 20,000-PR user peaks
+        under 200 MiB): a publish that fails then leaves a collection newer than the pages,
+        which the next refresh simply builds on (it is GitHub's data, and reports are rebuilt
+        from it). Without its star histories: those are the star index's, one per repository."""
+        kept = collection.model_copy(update={"stars": {}})
+        await self.tracker.guard(self.store.save_collection(kept), None)
+        release_freed_memory()
+
     def _next_generation(self, login: str) -> int:
         """One more than the newest generation on the site, read under the claim: the
-        publisher never lets a lower (or, from the same page, an equal) one replace it."""
-        published = (self.publisher.read_report(login, p) for p in PERIODS)
-        return 1 + max((r.generation for r in published if r is not None), default=0)
+        publisher never lets a lower (or, from the same page, an equal) one replace it.
+        Read from generated.json and the reports' stamps, not from whole reports."""
+        return 1 + self.publisher.published_generation(login)
 
     async def _not_published(self, login: str, now: datetime, started: float, exc: Exception) -> UserOutcome:
         """Record why nothing was published."""
         if isinstance(exc, SupersededError):
-            log.warning("generation superseded; not published", extra={"user": login, "reason": str(exc)})
+            fields = {"user": self.spelling(login), "reason": str(exc)}
+            log.warning("generation superseded; not published", extra=fields)
             return UserOutcome(login, "skipped", (), time.monotonic() - started, str(exc))
         if isinstance(exc, UserNotFound):
             await self.tracker.guard(self.store.mark_missing(login, True), None)
@@ -262,7 +309,7 @@ class Refresher:
         if isinstance(exc, OSError):
             return await self._failed(login, now, started, f"cannot write the site: {exc.strerror or exc}")
         # A bug must cost one report, not the pass: record it (no trace in the status) and go on.
-        log.error("generation crashed", exc_info=exc, extra={"user": login})
+        log.error("generation crashed", exc_info=exc, extra={"user": self.spelling(login)})
         return await self._failed(login, now, started, f"internal error ({type(exc).__name__}); see the logs")
 
     async def _failed(
@@ -276,7 +323,7 @@ class Refresher:
         generation_finished("failed", len(PERIODS), time.monotonic() - started)
         log.warning(
             "refresh failed; old pages kept",
-            extra={"user": login, "error": error, "retry_in_s": int(retry_in.total_seconds())},
+            extra={"user": self.spelling(login), "error": error, "retry_in_s": int(retry_in.total_seconds())},
         )
         return UserOutcome(login, "failed", PERIODS, time.monotonic() - started, error)
 
@@ -298,8 +345,11 @@ class Refresher:
         track, named, invalid = _split_invalid(track, refresh)
         try:
             await self.store.track([*track, *named, *await self._lost_or_known()], now, PERIODS)
-            tracked: list[str] | None = [u.login for u in await self.store.tracked()]
-            targets = await self._targets(named, force, now, tracked or [])
+            users = await self.store.tracked()
+            self._remember([u.display for u in users], authoritative=True)
+            self._remember(named)
+            tracked: list[str] | None = [u.login for u in users]
+            targets = await self._targets(named, force, now, users)
         except OUTAGE_ERRORS as exc:
             # Fail open: without the stale index, refresh the users named now and the configured
             # ones whose published report (its generated_at) is older than the stale age.
@@ -343,18 +393,41 @@ class Refresher:
         return [*known, *lost]
 
     async def _targets(
-        self, named: list[str], force: bool, now: datetime, tracked: list[str]
+        self, named: list[str], force: bool, now: datetime, tracked: list[TrackedUser]
     ) -> list[Target]:
         """Named users first (forced), then one target per user with due reports, in the order
-        their oldest report fell due; with `force` and no names, every tracked user."""
+        their oldest report fell due, then users whose pages went missing from the site; with
+        `force` and no names, every tracked user."""
         if force and not named:
-            return [Target(login, force=True) for login in tracked]
-        targets = {u.lower(): Target(u.lower(), force=True) for u in named}
+            return [Target(u.login, force=True) for u in tracked]
+        targets = {u.lower(): Target(u.lower(), force=True, reason="named") for u in named}
         if force:
             return list(targets.values())
         for meta in await self.store.due(now):
             targets.setdefault(meta.login, Target(meta.login, meta.period))
+        for login in await self._pages_missing([u for u in tracked if u.login not in targets]):
+            targets[login] = Target(login, force=True, reason="pages missing")
         return list(targets.values())
+
+    async def _pages_missing(self, users: list[TrackedUser]) -> list[str]:
+        """Users the store calls fresh whose pages are not on the site: a site folder emptied
+        or replaced (`rm -r site`, another `--site-dir`, a new volume) would otherwise stay
+        empty until the reports go stale, a day later. Users whose last attempt failed keep
+        their backoff, and users GitHub does not know stay skipped."""
+        published = set(await asyncio.to_thread(self.publisher.published_logins))
+        lost = []
+        for user in users:
+            if user.missing or user.login in published:
+                continue
+            metas = await self.store.report_meta(user.login)
+            if metas and all(m.generated_at is not None and m.last_error is None for m in metas.values()):
+                lost.append(user.login)
+        if lost:
+            log.info(
+                "pages missing from the site: generating them again",
+                extra={"users": len(lost), "user": self.spelling(lost[0])},
+            )
+        return lost
 
     def _stale_on_site(self, logins: Iterable[str], now: datetime, skip: set[str]) -> list[Target]:
         """Configured users whose published 1-year report is missing or stale: the due list
@@ -363,8 +436,9 @@ class Refresher:
         for login in (u.lower() for u in logins):
             if login in skip or login in targets:
                 continue
-            report = self.publisher.read_report(login, "1_year")
-            if report is None or report.generated_at + self.stale_after <= now:
+            # When it was last generated, not when it last changed (its report.json's time).
+            checked = self.publisher.checked_at(login, "1_year")
+            if checked is None or checked + self.stale_after <= now:
                 targets[login] = Target(login)
         return list(targets.values())
 
@@ -373,6 +447,7 @@ class Refresher:
         reports = (self.publisher.read_report(login, "1_year") for login in logins)
         self.publisher.publish_static()
         self.publisher.publish_index([IndexEntry.from_report(r) for r in reports if r is not None])
+        self.publisher.publish_teams()  # GITBRAG_TEAMS: from the members' published reports
 
 
 def _split_invalid(

@@ -23,6 +23,7 @@ from gitbrag.github.errors import AuthError, GitHubError
 from gitbrag.github.pacing import SEARCH_PER_MINUTE, Pacing
 from gitbrag.publish import Publisher
 from gitbrag.refresh import Refresher
+from gitbrag.report import ReportOptions
 from gitbrag.settings import Settings, check_paths, load_settings, redis_url_parts
 from gitbrag.shutdown import Shutdown
 from gitbrag.store import check_store, open_store
@@ -63,6 +64,11 @@ def demo_github(settings: Settings) -> Iterator[tuple[Settings, list[str]]]:
         if "state_path" not in settings.model_fields_set:
             update["state_path"] = settings.state_path.with_name("demo.sqlite3")
         yield settings.model_copy(update=update), list(dataset.demo_users)
+
+
+def report_options(settings: Settings) -> ReportOptions:
+    """What the settings say reports cover (`GITBRAG_PERIODS`) and count (`GITBRAG_GENERATED_PATHS`)."""
+    return ReportOptions(periods=tuple(settings.periods), generated_paths=tuple(settings.generated_paths))
 
 
 def make_client(
@@ -184,12 +190,14 @@ async def open_refresher(settings: Settings, *, shutdown: Shutdown | None = None
                     base_url=settings.base_url,
                     hook_public_url=settings.hook_public_url,
                     stale_after_seconds=settings.stale_after_seconds,
+                    teams=settings.teams,
                 ),
                 cache=make_cache(settings.redis_url),
                 stale_after=timedelta(seconds=settings.stale_after_seconds),
                 max_concurrent=settings.max_concurrent,
                 private=settings.private,
                 shutdown=shutdown,
+                report_options=report_options(settings),
             )
     finally:
         await store.close()

@@ -22,7 +22,9 @@ from pydantic import AliasChoices, Field, HttpUrl, SecretStr, TypeAdapter, Valid
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from redis.connection import parse_url
 
+from gitbrag.languages import check_glob
 from gitbrag.models import PrivateMode
+from gitbrag.periods import parse_period
 
 DEFAULT_API_URL = "https://api.github.com"
 DAY = 86400
@@ -64,6 +66,13 @@ class Settings(BaseSettings):
 
     # What to refresh and when.
     users: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # What reports cover: periods beside the rolling ones and the calendar years with activity
+    # ("2026", "2026-H1", "2026-Q3", "2026-03-01..2026-08-31"; `gitbrag.periods`), and globs of
+    # files that count as generated, beside Linguist's (`gitbrag.languages.is_generated`).
+    periods: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    generated_paths: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Teams: "platform=alice,bob;web=dave" -> team pages under site/teams/ (`gitbrag.teams`).
+    teams: Annotated[dict[str, list[str]], NoDecode] = Field(default_factory=dict)
     # Every number has a range: a huge one would overflow a date or never come round.
     stale_after_seconds: int = Field(default=DAY, ge=1, le=365 * DAY)
 
@@ -85,7 +94,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("users", mode="before")
+    @field_validator("users", "periods", "generated_paths", mode="before")
     @classmethod
     def _split_users(cls, value: object) -> object:
         if isinstance(value, str):
@@ -134,6 +143,37 @@ class Settings(BaseSettings):
         for number, login in enumerate(value, start=1):
             if not LOGIN_RE.fullmatch(login):
                 raise ValueError(f"entry #{number} is not a GitHub username")
+        return value
+
+    @field_validator("teams", mode="before")
+    @classmethod
+    def _teams(cls, value: object) -> object:
+        """Parsed and checked at start (`gitbrag.teams.parse_teams`): a typo would otherwise
+        publish a team page of "not yet published" members, silently."""
+        from gitbrag.publish import LOGIN_RE  # the publisher's rule; imported late (templates)
+        from gitbrag.teams import parse_teams
+
+        return parse_teams(value, LOGIN_RE) if isinstance(value, str) else value
+
+    @field_validator("periods")
+    @classmethod
+    def _periods(cls, value: list[str]) -> list[str]:
+        """A period that cannot be parsed would fail every refresh: say which, and what is accepted."""
+        for number, name in enumerate(value, start=1):
+            try:
+                parse_period(name)
+            except ValueError as exc:
+                raise ValueError(f"entry #{number}: {exc}") from None
+        return list(dict.fromkeys(value))
+
+    @field_validator("generated_paths")
+    @classmethod
+    def _globs(cls, value: list[str]) -> list[str]:
+        for number, glob in enumerate(value, start=1):
+            try:
+                check_glob(glob)
+            except ValueError as exc:
+                raise ValueError(f"entry #{number}: {exc}") from None
         return value
 
     @field_validator("hook_host")

@@ -78,6 +78,20 @@ CASES: list[tuple[str, str]] = [
     ("GITBRAG_FORCE_COOLDOWN_SECONDS", HUGE),
     ("GITBRAG_GITHUB_MAX_IN_FLIGHT", "0"),
     ("GITBRAG_GITHUB_MAX_IN_FLIGHT", "101"),
+    ("GITBRAG_PERIODS", "2025-Q5"),
+    ("GITBRAG_PERIODS", "2026,last-year"),
+    ("GITBRAG_PERIODS", "2026-08-31..2026-03-01"),
+    ("GITBRAG_PERIODS", "2025-02-30..2025-03-01"),
+    ("GITBRAG_PERIODS", "1999"),
+    ("GITBRAG_GENERATED_PATHS", "/srv/app/*.lock"),
+    ("GITBRAG_GENERATED_PATHS", "gen/[ab"),
+    ("GITBRAG_TEAMS", "platform"),  # no "=members"
+    ("GITBRAG_TEAMS", "Platform Team=alice"),  # a name that is not a folder name
+    ("GITBRAG_TEAMS", "../up=alice"),
+    ("GITBRAG_TEAMS", "web=alice,../etc"),
+    ("GITBRAG_TEAMS", "web=alice;web=bob"),
+    ("GITBRAG_TEAMS", "web="),
+    ("GITBRAG_TEAMS", "web=org:octo-org"),  # not supported: refused, never silently ignored
 ]
 
 

@@ -6,7 +6,11 @@ if either drifts from the rules (a PR dropped, stars counted per PR, a window of
 by one kind of date), the numbers stop matching.
 
 The site is produced the way cron does it: a separate `gitbrag-refresh --once`
-process against the fake served over HTTP.
+process against the fake served over HTTP, with `GITBRAG_PERIODS`, for the demo users and
+two realism users (huge-hugo's vendored files, dormant-dora's years older than the star
+histories). Every period on the site is checked: the rolling ones, each calendar year with
+activity and each configured period; with authored and generated lines, the timeline, the
+previous period and the reviews, each rule stated again here.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,35 @@ from gitbrag.fakegithub.dataset import build_dataset
 from gitbrag.fakegithub.server import FakeGitHubServer
 
 PERIODS = ("1_year", "2_years", "5_years", "all_time")
+ROLLING_DAYS = {"1_year": 365, "2_years": 730, "5_years": 1825}
+EPOCH = datetime(2008, 1, 1, tzinfo=UTC)
+MICRO = timedelta(microseconds=1)
+# The realism users checked beside the demo users (not private-priya: her private and SAML
+# pull requests are `test_private_and_hidden`'s).
+EXTRA_USERS = ("huge-hugo", "dormant-dora")
+
+# Linguist's generated and vendored paths, stated again (the dataset uses `vendor/`).
+GENERATED_NAMES = {
+    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "bun.lockb", "poetry.lock",
+    "pdm.lock", "pipfile.lock", "uv.lock", "cargo.lock", "go.sum", "gopkg.lock", "glide.lock",
+    "composer.lock", "gemfile.lock", "mix.lock", "flake.lock", "podfile.lock", "packages.lock.json",
+    "pubspec.lock", ".terraform.lock.hcl",
+}  # fmt: skip
+GENERATED_ENDINGS = (".min.js", ".min.css", "-min.js", ".js.map", ".css.map", ".pb.go", "_pb2.py",
+                     "_pb2_grpc.py", ".pb.cc", ".pb.h", ".designer.cs", ".designer.vb", ".feature.cs",
+                     ".g.dart", ".freezed.dart")  # fmt: skip
+VENDORED = {"node_modules", "vendor", "vendors", "bower_components", "dist", "third_party", "thirdparty",
+            "3rdparty", "Godeps", "Pods", ".idea"}  # fmt: skip
+
+
+def generated(path: str) -> bool:
+    *folders, name = path.split("/")
+    return (
+        name.lower() in GENERATED_NAMES
+        or name.lower().endswith(GENERATED_ENDINGS)
+        or bool(VENDORED & set(folders))
+    )
+
 
 # The language rule, stated again for every file name the dataset uses (GitHub Linguist names).
 LANGUAGE_BY_SUFFIX = {
@@ -57,35 +90,72 @@ def ts(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def expected_report(data: dict[str, Any], login: str, since: datetime, until: datetime, period: str) -> dict:
+def at(value: str) -> datetime:
+    moment = ts(value)
+    assert moment is not None
+    return moment
+
+
+def reportable(data: dict[str, Any], login: str) -> list[dict[str, Any]]:
+    """The user's pull requests a report may count: never closed-unmerged. Work a report must
+    not show (private repositories in the default mode, what GitHub hides) is taken out of
+    `data` by the caller, as `test_github_realism.without` does."""
+    return [
+        p for p in data["pulls"]
+        if p["author"].lower() == login.lower() and not (p["state"] == "closed" and not p["merged"])
+    ]  # fmt: skip
+
+
+FILES_LISTED = 3000  # GitHub lists no more files of a pull request; its totals count them all
+
+
+def authored(p: dict[str, Any]) -> tuple[int, int]:
+    """Lines outside generated files; those of files GitHub does not list count as authored."""
+    made = [f for f in p["files"][:FILES_LISTED] if generated(f["filename"])]
+    return (
+        max(p["additions"] - sum(f["additions"] for f in made), 0),
+        max(p["deletions"] - sum(f["deletions"] for f in made), 0),
+    )
+
+
+def expected_report(
+    data: dict[str, Any],
+    login: str,
+    since: datetime,
+    until: datetime,
+    period: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The report of `login` for `period` over [since, until], made at `now` (the end of a
+    rolling window, when not given)."""
+    now = now or until
     repos = {r["full_name"]: r for r in data["repos"]}
 
     def in_window(t: datetime | None) -> bool:
         return t is not None and since <= t <= until
 
-    prs = [
-        p
-        for p in data["pulls"]
-        if p["author"].lower() == login.lower()
-        and not (p["state"] == "closed" and not p["merged"])
-        and (in_window(ts(p["created_at"])) or in_window(ts(p["merged_at"])))
-    ]
-    by_repo: dict[str, list[dict]] = defaultdict(list)
+    everything = reportable(data, login)
+    prs = [p for p in everything if in_window(ts(p["created_at"])) or in_window(ts(p["merged_at"]))]
+    stars_known = period == "all_time" or since >= now - timedelta(days=1825)
+    by_repo: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for p in prs:
         by_repo[p["repo"]].append(p)
 
-    def star_increase(name: str) -> int:
+    def star_increase(name: str) -> int | None:
         if period == "all_time":
             return int(repos[name]["stargazers_count"])
+        if not stars_known:
+            return None
         return sum(1 for s in repos[name]["starred_at"] if in_window(ts(s)))
 
     lines: Counter[str] = Counter()
     for p in prs:
-        for f in p["files"]:
+        for f in p["files"][:FILES_LISTED]:
             lang = language(f["filename"])
-            if lang:
+            if lang and not generated(f["filename"]):
                 lines[lang] += f["additions"] + f["deletions"]
-    sizes = Counter(size(p["additions"] + p["deletions"]) for p in prs)
+    sizes = Counter(size(sum(authored(p))) for p in prs)
+    mine = authored_totals(prs)
     roles = {
         name: max(ps, key=lambda p: p["created_at"])["author_association"] for name, ps in by_repo.items()
     }
@@ -96,8 +166,12 @@ def expected_report(data: dict[str, Any], login: str, since: datetime, until: da
         "repo_count": len(by_repo),
         "total_additions": sum(p["additions"] for p in prs),
         "total_deletions": sum(p["deletions"] for p in prs),
+        "authored_additions": mine[0],
+        "authored_deletions": mine[1],
+        "generated_additions": sum(p["additions"] for p in prs) - mine[0],
+        "generated_deletions": sum(p["deletions"] for p in prs) - mine[1],
         "total_changed_files": sum(p["changed_files"] for p in prs),
-        "total_star_increase": sum(star_increase(name) for name in by_repo),
+        "total_star_increase": sum(star_increase(n) or 0 for n in by_repo) if stars_known else None,
         "size_distribution": {
             k: sizes.get(k, 0) for k in ("One Liner", "Small", "Medium", "Large", "Huge", "Massive")
         },
@@ -110,18 +184,212 @@ def expected_report(data: dict[str, Any], login: str, since: datetime, until: da
                 "stars": repos[name]["stargazers_count"],
                 "role": roles[name],
                 "description": repos[name]["description"],
+                "first_contribution_at": min(at(p["created_at"]) for p in everything if p["repo"] == name),
+                "authored": {p["number"]: authored(p) for p in ps},
             }
             for name, ps in by_repo.items()
         },
+        "timeline": expected_timeline(prs, period, since, until),
+        "previous": expected_previous(data, login, period, since, now),
+        "reviews": expected_reviews(contributions(data, login, now), since, until),
     }
 
 
-def actual_report(report: dict[str, Any]) -> dict:
+def authored_totals(prs: list[dict[str, Any]]) -> tuple[int, int]:
+    pairs = [authored(p) for p in prs]
+    return sum(a for a, _ in pairs), sum(d for _, d in pairs)
+
+
+# --- periods, stated again -------------------------------------------------------------------
+
+
+def _month(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    return moment.replace(year=index // 12, month=index % 12 + 1, day=1)
+
+
+def bounds(period: str) -> tuple[datetime, datetime] | None:
+    """[start, end) of a calendar period; None for a rolling one."""
+    if period in ROLLING_DAYS or period == "all_time":
+        return None
+    if ".." in period:
+        first, last = (datetime.fromisoformat(d).replace(tzinfo=UTC) for d in period.split(".."))
+        return first, last + timedelta(days=1)
+    year, _, part = period.partition("-")
+    if not part:
+        return datetime(int(year), 1, 1, tzinfo=UTC), datetime(int(year) + 1, 1, 1, tzinfo=UTC)
+    months = 6 if part[0] == "H" else 3
+    start = datetime(int(year), (int(part[1]) - 1) * months + 1, 1, tzinfo=UTC)
+    return start, _month(start, months)
+
+
+def window(period: str, now: datetime) -> tuple[datetime, datetime]:
+    if period == "all_time":
+        return EPOCH, now
+    if period in ROLLING_DAYS:
+        return now - timedelta(days=ROLLING_DAYS[period]), now
+    start, end = bounds(period)  # type: ignore[misc]
+    return start, min(end - MICRO, now)
+
+
+def previous_window(period: str, since: datetime, now: datetime) -> tuple[datetime, datetime] | None:
+    if period == "all_time":
+        return None
+    if period in ROLLING_DAYS:
+        return since - timedelta(days=ROLLING_DAYS[period]), since - MICRO
+    start, end = bounds(period)  # type: ignore[misc]
+    if ".." in period:
+        before = start - (end - start)
+    elif "-" not in period:
+        before = start.replace(year=start.year - 1)
+    else:
+        before = _month(start, -6 if "-H" in period else -3)
+    if before < EPOCH:
+        return None
+    whole = start - MICRO
+    return (before, whole) if end <= now else (before, min(before + (now - start), whole))
+
+
+def weekly(period: str) -> bool:
+    found = bounds(period)
+    if found is None:
+        return False
+    start, end = found
+    month = _month(start.replace(day=1), 6)
+    last_day = (_month(month, 1) - timedelta(days=1)).day
+    return end < month.replace(day=min(start.day, last_day))
+
+
+def expected_timeline(
+    prs: list[dict[str, Any]], period: str, since: datetime, until: datetime
+) -> list[tuple[str, str | None, int, int]]:
+    """[(month, week, opened, merged)] from the window's start (all time: the first pull
+    request's), one per month, or per ISO week (Mondays) for periods under six months."""
+    created = [t for p in prs if (t := ts(p["created_at"])) and since <= t <= until]
+    merged = [t for p in prs if (t := ts(p["merged_at"])) and since <= t <= until]
+    start = since
+    if period == "all_time":
+        if not prs:
+            return []
+        start = min(at(p["created_at"]) for p in prs)
+    per_week = weekly(period)
+    starts = [start]
+    while True:
+        day = starts[-1].replace(hour=0, minute=0, second=0, microsecond=0)
+        nxt = day + timedelta(days=7 - day.weekday()) if per_week else _month(day, 1)
+        if nxt > until:
+            break
+        starts.append(nxt)
+    ends = [*starts[1:], until + MICRO]
+    rows = []
+    for begin, end in zip(starts, ends, strict=True):
+        week = "{}-W{:02d}".format(*begin.isocalendar()[:2]) if per_week else None
+        opened = sum(1 for t in created if begin <= t < end)
+        rows.append((f"{begin:%Y-%m}", week, opened, sum(1 for t in merged if begin <= t < end)))
+    return rows
+
+
+def expected_previous(
+    data: dict[str, Any], login: str, period: str, since: datetime, now: datetime
+) -> dict[str, Any] | None:
+    """The previous window's headline numbers; None for all time or when it starts before the
+    user's first pull request."""
+    found = previous_window(period, since, now)
+    everything = reportable(data, login)
+    first = min((at(p["created_at"]) for p in everything), default=None)
+    if found is None or first is None or found[0] < first:
+        return None
+    begin, end = found
+    inside = [
+        p
+        for p in everything
+        if any(t and begin <= t <= end for t in map(ts, (p["created_at"], p["merged_at"])))
+    ]
+    repos = {r["full_name"]: r for r in data["repos"]}
+    names = {p["repo"] for p in inside}
+    stars = None
+    if begin >= now - timedelta(days=1825):
+        stars = sum(1 for n in names for s in repos[n]["starred_at"] if begin <= at(s) <= end)
+    mine = authored_totals(inside)
+    reviews = expected_reviews(contributions(data, login, now), begin, end)
+    return {
+        "total_prs": len(inside),
+        "merged_count": sum(1 for p in inside if p["merged"]),
+        "repo_count": len(names),
+        "authored_additions": mine[0],
+        "authored_deletions": mine[1],
+        "total_star_increase": stars,
+        "reviews": reviews["total"],
+    }
+
+
+# --- reviews, as GitHub's contributions data lists them ------------------------------------------
+
+
+def quarters(now: datetime) -> list[tuple[datetime, datetime]]:
+    spans = []
+    start = EPOCH
+    while start <= now:
+        end = _month(start, 3)
+        spans.append((start, min(end - timedelta(seconds=1), now)))
+        start = end
+    return spans
+
+
+def contributions(data: dict[str, Any], login: str, now: datetime) -> list[tuple[str, int, datetime]]:
+    """What gitbrag can read: per calendar quarter (the spans it asks), the user's latest review
+    of each pull request, in repositories a public report may name (not private, not behind
+    SAML, which the test token is not authorised for)."""
+    saml = {u["login"].lower() for u in data["users"] if u.get("saml_enforced")}
+    private = {r["full_name"] for r in data["repos"] if r["private"]}
+    pulls = {(p["repo"], p["number"]) for p in data["pulls"]}
+    mine = [
+        r for r in data.get("reviews", [])
+        if r["reviewer"].lower() == login.lower() and r["repo"] not in private
+        and r["repo"].split("/")[0].lower() not in saml and (r["repo"], r["number"]) in pulls
+    ]  # fmt: skip
+    found = []
+    for begin, end in quarters(now):
+        latest: dict[tuple[str, int], datetime] = {}
+        for r in mine:
+            t = ts(r["submitted_at"])
+            assert t is not None
+            if begin <= t <= end and t >= latest.get((r["repo"], r["number"]), t):
+                latest[(r["repo"], r["number"])] = t
+        found += [(repo, number, t) for (repo, number), t in latest.items()]
+    return found
+
+
+def expected_reviews(
+    found: list[tuple[str, int, datetime]], since: datetime, until: datetime
+) -> dict[str, Any]:
+    reviewed = {(repo, number) for repo, number, t in found if since <= t <= until}
+    per_repo = Counter(repo for repo, _ in reviewed)
+    return {
+        "total": len(reviewed),
+        "repositories": sorted(per_repo.items(), key=lambda kv: (-kv[1], kv[0].lower())),
+    }
+
+
+def expected_periods(data: dict[str, Any], login: str, now: datetime, configured: list[str]) -> list[str]:
+    """The rolling periods, every calendar year with activity (newest first), then the
+    configured periods that have begun."""
+    years = {t.year for p in reportable(data, login) for t in map(ts, (p["created_at"], p["merged_at"])) if t}
+    years |= {t.year for _, _, t in contributions(data, login, now)}
+    later = [p for p in configured if bounds(p)[0] <= now and not p.isdigit()]  # type: ignore[index]
+    extra_years = {int(p) for p in configured if p.isdigit() and int(p) <= now.year}
+    ordered_later = sorted(later, key=lambda p: bounds(p), reverse=True)  # type: ignore[arg-type, return-value]
+    return [*PERIODS, *(str(y) for y in sorted(years | extra_years, reverse=True)), *ordered_later]
+
+
+def actual_report(report: dict[str, Any]) -> dict[str, Any]:
     keys = (
         "total_prs", "merged_count", "open_count", "repo_count", "total_additions", "total_deletions",
+        "authored_additions", "authored_deletions", "generated_additions", "generated_deletions",
         "total_changed_files", "total_star_increase", "size_distribution", "roles",
     )  # fmt: skip
     top = len(report["languages"])
+    previous = report["previous"]
     return {
         **{k: report[k] for k in keys},
         "languages": {s["language"]: s["lines"] for s in report["languages"]},
@@ -133,22 +401,40 @@ def actual_report(report: dict[str, Any]) -> dict:
                 "stars": r["stars"],
                 "role": r["role"],
                 "description": r["description"],
+                "first_contribution_at": ts(r["first_contribution_at"]),
+                "authored": {
+                    p["number"]: (p["authored_additions"], p["authored_deletions"]) for p in r["prs"]
+                },
             }
             for r in report["repositories"]
         },
+        "timeline": [(t["month"], t["week"], t["opened"], t["merged"]) for t in report["timeline"]],
+        "previous": None if previous is None else {k: v for k, v in previous.items() if k != "label"},
+        "reviews": {
+            "total": report["reviews"]["total"],
+            "repositories": [(r["name"], r["count"]) for r in report["reviews"]["repositories"]],
+        },
     }
+
+
+def configured_periods(now: datetime) -> list[str]:
+    """`GITBRAG_PERIODS` for the run: a half, a quarter (running early in a year) and a range."""
+    year = now.year
+    return [f"{year - 1}-H2", f"{year}-Q1", f"{year - 2}-03-01..{year - 2}-08-31"]
 
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, Any], list[str]]]:
     dataset = build_dataset()
     work = tmp_path_factory.mktemp("cron")
+    users = [*dataset.demo_users, *EXTRA_USERS]
     with FakeGitHubServer(dataset) as fake:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GITBRAG_", "GITHUB_"))}
         env |= {
             "GITHUB_TOKEN": "test-token",
             "GITBRAG_GITHUB_API_URL": fake.url,
-            "GITBRAG_USERS": ",".join(dataset.demo_users),
+            "GITBRAG_USERS": ",".join(users),
+            "GITBRAG_PERIODS": ",".join(configured_periods(datetime.now(UTC))),
         }
         result = subprocess.run(
             [str(Path(sys.executable).with_name("gitbrag-refresh")), "--once"],
@@ -159,33 +445,65 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
             timeout=600,
         )
         assert result.returncode == 0, result.stderr[-3000:]
-        assert (
-            result.stdout.strip().splitlines()[-1]
-            == f"refreshed={4 * len(dataset.demo_users)} skipped=0 failed=0"
-        )
+        # Counted in the reports the store tracks: the four rolling periods of each user.
+        assert result.stdout.strip().splitlines()[-1] == f"refreshed={4 * len(users)} skipped=0 failed=0"
         data = httpx.get(fake.url + "/_fake/dataset", timeout=60).json()
-    yield work / "site", data, list(dataset.demo_users)
+    yield work / "site", data, users
 
 
-def test_every_demo_user_and_period_matches_the_dataset(published: tuple[Path, dict, list[str]]) -> None:
+def test_every_user_and_period_matches_the_dataset(published: tuple[Path, dict[str, Any], list[str]]) -> None:
+    """The rolling periods, every calendar year with activity and every `GITBRAG_PERIODS`
+    entry: a page, report.json and brag.md each, with the numbers the dataset implies."""
     site, data, users = published
     checked = 0
     for login in users:
-        for period in PERIODS:
-            report = json.loads((site / login.lower() / period / "report.json").read_text())
-            since, until = ts(report["since"]), ts(report["until"])
-            assert since is not None and until is not None
-            expected = expected_report(data, login, since, until, period)
+        folder = site / login.lower()
+        first = json.loads((folder / "1_year" / "report.json").read_text())
+        now = ts(first["generated_at"])
+        assert now is not None
+        periods = expected_periods(data, login, now, configured_periods(now))
+        found = sorted(d.name for d in folder.iterdir() if (d / "report.json").is_file())
+        assert found == sorted(periods), login
+        for period in periods:
+            for name in ("index.html", "report.json", "brag.md"):
+                assert (folder / period / name).is_file(), (login, period, name)
+            report = json.loads((folder / period / "report.json").read_text())
+            assert (ts(report["since"]), ts(report["until"])) == window(period, now), (login, period)
+            expected = expected_report(data, login, *window(period, now), period, now)
             actual = actual_report(report)
             top = actual.pop("languages_top")
             expected_languages = dict(Counter(expected.pop("languages")).most_common(top))
             assert actual.pop("languages") == expected_languages, (login, period)
             assert actual == expected, (login, period)
             checked += 1
-    assert checked == 4 * len(users)
+    assert checked > 4 * len(users) + 20  # the years and configured periods were checked too
 
 
-def test_prolific_user_gets_every_pr_beyond_the_search_cap(published: tuple[Path, dict, list[str]]) -> None:
+def test_the_truth_test_sees_every_new_rule_at_work(
+    published: tuple[Path, dict[str, Any], list[str]],
+) -> None:
+    """The dataset exercises what the rules above restate, so none of them holds vacuously."""
+    site, _, _ = published
+
+    def report(login: str, period: str) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads((site / login / period / "report.json").read_text())
+        return loaded
+
+    hugo = report("huge-hugo", "all_time")
+    assert hugo["generated_additions"] > 3000 and hugo["authored_additions"] < hugo["total_additions"]
+    dora = [report("dormant-dora", d.name) for d in (site / "dormant-dora").iterdir() if d.name.isdigit()]
+    assert any(r["total_star_increase"] is None and r["total_prs"] for r in dora)
+    mona = report("mona-lisa", "1_year")
+    assert mona["reviews"]["total"] > 50 and mona["previous"] is not None and mona["timeline"]
+    assert report("mona-lisa", "all_time")["previous"] is None
+    assert report("zero-zoe", "1_year")["reviews"] == {"total": 0, "repositories": []}
+    weekly = report("mona-lisa", configured_periods(ts(mona["generated_at"]))[1])  # type: ignore[arg-type]
+    assert weekly["timeline_unit"] == "week" and all(t["week"] for t in weekly["timeline"])
+
+
+def test_prolific_user_gets_every_pr_beyond_the_search_cap(
+    published: tuple[Path, dict[str, Any], list[str]],
+) -> None:
     site, data, _ = published
     report = json.loads((site / "prolific-pat" / "1_year" / "report.json").read_text())
     assert report["total_prs"] > 1000
@@ -195,7 +513,7 @@ def test_prolific_user_gets_every_pr_beyond_the_search_cap(published: tuple[Path
     assert everything["total_prs"] == len(kept) > 1000
 
 
-def test_star_increase_counts_each_repository_once(published: tuple[Path, dict, list[str]]) -> None:
+def test_star_increase_counts_each_repository_once(published: tuple[Path, dict[str, Any], list[str]]) -> None:
     site, _, _ = published
     report = json.loads((site / "steady-sam" / "1_year" / "report.json").read_text())
     rocket = next(r for r in report["repositories"] if r["name"] == "star-rocket/rocket")
@@ -204,7 +522,7 @@ def test_star_increase_counts_each_repository_once(published: tuple[Path, dict, 
     assert report["total_star_increase"] == sum(r["star_increase"] for r in report["repositories"])
 
 
-def test_user_without_prs_gets_a_report(published: tuple[Path, dict, list[str]]) -> None:
+def test_user_without_prs_gets_a_report(published: tuple[Path, dict[str, Any], list[str]]) -> None:
     site, _, _ = published
     report = json.loads((site / "zero-zoe" / "1_year" / "report.json").read_text())
     assert report["total_prs"] == 0 and report["repositories"] == []

@@ -20,7 +20,7 @@ import pytest
 from graphql import GraphQLSchema, build_schema, parse, validate
 
 from gitbrag.github import queries
-from gitbrag.github.stars import STAR_BATCH
+from gitbrag.github.starpages import STAR_BATCH
 
 SCHEMA = Path(__file__).parent / "data" / "github" / "schema.docs.graphql"
 
@@ -46,6 +46,11 @@ def every_document() -> dict[str, str]:
         documents[f"Stargazers({size})"] = queries.stargazers_query(size)
     for plain, starred in ((1, 0), (0, 1), (1, 1), (STAR_BATCH, 0), (0, STAR_BATCH), (60, 40), (99, 1)):
         documents[f"Repositories({plain}, {starred})"] = queries.repositories_query(plain, starred)
+    for spans in (1, 2, 76, 120):  # a quarter, a quarter's end, every quarter since 2008, and beyond
+        documents[f"Reviews({spans})"] = queries.reviews_query(spans)
+    for spans in (1, 2):
+        ride_along = queries.profile_pull_requests_and_reviews(spans)
+        documents[f"ProfileAndPullRequestsAndReviews({spans})"] = ride_along
     return documents
 
 

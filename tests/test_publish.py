@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -145,8 +146,16 @@ def publish_all(publisher: Publisher, collection: Collection | None = None) -> d
 def test_files_land_at_the_contract_paths(publisher: Publisher, site: Path) -> None:
     reports = reports_for(make_collection())
     written = publisher.publish_user(reports)
-    expected = [site / "octocat" / p / name for p in PERIODS for name in ("report.json", "index.html")]
+    assert list(reports)[: len(PERIODS)] == list(PERIODS)  # then the calendar years with activity
+    names = ("report.json", "brag.md", "index.html")
+    expected = [site / "octocat" / p / name for p in reports for name in names]
     expected += [site / "octocat" / name for name in ("index.html", "feed.xml", "generated.json")]
+    # The sharing files (issue 15): both cards and the social image per period, the front cards.
+    sharing = ("card.svg", "card-dark.svg", "social.png")
+    expected += [site / "octocat" / p / name for p in reports for name in sharing]
+    expected += [site / "octocat" / name for name in sharing[:2]]
+    # GitHub spells the login "OctoCat": redirect pages at that spelling lead to octocat/.
+    expected += [site / "OctoCat" / "index.html", *(site / "OctoCat" / p / "index.html" for p in reports)]
     assert sorted(written) == sorted(expected)
     publisher.publish_index([IndexEntry.from_report(reports["1_year"])])
     publisher.publish_static()
@@ -172,9 +181,10 @@ def test_report_json_reads_back_as_the_same_report(publisher: Publisher, site: P
 
 
 def test_every_relative_link_resolves_to_a_published_file(publisher: Publisher, site: Path) -> None:
-    publish_all(publisher)
+    reports = publish_all(publisher)
     pages = [p for p in site.rglob("*.html") if p.name != "404.html"]
-    assert len(pages) == 6  # index, user front page, four periods
+    # index, user front page, every period (rolling and years), and their redirects at "OctoCat/"
+    assert len(pages) == 2 + len(reports) + 1 + len(reports)
     for page in pages:
         assert_links_resolve(site, page)
 
@@ -260,12 +270,14 @@ def test_notices_for_updating_incomplete_and_empty_reports(publisher: Publisher,
     reports = reports_for(make_collection(prs=[], incomplete=True))
     publisher.publish_user(reports, updating=True)
     text = " ".join(" ".join(parse(site / "octocat" / "1_year" / "index.html").text).split())
-    assert "Updating. This report is being updated right now" in text
+    # "Updating" is generated.json's flag, which the page's script shows (gitbrag.freshness).
+    assert json.loads((site / "octocat" / "generated.json").read_bytes())["updating"] is True
     assert "GitHub reported incomplete search results" in text
     assert "No pull requests in this period" in text
     publisher.publish_user(reports_for(make_collection()))
     text = " ".join(parse(site / "octocat" / "1_year" / "index.html").text)
-    assert "being updated" not in text and "incomplete" not in text
+    assert json.loads((site / "octocat" / "generated.json").read_bytes())["updating"] is False
+    assert "incomplete" not in text
 
 
 @pytest.mark.parametrize(
@@ -293,7 +305,8 @@ def test_index_lists_users_sorted_with_links_and_has_an_empty_state(publisher: P
     profile_links = [u for u in index.urls if u.endswith("/index.html") and not u.startswith("http")]
     assert profile_links == ["alice/index.html", "bob/index.html", "zed/index.html"]
     text = " ".join(" ".join(index.text).split())
-    assert "Octo Cat @Alice 1 1 12 Mar 2025" in text  # name, login, PRs, merged, last update
+    # Name, login, PRs, merged, the sparkline's numbers (its title), last update.
+    assert re.search(r"Octo Cat @Alice 1 1 Pull requests opened per month, [^@]*: 1 12 Mar 2025", text), text
 
 
 def test_template_override_directory_wins_and_inherits_the_rest(site: Path, tmp_path: Path) -> None:
@@ -431,12 +444,12 @@ def test_atom_feed_lists_recent_merges_newest_first(publisher: Publisher, site: 
 
 def test_with_a_base_url_there_is_a_sitemap_and_absolute_social_tags(site: Path) -> None:
     publisher = Publisher(site, base_url="https://brag.example.org/reports")
-    publish_all(publisher)
+    reports = publish_all(publisher)
     sitemap = ElementTree.parse(site / "sitemap.xml").getroot()
     ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
     locs = [u.findtext(f"{ns}loc") for u in sitemap.findall(f"{ns}url")]
     base = "https://brag.example.org/reports/"
-    assert locs == [base, base + "octocat/", *(f"{base}octocat/{p}/" for p in PERIODS[1:])]
+    assert locs == [base, base + "octocat/", *(f"{base}octocat/{p}/" for p in list(reports)[1:])]
     assert (site / "robots.txt").read_text() == f"User-agent: *\nAllow: /\n\nSitemap: {base}sitemap.xml\n"
     front = (site / "octocat" / "index.html").read_text(encoding="utf-8")
     one_year = (site / "octocat" / "1_year" / "index.html").read_text(encoding="utf-8")
@@ -444,8 +457,9 @@ def test_with_a_base_url_there_is_a_sitemap_and_absolute_social_tags(site: Path)
         assert f'<link rel="canonical" href="{base}octocat/">' in page
         assert f'<meta property="og:url" content="{base}octocat/">' in page
     assert '<meta property="og:title" content="Octo Cat (@OctoCat) · 1 year">' in front
-    assert '<meta property="og:image" content="https://avatars.example/u/1">' in front
-    assert '<meta name="twitter:card" content="summary">' in front
+    # The social image with the numbers (issue 15), no longer the avatar.
+    assert f'<meta property="og:image" content="{base}octocat/1_year/social.png">' in front
+    assert '<meta name="twitter:card" content="summary_large_image">' in front
     description = "1 pull request (1 merged, 0 open) to 1 repository in the past year: +120 −30 lines."
     assert f'<meta property="og:description" content="{description}">' in front
     assert f'<meta name="description" content="{description}">' in front
@@ -468,7 +482,9 @@ def test_unsafe_avatar_urls_never_become_images_or_previews(publisher: Publisher
     profile = Profile(login="OctoCat", name="Octo Cat", avatar_url="javascript:alert(1)")
     publish_all(publisher, make_collection(profile=profile))
     front = (site / "octocat" / "index.html").read_text(encoding="utf-8")
-    assert "og:image" not in front and "<img" not in front
+    # The preview is the social image drawn here (issue 15); the avatar is never an image.
+    assert "javascript:" not in front and 'alt="Avatar of' not in front
+    assert '<meta property="og:image" content="1_year/social.png">' in front
     assert '<span class="avatar-initials" aria-hidden="true">OC</span>' in front
 
 
@@ -495,7 +511,7 @@ def test_refresh_button_only_with_the_hooks_public_url(site: Path) -> None:
 
 
 def test_stale_notice_is_left_to_the_script_with_the_generation_time_and_stale_age(site: Path) -> None:
-    publish_all(Publisher(site, stale_after_seconds=3600))
+    reports = publish_all(Publisher(site, stale_after_seconds=3600))
     page = (site / "octocat" / "index.html").read_text(encoding="utf-8")
     assert (
         '<p class="stale" data-stale-notice data-generated-on="2025-03-12" data-freshness="generated.json" '
@@ -504,19 +520,17 @@ def test_stale_notice_is_left_to_the_script_with_the_generation_time_and_stale_a
     period_page = (site / "octocat" / "2_years" / "index.html").read_text(encoding="utf-8")
     assert 'data-freshness="../generated.json" data-period="2_years"' in period_page
     times = json.loads((site / "octocat" / "generated.json").read_text(encoding="utf-8"))
-    assert times == dict.fromkeys(PERIODS, "2025-03-12T09:30:42+00:00")
+    assert times == dict.fromkeys(reports, "2025-03-12T09:30:42+00:00") | {"updating": False, "generation": 0}
 
 
-def test_set_updating_touches_only_the_report_pages(publisher: Publisher, site: Path) -> None:
+def test_set_updating_touches_only_generated_json(publisher: Publisher, site: Path) -> None:
     publisher.publish_user(reports_for(big_collection(1, 300)))
-    others = [
-        p
-        for p in (site / "prolific").rglob("*")
-        if p.is_file() and ("repos" in p.parts or p.suffix != ".html")
-    ]
+    freshness = site / "prolific" / "generated.json"
+    others = [p for p in (site / "prolific").rglob("*") if p.is_file() and p != freshness]
     before = {p: p.stat().st_mtime_ns for p in others}
     assert publisher.set_updating("prolific", True)
-    assert "Updating." in (site / "prolific" / "5_years" / "index.html").read_text(encoding="utf-8")
+    assert json.loads(freshness.read_bytes())["updating"] is True
+    assert 'data-updating-notice role="status"' in (site / "prolific" / "5_years" / "index.html").read_text()
     assert {p: p.stat().st_mtime_ns for p in others} == before
     assert publisher.set_updating("nobody", True) is False
 

@@ -18,7 +18,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ CHROMIUM_ARGS = [
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 HOSTILE_TITLE = 'Fix <script>alert("x")</script> in titles'
+# Team pages (issue 15); ghost-gus is not tracked: listed as "not yet published".
+TEAMS = "platform=Mona-Lisa,prolific-pat,steady-sam;web=hostile-hank,zero-zoe,ghost-gus"
 
 
 # --- servers -------------------------------------------------------------------------------------
@@ -91,7 +93,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     static = serve(functools.partial(_Quiet, directory=str(folder)))
     hook = serve(HookStub)
     base = f"http://127.0.0.1:{static.server_port}/"
-    env = clean_env(GITBRAG_BASE_URL=base, GITBRAG_HOOK_PUBLIC_URL=f"http://127.0.0.1:{hook.server_port}")
+    env = clean_env(
+        GITBRAG_BASE_URL=base,
+        GITBRAG_HOOK_PUBLIC_URL=f"http://127.0.0.1:{hook.server_port}",
+        GITBRAG_TEAMS=TEAMS,
+    )
     result = refresh(work, "--demo", "--site-dir", str(folder), env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     yield base, folder
@@ -166,15 +172,17 @@ def shown_numbers(page: Any) -> dict[str, str]:
 
 
 def expected_numbers(report: dict[str, Any]) -> dict[str, str]:
-    return {
+    reviews = report["reviews"]["total"] if report["reviews"] else 0
+    stars = report["total_star_increase"]
+    return ({"reviews": f"{reviews:,}"} if reviews else {}) | {
         "total_prs": f"{report['total_prs']:,}",
         "merged_count": f"{report['merged_count']:,}",
         "open_count": f"{report['open_count']:,}",
         "repo_count": f"{report['repo_count']:,}",
-        "total_additions": f"+{report['total_additions']:,}",
-        "total_deletions": f"−{report['total_deletions']:,}",
+        "authored_additions": f"+{report['authored_additions']:,}",
+        "authored_deletions": f"−{report['authored_deletions']:,}",
         "total_changed_files": f"{report['total_changed_files']:,}",
-        "total_star_increase": f"+{report['total_star_increase']:,}",
+        "total_star_increase": "—" if stars is None else f"+{stars:,}",
     }
 
 
@@ -351,22 +359,45 @@ def axe_violations(page: Any, rules: list[str] | None = None) -> list[str]:
     ]
 
 
+LAST_YEAR = str(datetime.now(UTC).year - 1)
 AXE_PAGES = [
     "index.html",  # the index
     "mona-lisa/index.html",  # a report
+    f"mona-lisa/{LAST_YEAR}/index.html",  # a calendar year: the second row of tabs, a timeline, reviews
     "zero-zoe/index.html",  # an empty report
     "404.html",
     "prolific-pat/all_time/index.html",  # a big report, with links to repository pages
     "mona-lisa/all_time/more/index.html",  # repositories past the card limit
     "prolific-pat/1_year/repos/pat-bots/deps/index.html",  # a repository's own page
+    "teams/platform/index.html",  # a team page (GITBRAG_TEAMS)
+    "teams/web/all_time/index.html",  # a team with a member not yet published
 ]
 # Every rule on every page at desktop width; the phone layout and the dark theme change
 # layout and colours, so there the rules about those (the slowest to run everywhere).
 RUNS = [
     ("light", DESKTOP, AXE_PAGES, None),
-    ("light", PHONE, AXE_PAGES[:4], None),
-    ("dark", DESKTOP, AXE_PAGES[:5], ["color-contrast", "link-in-text-block"]),
+    ("light", PHONE, [*AXE_PAGES[:5], *AXE_PAGES[-2:]], None),
+    ("dark", DESKTOP, [*AXE_PAGES[:6], *AXE_PAGES[-2:]], ["color-contrast", "link-in-text-block"]),
+    ("dark", PHONE, [AXE_PAGES[0], *AXE_PAGES[-2:]], ["color-contrast", "link-in-text-block"]),
 ]
+
+
+def test_no_page_scrolls_sideways_on_a_phone(site: tuple[str, Path], browser: Any) -> None:
+    """The index, every report and team page, and the repository pages: never wider than 390 px."""
+    base, folder = site
+    found = [*folder.glob("*/*/index.html"), *folder.glob("teams/*/*/index.html")]
+    found += sorted(folder.glob("*/1_year/repos/*/*/index.html"))[:5]
+    names = (p.relative_to(folder).as_posix() for p in found)
+    pages = ["index.html", *sorted(n for n in names if n == n.lower())]  # not the redirects (Mona-Lisa/)
+    assert "teams/web/all_time/index.html" in pages and "mona-lisa/1_year/index.html" in pages
+    tab = Reader(browser, viewport=PHONE)
+    wide = {}
+    for path in pages:
+        width = tab.open(base + path).evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            wide[path] = width
+    tab.close()
+    assert wide == {}
 
 
 def test_axe_finds_no_violations(site: tuple[str, Path], browser: Any) -> None:
@@ -380,6 +411,30 @@ def test_axe_finds_no_violations(site: tuple[str, Path], browser: Any) -> None:
                 problems[f"{path} at {viewport['width']}px, {scheme}"] = found
         tab.close()
     assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)
+
+
+def test_many_period_tabs_never_scroll_a_phone_page_sideways(site: tuple[str, Path], browser: Any) -> None:
+    """The calendar years sit in a second row that scrolls on its own: the page stays 390 px wide,
+    and every tab can be reached (scrolled into view, clicked) and leads to its period."""
+    base, folder = site
+    tab = Reader(browser, viewport=PHONE)
+    page = tab.open(base + f"mona-lisa/{LAST_YEAR}/index.html")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    years = page.locator(".tabs-calendar a")
+    assert years.count() >= 6  # Mona-Lisa has years of activity
+    current = page.locator('.tabs-calendar a[aria-current="page"]')
+    assert current.inner_text() == LAST_YEAR
+    oldest = years.last
+    oldest.scroll_into_view_if_needed()
+    assert oldest.is_visible()
+    name = oldest.inner_text()
+    oldest.click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith(f"/mona-lisa/{name}/index.html")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    report = json.loads((folder / "mona-lisa" / name / "report.json").read_text())
+    assert shown_numbers(page) == expected_numbers(report)
+    tab.close()
 
 
 def test_screenshots_at_phone_and_desktop_widths(site: tuple[str, Path], browser: Any) -> None:
@@ -398,6 +453,22 @@ def test_screenshots_at_phone_and_desktop_widths(site: tuple[str, Path], browser
         tab.open(base + path).screenshot(path=str(ARTIFACTS / name))
         tab.close()
         assert (ARTIFACTS / name).stat().st_size > 10_000  # a picture, not a blank page
+    # The sharing surfaces (issue 15): the index and a team page at both widths, light and dark,
+    # and the 1-year card in both variants at its own size.
+    sharing = {
+        f"{what}-{viewport['width']}-{scheme}.png": (path, viewport, scheme)
+        for what, path in (("index", "index.html"), ("team", "teams/platform/index.html"))
+        for viewport in (DESKTOP, PHONE)
+        for scheme in ("light", "dark")
+    }
+    card = {"width": 495, "height": 195}
+    sharing |= {"card-light.png": ("mona-lisa/card.svg", card, "light")}
+    sharing |= {"card-dark.png": ("mona-lisa/card-dark.svg", card, "light")}
+    for name, (path, viewport, scheme) in sharing.items():
+        tab = Reader(browser, viewport=viewport, scheme=scheme)
+        tab.open(base + path).screenshot(path=str(ARTIFACTS / name))
+        tab.close()
+        assert (ARTIFACTS / name).stat().st_size > 5_000  # a picture, not a blank page
     if os.environ.get("GITBRAG_UPDATE_SCREENSHOTS") == "1":
-        for name in ("report.png", "report-phone.png", "report-dark.png", "index.png"):
+        for name in ("report.png", "report-phone.png", "report-dark.png", "index.png", *sharing):
             shutil.copyfile(ARTIFACTS / name, DOCS / name)

@@ -139,7 +139,11 @@ def test_a_linked_folder_is_replaced_by_a_real_one_and_its_target_is_untouched(
     assert [(r.path, r.link_to) for r in replaced] == [(relative, str(targets[points_to]))]  # type: ignore[attr-defined]
     assert_site_whole(site)
     assert_links_resolve(site / PROLIFIC)
-    assert Publisher(site).read_report(PROLIFIC, "1_year") == newer(prolific)["1_year"]
+    # The same content a day later: the report on the site is kept (gitbrag.freshness), unless
+    # the link hid it (a report behind a link is not the site's): then the newer one is written.
+    hidden = relative in (PROLIFIC, f"{PROLIFIC}/1_year")
+    expected = (newer(prolific) if hidden else prolific)["1_year"]
+    assert Publisher(site).read_report(PROLIFIC, "1_year") == expected
 
 
 def test_the_first_publish_into_a_planted_user_folder_writes_nothing_outside(

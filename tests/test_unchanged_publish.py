@@ -1,6 +1,7 @@
 """Unchanged work costs nothing (issue 12): republishing reports whose content did not change
-rewrites only the files whose bytes differ, which on the same day are the report.json files,
-the tiny generated.json and the index (it shows the exact times).
+writes only the user's tiny generated.json, on the same day or any later one (the pages and
+report.json keep the window and day of the generation that last changed them, see
+`gitbrag.freshness`); a change rewrites exactly the files that show it.
 
 Writes are counted from the files themselves, never from timing: before the second publish
 every file's mtime is set far into the past, and the publisher writes by renaming a new
@@ -17,17 +18,19 @@ from pathlib import Path
 
 import pytest
 
-from gitbrag.models import PERIODS, Collection, Period, Report
-from gitbrag.publish import IndexEntry, Publisher
+from gitbrag.models import Collection, Period, Report
+from gitbrag.publish import IndexEntry, Publisher, SupersededError
 from gitbrag.report import build_reports
 from gitbrag.safepath import SiteRoot
 from tests.support import assert_site_whole
 from tests.test_publish import GENERATED, UNTIL, big_collection
 
 LATER = timedelta(hours=3, minutes=7)  # 09:30 -> 12:37: the same day
+NEXT_DAY = timedelta(days=1, hours=3)  # the first refresh of a new UTC day
 AGED_NS = 1_000_000_000 * 10**9  # 2001: no write made by this test can carry it
 # A card shows part of its list (own pages), and past 40 cards come the "more" pages.
 REPOS, PRS_PER_REPO = 44, 12
+FRESHNESS = "prolific/generated.json"
 
 
 def reports_at(collection: Collection, later: timedelta, generation: int) -> dict[Period, Report]:
@@ -36,8 +39,11 @@ def reports_at(collection: Collection, later: timedelta, generation: int) -> dic
 
 
 def publish_site(publisher: Publisher, reports: dict[Period, Report]) -> None:
+    """As a refresh does: the user, then the index from what is published."""
     publisher.publish_user(reports)
-    publisher.publish_index([IndexEntry.from_report(reports["1_year"])])
+    published = publisher.read_report(reports["1_year"].username, "1_year")
+    assert published is not None
+    publisher.publish_index([IndexEntry.from_report(published)])
     publisher.publish_static()
 
 
@@ -62,9 +68,9 @@ def rewritten(before: dict[str, tuple[int, int]], site: Path) -> set[str]:
     return {path for path, state in files_state(site).items() if before.get(path) != state}
 
 
-def times_files(login: str) -> set[str]:
-    """What changes at every refresh: each period's report.json and the exact times."""
-    return {f"{login}/{p}/report.json" for p in PERIODS} | {f"{login}/generated.json"}
+def freshness(site: Path) -> dict[str, object]:
+    loaded: dict[str, object] = json.loads((site / FRESHNESS).read_text(encoding="utf-8"))
+    return loaded
 
 
 @pytest.fixture
@@ -77,23 +83,52 @@ def collection() -> Collection:
     return big_collection(REPOS, PRS_PER_REPO)
 
 
-def test_a_later_refresh_the_same_day_rewrites_only_the_times(site: Path, collection: Collection) -> None:
-    publish_site(Publisher(site), reports_at(collection, timedelta(0), generation=1))
+@pytest.mark.parametrize("later", [LATER, NEXT_DAY], ids=["same-day", "next-day"])
+def test_an_unchanged_refresh_writes_only_generated_json(
+    site: Path, collection: Collection, later: timedelta
+) -> None:
+    first = reports_at(collection, timedelta(0), generation=1)
+    publish_site(Publisher(site), first)
     assert list(site.glob("prolific/*/repos/*/*/index.html")) and list(
         site.glob("prolific/*/more/index.html")
     )
     before = age_every_file(site)
     publisher = Publisher(site)
-    later = reports_at(collection, LATER, generation=2)
-    publish_site(publisher, later)
-    assert rewritten(before, site) == times_files("prolific") | {"index.html"}
-    assert publisher.files_written == len(times_files("prolific")) + 1
-    assert publisher.files_unchanged == len(before) - publisher.files_written
-    # What changed is there: the new times and generation, for the script and the store.
-    assert publisher.read_report("prolific", "5_years") == later["5_years"]
-    times = json.loads((site / "prolific" / "generated.json").read_text(encoding="utf-8"))
-    assert times == dict.fromkeys(PERIODS, (GENERATED + LATER).isoformat())
+    again = reports_at(collection, later, generation=2)
+    publish_site(publisher, again)
+    assert rewritten(before, site) == {FRESHNESS}
+    assert (publisher.files_written, publisher.files_unchanged) == (1, len(before) - 1)
+    # report.json keeps the generation that last changed it; generated.json has the new time.
+    assert publisher.read_report("prolific", "5_years") == first["5_years"]
+    assert freshness(site) == dict.fromkeys(again, (GENERATED + later).isoformat()) | {
+        "updating": False,
+        "generation": 2,
+    }
+    assert publisher.checked_at("prolific", "1_year") == GENERATED + later
+    assert publisher.published_generation("prolific") == 2
     assert_site_whole(site)
+
+
+def test_the_fence_counts_the_generation_of_an_unchanged_publish(site: Path, collection: Collection) -> None:
+    """An unchanged publish leaves report.json at generation 1, but generation 2 is on the
+    site: a second generation 2 (started from the same page) or an older one is refused."""
+    publish_site(Publisher(site), reports_at(collection, timedelta(0), generation=1))
+    publish_site(Publisher(site), reports_at(collection, LATER, generation=2))
+    for generation in (2, 1):
+        with pytest.raises(SupersededError):
+            Publisher(site).publish_user(reports_at(collection, NEXT_DAY, generation=generation))
+    Publisher(site).publish_user(reports_at(collection, NEXT_DAY, generation=3))
+    assert freshness(site)["generation"] == 3
+
+
+def test_a_report_dated_in_the_future_is_replaced_not_kept(site: Path, collection: Collection) -> None:
+    """Made while the clock was a day ahead: keeping it would show a day still to come."""
+    publish_site(Publisher(site), reports_at(collection, NEXT_DAY, generation=1))
+    today = reports_at(collection, LATER, generation=2)
+    publish_site(Publisher(site), today)
+    assert Publisher(site).read_report("prolific", "1_year") == today["1_year"]
+    page = (site / "prolific" / "index.html").read_text(encoding="utf-8")
+    assert f'datetime="{(GENERATED + LATER).date().isoformat()}"' in page
 
 
 def test_a_changed_title_rewrites_exactly_the_pages_that_show_it(site: Path, collection: Collection) -> None:
@@ -111,7 +146,10 @@ def test_a_changed_title_rewrites_exactly_the_pages_that_show_it(site: Path, col
     pages = {p for p in showing if p.endswith(".html")}
     assert pages
     assert len(pages) < len(list(site.glob("prolific/**/*.html")))
-    assert rewritten(before, site) == showing | times_files("prolific") | {"index.html"}
+    # The periods that show it (report.json, pages), and generated.json; the index follows the
+    # 1-year report (its time), which shows it too.
+    assert "prolific/1_year/report.json" in showing
+    assert rewritten(before, site) == showing | {FRESHNESS, "index.html"}
 
 
 def test_a_longer_or_shorter_report_rewrites_its_pages(site: Path, collection: Collection) -> None:
@@ -179,15 +217,32 @@ def test_holds_answers_no_for_anything_but_a_regular_file(tmp_path: Path) -> Non
     assert not root.holds("b/page.html", b"same")
 
 
-def test_the_updating_notice_still_comes_and_goes(site: Path, collection: Collection) -> None:
-    """`set_updating` writes the report pages only, and clearing it restores them byte for byte."""
+def test_the_updating_notice_comes_and_goes_in_generated_json_alone(
+    site: Path, collection: Collection
+) -> None:
+    """`set_updating` writes only generated.json (the pages' script shows the label), and
+    clearing it restores that file byte for byte."""
     publisher = Publisher(site)
     publish_site(publisher, reports_at(collection, timedelta(0), generation=1))
-    pages = [site / "prolific" / "index.html", *(site / "prolific" / p / "index.html" for p in PERIODS)]
-    published = {p: p.read_bytes() for p in pages}
+    published = (site / FRESHNESS).read_bytes()
     before = age_every_file(site)
     assert publisher.set_updating("prolific", True)
-    assert rewritten(before, site) == {p.relative_to(site).as_posix() for p in pages}
-    assert all(b"This report is being updated" in p.read_bytes() for p in pages)
+    assert rewritten(before, site) == {FRESHNESS}
+    assert freshness(site)["updating"] is True
     publisher.set_updating("prolific", False)
-    assert {p: p.read_bytes() for p in pages} == published
+    assert (site / FRESHNESS).read_bytes() == published
+    assert rewritten(before, site) == {FRESHNESS}
+
+
+def test_set_updating_rebuilds_a_missing_generated_json_from_the_reports(
+    site: Path, collection: Collection
+) -> None:
+    """A site published before generated.json carried the flag (or one whose file was lost)."""
+    reports = reports_at(collection, timedelta(0), generation=4)
+    publish_site(Publisher(site), reports)
+    (site / FRESHNESS).unlink()
+    assert Publisher(site).set_updating("prolific", True)
+    assert freshness(site) == dict.fromkeys(reports, GENERATED.isoformat()) | {
+        "updating": True,
+        "generation": 4,
+    }

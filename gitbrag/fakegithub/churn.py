@@ -11,8 +11,10 @@ are each repository's stars a day and each author's pull requests a day over the
 before the dataset's anchor, learnt at the first call and memoised (`ChurnMemo`), so churns
 do not compound (a giant keeps gaining ~40 stars a day and losing a few). Call k draws from
 its own stream `"{seed}/churn/{k}"`: the result is deterministic given the seed, the call
-sequence and `now`. Two calls at the same `now` stack into the same window: advance the
-clock between calls to model days passing. Afterwards the anchor is `now` if that is later.
+sequence and `now`. New stars and pull requests are dated after the anchor (what was served
+before stays the past), so a window reaching before it is squeezed into the time since; two
+calls at the same `now` date everything at `now`: advance the clock between calls to model
+days passing. Afterwards the anchor is `now` if that is later.
 """
 
 from __future__ import annotations
@@ -57,13 +59,18 @@ class _Window:
 
     end: int
     span: int
+    # Nothing happens at or before the dataset's anchor, the moment up to which it has been
+    # served: on GitHub a star or a pull request is dated when it happens, so it never lands
+    # behind what a client has already read. A window reaching further back is squeezed.
+    served: int = 0
 
     @property
     def start(self) -> int:
         return self.end - self.span
 
     def moment(self, rng: random.Random, not_before: int | None = None) -> int:
-        lo = self.start if not_before is None else max(self.start, min(not_before, self.end))
+        lo = max(self.start, self.served)
+        lo = lo if not_before is None else max(lo, min(not_before, self.end))
         return lo + int((self.end - lo) * rng.random())
 
 
@@ -74,7 +81,9 @@ def churn(ds: Dataset, days: int, now: datetime) -> ChurnSummary:
     memo = ds.churn = ds.churn or learn(ds)
     rng = random.Random(f"{ds.seed}/churn/{memo.calls}")
     memo.calls += 1
-    window = _Window(int(now.timestamp()), days * DAY)
+    window = _Window(
+        int(now.timestamp()), days * DAY, served=min(int(ds.anchor.timestamp()) + 1, int(now.timestamp()))
+    )
     added, removed = _churn_stars(ds, memo, rng, window)
     merged, closed = _resolve_pulls(ds, rng, window)
     opened = _open_pulls(ds, memo, rng, window)

@@ -26,6 +26,7 @@ from gitbrag.fakegithub.records import (
     FakeFile,
     FakePull,
     FakeRepo,
+    FakeReview,
     FakeSocialAccount,
     FakeStar,
     FakeUser,
@@ -134,6 +135,7 @@ def build_dataset(
     start = len(b.ds.pulls)
     _realism(real)
     real.finish(b.ds.pulls[start:], first_id=_REALISM_FIRST_PULL_ID)
+    _add_reviews(random.Random(f"{seed}/reviews"), b.ds)
     if population == "real":
         from gitbrag.fakegithub.population import add_real_population  # it builds on this module
 
@@ -683,6 +685,83 @@ def _hugo(b: _Builder) -> None:
     b.pull(mono, login, created, "OWNER", title="Vendor every dependency", state="merged", files=files)
 
 
+# --- reviews: pull requests the demo and realism users reviewed ---------------------------------
+
+# Reviewer -> how many pull requests they review (zero-zoe reviews none: her pages stay empty).
+REVIEWERS = {
+    "Mona-Lisa": 160,
+    "prolific-pat": 40,
+    "steady-sam": 24,
+    "hostile-hank": 9,
+    "dormant-dora": 12,
+    "private-priya": 10,
+}
+_REVIEW_STATES = ("APPROVED", "APPROVED", "COMMENTED", "CHANGES_REQUESTED")
+_FIRST_REVIEW_ID = 95_000_000
+
+
+def _add_reviews(rng: random.Random, ds: Dataset) -> None:
+    """Reviews of the demo and realism users' pull requests (never their own), on their own
+    random stream after every other record, so they change nothing else; only those users'
+    pull requests are reviewed, so extra users and the `real` population leave them alone.
+
+    Some pull requests get a second review, some of those in the next calendar year (GitHub's
+    contributions then list the pull request in both years); some are in private repositories
+    and behind SAML (priya-corp, saml-corp), which a public report must not count."""
+    named = {u.lower() for u in (*DEMO_USERS, *REALISM_USERS)}
+    pulls = sorted(
+        (p for p in ds.pulls if p.author.lower() in named), key=lambda p: (p.created_at, p.repo, p.number)
+    )
+    next_id = _FIRST_REVIEW_ID
+    reviews: list[FakeReview] = []
+    for login, n in REVIEWERS.items():
+        candidates = [p for p in pulls if p.author.lower() != login.lower()]
+        if login == "dormant-dora":  # busy 6-9 years ago, silent since
+            candidates = [p for p in candidates if p.created_at < ds.anchor - timedelta(days=6 * 365)]
+        picked = rng.sample(candidates, min(n, len(candidates)))
+        if login == "Mona-Lisa":  # the cases a public report must not count
+            hidden = [p for p in candidates if p.repo.split("/")[0] in (PRIVATE_ORG, SAML_ORG)]
+            picked += [p for p in rng.sample(hidden, min(4, len(hidden))) if p not in picked]
+        for pull in picked:
+            for moment in _review_times(rng, pull, ds.anchor):
+                next_id += rng.randint(1, 9)
+                state = rng.choice(_REVIEW_STATES)
+                reviews.append(FakeReview(next_id, pull.repo, pull.number, login, state, moment))
+        if login == "Mona-Lisa":
+            reviews += _across_new_year(rng, candidates, login, ds.anchor, next_id)
+            next_id += 10
+    ds.reviews = sorted(reviews, key=lambda r: (r.submitted_at, r.id))
+
+
+def _across_new_year(
+    rng: random.Random, candidates: list[FakePull], login: str, anchor: datetime, next_id: int
+) -> list[FakeReview]:
+    """Two reviews of one pull request, on either side of a New Year: GitHub's contributions
+    list it in both years, and a report over both must count it once."""
+    for pull in sorted(candidates, key=lambda p: (p.created_at, p.repo, p.number), reverse=True):
+        end = min(pull.closed_at or anchor, anchor)
+        new_year = datetime(pull.created_at.year + 1, 1, 1, tzinfo=UTC)
+        if pull.created_at < new_year - timedelta(days=3) and new_year + timedelta(days=3) < end:
+            before = new_year - timedelta(hours=rng.randint(2, 48))
+            after = new_year + timedelta(hours=rng.randint(2, 48))
+            return [
+                FakeReview(next_id + 1, pull.repo, pull.number, login, "COMMENTED", before),
+                FakeReview(next_id + 2, pull.repo, pull.number, login, "APPROVED", after),
+            ]
+    return []
+
+
+def _review_times(rng: random.Random, pull: FakePull, anchor: datetime) -> list[datetime]:
+    """One review while the pull request was open, sometimes a second one later."""
+    end = min(pull.closed_at or anchor, anchor)
+    span = max(int((end - pull.created_at).total_seconds()), 2)
+    first = pull.created_at + timedelta(seconds=rng.randint(1, max(span // 2, 1)))
+    if rng.random() < 0.2:
+        second = first + timedelta(seconds=rng.randint(1, max(int((end - first).total_seconds()), 1)))
+        return [first, min(second, end)]
+    return [first]
+
+
 # --- mutation and export ----------------------------------------------------------------
 
 
@@ -779,7 +858,9 @@ def dataset_to_json(ds: Dataset, users: Iterable[str] | None = None) -> dict[str
       "pulls": [{id, repo, number, title, body, author, author_association, state ("open" |
                  "closed"), merged, draft, created_at, updated_at, closed_at, merged_at,
                  additions, deletions, changed_files,
-                 files: [{filename, status, additions, deletions, changes}]}]}`.
+                 files: [{filename, status, additions, deletions, changes}]}],
+      "reviews": [{id, repo, number, reviewer, state ("APPROVED" | "CHANGES_REQUESTED" |
+                   "COMMENTED"), submitted_at}, oldest first]}`.
     With `users`, only those users' pulls (and the users and repos they involve) are included.
     """
     head, records = _dataset_parts(ds, users)
@@ -819,12 +900,25 @@ def _dataset_parts(
     head: dict[str, Any] = {"seed": ds.seed, "anchor": iso(ds.anchor), "demo_users": list(ds.demo_users)}
     user_list = [u for k, u in ds.users.items() if wanted is None or k in wanted]
     repo_list = [r for k, r in ds.repos.items() if repo_keys is None or k in repo_keys]
+    reviews = [r for r in ds.reviews if wanted is None or r.reviewer.lower() in wanted]
     records: dict[str, Iterator[dict[str, Any]]] = {
         "users": (_user_json(u) for u in user_list),
         "repos": (_repo_json(r) for r in repo_list),
         "pulls": (_pull_json(p) for p in pulls),
+        "reviews": (_review_json(r) for r in reviews),
     }
     return head, records
+
+
+def _review_json(r: FakeReview) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "repo": r.repo,
+        "number": r.number,
+        "reviewer": r.reviewer,
+        "state": r.state,
+        "submitted_at": iso(r.submitted_at),
+    }
 
 
 def _user_json(u: FakeUser) -> dict[str, Any]:

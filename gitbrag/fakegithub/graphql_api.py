@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 from graphql import (
     DocumentNode,
@@ -59,16 +59,15 @@ from graphql import (
 )
 from graphql.utilities import get_operation_ast
 
+from gitbrag.fakegithub import keyset
 from gitbrag.fakegithub.access import FULL_ACCESS, SAML_MESSAGE, Access
 from gitbrag.fakegithub.budget import RateLimitExceeded, RateSnapshot
 from gitbrag.fakegithub.records import (
-    CompactStars,
     Dataset,
     FakeFile,
     FakePull,
     FakeRepo,
     FakeSocialAccount,
-    FakeStar,
     FakeUser,
 )
 from gitbrag.fakegithub.rest import account_id  # same ids for stargazers as REST
@@ -618,6 +617,12 @@ class _UserNode:
     def socialAccounts(self, _info: object, **page: Any) -> _Connection:
         return _connection("socialAccounts", self._user.social_accounts, page, _social_account)
 
+    def contributionsCollection(self, _info: object, **span: Any) -> Any:
+        """Reviews by this user, one year at most (`contributions`)."""
+        from gitbrag.fakegithub.contributions import contributions_collection  # builds on this module
+
+        return contributions_collection(self._scope, self._user, span.get("from"), span.get("to"))
+
 
 class _OrganizationNode(_UserNode):
     graphql_type = "Organization"
@@ -686,42 +691,52 @@ class _RepositoryNode:
     def pushedAt(self) -> str | None:
         return _iso(self._repo.pushed_at)
 
-    def stargazers(self, _info: object, orderBy: Json | None = None, **page: Any) -> _Connection:  # noqa: N803
+    def stargazers(self, _info: object, orderBy: Json | None = None, **page: Any) -> _StarConnection:  # noqa: N803
+        """Keyset-paged like GitHub's (`keyset.py`): a kept cursor survives unstars elsewhere."""
+        _check_bounds("stargazers", page.get("first"), page.get("last"))
         newest_first = orderBy is not None and orderBy.get("direction") == "DESC"
-        stars: Sequence[FakeStar]
-        if isinstance(self._repo.stars, CompactStars):  # sorted by construction: page it without copying
-            stars = _NewestFirst(self._repo.stars) if newest_first else self._repo.stars
-        else:
-            stars = sorted(self._repo.stars, key=lambda s: s.starred_at)  # STARRED_AT ASC is GitHub's default
-            if newest_first:
-                stars.reverse()
-        return _connection(
-            "stargazers",
-            stars,
-            page,
-            lambda star: _actor(self._scope, star.login),
-            lambda star: {"starredAt": _iso(star.starred_at)},
-        )
+        order = keyset.StarOrder(self._repo.stars)  # STARRED_AT ASC is GitHub's default
+        try:
+            positions, has_next, has_previous = keyset.page(order, newest_first, page)
+        except keyset.InvalidCursor as exc:
+            raise GitHubGraphQLError(
+                "INVALID_CURSOR_ARGUMENTS", f"`{exc}` does not appear to be a valid cursor."
+            ) from None
+        return _StarConnection(self._scope, order, positions, has_next, has_previous)
 
 
-class _NewestFirst(Sequence[FakeStar]):
-    """A reversed view of a big repository's stars, so a DESC page costs its own size, not the repo's."""
+class _StarConnection:
+    """One page of a `StargazerConnection`: edges carry `starredAt` and keyset cursors."""
 
-    def __init__(self, stars: CompactStars) -> None:
-        self._stars = stars
+    def __init__(
+        self, scope: _Scope, order: keyset.StarOrder, positions: list[int], has_next: bool, has_previous: bool
+    ) -> None:
+        self._scope = scope
+        self._order = order
+        self._positions = positions
+        self.totalCount = len(order)
+        cursors = [keyset.encode(order.key(i)) for i in (positions[0], positions[-1])] if positions else []
+        self.pageInfo = {
+            "startCursor": cursors[0] if cursors else None,
+            "endCursor": cursors[-1] if cursors else None,
+            "hasNextPage": has_next,
+            "hasPreviousPage": has_previous,
+        }
 
-    def __len__(self) -> int:
-        return len(self._stars)
+    @property
+    def nodes(self) -> list[Any]:
+        return [_actor(self._scope, self._order.stars[i].login) for i in self._positions]
 
-    @overload
-    def __getitem__(self, i: int) -> FakeStar: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[FakeStar]: ...
-    def __getitem__(self, i: int | slice) -> FakeStar | list[FakeStar]:
-        n = len(self._stars)
-        if isinstance(i, slice):
-            return [self._stars[n - 1 - k] for k in range(*i.indices(n))]
-        return self._stars[n - 1 - (i + n if i < 0 else i)]
+    @property
+    def edges(self) -> list[Json]:
+        return [
+            {
+                "cursor": keyset.encode(self._order.key(i)),
+                "node": _actor(self._scope, self._order.stars[i].login),
+                "starredAt": _iso(self._order.stars[i].starred_at),
+            }
+            for i in self._positions
+        ]
 
 
 def _file_node(file: FakeFile) -> Json:

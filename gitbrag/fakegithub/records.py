@@ -229,6 +229,19 @@ class FakePull:
 
 
 @dataclass
+class FakeReview:
+    """A review someone submitted on a pull request (GitHub's PullRequestReview); the
+    contributions data lists, per pull request and time span, the reviewer's latest one."""
+
+    id: int
+    repo: str  # full_name of the reviewed pull request's repository
+    number: int  # the reviewed pull request
+    reviewer: str  # login of the reviewer (never the pull request's author)
+    state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED
+    submitted_at: datetime
+
+
+@dataclass
 class ChurnMemo:
     """What `churn.py` learnt from the history at its first call: each repository's stars a day and
     each author's PRs a day over the year before the anchor, and where those PRs went.
@@ -256,6 +269,7 @@ class Dataset:
     users: dict[str, FakeUser] = field(default_factory=dict)
     repos: dict[str, FakeRepo] = field(default_factory=dict)
     pulls: list[FakePull] = field(default_factory=list)
+    reviews: list[FakeReview] = field(default_factory=list)  # oldest first
     demo_users: list[str] = field(default_factory=list)  # logins `--demo` publishes
     churn: ChurnMemo | None = field(default=None, repr=False, compare=False)  # set by the first churn
 
@@ -273,6 +287,11 @@ class Dataset:
     _by_number: dict[tuple[str, int], FakePull] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+
+    def reviews_by(self, login: str) -> list[FakeReview]:
+        """The reviews `login` submitted, oldest first (a scan: reviews are few next to pulls)."""
+        key = login.lower()
+        return [r for r in self.reviews if r.reviewer.lower() == key]
 
     def pulls_by(self, login: str) -> list[FakePull]:
         self._ensure_index()

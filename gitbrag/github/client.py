@@ -107,6 +107,12 @@ class Usage:
 _USAGE_SCOPE: ContextVar[Usage | None] = ContextVar("gitbrag_usage_scope", default=None)
 
 
+def current_usage_scope() -> Usage | None:
+    """The `usage_scope` open in this task, if any (work done on its behalf elsewhere, such as
+    a shared query, is charged to it)."""
+    return _USAGE_SCOPE.get()
+
+
 @contextmanager
 def usage_scope() -> Iterator[Usage]:
     """Count what the code inside spends, apart from other work sharing the client.
@@ -681,7 +687,7 @@ class GitHubClient:
         """GitHub stopped the query: tell a caller who can shrink it, else retry with backoff."""
         for usage in self._usages():
             usage.timeouts += 1
-        what = f"GitHub stopped the GraphQL query as too slow (HTTP {status})"
+        what = f"HTTP {status}: GitHub stopped the GraphQL query as too slow"
         log.info(what, extra={"status": status, "shrinkable": call.shrinkable})
         if call.shrinkable:
             raise QueryTimeout(what)

@@ -18,40 +18,34 @@ A full collection is also forced every `FULL_EVERY`, a safety net for anything t
 rules above cannot see (a PR deleted by GitHub staff, say).
 
 Measured against the fake GitHub, an unchanged user costs 2 GraphQL queries (2 points):
-the search page with the profile, and the repository revalidation.
+the search page with the profile (and the current quarter's reviews riding along,
+`reviews.RideAlong`), and the repository revalidation.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from aiocache.base import BaseCache
 
-from gitbrag.github import queries
+from gitbrag.github import queries, reviews
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.errors import QueryTimeout
-from gitbrag.github.nodes import Node, iso, pull_key, pull_request, repository
+from gitbrag.github.nodes import Node, iso, pull_key, repository
 from gitbrag.github.nodes import profile as profile_of
-from gitbrag.github.pulls import PullRequestSearch, complete_files
-from gitbrag.github.stars import (
-    STAR_BATCH,
-    StarIndex,
-    continue_walks,
-    even_batches,
-    extended,
-    extension,
-    halves_of,
-    star_histories,
-    trimmed,
-)
+from gitbrag.github.pulls import PullRequestSearch
+from gitbrag.github.starpages import STAR_BATCH, even_batches, halves_of
+from gitbrag.github.stars import StarIndex, continue_walks, extension, settle, star_histories, trimmed
 from gitbrag.models import (
     GITHUB_EPOCH,
     Collection,
     PrivateMode,
     PullRequest,
     Repository,
+    ReviewContribution,
     StarHistory,
     period_since,
 )
@@ -90,35 +84,41 @@ async def refresh(
     index: StarIndex | None = None,
 ) -> Collection:
     """`previous` updated to `now`; raises `Drifted` when a full collection is needed."""
+    ride = reviews.RideAlong.for_previous(previous, now)
     search = PullRequestSearch(
         client,
         previous.login,
         qualifiers=f"updated:>={iso(previous.collected_at - UPDATED_MARGIN)}",
         public_only=previous.private_mode == "off",
         page_size=previous.search_page_size,
+        ride_along=ride.search_fields() if ride else None,
     )
     keep_stars = sorted(set(previous.stars) & set(previous.repositories))
-    fresh, _ = await asyncio.gather(
-        revalidate(client, sorted(previous.repositories), set(keep_stars)), search.run(GITHUB_EPOCH, now)
+    fresh, _, all_reviews = await asyncio.gather(
+        revalidate(client, sorted(previous.repositories), set(keep_stars)),
+        search.run(GITHUB_EPOCH, now),
+        # Kept reviews: this year's ride along with the search; none kept: all, in their own query.
+        _all_reviews(client, previous, now) if ride is None else _nothing(),
     )
     if search.hidden:
         raise Drifted("GitHub hid updated pull requests; a full collection counts them exactly")
     profile = profile_of(search.user, previous.login)
-    await complete_files(client, search.nodes.values())
+    await search.complete_files()
     repositories = {name: repository(node) for name, node in fresh.items()}
-    for node in search.nodes.values():
-        repositories.setdefault(node["repository"]["nameWithOwner"], repository(node["repository"]))
-    pulls = _merged_pulls(previous.pull_requests, search.nodes.values())
+    for name, node in search.repositories.items():
+        repositories.setdefault(name, repository(node))
+    pulls = _merged_pulls(previous.pull_requests, search.pulls.values())
     if previous.private_mode == "off":  # a repository that went private takes its PRs with it
         pulls = [p for p in pulls if not (r := repositories.get(p.repo)) or not r.private]
         repositories = {name: r for name, r in repositories.items() if not r.private}
     since = period_since("5_years", now)
     needed = recent_repos(pulls, since, repositories, previous.private_mode)
     kept = {r: previous.stars[r] for r in needed if r in previous.stars and r in keep_stars}
-    stars = await _extend_all(client, kept, fresh, since, index)
+    stars = await _extend_all(client, kept, fresh, since, index, now)
     stars |= await star_histories(
-        client, [r for r in needed if r not in stars], since, cache=cache, index=index
+        client, [r for r in needed if r not in stars], since, cache=cache, index=index, now=now
     )
+    user_reviews, reviews_at = await _brought_up_to_date(client, previous, ride, search, all_reviews, now)
     return Collection(
         login=profile.login,
         profile=profile,
@@ -131,7 +131,39 @@ async def refresh(
         private_mode=previous.private_mode,
         hidden_by_github=previous.hidden_by_github,
         search_page_size=search.page_size,
+        reviews=user_reviews,
+        reviews_collected_at=reviews_at,
     )
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _all_reviews(
+    client: GitHubClient, previous: Collection, now: datetime
+) -> list[ReviewContribution] | None:
+    max_nodes = previous.search_page_size**2  # no bigger than the search pages GitHub answered
+    return await reviews.collect(client, previous.login, now, previous.private_mode, max_nodes=max_nodes)
+
+
+async def _brought_up_to_date(
+    client: GitHubClient,
+    previous: Collection,
+    ride: reviews.RideAlong | None,
+    search: PullRequestSearch,
+    collected: list[ReviewContribution] | None,
+    now: datetime,
+) -> tuple[list[ReviewContribution] | None, datetime | None]:
+    """The reviews and when they were read: the ride-along's merged into the kept ones, or all
+    of them when none were kept; the kept ones (and their time, so the next refresh reads on
+    from there) when GitHub could not answer."""
+    if ride is None:
+        return collected, now if collected is not None else None
+    merged = await ride.merge(client, previous, search.user, previous.private_mode)
+    if merged is None:
+        return previous.reviews, previous.reviews_collected_at
+    return merged, now
 
 
 def recent_repos(
@@ -150,10 +182,10 @@ def recent_repos(
     return sorted(recent)
 
 
-def _merged_pulls(kept: list[PullRequest], updated: Any) -> list[PullRequest]:
+def _merged_pulls(kept: list[PullRequest], updated: Iterable[PullRequest]) -> list[PullRequest]:
     pulls = {pull_key(p.repo, p.number): p for p in kept}
-    for node in updated:
-        pulls[pull_key(node["repository"]["nameWithOwner"], node["number"])] = pull_request(node)
+    for pr in updated:
+        pulls[pull_key(pr.repo, pr.number)] = pr
     return list(pulls.values())
 
 
@@ -214,21 +246,19 @@ async def _extend_all(
     fresh: dict[str, Node],
     since: datetime,
     index: StarIndex | None,
+    now: datetime,
 ) -> dict[str, StarHistory]:
-    """Kept histories extended with the stars since; walked again where unstars showed.
+    """Kept histories extended with the stars since, re-read where unstars showed
+    (`stars.settle`); walked again where that cannot be done.
 
     The index keeps them whole (from their own start, not this window's), so whoever needs
     them next extends them from here."""
     walks = {repo: extension(history, fresh[repo]) for repo, history in kept.items()}
     await continue_walks(client, walks)
-    result: dict[str, StarHistory] = {}
-    learnt: list[StarHistory] = []
-    for repo, walk in walks.items():
-        history = extended(kept[repo], walk, kept[repo].since)
-        if history is not None:
-            learnt.append(history)
-            result[repo] = trimmed(history, since)
+    learnt = await settle(client, kept, walks, now)
     if index is not None and learnt:
-        await index.save(learnt)
-    again = [repo for repo in kept if repo not in result]
-    return result | await star_histories(client, again, since)
+        await index.save(list(learnt.values()))
+    again = [repo for repo in kept if repo not in learnt]
+    return {repo: trimmed(h, since) for repo, h in learnt.items()} | await star_histories(
+        client, again, since, now=now
+    )

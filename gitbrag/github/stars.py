@@ -31,6 +31,7 @@ just have been cancelled), not necessarily theirs.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,11 +39,11 @@ from typing import Any, Protocol
 
 from aiocache.base import BaseCache
 
-from gitbrag.github import queries
+from gitbrag.github import reconcile, starpages
 from gitbrag.github.client import GitHubClient
-from gitbrag.github.errors import GitHubError, QueryTimeout
 from gitbrag.github.nodes import Node, parse_time
-from gitbrag.models import StarHistory
+from gitbrag.github.queries import PAGE_SIZE
+from gitbrag.models import StarCheckpoint, StarHistory
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,11 @@ class Walk:
 
     stop_at: datetime
     starred_at: list[datetime] = field(default_factory=list)  # >= stop_at, newest first
+    below: list[datetime] = field(default_factory=list)  # read on the last page, older than stop_at
+    checkpoints: list[StarCheckpoint] = field(default_factory=list)  # where each page ended
     count: int | None = None  # stargazerCount read with the first page
     cursor: str | None = None  # where to continue; None once done
+    exhausted: bool = False  # the last page read was the repository's oldest
 
     def absorb(self, repository: Node) -> None:
         """Take in one page (a `repository { stargazerCount stargazers {...} }` node)."""
@@ -77,8 +81,17 @@ class Walk:
         connection = repository["stargazers"]
         times = [parse_time(edge["starredAt"]) for edge in connection["edges"]]
         self.starred_at.extend(t for t in times if t >= self.stop_at)
-        more = connection["pageInfo"]["hasNextPage"] and times and times[-1] >= self.stop_at
+        self.below.extend(t for t in times if t < self.stop_at)
+        if times:
+            self.checkpoints.append(StarCheckpoint(at=times[-1], cursor=connection["pageInfo"]["endCursor"]))
+        self.exhausted = not connection["pageInfo"]["hasNextPage"]
+        more = not self.exhausted and times and times[-1] >= self.stop_at
         self.cursor = connection["pageInfo"]["endCursor"] if more else None
+
+    @property
+    def floor(self) -> datetime | None:
+        """The oldest star time read: the walk saw every star newer than this."""
+        return self.checkpoints[-1].at if self.checkpoints else None
 
 
 async def star_histories(
@@ -88,9 +101,11 @@ async def star_histories(
     *,
     cache: BaseCache | None = None,
     index: StarIndex | None = None,
+    now: datetime | None = None,
 ) -> dict[str, StarHistory]:
     """Each repository's stars since `since`, newest first: from the cache, else the index
-    extended to now, else a full walk (and the index then keeps what was learnt).
+    extended to now (and re-read where unstars showed, `reconcile`), else a full walk (and
+    the index then keeps what was learnt).
 
     Walks reach back to midnight UTC of `since`'s day and are cached under that day, so
     collections made moments apart (different `now`, same day) share one walk.
@@ -104,7 +119,8 @@ async def star_histories(
         found = {repo: StarHistory.model_validate(v) for repo, v in zip(repos, cached, strict=True) if v}
     learnt: dict[str, StarHistory] = {}
     if index is not None:
-        learnt = await _extend_indexed(client, [r for r in repos if r not in found], day, index)
+        kept = await _indexed(index, [r for r in repos if r not in found], day)
+        learnt = await settle(client, kept, await _extensions(client, kept), now or datetime.now(UTC))
         await _cache(cache, {keys[repo]: history for repo, history in learnt.items()})
     walked = await _walk_once(
         client, [r for r in repos if r not in found and r not in learnt], day, keys, cache
@@ -114,24 +130,37 @@ async def star_histories(
     return {repo: trimmed(history, since) for repo, history in (found | learnt | walked).items()}
 
 
-async def _extend_indexed(
-    client: GitHubClient, repos: list[str], day: datetime, index: StarIndex
-) -> dict[str, StarHistory]:
-    """The indexed histories of `repos` that reach back to `day`, brought up to now; those
-    whose counts show unstars are left out (the caller walks them in full)."""
-    kept = {
+async def _indexed(index: StarIndex, repos: list[str], day: datetime) -> dict[str, StarHistory]:
+    """The indexed histories of `repos` that reach back to `day`."""
+    return {
         repo: history
         for repo, history in (await index.load(repos) if repos else {}).items()
         if history.since <= day and history.stargazer_count is not None
     }
+
+
+async def _extensions(client: GitHubClient, kept: dict[str, StarHistory]) -> dict[str, Walk]:
+    """Walks of the stars newer than each kept history's newest."""
     walks = {repo: Walk(stop_at=max(h.starred_at, default=h.since)) for repo, h in kept.items()}
     await continue_walks(client, walks, first_round=True)
+    return walks
+
+
+async def settle(
+    client: GitHubClient, kept: dict[str, StarHistory], walks: dict[str, Walk], now: datetime
+) -> dict[str, StarHistory]:
+    """The kept histories brought up to date by their extension walks, and re-read where
+    unstars are still unlocated and a re-read is due (`reconcile`). Left out: histories the
+    counts contradict, or with unstars and no checkpoints to re-read from (written before
+    checkpoints existed): the caller walks those again in full."""
     result: dict[str, StarHistory] = {}
     for repo, walk in walks.items():
-        history = extended(kept[repo], walk, day)
-        if history is not None:
+        history = extended(kept[repo], walk, kept[repo].since)
+        legacy = history is not None and not history.checkpoints and len(history.starred_at) > PAGE_SIZE
+        if history is not None and not (history.unlocated and legacy):
             result[repo] = history
-    return result
+    due = [h for h in result.values() if reconcile.due(h, now)]
+    return result | await reconcile.reread(client, due, now)
 
 
 async def _cache(cache: BaseCache | None, entries: dict[str, StarHistory]) -> None:
@@ -193,7 +222,13 @@ async def _walk(
     walks = {repo: Walk(stop_at=day) for repo in repos}
     await continue_walks(client, walks, first_round=True)
     walked = {
-        repo: StarHistory(repo=repo, since=day, starred_at=w.starred_at, stargazer_count=w.count)
+        repo: StarHistory(
+            repo=repo,
+            since=day,
+            starred_at=w.starred_at,
+            stargazer_count=w.count,
+            checkpoints=thinned([c for c in w.checkpoints if c.at >= day], w.starred_at, day),
+        )
         for repo, w in walks.items()
         if w.count is not None
     }
@@ -204,7 +239,8 @@ async def _walk(
 def trimmed(history: StarHistory, since: datetime) -> StarHistory:
     """The history from `since` on (it must reach back that far)."""
     times = [t for t in history.starred_at if t >= since]
-    return history.model_copy(update={"since": since, "starred_at": times})
+    checkpoints = [c for c in history.checkpoints if c.at >= since]
+    return history.model_copy(update={"since": since, "starred_at": times, "checkpoints": checkpoints})
 
 
 def _star_key(repo: str, day: datetime) -> str:
@@ -212,64 +248,22 @@ def _star_key(repo: str, day: datetime) -> str:
 
 
 async def continue_walks(client: GitHubClient, walks: dict[str, Walk], *, first_round: bool = False) -> None:
-    """Read pages, in rounds of batched queries, until every walk is done.
+    """Read pages, round after round, until every walk is done; the client's pager sends
+    them together with the pages other refreshes are walking (`starpages`).
 
     With `first_round`, every walk starts from the newest star; otherwise only walks
     with a cursor continue. A repository that no longer exists keeps `count` None.
     """
+    pages = starpages.pager(client)
     pending = list(walks) if first_round else [repo for repo, w in walks.items() if w.cursor]
     while pending:
-        batches = even_batches(pending, STAR_BATCH)
-        answers = await asyncio.gather(*(_stargazer_page(client, batch, walks) for batch in batches))
-        pending = []
-        for batch, data in zip(batches, answers, strict=True):
-            for i, repo in enumerate(batch):
-                node = data.get(f"r{i}")
-                if node is None:  # deleted or hidden since: no stars to count
-                    walks[repo].cursor = None
-                    continue
-                walks[repo].absorb(node)
-                if walks[repo].cursor:
-                    pending.append(repo)
-
-
-def even_batches(items: list[str], most: int) -> list[list[str]]:
-    """As few batches as `most` allows, of near-equal size (120 -> 60+60, not 100+20)."""
-    count = -(-len(items) // most)
-    return [items[i::count] for i in range(count)]
-
-
-async def _stargazer_page(client: GitHubClient, batch: list[str], walks: dict[str, Walk]) -> Node:
-    """One page for each repository of `batch`, as `r{i}` nodes (null: gone, or hidden by GitHub).
-
-    When GitHub times the batch out, each half is asked on its own (down to one repository,
-    which is then retried like any transient failure).
-    """
-    variables: dict[str, Any] = {}
-    for i, repo in enumerate(batch):
-        owner, name = repo.split("/", 1)
-        variables |= {f"owner{i}": owner, f"name{i}": name, f"after{i}": walks[repo].cursor}
-    query = queries.stargazers_query(len(batch))
-    try:
-        answer = await client.graphql_partial(
-            query, variables, allow_not_found=True, can_shrink=len(batch) > 1
-        )
-    except QueryTimeout:
-        first, second = halves_of(batch)
-        pages = await asyncio.gather(
-            _stargazer_page(client, first, walks), _stargazer_page(client, second, walks)
-        )
-        return pages[0] | {f"r{len(first) + i}": node for i, node in enumerate(pages[1].values())}
-    if answer.limited:
-        raise GitHubError("GitHub cut a page of stargazers short (resource limits)")
-    # A repository GitHub hides (SAML, FORBIDDEN) is null like a deleted one: no stars to count.
-    return {f"r{i}": answer.data.get(f"r{i}") for i in range(len(batch))}
-
-
-def halves_of(batch: list[str]) -> tuple[list[str], list[str]]:
-    """`batch` split in two (for a query GitHub found too heavy)."""
-    middle = len(batch) // 2
-    return batch[:middle], batch[middle:]
+        nodes = await asyncio.gather(*(pages.page(repo, walks[repo].cursor) for repo in pending))
+        for repo, node in zip(pending, nodes, strict=True):
+            if node is None:  # deleted or hidden since: no stars to count
+                walks[repo].cursor = None
+                continue
+            walks[repo].absorb(node)
+        pending = [repo for repo in pending if walks[repo].cursor]
 
 
 # --- extending kept histories -------------------------------------------------------------
@@ -284,19 +278,81 @@ def extension(history: StarHistory, newest_page: Node) -> Walk:
 
 
 def extended(history: StarHistory, walk: Walk, since: datetime) -> StarHistory | None:
-    """The history with `walk`'s newer stars, or None when the counts show unstars (walk again)."""
+    """The history brought up to date by `walk`, which read every star newer than its floor.
+
+    What the walk read replaces what was kept above its floor, so unstars there are located
+    at once. Unstars further down only show in the counts: the stars not kept (older than
+    `since`) were `count - len(kept)` and cannot have grown, so
+
+        deficit = (count then - len(kept)) + len(history now) - count now
+
+    is how many stars under the floor, kept or older than `since`, are gone; they are added
+    to `unlocated` (a re-read locates them, `reconcile`). None when the counts cannot be
+    squared at all (then the repository is walked again in full).
+    """
     if history.stargazer_count is None or walk.count is None:
         return None
-    overlap = sum(1 for t in history.starred_at if t >= walk.stop_at)
-    if walk.count != history.stargazer_count - overlap + len(walk.starred_at):
+    floor = walk.floor
+    if floor is None or walk.exhausted:  # the walk read every star there is
+        read, older = walk.starred_at + walk.below, []
+    else:
+        read = [t for t in walk.starred_at + walk.below if t > floor]
+        older = [t for t in history.starred_at if t <= floor]
+    times = [t for t in read + older if t >= history.since]
+    deficit = history.stargazer_count - len(history.starred_at) + len(times) - walk.count
+    if deficit < 0:
         log.info(
-            "star count of %s does not add up (unstars); walking it again",
+            "star count of %s does not add up; walking it again",
             history.repo,
             extra={"repo": history.repo, "was": history.stargazer_count, "now": walk.count},
         )
         return None
-    older = [t for t in history.starred_at if t < walk.stop_at]
-    merged = StarHistory(
-        repo=history.repo, since=history.since, starred_at=walk.starred_at + older, stargazer_count=walk.count
+    if deficit:
+        log.info(
+            "%d unstars of %s to locate",
+            deficit,
+            history.repo,
+            extra={"repo": history.repo, "unstars": deficit, "unlocated": history.unlocated + deficit},
+        )
+    merged = history.model_copy(
+        update={
+            "starred_at": times,
+            "stargazer_count": walk.count,
+            "checkpoints": _merged_checkpoints(history, walk, times),
+            "unlocated": history.unlocated + deficit,
+            "reconcile": reconcile.revealed(history.reconcile, deficit),
+        }
     )
     return trimmed(merged, since)
+
+
+def _merged_checkpoints(history: StarHistory, walk: Walk, times: list[datetime]) -> list[StarCheckpoint]:
+    """The walk's page ends, then the kept ones under its floor (keyset cursors stay valid),
+    without those that are not needed to keep every stretch within a page."""
+    floor = walk.floor
+    if floor is None or walk.exhausted:
+        return thinned([c for c in walk.checkpoints if c.at >= history.since], times, history.since)
+    return thinned(
+        [*walk.checkpoints, *(c for c in history.checkpoints if c.at < floor)], times, history.since
+    )
+
+
+def thinned(
+    checkpoints: list[StarCheckpoint], times: list[datetime], since: datetime
+) -> list[StarCheckpoint]:
+    """`checkpoints` (newest first) less each one whose neighbours (the newest star above
+    the first, `since` under the last) are still at most a page of `times` apart without it.
+    Stars of the same second are counted on both sides, so a stretch is never taken for
+    shorter than it is."""
+    ascending = times[::-1]
+
+    def stars_between(newer: datetime | None, older: datetime) -> int:
+        high = len(ascending) if newer is None else bisect.bisect_right(ascending, newer) - 1
+        return high - bisect.bisect_left(ascending, older)
+
+    kept: list[StarCheckpoint] = []
+    for i, checkpoint in enumerate(checkpoints):
+        following = checkpoints[i + 1].at if i + 1 < len(checkpoints) else since
+        if stars_between(kept[-1].at if kept else None, following) > PAGE_SIZE:
+            kept.append(checkpoint)
+    return kept

@@ -3,7 +3,8 @@
 A history is a list of star times, newest first; a 150,000-star repository keeps tens of
 thousands of them for a five-year window. Stored as JSON they would be ~30 bytes each;
 here they are whole epoch seconds as gaps from the previous (newer) star, which are
-small numbers, zlib-compressed: a few bytes each. Both backends store these bytes
+small numbers, zlib-compressed: a few bytes each. The page checkpoints (a cursor per
+100 stars) and the state of an unfinished re-read ride along. Both backends store these bytes
 (Redis as base64 text, since the store's connection decodes responses).
 """
 
@@ -14,7 +15,7 @@ import json
 import zlib
 from datetime import UTC, datetime
 
-from gitbrag.models import StarHistory
+from gitbrag.models import Reconciliation, StarCheckpoint, StarHistory
 
 
 def encode(history: StarHistory) -> bytes:
@@ -27,6 +28,9 @@ def encode(history: StarHistory) -> bytes:
         "since": int(history.since.timestamp()),
         "count": history.stargazer_count,
         "gaps": gaps,
+        "cp": [[int(c.at.timestamp()), c.cursor] for c in history.checkpoints],
+        "u": history.unlocated,
+        "rc": history.reconcile.model_dump(mode="json") if history.reconcile else None,
     }
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
 
@@ -43,6 +47,12 @@ def decode(data: bytes) -> StarHistory:
         since=datetime.fromtimestamp(doc["since"], UTC),
         starred_at=times,
         stargazer_count=doc["count"],
+        # Records written before checkpoints existed have none: they are walked again on unstars.
+        checkpoints=[
+            StarCheckpoint(at=datetime.fromtimestamp(at, UTC), cursor=c) for at, c in doc.get("cp", [])
+        ],
+        unlocated=doc.get("u", 0),
+        reconcile=Reconciliation.model_validate(doc["rc"]) if doc.get("rc") else None,
     )
 
 

@@ -1,6 +1,7 @@
 /* gitbrag: optional enhancements. Every page reads fine without this file; it only
-   (1) says how old a page is once it is past the stale age (a static page cannot know
-   "now" when it is read; the exact generation time is in the user's generated.json), (2) wires the "Refresh now" button to the refresh hook, and
+   (1) tells from the user's generated.json whether the report is being updated right now,
+   when it was last checked, and, past the stale age, how old it is (a static page cannot
+   know "now" when it is read), (2) wires the "Refresh now" button to the refresh hook, and
    (3) makes the index table sortable and searchable. No third-party code, no network
    except the hook the operator configured. */
 (function () {
@@ -15,31 +16,54 @@
     return "less than a minute";
   }
 
-  // A page shows only the day it was generated (so a day's refreshes leave it byte-identical);
-  // the exact time is in the user's generated.json. Within a day of the stale age the day
-  // cannot tell, so only then is that tiny file asked for; when it cannot be read (opened
-  // from disk, offline), the end of that day is used: the age is never overstated.
-  function staleNotices() {
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+  // "12 Mar 2025, 14:05 UTC", as the pages write times (no locale involved).
+  function utcTime(ms) {
+    var d = new Date(ms);
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear() + ", " +
+      two(d.getUTCHours()) + ":" + two(d.getUTCMinutes()) + " UTC";
+  }
+
+  // A page shows what stays true until its content changes: the window, and the day of the
+  // generation that last changed it (so a refresh that finds nothing new leaves it as it
+  // is). The user's tiny generated.json, rewritten by every refresh, says when each period
+  // was last generated and whether a refresh runs right now: read on every report page, it
+  // shows "Updating" in the header, the last check in the footer, and past the stale age
+  // how old the report is. When it cannot be read (opened from disk, offline), the age is
+  // counted from the end of the page's day: it is never overstated.
+  function freshness() {
     var DAY = 86400000;
     document.querySelectorAll("[data-stale-notice]").forEach(function (notice) {
       var dayStart = Date.parse(notice.getAttribute("data-generated-on") + "T00:00:00Z");
       var staleAfter = Number(notice.getAttribute("data-stale-after")) * 1000;
-      if (isNaN(dayStart) || !(staleAfter > 0) || Date.now() - dayStart <= staleAfter) return;
-      function show(generated) {
+      var updating = document.querySelector("[data-updating-notice]");
+      var checked = document.querySelector("[data-checked]");
+      function showAge(generated) {
         var age = Date.now() - generated;
-        if (age <= staleAfter) return;
+        if (isNaN(generated) || !(staleAfter > 0) || age <= staleAfter) return;
         notice.querySelector("[data-age]").textContent = ago(age / 1000);
         notice.hidden = false;
       }
-      function fallback() { show(dayStart + DAY - 1); }
+      function fallback() { showAge(dayStart + DAY - 1); }
       fetch(notice.getAttribute("data-freshness"), { cache: "no-cache", credentials: "omit" })
         .then(function (response) {
           if (!response.ok) throw new Error("HTTP " + response.status);
           return response.json();
         })
-        .then(function (times) {
-          var exact = Date.parse(times && times[notice.getAttribute("data-period")]);
-          if (isNaN(exact)) fallback(); else show(exact);
+        .then(function (info) {
+          var exact = Date.parse(info && info[notice.getAttribute("data-period")]);
+          if (info && info.updating === true && updating) {
+            updating.hidden = false;  // the new numbers are on their way: no age to tell
+            return;
+          }
+          if (isNaN(exact)) return fallback();
+          if (checked) {
+            checked.querySelector("[data-checked-at]").textContent = utcTime(exact);
+            checked.hidden = false;
+          }
+          showAge(exact);
         })
         .catch(fallback);
     });
@@ -127,7 +151,7 @@
     });
   }
 
-  staleNotices();
+  freshness();
   refreshButtons();
   sortableTables();
   filters();

@@ -1,0 +1,172 @@
+"""Pages of stargazers, asked for by many walks at once and sent as few shared queries.
+
+GitHub charges a query by its connections (up to 100 pages of 100 stars cost 1 point),
+so a page costs a hundredth of a point when it shares a query with 99 others, and a whole
+point when it travels alone. Walks of one refresh already share queries; walks of
+different refreshes running side by side (one user's walk of a 400,000-star repository,
+another's of a 200,000-star one) did not, so a pass paid a point per page of every big
+repository. The `StarPager` of a client takes every walk's "next page of this repository
+after this cursor" and sends what accumulated as one round of queries: walks running at the
+same time fall into step and share every round after the first.
+
+The pager charges each query's points to the refreshes whose pages it carried, in
+proportion, so each collection's logged cost stays meaningful and the sum stays exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from gitbrag.github import queries
+from gitbrag.github.client import GitHubClient, Usage, current_usage_scope, usage_scope
+from gitbrag.github.errors import GitHubError, QueryTimeout
+from gitbrag.github.nodes import Node
+
+# Repositories per stargazers query: GitHub charges connections / 100, rounded, so 100
+# connections cost 1 point; one round trip then serves all of them.
+STAR_BATCH = 100
+_SETTLE_TURNS = 50  # event-loop turns at most to let resumed walks ask for their next page
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Ask:
+    repo: str
+    cursor: str | None
+    future: asyncio.Future[Node | None]
+    usage: Usage | None  # the asking refresh's usage scope, charged its share
+
+
+class StarPager:
+    """One client's stargazer pages, coalesced across every walk that runs on it."""
+
+    def __init__(self, client: GitHubClient) -> None:
+        self._client = client
+        self._queue: list[_Ask] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def page(self, repo: str, cursor: str | None) -> Node | None:
+        """The `repository { stargazerCount stargazers {...} }` node of `repo`'s page after
+        `cursor` (newest first; None: the newest page), or None when the repository is gone."""
+        future: asyncio.Future[Node | None] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Ask(repo, cursor, future, current_usage_scope()))
+        if self._task is None:
+            # An empty context: the shared queries belong to no refresh's usage scope.
+            self._task = asyncio.create_task(self._drain(), context=contextvars.Context())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                await self._settle()
+                asks, self._queue = [a for a in self._queue if not a.future.done()], []
+                await asyncio.gather(*(self._send(group) for group in even_batches(asks, STAR_BATCH)))
+        finally:
+            self._task = None
+
+    async def _settle(self) -> None:
+        """Wait while walks resumed by the last round are still queueing their next page."""
+        seen = -1
+        for _ in range(_SETTLE_TURNS):
+            if len(self._queue) >= STAR_BATCH or len(self._queue) == seen:
+                return
+            seen = len(self._queue)
+            await asyncio.sleep(0)
+
+    async def _send(self, asks: list[_Ask]) -> None:
+        try:
+            with usage_scope() as spent:
+                data = await stargazer_page(self._client, [(a.repo, a.cursor) for a in asks])
+        except BaseException as exc:
+            for ask in asks:
+                if not ask.future.done():
+                    ask.future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        _share(spent, [a.usage for a in asks])
+        for i, ask in enumerate(asks):
+            if not ask.future.done():
+                ask.future.set_result(data.get(f"r{i}"))
+
+
+def _share(spent: Usage, usages: Sequence[Usage | None]) -> None:
+    """Charge `spent`'s points and requests to the askers, split evenly, rounding so the
+    shares add up to the whole."""
+    n = len(usages)
+    for i, usage in enumerate(usages):
+        if usage is None:
+            continue
+        usage.graphql_points += (i + 1) * spent.graphql_points // n - i * spent.graphql_points // n
+        for resource, count in spent.requests.items():
+            usage.requests[resource] += (i + 1) * count // n - i * count // n
+
+
+_PAGERS: weakref.WeakKeyDictionary[GitHubClient, StarPager] = weakref.WeakKeyDictionary()
+
+
+def pager(client: GitHubClient) -> StarPager:
+    """The client's pager (one per client, as its token pool and in-flight bound are)."""
+    found = _PAGERS.get(client)
+    if found is None:
+        found = _PAGERS[client] = StarPager(client)
+    return found
+
+
+def even_batches(items: list[T], most: int) -> list[list[T]]:
+    """As few batches as `most` allows, of near-equal size (120 -> 60+60, not 100+20)."""
+    count = -(-len(items) // most)
+    return [items[i::count] for i in range(count)]
+
+
+async def stargazer_page(client: GitHubClient, asks: list[tuple[str, str | None]]) -> Node:
+    """One page for each (repository, cursor) of `asks`, as `r{i}` nodes (null: gone, or
+    hidden by GitHub). A repository may be asked several times with different cursors.
+
+    When GitHub times the batch out, each half is asked on its own (down to one page,
+    which is then retried like any transient failure).
+    """
+    variables: dict[str, Any] = {}
+    for i, (repo, cursor) in enumerate(padded(asks)):
+        owner, name = repo.split("/", 1)
+        variables |= {f"owner{i}": owner, f"name{i}": name, f"after{i}": cursor}
+    try:
+        answer = await client.graphql_partial(
+            queries.stargazers_query(len(padded(asks))),
+            variables,
+            allow_not_found=True,
+            can_shrink=len(asks) > 1,
+        )
+    except QueryTimeout:
+        first, second = halves_of(asks)
+        pages = await asyncio.gather(stargazer_page(client, first), stargazer_page(client, second))
+        return pages[0] | {f"r{len(first) + i}": node for i, node in enumerate(pages[1].values())}
+    if answer.limited:
+        raise GitHubError("GitHub cut a page of stargazers short (resource limits)")
+    # A repository GitHub hides (SAML, FORBIDDEN) is null like a deleted one: no stars to count.
+    return {f"r{i}": answer.data.get(f"r{i}") for i in range(len(asks))}
+
+
+# The batch sizes a stargazers query is sent in. Coalesced batches come in every size from 1
+# to 100, and each size is another query document for GitHub (and any cache of parsed
+# queries) to take in; padded to the next of these few sizes with repeats of the first page,
+# they cost the same points (GitHub charges a query of up to 100 connections 1 point).
+BATCH_SIZES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, STAR_BATCH)
+
+
+def padded(asks: list[T]) -> list[T]:
+    """`asks` and repeats of its first, up to the next of `BATCH_SIZES`."""
+    size = next(n for n in BATCH_SIZES if n >= len(asks))
+    return asks + asks[:1] * (size - len(asks))
+
+
+def halves_of(batch: list[T]) -> tuple[list[T], list[T]]:
+    """`batch` split in two (for a query GitHub found too heavy)."""
+    middle = len(batch) // 2
+    return batch[:middle], batch[middle:]

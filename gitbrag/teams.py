@@ -1,0 +1,186 @@
+"""Teams (`GITBRAG_TEAMS="platform=alice,bob,carol;web=dave,erin"`): one page per team and
+period, `site/teams/<team>/index.html` (the past year) and `site/teams/<team>/<period>/`,
+adding up its members' published reports. Pure functions: reports in, a `TeamReport` out.
+
+A member must be a tracked user: a team adds nobody to the tracked set (that would let a
+settings typo spend the rate limit). A member with no published report for the period is
+listed as "not yet published" and counts for nothing until their report is there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gitbrag.models import LanguageShare, Report, TimelinePoint
+
+# A team's name is its folder under site/teams/: lower-case letters, digits, "-" and "_".
+TEAM_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$")
+TOP_LANGUAGES = 10
+TOP_REPOSITORIES = 25
+
+
+def parse_teams(value: str, is_login: re.Pattern[str]) -> dict[str, list[str]]:
+    """`"platform=alice,bob;web=dave"` → `{"platform": ["alice", "bob"], "web": ["dave"]}`.
+
+    Logins are kept as given (the site keys them in lower case). `ValueError` says which
+    entry is wrong, never echoing more than the entry's position and the rule it breaks."""
+    teams: dict[str, list[str]] = {}
+    entries = [e.strip() for e in value.split(";") if e.strip()]
+    for number, entry in enumerate(entries, start=1):
+        name, sep, members = entry.partition("=")
+        name = name.strip()
+        if not sep:
+            raise ValueError(f"team #{number} needs the form name=login,login")
+        if not TEAM_RE.fullmatch(name):
+            raise ValueError(f"team #{number}: the name must be lower-case letters, digits, '-' or '_'")
+        if name in teams:
+            raise ValueError(f"team #{number}: {name!r} is named twice")
+        logins = [m.strip() for m in members.split(",") if m.strip()]
+        if not logins:
+            raise ValueError(f"team #{number} ({name}) has no members")
+        for position, login in enumerate(logins, start=1):
+            if login.startswith("org:"):
+                raise ValueError(f"team #{number} ({name}): org: members are not supported yet: list logins")
+            if not is_login.fullmatch(login):
+                raise ValueError(f"team #{number} ({name}): member #{position} is not a GitHub username")
+        teams[name] = list(dict.fromkeys(logins))
+    return teams
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    login: str
+    name: str | None
+    avatar_url: str | None
+    total_prs: int
+    merged_count: int
+    repo_count: int
+    lines: int
+
+
+@dataclass(frozen=True)
+class TeamRepository:
+    name: str
+    url: str
+    pr_count: int
+    merged_count: int
+    members: tuple[str, ...]  # logins of the members who contributed there, most PRs first
+
+
+@dataclass(frozen=True)
+class TeamReport:
+    """A team's members' reports for one period, added up. `timeline` and `timeline_unit`
+    have a report's meaning, so the report page's timeline partial draws it as is."""
+
+    team: str
+    period: str
+    members: list[MemberRow]  # ranked: most merged pull requests first
+    not_published: list[str]  # members with no report for the period yet
+    total_prs: int
+    merged_count: int
+    open_count: int
+    repo_count: int  # distinct repositories
+    authored_additions: int
+    authored_deletions: int
+    languages: list[LanguageShare]
+    repositories: list[TeamRepository]  # the most pull requests first, at most TOP_REPOSITORIES
+    timeline: list[TimelinePoint]
+    timeline_unit: str
+    generated_at: datetime | None  # the newest member report's
+    reviews: None = field(default=None)  # the timeline partial asks; teams have no reviews total
+
+
+def team_report(team: str, period: str, members: Sequence[str], reports: Mapping[str, Report]) -> TeamReport:
+    """Add up `reports` (by lower-cased login) of `members` for `period`."""
+    found = [reports[m.lower()] for m in members if m.lower() in reports]
+    missing = [m for m in members if m.lower() not in reports]
+    rows = sorted((_member(r) for r in found), key=lambda m: (-m.merged_count, -m.total_prs, m.login.lower()))
+    return TeamReport(
+        team=team,
+        period=period,
+        members=rows,
+        not_published=missing,
+        total_prs=sum(r.total_prs for r in found),
+        merged_count=sum(r.merged_count for r in found),
+        open_count=sum(r.open_count for r in found),
+        repo_count=len({repo.name for r in found for repo in r.repositories}),
+        authored_additions=sum(r.authored_additions for r in found),
+        authored_deletions=sum(r.authored_deletions for r in found),
+        languages=combined_languages(found),
+        repositories=combined_repositories(found),
+        timeline=combined_timeline(found),
+        timeline_unit=found[0].timeline_unit if found else "month",
+        generated_at=max((r.generated_at for r in found), default=None),
+    )
+
+
+def _member(report: Report) -> MemberRow:
+    return MemberRow(
+        login=report.username,
+        name=report.profile.name,
+        avatar_url=report.profile.avatar_url,
+        total_prs=report.total_prs,
+        merged_count=report.merged_count,
+        repo_count=report.repo_count,
+        lines=report.authored_additions + report.authored_deletions,
+    )
+
+
+def combined_languages(reports: Sequence[Report]) -> list[LanguageShare]:
+    """Lines per language summed over the members, shares recomputed over the sum."""
+    lines: dict[str, int] = {}
+    for report in reports:
+        for share in report.languages:
+            lines[share.language] = lines.get(share.language, 0) + share.lines
+    total = sum(lines.values())
+    ranked = sorted(lines.items(), key=lambda item: (-item[1], item[0]))[:TOP_LANGUAGES]
+    return [
+        LanguageShare(language=lang, lines=n, percentage=round(100 * n / total, 1) if total else 0.0)
+        for lang, n in ranked
+    ]
+
+
+def combined_repositories(reports: Sequence[Report]) -> list[TeamRepository]:
+    """Each repository once, with every member's pull requests there added up."""
+    prs: dict[str, int] = {}
+    merged: dict[str, int] = {}
+    urls: dict[str, str] = {}
+    who: dict[str, list[tuple[int, str]]] = {}
+    for report in reports:
+        for repo in report.repositories:
+            prs[repo.name] = prs.get(repo.name, 0) + repo.pr_count
+            merged[repo.name] = merged.get(repo.name, 0) + repo.merged_count
+            urls[repo.name] = repo.url
+            who.setdefault(repo.name, []).append((repo.pr_count, report.username))
+    ranked = sorted(prs, key=lambda name: (-prs[name], name.lower()))[:TOP_REPOSITORIES]
+    return [
+        TeamRepository(
+            name=name, url=urls[name], pr_count=prs[name], merged_count=merged[name],
+            members=tuple(login for _, login in sorted(who[name], key=lambda w: (-w[0], w[1].lower()))),
+        )
+        for name in ranked
+    ]  # fmt: skip
+
+
+def combined_timeline(reports: Sequence[Report]) -> list[TimelinePoint]:
+    """The members' timelines summed bucket by bucket (month, or week). Reports generated on
+    different days may start a bucket apart: the union of buckets, in order, is kept."""
+    opened: dict[tuple[str, str | None], int] = {}
+    merged: dict[tuple[str, str | None], int] = {}
+    for report in reports:
+        for point in report.timeline:
+            key = (point.month, point.week)
+            opened[key] = opened.get(key, 0) + point.opened
+            merged[key] = merged.get(key, 0) + point.merged
+    return [
+        TimelinePoint(month=month, week=week, opened=opened[(month, week)], merged=merged[(month, week)])
+        for month, week in sorted(opened, key=lambda k: (k[0], k[1] or ""))
+    ]
+
+
+def teams_of(login: str, teams: Mapping[str, Sequence[str]]) -> list[str]:
+    """The teams `login` is a member of, by name."""
+    return sorted(name for name, members in teams.items() if login.lower() in {m.lower() for m in members})
