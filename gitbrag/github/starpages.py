@@ -133,12 +133,12 @@ async def stargazer_page(client: GitHubClient, asks: list[tuple[str, str | None]
     which is then retried like any transient failure).
     """
     variables: dict[str, Any] = {}
-    for i, (repo, cursor) in enumerate(padded(asks)):
+    for i, (repo, cursor) in enumerate(asks):
         owner, name = repo.split("/", 1)
         variables |= {f"owner{i}": owner, f"name{i}": name, f"after{i}": cursor}
     try:
         answer = await client.graphql_partial(
-            queries.stargazers_query(len(padded(asks))),
+            queries.stargazers_query(len(asks)),
             variables,
             allow_not_found=True,
             can_shrink=len(asks) > 1,
@@ -151,19 +151,6 @@ async def stargazer_page(client: GitHubClient, asks: list[tuple[str, str | None]
         raise GitHubError("GitHub cut a page of stargazers short (resource limits)")
     # A repository GitHub hides (SAML, FORBIDDEN) is null like a deleted one: no stars to count.
     return {f"r{i}": answer.data.get(f"r{i}") for i in range(len(asks))}
-
-
-# The batch sizes a stargazers query is sent in. Coalesced batches come in every size from 1
-# to 100, and each size is another query document for GitHub (and any cache of parsed
-# queries) to take in; padded to the next of these few sizes with repeats of the first page,
-# they cost the same points (GitHub charges a query of up to 100 connections 1 point).
-BATCH_SIZES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, STAR_BATCH)
-
-
-def padded(asks: list[T]) -> list[T]:
-    """`asks` and repeats of its first, up to the next of `BATCH_SIZES`."""
-    size = next(n for n in BATCH_SIZES if n >= len(asks))
-    return asks + asks[:1] * (size - len(asks))
 
 
 def halves_of(batch: list[T]) -> tuple[list[T], list[T]]:
