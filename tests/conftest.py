@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
 import subprocess
@@ -10,6 +11,24 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """Put the root logger back as each test found it. A test that calls `configure_logging`
+    in-process leaves the level at INFO and a handler on a stale stream; every later test
+    then logs (and pytest's capture keeps) thousands of records, which once showed up as
+    4 MB of "growth" in the soak's memory check."""
+    root = logging.getLogger()
+    ours, level = [h for h in root.handlers if getattr(h, "_gitbrag", False)], root.level
+    yield
+    for handler in root.handlers[:]:  # pytest's own capture handlers come and go per phase
+        if getattr(handler, "_gitbrag", False) and handler not in ours:
+            root.removeHandler(handler)
+    for handler in ours:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
 
 
 def free_port() -> int:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import functools
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.filters import format_date
@@ -27,8 +28,9 @@ from gitbrag.github.client import GitHubClient
 from gitbrag.models import Period, Report
 from gitbrag.publish import Publisher
 from gitbrag.refresh import Refresher
+from gitbrag.report import build_reports
 from gitbrag.store import SQLiteStore
-from tests.test_publish import big_collection, reports_for
+from tests.test_publish import GENERATED, big_collection, reports_for
 from tests.test_site_browser import Reader, _Quiet, browser, serve
 
 __all__ = ["browser"]  # the Chromium fixture, shared with the site's browser tests
@@ -111,6 +113,52 @@ async def test_an_unchanged_refresh_the_next_day_writes_no_report_page(tmp_path:
         f'<time datetime="{first.generated_at.date().isoformat()}">{format_date(first.generated_at)}</time>'
     )
     assert footer in (site / USER / "all_time" / "index.html").read_text(encoding="utf-8")
+
+
+def stopped_at(moment: datetime) -> Callable[[], datetime]:
+    """A clock that always says `moment`."""
+    return lambda: moment
+
+
+class StoreDown(SQLiteStore):
+    """A store whose users cannot be listed: the pass falls back on the site's own dates."""
+
+    async def track(self, logins: list[str], now: datetime, periods: tuple[str, ...]) -> None:
+        raise redis.ConnectionError("the store is down")
+
+
+async def test_with_the_store_down_the_age_counts_from_the_last_check_not_the_last_change(
+    tmp_path: Path,
+) -> None:
+    """Without the store's due list, a pass refreshes the users whose report is older than the
+    stale age: counted from the last check (generated.json), not from report.json's time, which
+    an unchanged refresh keeps (counting from it would refresh them every pass)."""
+    site = tmp_path / "site"
+    collection = big_collection(3, 5)
+    for days in (0, 2):
+        at = GENERATED + timedelta(days=days)
+        reports = build_reports(collection, until=at, generated_at=at)
+        Publisher(site).publish_user(
+            {p: r.model_copy(update={"generation": days + 1}) for p, r in reports.items()}
+        )
+    published = Publisher(site).read_report("prolific", "1_year")
+    assert published is not None and published.generated_at == GENERATED  # unchanged: kept
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    store = StoreDown(tmp_path / "state.sqlite3")
+    targets: dict[int, int] = {}
+    async with GitHubClient(["t"], "http://127.0.0.1:9", "http://127.0.0.1:9/graphql",
+                            transient_attempts=1, sleep=no_wait) as client:  # fmt: skip
+        for hours in (49, 73):  # 1 h and 25 h after the last check (1 day is stale)
+            clock = stopped_at(GENERATED + timedelta(hours=hours))
+            refresher = Refresher(store=store, client=client, publisher=Publisher(site), clock=clock)
+            await refresher.run_pass(
+                track=["prolific"], on_start=functools.partial(targets.__setitem__, hours)
+            )
+    await store.close()
+    assert targets == {49: 0, 73: 1}
 
 
 # --- what a reader sees ----------------------------------------------------------------------
