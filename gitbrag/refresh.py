@@ -26,14 +26,17 @@ from typing import Literal
 
 from aiocache.base import BaseCache
 
+from gitbrag import teams
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.collect import UserNotFound, collect_user
 from gitbrag.github.errors import GitHubError
+from gitbrag.github.orgs import public_members
 from gitbrag.memory import release_freed_memory
 from gitbrag.metrics import ACTIVE_GENERATIONS, duplicate_skipped, generation_finished
 from gitbrag.models import PERIODS, Collection, PrivateMode, StarHistory
 from gitbrag.publish import LOGIN_RE, IndexEntry, Publisher, SupersededError
 from gitbrag.report import ReportOptions, build_reports
+from gitbrag.safepath import SiteRoot
 from gitbrag.shutdown import Shutdown, ShuttingDown
 from gitbrag.store.base import Store, TrackedUser
 from gitbrag.store.redis import OUTAGE_ERRORS
@@ -137,6 +140,12 @@ class Refresher:
         self.shutdown = shutdown  # once requested: no new claims; waits on GitHub end early
         # Lowercased login -> GitHub's spelling (the store's, then the collection's), for messages.
         self._spellings: dict[str, str] = {}
+        # GITBRAG_TEAMS as configured: `org:NAME` members are resolved at every pass
+        # (`resolve_teams`) into the publisher's teams, which hold logins only.
+        self.teams = {name: list(members) for name, members in publisher.teams.items()}
+        self._org_members: dict[str, list[str]] = {}  # lowercased org -> public members, as last listed
+        self._orgs_failing: set[str] = set()  # lowercased orgs whose last listing failed (logged once)
+        publisher.teams = teams.resolve_teams(self.teams, {}, self._shown_members())
 
     def spelling(self, login: str) -> str:
         """`login` as GitHub spells it when known (`Mona-Lisa`), for messages: the store,
@@ -342,6 +351,7 @@ class Refresher:
         users now, then every due report, oldest-due first. With `force` and no `refresh`
         users, every tracked user is refreshed, due or not."""
         now = self.clock()
+        track = [*track, *await self.resolve_teams()]  # org teams' members are tracked like listed users
         track, named, invalid = _split_invalid(track, refresh)
         try:
             await self.store.track([*track, *named, *await self._lost_or_known()], now, PERIODS)
@@ -376,6 +386,55 @@ class Refresher:
             return _count(outcomes, len(outcomes) * len(PERIODS))
         await asyncio.to_thread(self.publish_site, tracked)
         return _count(outcomes, len(tracked) * len(PERIODS))
+
+    async def resolve_teams(self) -> list[str]:
+        """List the public members of every organization GITBRAG_TEAMS names (`org:NAME`), give
+        the publisher the teams with them, and return them (to be tracked).
+
+        An organization GitHub cannot list (unreachable, rate limited, not found, too large)
+        keeps the members it had: those listed last in this process, else those its team's
+        page shows; the failure is logged once, with the organization, until it lists again."""
+        for org in teams.orgs_in(self.teams):
+            key = org.lower()
+            try:
+                members = await public_members(self.client, org)
+            except ShuttingDown:  # stopping: the pass claims nothing more; publish what is known
+                break
+            except GitHubError as exc:
+                if key not in self._orgs_failing:
+                    log.warning(
+                        "organization members not listed; the team keeps its members",
+                        extra={"org": org, "error": str(exc)},
+                    )
+                self._orgs_failing.add(key)
+                continue
+            if key in self._orgs_failing:
+                log.info("organization members listed again", extra={"org": org, "members": len(members)})
+            self._orgs_failing.discard(key)
+            self._org_members[key] = members
+        shown = await asyncio.to_thread(self._shown_members)
+        self.publisher.teams = teams.resolve_teams(self.teams, self._org_members, shown)
+        known = {org.lower() for org in teams.orgs_in(self.teams)}
+        return [login for org, members in self._org_members.items() if org in known for login in members]
+
+    def _shown_members(self) -> dict[str, list[str]]:
+        """The members each org team's published page lists, for organizations this process has
+        not listed yet (the last membership GitHub gave, which a failure must not empty)."""
+        listed = set(self._org_members)
+        waiting = [
+            name
+            for name, members in self.teams.items()
+            if any((org := teams.org_of(m)) is not None and org.lower() not in listed for m in members)
+        ]
+        shown: dict[str, list[str]] = {}
+        site = SiteRoot(self.publisher.site_dir)
+        for name in waiting:
+            try:
+                page = site.read_bytes(f"teams/{name}/index.html").decode("utf-8", "replace")
+            except OSError:  # never published, or not the site's own file (a link): nothing to keep
+                continue
+            shown[name] = teams.published_members(page, LOGIN_RE)
+        return shown
 
     async def _lost_or_known(self) -> list[str]:
         """Every user the store tracks or the site has pages for, to track again (tracking is

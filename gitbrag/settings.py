@@ -71,7 +71,8 @@ class Settings(BaseSettings):
     # files that count as generated, beside Linguist's (`gitbrag.languages.is_generated`).
     periods: Annotated[list[str], NoDecode] = Field(default_factory=list)
     generated_paths: Annotated[list[str], NoDecode] = Field(default_factory=list)
-    # Teams: "platform=alice,bob;web=dave" -> team pages under site/teams/ (`gitbrag.teams`).
+    # Teams: "platform=alice,bob;web=dave,org:octo-org" -> team pages under site/teams/
+    # (`gitbrag.teams`); `org:NAME` members stay as written here, resolved by each refresh pass.
     teams: Annotated[dict[str, list[str]], NoDecode] = Field(default_factory=dict)
     # Every number has a range: a huge one would overflow a date or never come round.
     stale_after_seconds: int = Field(default=DAY, ge=1, le=365 * DAY)

@@ -2,9 +2,16 @@
 period, `site/teams/<team>/index.html` (the past year) and `site/teams/<team>/<period>/`,
 adding up its members' published reports. Pure functions: reports in, a `TeamReport` out.
 
-A member must be a tracked user: a team adds nobody to the tracked set (that would let a
-settings typo spend the rate limit). A member with no published report for the period is
+A listed member must be a tracked user: a team adds nobody to the tracked set (that would let
+a settings typo spend the rate limit). A member with no published report for the period is
 listed as "not yet published" and counts for nothing until their report is there.
+
+A member `org:NAME` stands for the organization's public members (`gitbrag.github.orgs`):
+the refresher lists them at the start of every pass, tracks them like listed users, and
+publishes the team with them (`resolve_teams`); concealed members are never listed by
+GitHub to a non-member, nor by REST's public list to a member, so they never reach a page. When
+they cannot be listed, the members the team had are kept (`published_members` reads them
+back from its page when the process has not listed them yet).
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from gitbrag.models import LanguageShare, Report, TimelinePoint
 TEAM_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$")
 TOP_LANGUAGES = 10
 TOP_REPOSITORIES = 25
+ORG_PREFIX = "org:"  # `web=org:octo-org`: the organization's public members
+_MEMBER_ATTRIBUTE = re.compile(r'data-member="([^"<>]+)"')
 
 
 def parse_teams(value: str, is_login: re.Pattern[str]) -> dict[str, list[str]]:
@@ -42,12 +51,76 @@ def parse_teams(value: str, is_login: re.Pattern[str]) -> dict[str, list[str]]:
         if not logins:
             raise ValueError(f"team #{number} ({name}) has no members")
         for position, login in enumerate(logins, start=1):
-            if login.startswith("org:"):
-                raise ValueError(f"team #{number} ({name}): org: members are not supported yet: list logins")
-            if not is_login.fullmatch(login):
+            org = org_of(login)
+            if org is not None and not is_login.fullmatch(org):
+                raise ValueError(
+                    f"team #{number} ({name}): member #{position} needs an organization name after org:"
+                )
+            if org is None and not is_login.fullmatch(login):
                 raise ValueError(f"team #{number} ({name}): member #{position} is not a GitHub username")
-        teams[name] = list(dict.fromkeys(logins))
+        logins = [f"{ORG_PREFIX}{org}" if (org := org_of(m)) is not None else m for m in logins]
+        teams[name] = _once(logins)
     return teams
+
+
+def _once(logins: Sequence[str]) -> list[str]:
+    """Each login once (logins are case-insensitive), the first spelling and place kept."""
+    seen: set[str] = set()
+    kept = []
+    for login in logins:
+        if login.lower() not in seen:
+            seen.add(login.lower())
+            kept.append(login)
+    return kept
+
+
+def org_of(member: str) -> str | None:
+    """`"org:octo-org"` -> `"octo-org"`; None for a login."""
+    return member[len(ORG_PREFIX) :].strip() if member[: len(ORG_PREFIX)].lower() == ORG_PREFIX else None
+
+
+def orgs_in(teams: Mapping[str, Sequence[str]]) -> list[str]:
+    """Every organization the teams name, once (names are case-insensitive), in order."""
+    found: dict[str, str] = {}
+    for members in teams.values():
+        for member in members:
+            if (org := org_of(member)) is not None:
+                found.setdefault(org.lower(), org)
+    return list(found.values())
+
+
+def resolve_teams(
+    teams: Mapping[str, Sequence[str]],
+    members_of: Mapping[str, Sequence[str]],
+    shown: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, list[str]]:
+    """The teams with each `org:NAME` replaced by the organization's public members
+    (`members_of`, keyed by lowercased organization), listed members first, each login once.
+
+    An organization missing from `members_of` (GitHub could not list it, and this process
+    never did) contributes nothing, except that a team holding one keeps the members its
+    published page shows (`shown`, by team), so a failure never empties a team page."""
+    resolved: dict[str, list[str]] = {}
+    for name, members in teams.items():
+        logins: list[str] = []
+        unknown = False
+        for member in members:
+            org = org_of(member)
+            if org is None:
+                logins.append(member)
+            elif org.lower() in members_of:
+                logins += members_of[org.lower()]
+            else:
+                unknown = True
+        if unknown:
+            logins += (shown or {}).get(name, ())
+        resolved[name] = _once(logins)
+    return resolved
+
+
+def published_members(page: str, is_login: re.Pattern[str]) -> list[str]:
+    """The member logins a published team page lists (`data-member`, lower case), in order."""
+    return list(dict.fromkeys(m for m in _MEMBER_ATTRIBUTE.findall(page) if is_login.fullmatch(m)))
 
 
 @dataclass(frozen=True)

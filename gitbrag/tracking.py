@@ -17,8 +17,9 @@ A claim is a lease of `ttl` seconds kept in the store with a random claim token:
   someone else claimed the task meanwhile. The SQLite store is local, so its errors
   are real errors and propagate.
 
-The contract names are module-level functions delegating to the tracker set with
-`configure_tracking`; `TaskTracker` is the same API on an explicit store.
+The contract names are module-level functions. They work with no setup, from the same
+environment the CLI reads; `configure_tracking` sets the tracker behind them instead (the
+service does), and `TaskTracker` is the same API on an explicit store.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from gitbrag.logs import OutageLog
-from gitbrag.settings import Settings
+from gitbrag.settings import Settings, load_settings
+from gitbrag.store import open_store
 from gitbrag.store.base import ClaimOutcome, Store, normalize_task_id, task_user
 from gitbrag.store.redis import OUTAGE_ERRORS
 
@@ -186,6 +188,12 @@ class TaskTracker:
         """A hint for schedulers (the claim itself re-checks atomically)."""
         return len(await self.get_reported_user_active_tasks(reported_username)) < self.per_user_limit
 
+    def adopt_held(self, other: TaskTracker) -> None:
+        """Take over the claims `other` (the same worker, on an earlier event loop) holds."""
+        self._held.update(other._held)
+        self._unbacked.update(other._unbacked)
+        self._lease_ends.update(other._lease_ends)
+
     # --- outage handling ------------------------------------------------------------
 
     async def guard(self, call: Awaitable[T], fallback: T) -> T:
@@ -272,19 +280,34 @@ class Claim:
                 await renewer
 
 
-_default: TaskTracker | None = None
+_default: TaskTracker | None = None  # set by configure_tracking (the service, the tests)
+_lazy: tuple[asyncio.AbstractEventLoop, TaskTracker] | None = None  # built from the environment
 
 
 def configure_tracking(tracker: TaskTracker | None) -> None:
-    """Set (or clear) the tracker behind the module-level contract functions."""
+    """Set the tracker behind the module-level contract functions; None goes back to the
+    one built from the environment."""
     global _default
     _default = tracker
 
 
 def get_tracker() -> TaskTracker:
-    if _default is None:
-        raise RuntimeError("task tracking is not configured: call configure_tracking(TaskTracker(store))")
-    return _default
+    """The configured tracker, or one built from the same settings the CLI reads
+    (GITBRAG_REDIS_URL or GITBRAG_STATE_PATH, GITBRAG_TASK_TTL_SECONDS, GITBRAG_PER_USER_LIMIT),
+    so a script needs no setup. A store's connections belong to one event loop, so each new
+    loop (each `asyncio.run`) gets a new store; the claims this process took carry over, so
+    `complete_task(task_id)` in a later `asyncio.run` still releases them."""
+    global _lazy
+    if _default is not None:
+        return _default
+    loop = asyncio.get_running_loop()
+    if _lazy is None or _lazy[0] is not loop:
+        settings = load_settings()
+        tracker = TaskTracker.from_settings(open_store(settings), settings)
+        if _lazy is not None:
+            tracker.adopt_held(_lazy[1])
+        _lazy = (loop, tracker)
+    return _lazy[1]
 
 
 async def is_task_active(task_id: str) -> bool:

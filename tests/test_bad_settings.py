@@ -91,7 +91,9 @@ CASES: list[tuple[str, str]] = [
     ("GITBRAG_TEAMS", "web=alice,../etc"),
     ("GITBRAG_TEAMS", "web=alice;web=bob"),
     ("GITBRAG_TEAMS", "web="),
-    ("GITBRAG_TEAMS", "web=org:octo-org"),  # not supported: refused, never silently ignored
+    ("GITBRAG_TEAMS", "web=org:../octo-org"),  # org:NAME takes an organization name, checked like a login
+    ("GITBRAG_TEAMS", "web=alice,org:"),
+    ("GITBRAG_TEAMS", "web=org:octo org"),
 ]
 
 

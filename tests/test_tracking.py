@@ -4,9 +4,12 @@ including races between processes and a Redis outage."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import multiprocessing as mp
 import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -162,12 +165,70 @@ async def test_kept_alive_renews_in_the_background(backend: Backend) -> None:
     assert not await claim.holds()  # renewal stopped with the block
 
 
-async def test_tracker_from_settings_and_unconfigured_module_api(backend: Backend) -> None:
+async def test_tracker_from_settings(backend: Backend) -> None:
     tracker = TaskTracker.from_settings(backend.store, Settings(task_ttl_seconds=42, per_user_limit=3))
     assert (tracker.ttl, tracker.per_user_limit) == (42, 3)
-    configure_tracking(None)
-    with pytest.raises(RuntimeError, match="not configured"):
-        await tracking.start_task("zoe:1_year:h")
+
+
+# A script that uses only the contract names, with no setup: each line of stdin is a call, each
+# in its own `asyncio.run` (its own event loop), as a script run step by step would make them.
+CONTRACT_SCRIPT = """
+import asyncio, json, sys
+from gitbrag import tracking
+for line in sys.stdin:
+    name, *args = json.loads(line)
+    print(json.dumps(asyncio.run(getattr(tracking, name)(*args))), flush=True)
+"""
+
+
+class ContractProcess:
+    """A fresh Python process calling the module-level contract functions."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", CONTRACT_SCRIPT], env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        )  # fmt: skip
+
+    def __call__(self, name: str, *args: str) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps([name, *args]) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, f"{name} failed in the fresh process"
+        return json.loads(line)
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        assert self.proc.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_contract_functions_work_in_a_fresh_process_from_the_environment(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITBRAG_", "GITHUB_"))}
+    if kind == "redis":
+        env["GITBRAG_REDIS_URL"] = request.getfixturevalue("redis_url")
+    else:
+        env["GITBRAG_STATE_PATH"] = str(tmp_path / "state.sqlite3")
+    task = "zoe:1_year:0123456789ab"
+    one, other = ContractProcess(env), ContractProcess(env)
+    try:
+        assert other("can_start_reported_user_task", "zoe") is True
+        assert one("start_task", task) is True
+        assert other("is_task_active", task) is True  # another process sees the claim
+        assert other("start_task", task) is False
+        assert other("get_reported_user_active_tasks", "Zoe") == [task]
+        assert other("can_start_reported_user_task", "zoe") is False  # GITBRAG_PER_USER_LIMIT=1
+        assert other("complete_task", task) is False  # not its claim
+        assert one("complete_task", task) is True  # its claim, taken in an earlier event loop
+        assert other("is_task_active", task) is False
+        assert other("can_start_reported_user_task", "zoe") is True
+    finally:
+        one.close()
+        other.close()
 
 
 # --- Redis outage: fail open, log once, recover ---------------------------------------

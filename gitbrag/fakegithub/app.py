@@ -182,6 +182,16 @@ class FakeState:
         self._changed()
         return summary
 
+    def add_member(self, org: str, login: str, *, public: bool = True, role: str = "MEMBER") -> None:
+        """`login` joins `org`, or publicizes or conceals their membership (see `dataset.add_member`)."""
+        ds_mod.add_member(self.dataset, org, login, public=public, role=role)
+        self._changed()
+
+    def remove_member(self, org: str, login: str) -> None:
+        """`login` leaves `org` (see `dataset.remove_member`)."""
+        ds_mod.remove_member(self.dataset, org, login)
+        self._changed()
+
     def remove_user(self, login: str) -> None:
         """Delete an account between refreshes (see `dataset.remove_user`)."""
         ds_mod.remove_user(self.dataset, login)
@@ -488,6 +498,7 @@ def create_app(dataset: Dataset | None = None, config: FakeConfig | None = None)
     routes = [
         api("/users/{username}", rest.get_user),
         api("/users/{username}/social_accounts", rest.social_accounts),
+        api("/orgs/{org}/public_members", rest.public_members),
         api("/search/issues", rest.search_issues, "search"),
         api("/repos/{owner}/{repo}", rest.get_repo),
         api("/repos/{owner}/{repo}/pulls/{number:int}", rest.get_pull),

@@ -24,6 +24,7 @@ from gitbrag.fakegithub.records import (
     CompactStars,
     Dataset,
     FakeFile,
+    FakeMembership,
     FakePull,
     FakeRepo,
     FakeReview,
@@ -136,6 +137,7 @@ def build_dataset(
     _realism(real)
     real.finish(b.ds.pulls[start:], first_id=_REALISM_FIRST_PULL_ID)
     _add_reviews(random.Random(f"{seed}/reviews"), b.ds)
+    _add_memberships(b.ds)
     if population == "real":
         from gitbrag.fakegithub.population import add_real_population  # it builds on this module
 
@@ -685,6 +687,66 @@ def _hugo(b: _Builder) -> None:
     b.pull(mono, login, created, "OWNER", title="Vendor every dependency", state="merged", files=files)
 
 
+# --- organization memberships ----------------------------------------------------------
+
+# Organization -> (login, public, role), in joining order. Concealed (private) memberships are
+# there on purpose: GitHub never lists them to a token that is not a member of the
+# organization (the fake's viewer is a member of none), so no report or team page may show them.
+# Fixed data, no random draw: every other record stays exactly as it was before memberships.
+ORG_MEMBERS: dict[str, tuple[tuple[str, bool, str], ...]] = {
+    "octo-org": (
+        ("Mona-Lisa", True, "ADMIN"),
+        ("steady-sam", True, "MEMBER"),
+        ("hostile-hank", False, "MEMBER"),
+        ("prolific-pat", True, "MEMBER"),
+        ("dormant-dora", False, "MEMBER"),
+    ),
+    "hubot-labs": (
+        ("prolific-pat", True, "ADMIN"),
+        ("zero-zoe", True, "MEMBER"),
+        ("huge-hugo", False, "MEMBER"),
+    ),
+    "star-rocket": (("steady-sam", True, "ADMIN"),),
+    PRIVATE_ORG: (("private-priya", False, "ADMIN"),),
+    SAML_ORG: (("private-priya", False, "MEMBER"),),
+}
+
+
+def _add_memberships(ds: Dataset) -> None:
+    for org, members in ORG_MEMBERS.items():
+        for login, public, role in members:
+            add_member(ds, org, login, public=public, role=role)
+
+
+def add_member(
+    ds: Dataset, org: str, login: str, *, public: bool = True, role: str = "MEMBER"
+) -> FakeMembership:
+    """Make `login` a member of `org` (public, or concealed), or change an existing membership's
+    visibility and role, as a member publicizing or concealing it would."""
+    o, u = ds.user(org), ds.user(login)
+    if o is None or o.type != "Organization":
+        raise KeyError(org)
+    if u is None or u.type == "Organization":
+        raise KeyError(login)
+    members = ds.org_members.setdefault(org.lower(), [])
+    for m in members:
+        if m.login.lower() == login.lower():
+            m.public, m.role = public, role
+            return m
+    membership = FakeMembership(u.login, public, role)
+    members.append(membership)
+    return membership
+
+
+def remove_member(ds: Dataset, org: str, login: str) -> None:
+    """`login` leaves `org` (or is removed from it)."""
+    members = ds.org_members.get(org.lower(), [])
+    kept = [m for m in members if m.login.lower() != login.lower()]
+    if len(kept) == len(members):
+        raise KeyError(f"{login} in {org}")
+    ds.org_members[org.lower()] = kept
+
+
 # --- reviews: pull requests the demo and realism users reviewed ---------------------------------
 
 # Reviewer -> how many pull requests they review (zero-zoe reviews none: her pages stay empty).
@@ -860,7 +922,9 @@ def dataset_to_json(ds: Dataset, users: Iterable[str] | None = None) -> dict[str
                  additions, deletions, changed_files,
                  files: [{filename, status, additions, deletions, changes}]}],
       "reviews": [{id, repo, number, reviewer, state ("APPROVED" | "CHANGES_REQUESTED" |
-                   "COMMENTED"), submitted_at}, oldest first]}`.
+                   "COMMENTED"), submitted_at}, oldest first],
+      "memberships": [{org, login, public, role ("ADMIN" | "MEMBER")}]}` (concealed ones too:
+    these are the raw records, not what a token is shown).
     With `users`, only those users' pulls (and the users and repos they involve) are included.
     """
     head, records = _dataset_parts(ds, users)
@@ -892,7 +956,7 @@ def _json_bytes(value: Any) -> bytes:
 def _dataset_parts(
     ds: Dataset, users: Iterable[str] | None
 ) -> tuple[dict[str, Any], dict[str, Iterator[dict[str, Any]]]]:
-    """The dataset's small head and its three record lists, lazily (snapshots of the lists, so
+    """The dataset's small head and its record lists, lazily (snapshots of the lists, so
     a mutation while a dump streams cannot break the iteration)."""
     wanted = None if users is None else {u.lower() for u in users}
     pulls = list(ds.pulls) if wanted is None else [p for u in wanted for p in ds.pulls_by(u)]
@@ -906,7 +970,14 @@ def _dataset_parts(
         "repos": (_repo_json(r) for r in repo_list),
         "pulls": (_pull_json(p) for p in pulls),
         "reviews": (_review_json(r) for r in reviews),
-    }
+        "memberships": (
+            {"org": ds.users[org].login if org in ds.users else org, "login": m.login, "public": m.public,
+             "role": m.role}
+            for org, members in list(ds.org_members.items())
+            for m in list(members)
+            if wanted is None or m.login.lower() in wanted
+        ),
+    }  # fmt: skip
     return head, records
 
 

@@ -627,6 +627,27 @@ class _UserNode:
 class _OrganizationNode(_UserNode):
     graphql_type = "Organization"
 
+    @property
+    def viewerIsAMember(self) -> bool:
+        """The viewer is a member of no organization, unless a test makes it one (a membership
+        of `VIEWER.login`)."""
+        members = self._scope.ds.org_members.get(self._user.login.lower(), ())
+        return any(m.login.lower() == VIEWER.login for m in members)
+
+    def membersWithRole(self, _info: object, **page: Any) -> _Connection:
+        """GitHub shows a non-member the public members only (totalCount counts those too), and
+        a member every member, concealed ones included: a brag site must never rely on this
+        field alone (`gitbrag.github.orgs` checks `viewerIsAMember`). `hasTwoFactorEnabled`
+        is null, as GitHub answers anyone but the organization's owners."""
+        members = self._scope.ds.public_members(self._user.login, concealed=self.viewerIsAMember)
+        return _connection(
+            "membersWithRole",
+            members,
+            page,
+            lambda m: _actor(self._scope, m.login),
+            lambda m: {"role": m.role, "hasTwoFactorEnabled": None},
+        )
+
 
 def _social_account(account: FakeSocialAccount) -> Json:
     provider = account.provider.upper()

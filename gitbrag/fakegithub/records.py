@@ -41,6 +41,17 @@ class FakeUser:
 
 
 @dataclass
+class FakeMembership:
+    """A user's membership of an organization. Only `public` ones are listed to a token that is
+    not a member of the organization (GitHub's "public members"); the fake's viewer is a member
+    of none, so a concealed membership is never served, by REST or GraphQL."""
+
+    login: str
+    public: bool = True
+    role: str = "MEMBER"  # GraphQL's OrganizationMemberRole: ADMIN | MEMBER
+
+
+@dataclass
 class FakeStar:
     login: str  # the stargazer
     starred_at: datetime
@@ -271,6 +282,8 @@ class Dataset:
     pulls: list[FakePull] = field(default_factory=list)
     reviews: list[FakeReview] = field(default_factory=list)  # oldest first
     demo_users: list[str] = field(default_factory=list)  # logins `--demo` publishes
+    # Lowercased organization login -> its members, in the order they joined (GitHub lists them so).
+    org_members: dict[str, list[FakeMembership]] = field(default_factory=dict)
     churn: ChurnMemo | None = field(default=None, repr=False, compare=False)  # set by the first churn
 
     def user(self, login: str) -> FakeUser | None:
@@ -278,6 +291,13 @@ class Dataset:
 
     def repo(self, full_name: str) -> FakeRepo | None:
         return self.repos.get(full_name.lower())
+
+    def public_members(self, org: str, *, concealed: bool = False) -> list[FakeMembership]:
+        """The organization's public members (what a non-member sees), in joining order, or with
+        `concealed` every member (what a member sees); members whose account is gone are not
+        listed, as on GitHub."""
+        members = self.org_members.get(org.lower(), ())
+        return [m for m in members if (m.public or concealed) and m.login.lower() in self.users]
 
     # Lookup indices, rebuilt lazily whenever `pulls` was replaced or grew behind our back
     # (tests assign `pulls` directly), so `pulls_by`/`pull` stay O(1) on large datasets.

@@ -106,6 +106,15 @@ class RestApi:
         accounts = [{"provider": s.provider, "url": s.url} for s in u.social_accounts]
         return paginated(request, accounts)
 
+    def public_members(self, request: Request) -> ApiResponse:
+        """`GET /orgs/{org}/public_members`: public members only, whoever asks (a member's token
+        too), as Simple Users, in joining order; 404 for a user or an unknown organization."""
+        org = self.ds.user(request.path_params["org"])
+        if org is None or org.type != "Organization":
+            return not_found(f"{DOCS}/orgs/members#list-public-organization-members")
+        members = self.ds.public_members(org.login)
+        return paginated(request, members, lambda m: dict(self.simple_user(request, m.login)))
+
     def get_repo(self, request: Request) -> ApiResponse:
         r = self._repo(request, f"{DOCS}/repos/repos#get-a-repository")
         if isinstance(r, ApiResponse):
