@@ -60,12 +60,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 import gitbrag
 from gitbrag import cards, charts, feeds, socialimage, teams, timeline
@@ -92,6 +92,7 @@ from gitbrag.safepath import SiteRoot, UnsafePathError
 from gitbrag.sparkline import sparkline
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 # GitHub's own login rule; anything else could climb out of site/ ("..", "/", "\").
 LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
@@ -423,9 +424,14 @@ class Publisher:
     def _read_stamp(self, login: str, period: Period) -> Stamp | None:
         """A published report.json's window, time and generation (`Stamp`): None when missing,
         unreadable or behind a link, as `read_report` answers."""
+        return self._read_published(Stamp, login, period, quiet=True)
+
+    def _read_published(self, model: type[M], login: str, period: Period, *, quiet: bool = False) -> M | None:
+        """`<login>/<period>/report.json` as `model`; None when missing, behind a link (not the
+        site's own file: the next publish replaces it) or unreadable (said unless `quiet`)."""
         relative = f"{_validated_login(login)}/{period}/report.json"
         try:
-            return Stamp.model_validate_json(self._site.read_bytes(relative))
+            return model.model_validate_json(self._site.read_bytes(relative))
         except FileNotFoundError:
             return None
         except UnsafePathError as exc:
@@ -434,7 +440,9 @@ class Publisher:
                 extra={"user": login.lower(), "report": period, "reason": exc.strerror},
             )
             return None
-        except ValidationError:
+        except ValidationError as exc:
+            if not quiet:
+                log.warning("ignoring unreadable %s: %s", self.site_dir / relative, exc.error_count())
             return None
 
     def publish_index(self, entries: list[IndexEntry]) -> Path:
@@ -505,20 +513,7 @@ class Publisher:
         machine): it is ignored, and the next publish replaces the link."""
         if not is_period(period):
             raise ValueError(f"unknown period {period!r}")
-        path = self.site_dir / _validated_login(login) / period / "report.json"
-        try:
-            return Report.model_validate_json(self._site.read_bytes(f"{login.lower()}/{period}/report.json"))
-        except FileNotFoundError:
-            return None
-        except UnsafePathError as exc:
-            log.warning(
-                "ignoring a report not stored in the site itself",
-                extra={"user": login.lower(), "report": period, "reason": exc.strerror},
-            )
-            return None
-        except ValidationError as exc:
-            log.warning("ignoring unreadable %s: %s", path, exc.error_count())
-            return None
+        return self._read_published(Report, login, period)
 
     # --- one user's files ----------------------------------------------------------
 
