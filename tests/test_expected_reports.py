@@ -326,18 +326,22 @@ def expected_previous(
 # --- reviews, as GitHub's contributions data lists them ------------------------------------------
 
 
-def quarters(now: datetime) -> list[tuple[datetime, datetime]]:
-    spans = []
-    start = EPOCH
+def spans(now: datetime) -> list[tuple[datetime, datetime]]:
+    """The spans gitbrag asks GitHub's contributions data for: at most 46, riding along with a
+    search page for free; calendar quarters for the most recent years that fit (each year of
+    quarters takes 3 spans more than a year), calendar years before them."""
+    years = now.year - EPOCH.year + 1
+    quarter_years = min(years, (46 - years) // 3)
+    found, start = [], EPOCH
     while start <= now:
-        end = _month(start, 3)
-        spans.append((start, min(end - timedelta(seconds=1), now)))
+        end = _month(start, 3 if start.year > now.year - quarter_years else 12)
+        found.append((start, min(end - timedelta(seconds=1), now)))
         start = end
-    return spans
+    return found
 
 
 def contributions(data: dict[str, Any], login: str, now: datetime) -> list[tuple[str, int, datetime]]:
-    """What gitbrag can read: per calendar quarter (the spans it asks), the user's latest review
+    """What gitbrag can read: per span it asks (`spans`), the user's latest review
     of each pull request, in repositories a public report may name (not private, not behind
     SAML, which the test token is not authorised for)."""
     saml = {u["login"].lower() for u in data["users"] if u.get("saml_enforced")}
@@ -349,7 +353,7 @@ def contributions(data: dict[str, Any], login: str, now: datetime) -> list[tuple
         and r["repo"].split("/")[0].lower() not in saml and (r["repo"], r["number"]) in pulls
     ]  # fmt: skip
     found = []
-    for begin, end in quarters(now):
+    for begin, end in spans(now):
         latest: dict[tuple[str, int], datetime] = {}
         for r in mine:
             t = ts(r["submitted_at"])

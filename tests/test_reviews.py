@@ -194,6 +194,25 @@ def test_reviews_github_cannot_answer_are_not_known_rather_than_zero() -> None:
     assert found is None
 
 
+def test_a_first_collection_reads_every_review_with_its_first_search_page_for_no_point(
+    server: FakeGitHubServer,
+) -> None:
+    """A user with no PR to walk stars for costs one query, one point: the profile, the first
+    search page and every review since 2008 (in spans GitHub accepts) together."""
+    spans = reviews.first_spans(NOW)
+    assert spans[0].since == datetime(2008, 1, 1, tzinfo=UTC) and spans[-1].until == NOW
+    assert all(b.since - a.until == timedelta(seconds=1) for a, b in zip(spans, spans[1:], strict=False))
+    assert all(s.until - s.since < timedelta(days=366) for s in spans)  # GitHub's one-year limit
+
+    async def go() -> tuple[Collection, int]:
+        async with client(server) as gh:
+            return await collect_user(gh, "zero-zoe", now=NOW, private="full"), gh.usage.graphql_points
+
+    collected, points = asyncio.run(go())
+    assert (graphql_requests(server), points) == (1, 1)
+    assert collected.reviews == []  # known: none this token may see (SAML, private)
+
+
 def test_an_incremental_refresh_reads_this_quarter_with_its_search_for_no_point(
     server: FakeGitHubServer, ds: Dataset
 ) -> None:

@@ -15,9 +15,9 @@ How it stays cheap:
   (the store), where a repository's history is walked once and then only extended; a
   kept collection holds no copy of them (`stars`).
 
-The pull requests the user reviewed come from GitHub's contributions data, every quarter
-since 2008 in one query (1 point), or, incrementally, the current quarter riding along with
-the search's first page (no point): `reviews`.
+The pull requests the user reviewed come from GitHub's contributions data, riding along with
+the search's first page (no point): every year since 2008, or, incrementally, the current
+quarter (`reviews`).
 
 Every query's cost is read from GraphQL's `rateLimit` and counted by the client; each
 collection logs what it spent.
@@ -92,7 +92,10 @@ async def _collect(
     page_size: int,
     index: StarIndex | None,
 ) -> Collection:
-    search = PullRequestSearch(client, login, public_only=private == "off", page_size=page_size)
+    ride = reviews.RideAlong.everything(now)  # every year's reviews, with the first search page
+    search = PullRequestSearch(
+        client, login, public_only=private == "off", page_size=page_size, ride_along=ride.search_fields()
+    )
     await search.run(GITHUB_EPOCH, now)
     profile = profile_of(search.user, login)
     await search.complete_files()
@@ -100,12 +103,12 @@ async def _collect(
     repositories = {r.name_with_owner: r for r in map(repository, search.repositories.values())}
     since = period_since("5_years", now)
     walk = incremental.recent_repos(pulls, since, repositories, private)
-    # Every quarter's reviews in one query, beside the star walks (after the search, which
-    # tells an unknown user first): no longer than the walks alone.
+    # The reviews' further pages (a year of over a hundred), beside the star walks.
     stars, user_reviews = await asyncio.gather(
         star_histories(client, walk, since, cache=cache, index=index),
-        reviews.collect(client, profile.login, now, private, max_nodes=search.page_size**2),
+        ride.read(client, profile.login, search.user, max_nodes=search.page_size**2),
     )
+    user_reviews = None if user_reviews is None else reviews.kept(private, user_reviews)
     return Collection(
         login=profile.login,
         profile=profile,

@@ -131,6 +131,7 @@ class PullRequestSearch:
             if answer is not None and self._accept(answer):
                 search: Node = answer.data["search"]
                 return search
+            self.ride_along = None  # too heavy: what rode along is asked on its own, sized to fit
             self._shrink()
 
     async def _ask(self, start: datetime, end: datetime, after: str | None) -> GraphQLAnswer:

@@ -2,16 +2,18 @@
 
 `User.contributionsCollection(from:, to:)` spans at most a year, and lists each pull request
 the user reviewed in it once, with their latest review (`pullRequestReviewContributions`).
-So the collection asks one span per calendar quarter, all of them aliased in one query: a
-connection each, a hundred reviews a page, so a user's every quarter since 2008 (76 spans,
-up to 400 reviews a year in one page each) costs 1 point (`queries.reviews_query`); a span
-with more than a hundred reviews continues with a query of just those spans. Quarters, not
-years, also keep an incremental refresh's ride-along to one page for a busy reviewer.
+So a collection asks spans (calendar years, or quarters), all of them aliased in one query:
+a connection each, a hundred reviews a page; a span with more than a hundred reviews
+continues with a query of just those spans (`queries.reviews_query`; every quarter since 2008
+alone costs 1 point). Quarters keep an incremental refresh's ride-along to one page for a
+busy reviewer.
 
 What a refresh asks:
 
-* a full collection: every quarter since GitHub began, alongside the pull request search
-  (concurrently: no longer);
+* a full collection: every review since GitHub began, in 46 spans (`first_spans`: quarters
+  for recent years, years before), riding along with the search's first page
+  (`RideAlong.everything`): 46 connections more in a query of 101 still cost its one point,
+  where a query of its own would cost another;
 * an incremental one: only the quarters since the kept reviews were read (the current one;
   the previous one too after a quarter's end), riding along with the search's first page
   (`queries.profile_pull_requests_and_reviews`): no extra point, no extra round trip.
@@ -71,6 +73,32 @@ def quarter_spans(first: datetime, now: datetime) -> list[Span]:
         spans.append(Span(start, min(end - ONE_SECOND, now)))
         start = end
     return spans
+
+
+# Spans a first collection's reviews may take while riding along with the search's first page
+# for free: 101 connections (a hundred PRs and their files) and 46 more make 147 requests,
+# still 1 point (GitHub rounds requests / 100 to the nearest point).
+RIDE_ALONG_SPANS = 46
+
+
+def first_spans(now: datetime) -> list[Span]:
+    """Every review since GitHub began in at most `RIDE_ALONG_SPANS` spans: calendar quarters
+    for as many recent years as fit (2018-2026 in 2026), calendar years before. A pull request
+    reviewed twice in a span is listed once, at its latest review, so only a window that ends
+    inside a span can miss it (a previous period, a half, a range): quarters keep that exact
+    for the windows reports show, back to the five years before the last five."""
+    years = now.year - GITHUB_EPOCH.year + 1
+    recent = min(years, (RIDE_ALONG_SPANS - years) // 3)  # a year of quarters is 3 spans more
+    split = datetime(now.year - recent + 1, 1, 1, tzinfo=UTC)
+    return year_spans(GITHUB_EPOCH, split - ONE_SECOND) + quarter_spans(split, now)
+
+
+def year_spans(first: datetime, now: datetime) -> list[Span]:
+    """The calendar years from `first`'s to `now`'s, the last one ending now."""
+    return [
+        Span(datetime(year, 1, 1, tzinfo=UTC), min(datetime(year + 1, 1, 1, tzinfo=UTC) - ONE_SECOND, now))
+        for year in range(max(first, GITHUB_EPOCH).year, now.year + 1)
+    ]
 
 
 def _quarter_start(moment: datetime) -> datetime:
@@ -181,6 +209,11 @@ def _kept(private: PrivateMode, reviews: Iterable[ReviewContribution]) -> list[R
     return list(reviews)
 
 
+def kept(private: PrivateMode, reviews: Iterable[ReviewContribution]) -> list[ReviewContribution]:
+    """What a collection keeps of the reviews read: those `private` allows, each once, in order."""
+    return _ordered(_kept(private, reviews))
+
+
 def _ordered(reviews: Iterable[ReviewContribution]) -> list[ReviewContribution]:
     unique = {(r.repo.lower(), r.number, r.occurred_at): r for r in reviews}
     return sorted(unique.values(), key=lambda r: (r.occurred_at, r.repo.lower(), r.number))
@@ -193,8 +226,8 @@ async def collect(
     (what GitHub answered the user's search at, when it had to shrink it); None, logged,
     when GitHub cannot tell them."""
     try:
-        spans = quarter_spans(GITHUB_EPOCH, now)
-        return _ordered(_kept(private, await fetch(client, login, spans, max_nodes)))
+        spans = first_spans(now)
+        return kept(private, await fetch(client, login, spans, max_nodes))
     except ReviewsUnavailable as exc:
         log.warning("reviews not known: %s", exc, extra={"user": login})
         return None
@@ -208,6 +241,12 @@ class RideAlong:
     """The recent spans an incremental refresh re-reads with its search's first page."""
 
     spans: list[Span]
+
+    @classmethod
+    def everything(cls, now: datetime) -> RideAlong:
+        """A full collection's: every review since GitHub began (`first_spans`), which with the
+        first search page's 101 connections still costs that page's one point."""
+        return cls(first_spans(now))
 
     @classmethod
     def for_previous(cls, previous: Collection, now: datetime) -> RideAlong | None:
@@ -228,16 +267,25 @@ class RideAlong:
     async def merge(
         self, client: GitHubClient, previous: Collection, user: Node | None, private: PrivateMode
     ) -> list[ReviewContribution] | None:
-        """The kept reviews older than the re-read spans, and the spans' (continued where they
-        have more pages, asked again on their own when GitHub cut the ride-along short)."""
+        """The kept reviews older than the re-read spans, and the spans'; None when GitHub
+        could not tell the spans' reviews."""
+        fresh = await self.read(client, previous.login, user)
+        if fresh is None:
+            return None
+        older = [r for r in previous.reviews or () if r.occurred_at < self.since]
+        return kept(private, [*older, *fresh])
+
+    async def read(
+        self, client: GitHubClient, login: str, user: Node | None, max_nodes: int = MAX_NODES
+    ) -> list[ReviewContribution] | None:
+        """The spans' reviews: from the first page's `user`, continued where they have more
+        pages, asked again on their own when GitHub cut the ride-along short; None, logged,
+        when GitHub cannot tell them."""
         pages = read_spans(user, self.spans)
         try:
             if pages is None:
-                fresh = await fetch(client, previous.login, self.spans)
-            else:
-                fresh = pages.found + (await fetch(client, previous.login, pages.more) if pages.more else [])
+                return await fetch(client, login, self.spans, max_nodes)
+            return pages.found + (await fetch(client, login, pages.more, max_nodes) if pages.more else [])
         except ReviewsUnavailable as exc:
-            log.warning("reviews not brought up to date: %s", exc, extra={"user": previous.login})
+            log.warning("reviews not known: %s", exc, extra={"user": login})
             return None
-        older = [r for r in previous.reviews or () if r.occurred_at < self.since]
-        return _ordered(_kept(private, [*older, *fresh]))
