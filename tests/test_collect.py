@@ -445,3 +445,32 @@ async def test_an_indexed_repository_is_extended_not_walked_again_and_stays_exac
     await store.close()
     for got, expected in seen:
         assert got == expected
+
+
+class RecordingIndex:
+    """A star index in memory that says what was written to it."""
+
+    def __init__(self) -> None:
+        self.histories: dict[str, StarHistory] = {}
+        self.saved: list[str] = []
+
+    async def load(self, repos: list[str]) -> dict[str, StarHistory]:
+        return {r: self.histories[r].model_copy(deep=True) for r in repos if r in self.histories}
+
+    async def save(self, histories: list[StarHistory]) -> None:
+        self.saved += [h.repo for h in histories]
+        self.histories |= {h.repo: h for h in histories}
+
+
+async def test_a_refresh_that_learns_no_star_writes_no_star_history(server: FakeGitHubServer) -> None:
+    """A giant's history is ~100,000 times: encoding and writing it back for every user near
+    it, when nothing changed, was most of an unchanged pass's CPU."""
+    index = RecordingIndex()
+    async with github(server) as gh:
+        first = await collect_user(gh, "Mona-Lisa", now=NOW, index=index)
+        walked = list(index.saved)
+        again = await collect_user(gh, "Mona-Lisa", now=NOW, previous=first, index=index)
+        fresh = await collect_user(gh, "Mona-Lisa", now=NOW, index=index)  # a full one, all indexed
+    assert walked and len(walked) == len(set(walked))  # each walked once, and kept
+    assert index.saved == walked  # nothing learnt since: nothing written again
+    assert again.stars.keys() == fresh.stars.keys() == first.stars.keys()

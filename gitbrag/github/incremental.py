@@ -38,7 +38,15 @@ from gitbrag.github.nodes import Node, iso, pull_key, repository
 from gitbrag.github.nodes import profile as profile_of
 from gitbrag.github.pulls import PullRequestSearch
 from gitbrag.github.starpages import STAR_BATCH, even_batches, halves_of
-from gitbrag.github.stars import StarIndex, continue_walks, extension, settle, star_histories, trimmed
+from gitbrag.github.stars import (
+    StarIndex,
+    continue_walks,
+    extension,
+    save_changed,
+    settle,
+    star_histories,
+    trimmed,
+)
 from gitbrag.models import (
     GITHUB_EPOCH,
     Collection,
@@ -256,8 +264,8 @@ async def _extend_all(
     walks = {repo: extension(history, fresh[repo]) for repo, history in kept.items()}
     await continue_walks(client, walks)
     learnt = await settle(client, kept, walks, now)
-    if index is not None and learnt:
-        await index.save(list(learnt.values()))
+    if index is not None:
+        await save_changed(index, kept, learnt)
     again = [repo for repo in kept if repo not in learnt]
     return {repo: trimmed(h, since) for repo, h in learnt.items()} | await star_histories(
         client, again, since, now=now

@@ -118,6 +118,7 @@ async def star_histories(
         cached = await cache.multi_get([keys[repo] for repo in repos])
         found = {repo: StarHistory.model_validate(v) for repo, v in zip(repos, cached, strict=True) if v}
     learnt: dict[str, StarHistory] = {}
+    kept: dict[str, StarHistory] = {}
     if index is not None:
         kept = await _indexed(index, [r for r in repos if r not in found], day)
         learnt = await settle(client, kept, await _extensions(client, kept), now or datetime.now(UTC))
@@ -125,9 +126,17 @@ async def star_histories(
     walked = await _walk_once(
         client, [r for r in repos if r not in found and r not in learnt], day, keys, cache
     )
-    if index is not None and (learnt or walked):
-        await index.save(list((learnt | walked).values()))
+    if index is not None:
+        await save_changed(index, kept, learnt | walked)
     return {repo: trimmed(history, since) for repo, history in (found | learnt | walked).items()}
+
+
+async def save_changed(index: StarIndex, kept: dict[str, StarHistory], now: dict[str, StarHistory]) -> None:
+    """Write back the histories that differ from what the index gave: an unchanged one costs
+    no encoding (a giant's is ~100,000 times) and no write, however many users share it."""
+    changed = [history for repo, history in now.items() if history != kept.get(repo)]
+    if changed:
+        await index.save(changed)
 
 
 async def _indexed(index: StarIndex, repos: list[str], day: datetime) -> dict[str, StarHistory]:
