@@ -19,23 +19,39 @@ one token and `GITBRAG_MAX_CONCURRENT=8`, as cron runs it:
 Per pass: the GraphQL points and REST requests the fake charged (`/_fake/stats`, zeroed by
 `POST /_fake/reset` before each pass, which keeps the dataset and its churn); points per
 user, mean and p99, from each collection's structured log line ("collected ...", JSON
-logs); users an hour per token (5,000 points); wall time; peak RSS and CPU seconds
-(user + sys) of the process (`os.wait4`); and the unchanged pass's CPU against the first
-pass's. The fake's budgets are lifted so that a pass dearer than a token-hour is measured,
+logs); users an hour per token (5,000 points); wall time; the process's peak RSS (its own
+VmHWM) and CPU seconds (user + sys, `os.wait4`); and the unchanged pass's CPU against the
+first pass's. The fake's budgets are lifted so that a pass dearer than a token-hour is measured,
 not waited for; its cost is what it was charged.
 
 The baseline (`--baseline REV`, default 2ba166f: main when this work began) runs the same
-passes from a `git worktree` of that revision, its package first on `PYTHONPATH` (checked:
-the child prints `gitbrag.__file__`). Each row shows ours, the baseline's and their ratio.
+passes from a `git worktree` of that revision (taken from `--repo`, default this tree: a
+frozen copy made with `git archive` is no repository), its package first on `PYTHONPATH`;
+this tree's package is put first on it too, so the venv's editable install of a live tree
+never runs instead (checked: the children's `gitbrag.__file__` is printed). Each row shows
+ours, the baseline's and their ratio. `--baseline-users N` runs the baseline's population
+passes over a sample of N ordinary users (the users column then shows both counts), and
+`--baseline-no-indexed` leaves out its indexed typical-tina run: both for a deadline.
 
-Checks (exit status 1 when one fails; the other figures are printed, never asserted):
-`maintainer-max`'s refreshes, first and daily, peak under 200 MiB (issue 12).
+Where the points go: per population pass, the points the collections' log lines account for
+(full and incremental collections), the dearest users, and per giant the unstars revealed and
+the stretches re-read to locate them (JSON log lines "N unstars of R to locate", "re-read N
+stretches ...").
 
-Run: .venv/bin/python benchmarks/population.py [--users N] [--latency-ms 0] [--skip-baseline]
-How long: with `--users 30 --skip-baseline` about 3 minutes on two cores; the whole
-population (1,000 users) and the baseline take much longer, dominated by the baseline's
-first pass (sequential stargazer pages of the giants); `--latency-ms 50` measures wall time
-with a realistic round trip.
+Checks, issue 12's "Done when", on ours, each printed as PASS or FAIL (exit status 1 when
+one fails): the first pass over the population <= 5,000 points; the daily pass after churn 1
+<= 3 points per user (points charged / users); `typical-tina` with her repositories indexed
+<= 10 points; the unchanged pass's CPU <= 1/4 of the first pass's; `maintainer-max` (alone,
+first and daily) peaks under 200 MiB; a giant that lost stars costs <= 2 points of re-reading
+on the daily pass.
+
+Run (from a frozen copy of the tree, so that others' edits do not change the code mid-run):
+    rm -rf /tmp/bench && mkdir /tmp/bench && git -C /work/main archive HEAD | tar -x -C /tmp/bench
+    cd /tmp/bench && PYTHONPATH=/tmp/bench /work/main/.venv/bin/python benchmarks/population.py \
+        --repo /work/main [--users N] [--baseline-users N] [--latency-ms 0] [--skip-baseline]
+How long: with `--users 30` a few minutes on two cores; the whole population (1,002 users)
+with the baseline much longer, dominated by the baseline's walks of the giants' histories;
+`--latency-ms 50` measures wall time with a realistic round trip.
 """
 
 from __future__ import annotations
@@ -54,9 +70,10 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -73,8 +90,19 @@ HOURLY_POINTS = 5000
 MEMORY_LIMIT_MIB = 200
 INDEXED_HELPERS = 60  # at most this many co-contributors index typical-tina's repositories
 # The entry point of `gitbrag-refresh`, for whichever `gitbrag` package comes first on the path.
-ENTRY = "import sys; from gitbrag.cli import refresh_main; sys.exit(refresh_main())"
-console = Console(width=190)
+# At exit it writes its own peak resident size (VmHWM, KiB) to $BENCH_PEAK_FILE: `os.wait4`'s
+# ru_maxrss cannot tell it, as a child spawned from this big process (vfork, then exec) is
+# charged this process's peak (a 9 MiB child of a 400 MiB parent reports 410 MiB).
+ENTRY = """
+import atexit, os, sys
+def _peak():
+    with open("/proc/self/status") as status, open(os.environ["BENCH_PEAK_FILE"], "w") as out:
+        out.write(next(line for line in status if line.startswith("VmHWM:")).split()[1])
+atexit.register(_peak)
+from gitbrag.cli import refresh_main
+sys.exit(refresh_main())
+"""
+console = Console(width=250)
 
 
 # --- one gitbrag-refresh process -----------------------------------------------------------------
@@ -91,6 +119,7 @@ class Run:
     points: int  # GraphQL points the fake charged
     rest: int  # REST requests (core and search) the fake charged
     per_user: dict[str, int]  # GraphQL points per collected user, from gitbrag's own log
+    digest: Digest
 
     @property
     def users_per_hour(self) -> float:
@@ -112,6 +141,16 @@ class Code:
 
     name: str
     pythonpath: Path | None = None
+    sample: int | None = None  # its population passes over this many of the ordinary users
+    indexed: bool = True  # whether it runs the "typical-tina, her repositories indexed" scenario
+
+    def sampled(self, who: People) -> People:
+        """The users of this code's population passes (a baseline too slow for all of them
+        runs a sample; typical-tina and maintainer-max are always in it)."""
+        if self.sample is None or self.sample >= len(who.ordinary):
+            return who
+        ordinary = sorted(random.Random(13).sample(who.ordinary, self.sample))
+        return People(who.tina, who.max, ordinary, who.tina_helpers)
 
     def env(self) -> dict[str, str]:
         return {"PYTHONPATH": str(self.pythonpath)} if self.pythonpath else {}
@@ -155,7 +194,8 @@ def refresh(code: Code, fake: Fake, work: Path, name: str, *args: str) -> Run:
         "GITBRAG_MAX_CONCURRENT": "8",
     }
     fake.post("/_fake/reset")
-    log, out = work / f"{name}.log", work / f"{name}.out"
+    log, out, peak = work / f"{name}.log", work / f"{name}.out", work / f"{name}.peak"
+    env["BENCH_PEAK_FILE"] = str(peak)
     started = time.monotonic()
     with log.open("wb") as err, out.open("wb") as stdout:
         child = subprocess.Popen([sys.executable, "-c", ENTRY, "--once", *args], cwd=work, env=env,
@@ -167,21 +207,52 @@ def refresh(code: Code, fake: Fake, work: Path, name: str, *args: str) -> Run:
     if child.returncode not in (0, 1) or not lines:
         sys.exit(f"{code.name} {name}: gitbrag-refresh exited {child.returncode}:\n{log.read_text()[-3000:]}")
     points, rest = fake.charged()
-    return Run(lines[-1], seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, points, rest,
-               collected_points(log))  # fmt: skip
+    digest = read_log(log)
+    peak_mib = int(peak.read_text()) / 1024
+    return Run(lines[-1], seconds, usage.ru_utime + usage.ru_stime, peak_mib, points, rest,
+               digest.points, digest)  # fmt: skip
 
 
-def collected_points(log: Path) -> dict[str, int]:
-    """GraphQL points per user, from each collection's log line ("collected ...", `points`)."""
-    spent: Counter[str] = Counter()
+@dataclass
+class Digest:
+    """What gitbrag's JSON log says a pass did: points per user ("collected ..." lines), full
+    and incremental collections, and per repository the unstars revealed and the stretches
+    re-read to locate them (the baseline logs no re-reads: it walks such a history again)."""
+
+    points: dict[str, int] = field(default_factory=dict)
+    full: set[str] = field(default_factory=set)
+    unstars: Counter[str] = field(default_factory=Counter)  # revealed by the day's counts
+    stretches: Counter[str] = field(default_factory=Counter)
+    located: Counter[str] = field(default_factory=Counter)
+    unlocated: dict[str, int] = field(default_factory=dict)  # after the last re-read
+    walked_again: Counter[str] = field(default_factory=Counter)
+
+
+def read_log(log: Path) -> Digest:
+    digest, spent = Digest(), Counter[str]()
     for line in log.read_text(encoding="utf-8").splitlines():
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and str(record.get("event", "")).startswith("collected "):
-            spent[str(record.get("user", "?")).lower()] += int(record.get("points", 0))
-    return dict(spent)
+        if not isinstance(record, dict):
+            continue
+        event, repo = str(record.get("event", "")), str(record.get("repo", "")).lower()
+        if event.startswith("collected "):
+            user = str(record.get("user", "?")).lower()
+            spent[user] += int(record.get("points", 0))
+            if not record.get("incremental"):
+                digest.full.add(user)
+        elif event.startswith("re-read ") and "stretches" in record:
+            digest.stretches[repo] += int(record["stretches"])
+            digest.located[repo] += int(record.get("located", 0))
+            digest.unlocated[repo] = int(record.get("unlocated", 0))
+        elif "unstars" in record and " to locate" in event:  # every refresh extending it says so
+            digest.unstars[repo] = max(digest.unstars[repo], int(record["unstars"]))
+        elif "does not add up" in event:
+            digest.walked_again[repo] += 1
+    digest.points = dict(spent)
+    return digest
 
 
 # --- who -----------------------------------------------------------------------------------------
@@ -238,17 +309,73 @@ def helpers(ds: Dataset, tina: str, others: list[str]) -> list[str]:
 
 @dataclass
 class Results:
+    """The runs so far, each also appended to `path` as a JSON line as soon as it is measured,
+    so that a benchmark stopped part way still has its figures (`--report PATH` prints them)."""
+
+    path: Path | None = None
     runs: dict[tuple[str, str], Run] = field(default_factory=dict)  # (code, row) -> run
 
     def add(self, code: Code, row: str, run: Run) -> None:
         self.runs[(code.name, row)] = run
         console.log(f"{code.name:>8} {row:<32} {run.summary:<34} {run.seconds:7.1f} s {run.points:6} points"
                     f" {run.peak_mib:6.0f} MiB")  # fmt: skip
+        if self.path is not None:
+            with self.path.open("a", encoding="utf-8") as out:
+                out.write(json.dumps({"code": code.name, "row": row, "run": run_json(run)}) + "\n")
+
+    @property
+    def codes(self) -> list[str]:
+        return list(dict.fromkeys(name for name, _ in self.runs))
+
+    def reread(self, work: Path) -> None:
+        """The digests read again from the logs of a kept work folder (`--keep`)."""
+        for (name, row), run in list(self.runs.items()):
+            log = work / name / ROW_LOGS[row]
+            if log.exists():
+                digest = read_log(log)
+                self.runs[(name, row)] = replace(run, per_user=digest.points, digest=digest)
+
+    @classmethod
+    def load(cls, path: Path) -> Results:
+        results = cls()
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            results.runs[(record["code"], record["row"])] = run_of(record["run"])
+        return results
+
+
+def run_json(run: Run) -> dict[str, object]:
+    d = run.digest
+    return {
+        "summary": run.summary, "seconds": run.seconds, "cpu": run.cpu, "peak_mib": run.peak_mib,
+        "points": run.points, "rest": run.rest, "per_user": run.per_user, "full": sorted(d.full),
+        "unstars": dict(d.unstars), "stretches": dict(d.stretches), "located": dict(d.located),
+        "unlocated": d.unlocated, "walked_again": dict(d.walked_again),
+    }  # fmt: skip
+
+
+def run_of(j: dict[str, Any]) -> Run:
+    digest = Digest(
+        points=dict(j["per_user"]), full=set(j["full"]), unstars=Counter(j["unstars"]),
+        stretches=Counter(j["stretches"]), located=Counter(j["located"]), unlocated=dict(j["unlocated"]),
+        walked_again=Counter(j["walked_again"]),
+    )  # fmt: skip
+    return Run(
+        j["summary"], j["seconds"], j["cpu"], j["peak_mib"], j["points"], j["rest"], digest.points, digest
+    )
+
+
+ROW_LOGS = {  # where each row's log is, under its code's folder
+    "population: first": "population/first.log", "population: daily": "population/daily.log",
+    "population: unchanged": "population/unchanged.log", "tina alone: first": "tina/first.log",
+    "tina alone: first, repos indexed": "tina-indexed/tina.log", "tina alone: daily": "tina/daily.log",
+    "max alone: first": "max/first.log", "max alone: daily": "max/daily.log",
+}  # fmt: skip
 
 
 def before_churn(codes: list[Code], fake: Fake, work: Path, who: People, results: Results) -> None:
-    everyone = ",".join(who.everyone)
     for code in codes:
+        everyone = ",".join(code.sampled(who).everyone)
         base = work / code.name
         results.add(
             code, "population: first", refresh(code, fake, base / "population", "first", "--user", everyone)
@@ -257,6 +384,8 @@ def before_churn(codes: list[Code], fake: Fake, work: Path, who: People, results
             code, "tina alone: first", refresh(code, fake, base / "tina", "first", "--user", who.tina)
         )
         results.add(code, "max alone: first", refresh(code, fake, base / "max", "first", "--user", who.max))
+        if not code.indexed:
+            continue
         indexed = base / "tina-indexed"
         refresh(code, fake, indexed, "helpers", "--user", ",".join(who.tina_helpers))
         results.add(
@@ -264,14 +393,14 @@ def before_churn(codes: list[Code], fake: Fake, work: Path, who: People, results
         )
 
 
-def after_churn(codes: list[Code], fake: Fake, work: Path, who: People, results: Results) -> None:
+def after_churn(codes: list[Code], fake: Fake, work: Path, results: Results) -> None:
+    """Each code's daily passes, then its unchanged pass (nothing changes in between: the
+    churn came before the first daily pass), ours first so that its figures come first."""
     for code in codes:
         base = work / code.name
         results.add(code, "population: daily", refresh(code, fake, base / "population", "daily", "--force"))
         results.add(code, "tina alone: daily", refresh(code, fake, base / "tina", "daily", "--force"))
         results.add(code, "max alone: daily", refresh(code, fake, base / "max", "daily", "--force"))
-    for code in codes:
-        base = work / code.name
         unchanged = refresh(code, fake, base / "population", "unchanged", "--force")
         results.add(code, "population: unchanged", unchanged)
 
@@ -328,13 +457,18 @@ def table(results: Results, codes: list[Code], title: str) -> Table:
         theirs = results.runs.get((base, row)) if base else None
         other = figures(theirs) if theirs else [None] * len(COLUMNS)
         cells = [cell(fmt, a, b) for (_, fmt), a, b in zip(COLUMNS, figures(mine), other, strict=True)]
-        out.add_row(row, f"{len(mine.per_user):,}", *cells)
+        users = f"{len(mine.per_user):,}"
+        if theirs is not None and len(theirs.per_user) != len(mine.per_user):
+            users += f" / {len(theirs.per_user):,}"
+        out.add_row(row, users, *cells)
     return out
 
 
 def cpu_ratio(results: Results, code: Code) -> str:
-    first = results.runs[(code.name, "population: first")]
-    unchanged = results.runs[(code.name, "population: unchanged")]
+    first = results.runs.get((code.name, "population: first"))
+    unchanged = results.runs.get((code.name, "population: unchanged"))
+    if first is None or unchanged is None:
+        return f"{code.name}: no unchanged pass measured"
     share = unchanged.cpu / first.cpu
     return (
         f"{code.name}: the unchanged pass took {unchanged.cpu:.1f} s of CPU, {share:.2f} of the first"
@@ -346,8 +480,8 @@ def memory_check(results: Results, code: Code) -> bool:
     """maintainer-max's refreshes (first and daily, alone) peak under the limit; the
     population passes' peaks (a process refreshing many users at once) are only printed."""
     mine = {row: r.peak_mib for (name, row), r in results.runs.items() if name == code.name}
-    worst = max(peak for row, peak in mine.items() if row.startswith("max"))
-    crowd = max(peak for row, peak in mine.items() if row.startswith("population"))
+    worst = max((peak for row, peak in mine.items() if row.startswith("max")), default=math.nan)
+    crowd = max((peak for row, peak in mine.items() if row.startswith("population")), default=math.nan)
     ok = worst < MEMORY_LIMIT_MIB
     console.print(
         f"check: maintainer-max's refreshes peak at {worst:.0f} MiB (limit {MEMORY_LIMIT_MIB} MiB):"
@@ -356,28 +490,114 @@ def memory_check(results: Results, code: Code) -> bool:
     return ok
 
 
+GIANTS = [f"{owner}/{name}".lower() for owner, name, *_ in population.GIANTS]
+BIG_PASSES = ("population: first", "population: daily", "population: unchanged")
+
+
+def where_points_go(results: Results, code: Code) -> None:
+    """Per population pass: the points charged, those the collections' log lines account for
+    (full and incremental), the dearest users, and per giant the unstars revealed and the
+    stretches re-read to locate them (100 stretches share one point)."""
+    for row in BIG_PASSES:
+        run = results.runs.get((code.name, row))
+        if run is None:
+            continue
+        d = run.digest
+        full = sum(p for u, p in d.points.items() if u in d.full)
+        logged = sum(d.points.values())
+        dearest = ", ".join(f"{u} {p}" for u, p in Counter(d.points).most_common(5))
+        console.print(
+            f"{code.name} {row}: {run.points:,} points charged, {logged:,} in the collections' log lines"
+            f" ({full:,} in {len(d.full):,} full collections, {logged - full:,} in"
+            f" {len(d.points) - len(d.full):,} incremental ones); dearest: {dearest}"
+        )
+        for repo in GIANTS:
+            if d.unstars[repo] or d.stretches[repo] or d.walked_again[repo]:
+                console.print(
+                    f"    {repo}: {d.unstars[repo]} unstars revealed, {d.stretches[repo]} stretches re-read"
+                    f" ({d.stretches[repo] / 100:.2f} points), {d.located[repo]} located,"
+                    f" {d.unlocated.get(repo, '-')} still unlocated, walked again {d.walked_again[repo]}×"
+                )
+
+
+def verdict(ok: bool, text: str) -> bool:
+    console.print(f"{'PASS' if ok else 'FAIL'}: {text}")
+    return ok
+
+
+def done_when(results: Results, code: Code, *, whole: bool) -> bool:
+    """Issue 12's "Done when" bounds, measured on `code` (ours); each printed PASS or FAIL."""
+    runs = {row: r for (name, row), r in results.runs.items() if name == code.name}
+    missing = [
+        row
+        for row in (*BIG_PASSES, "tina alone: first, repos indexed", "max alone: daily")
+        if row not in runs
+    ]
+    if missing:
+        console.print(f"NOT MEASURED: the Done-when checks ({', '.join(missing)} did not run)")
+        return False
+    first, daily, unchanged = (runs[row] for row in BIG_PASSES)
+    scope = "the whole population" if whole else f"a sample of {len(first.per_user):,} users (not all)"
+    max_peak = max(runs["max alone: first"].peak_mib, runs["max alone: daily"].peak_mib)
+    checks = [
+        verdict(first.points <= HOURLY_POINTS,
+                f"first pass over {scope} on one token: {first.points:,} points (<= {HOURLY_POINTS:,})"),
+        verdict(daily.points / len(daily.per_user) <= 3,
+                f"daily pass after churn 1: {daily.points / len(daily.per_user):.2f} points per user"
+                f" ({daily.points:,} / {len(daily.per_user):,}; mean of the log lines"
+                f" {daily.per_user_points():.2f}) (<= 3)"),
+        verdict(runs["tina alone: first, repos indexed"].points <= 10,
+                f"typical-tina, her repositories indexed: {runs['tina alone: first, repos indexed'].points}"
+                " points (<= 10)"),
+        verdict(unchanged.cpu <= first.cpu / 4,
+                f"unchanged pass CPU {unchanged.cpu:.1f} s = {unchanged.cpu / first.cpu:.2f} of the first"
+                f" pass's {first.cpu:.1f} s (<= 0.25)"),
+        verdict(max_peak < MEMORY_LIMIT_MIB,
+                f"maintainer-max peaks at {max_peak:.0f} MiB, first and daily (< {MEMORY_LIMIT_MIB} MiB)"),
+        upkeep_check(daily.digest),
+    ]  # fmt: skip
+    return all(checks)
+
+
+def upkeep_check(daily: Digest) -> bool:
+    """A giant that lost stars in the day: the points its re-read cost on the daily pass
+    (a query carries 100 stretches for one point; at most 200 stretches a day)."""
+    big = [r for r in GIANTS if daily.unstars[r]]
+    upkeep = {r: daily.stretches[r] / 100 for r in big}
+    worst = max(upkeep.values(), default=math.nan)
+    each = ", ".join(f"{r} {upkeep[r]:.2f}" for r in big)
+    return verdict(
+        bool(big) and worst <= 2,
+        f"a day with unstars on a giant (156k-412k stars): its re-read costs at most {worst:.2f} points"
+        f" ({len(big)} of {len(GIANTS)} giants lost stars: {each}) (<= 2; plus its share of the"
+        " query for its newest page)",
+    )
+
+
 # --- main ----------------------------------------------------------------------------------------
 
 
 @contextmanager
-def baseline_worktree(revision: str, parent: Path) -> Iterator[Code]:
+def baseline_worktree(repo: Path, revision: str, parent: Path) -> Iterator[Code]:
+    """A detached `git worktree` of `revision` (from `repo`: this tree may be an unversioned
+    copy, as a frozen benchmark copy is), removed afterwards."""
     folder = parent / f"baseline-{revision}"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), revision],
+    subprocess.run(["git", "-C", str(repo), "worktree", "add", "--detach", str(folder), revision],
                    check=True, capture_output=True)  # fmt: skip
     try:
         yield Code(revision, folder)
     finally:
         subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(folder)], capture_output=True
+            ["git", "-C", str(repo), "worktree", "remove", "--force", str(folder)], capture_output=True
         )
 
 
 def run(args: argparse.Namespace, codes: list[Code], work: Path) -> int:
     for code in codes:
-        where = code.package_file(work)
-        console.print(f"{code.name}: gitbrag is {where}")
-        if code.pythonpath and not Path(where).is_relative_to(code.pythonpath):
-            sys.exit(f"the baseline's children would not run its code ({where})")
+        where = Path(code.package_file(work)).resolve()
+        console.print(f"{code.name}: the refresh processes import gitbrag from {where}")
+        if code.pythonpath and not where.is_relative_to(code.pythonpath.resolve()):
+            sys.exit(f"{code.name}'s refresh processes would not run its code ({where})")
     started = time.monotonic()
     dataset = build_dataset(population="real")
     who = people(dataset, args.users)
@@ -390,17 +610,26 @@ def run(args: argparse.Namespace, codes: list[Code], work: Path) -> int:
         fake = Fake(server)
         fake.post("/_fake/limits", {"core": 10**9, "search": 10**9, "graphql": 10**9})
         server.app_state.faults.update({"latency_ms": args.latency_ms, "jitter_ms": args.latency_ms / 5})
-        results = Results()
+        results = Results(args.results or work / "results.jsonl")
+        console.print(f"each run is appended to {results.path} as it ends (--report prints them)")
         before_churn(codes, fake, work, who, results)
         fake.post("/_fake/churn", {"days": 1})
-        after_churn(codes, fake, work, who, results)
-    console.print(
-        table(results, codes, f"gitbrag on the real population ({len(who.everyone):,} users, one token)")
-    )
+        after_churn(codes, fake, work, results)
+    ok = report(results, codes, whole=args.users is None)
+    console.print(f"benchmark wall time: {(time.monotonic() - started) / 60:.1f} min")
+    return ok
+
+
+def report(results: Results, codes: list[Code], *, whole: bool) -> int:
+    """The table, the CPU ratios, where the points went and the checks (exit status)."""
+    users = len(results.runs[(codes[0].name, "population: first")].per_user)
+    console.print(table(results, codes, f"gitbrag on the real population ({users:,} users, one token)"))
     for code in codes:
         console.print(cpu_ratio(results, code))
-    console.print(f"benchmark wall time: {(time.monotonic() - started) / 60:.1f} min")
-    return 0 if memory_check(results, codes[0]) else 1
+    for code in codes:
+        where_points_go(results, code)
+    memory_check(results, codes[0])
+    return 0 if done_when(results, codes[0], whole=whole) else 1
 
 
 def main() -> int:
@@ -415,14 +644,47 @@ def main() -> int:
         "--baseline", default="2ba166f", help="the revision to compare with (default 2ba166f)"
     )
     parser.add_argument("--skip-baseline", action="store_true", help="run this tree's code only")
+    parser.add_argument(
+        "--baseline-users",
+        type=int,
+        default=None,
+        help="the baseline's population passes over a sample of N of the ordinary users (default: ours)",
+    )
+    parser.add_argument(
+        "--baseline-no-indexed", action="store_true", help="the baseline skips the indexed typical-tina run"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder (states, sites, logs)")
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        default=ROOT,
+        help="the git repository the baseline is taken from (default: this tree)",
+    )
+    parser.add_argument("--results", type=Path, default=None, help="append each run's figures to this file")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="print the tables and checks of a --results file, run nothing",
+    )
+    parser.add_argument("--sample", action="store_true", help="with --report: the runs were over a sample")
+    parser.add_argument(
+        "--logs", type=Path, default=None, help="with --report: re-read the logs of this kept work folder"
+    )
     args = parser.parse_args()
+    if args.report is not None:
+        results = Results.load(args.report)
+        if args.logs is not None:
+            results.reread(args.logs)
+        return report(results, [Code(name) for name in results.codes], whole=not args.sample)
     work = Path(tempfile.mkdtemp(prefix="gitbrag-population-"))
+    ours = Code("ours", ROOT)  # this tree's package, whatever the venv has installed
     try:
         if args.skip_baseline:
-            return run(args, [Code("ours")], work)
-        with baseline_worktree(args.baseline, work) as baseline:
-            return run(args, [Code("ours"), baseline], work)
+            return run(args, [ours], work)
+        with baseline_worktree(args.repo, args.baseline, work) as baseline:
+            baseline = replace(baseline, sample=args.baseline_users, indexed=not args.baseline_no_indexed)
+            return run(args, [ours, baseline], work)
     finally:
         if args.keep:
             console.print(f"kept {work}")
