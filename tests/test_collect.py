@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -474,3 +475,36 @@ async def test_a_refresh_that_learns_no_star_writes_no_star_history(server: Fake
     assert walked and len(walked) == len(set(walked))  # each walked once, and kept
     assert index.saved == walked  # nothing learnt since: nothing written again
     assert again.stars.keys() == fresh.stars.keys() == first.stars.keys()
+
+
+async def test_a_history_re_read_by_one_refresh_is_not_re_read_by_another_that_loaded_it_earlier(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Refreshes near a giant overlap: each loaded its history when it began. The first to
+    bring it up to date re-reads the stretches where unstars showed and saves; the next
+    must start from that, not re-read the same unstars (points again, for every user near
+    the giant) and write its stale copy over the located ones."""
+    caplog.set_level(logging.INFO, logger="gitbrag.github.reconcile")
+    rocket = "star-rocket/rocket"
+    dataset = build_dataset()
+    stars = dataset.repo(rocket)
+    assert stars is not None
+    index = RecordingIndex()
+    later = NOW + timedelta(hours=1)
+    with FakeGitHubServer(dataset) as gh:
+        async with github(gh) as client:
+            loaded_early = await collect_user(client, "steady-sam", now=NOW, index=index)
+            recent = sorted(s.starred_at for s in stars.stars if s.starred_at >= NOW - timedelta(days=300))
+            gone = next(s for s in stars.stars if s.starred_at == recent[len(recent) // 2])  # pages down
+            gh.app_state.remove_star(rocket, gone.login)
+            await collect_user(client, "steady-sam", now=later, index=index)  # the first to bring it up
+            first_reads = [r for r in caplog.records if getattr(r, "repo", None) == rocket]
+            before = gh.app_state.stats.cost["graphql"]
+            again = await collect_user(client, "steady-sam", now=later, previous=loaded_early, index=index)
+            spent = gh.app_state.stats.cost["graphql"] - before
+    reads = [r for r in caplog.records if getattr(r, "repo", None) == rocket and hasattr(r, "stretches")]
+    assert [r for r in first_reads if hasattr(r, "stretches")] == reads  # re-read once, by the first
+    assert reads and sum(r.located for r in reads) == 1  # type: ignore[attr-defined]
+    assert gone.starred_at not in again.stars[rocket].starred_at
+    assert index.histories[rocket].unlocated == 0  # what was located stays located
+    assert spent <= 3, spent  # the search, the revalidation, one extension page

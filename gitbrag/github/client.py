@@ -397,6 +397,8 @@ class GitHubClient:
         # Work in flight that concurrent callers share instead of repeating, by key (see
         # `stars.star_histories`). On the client, so it is per event loop like the client.
         self.in_flight: dict[str, asyncio.Future[Any]] = {}
+        # One refresh at a time brings a repository's kept star history up to date (`stars.upkeep`).
+        self.upkeep_locks: dict[str, asyncio.Lock] = {}
         self._pool = TokenPool(tokens, max_in_flight)
         self._pacing = pacing or Pacing()
         self._pace_graphql_search = pace_graphql_search

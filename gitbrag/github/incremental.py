@@ -40,10 +40,9 @@ from gitbrag.github.pulls import PullRequestSearch
 from gitbrag.github.starpages import STAR_BATCH, even_batches, halves_of
 from gitbrag.github.stars import (
     StarIndex,
+    brought_up_to_date,
     continue_walks,
     extension,
-    save_changed,
-    settle,
     star_histories,
     trimmed,
 )
@@ -257,15 +256,13 @@ async def _extend_all(
     now: datetime,
 ) -> dict[str, StarHistory]:
     """Kept histories extended with the stars since, re-read where unstars showed
-    (`stars.settle`); walked again where that cannot be done.
+    (`stars.brought_up_to_date`); walked again where that cannot be done.
 
     The index keeps them whole (from their own start, not this window's), so whoever needs
     them next extends them from here."""
     walks = {repo: extension(history, fresh[repo]) for repo, history in kept.items()}
     await continue_walks(client, walks)
-    learnt = await settle(client, kept, walks, now)
-    if index is not None:
-        await save_changed(index, kept, learnt)
+    learnt = await brought_up_to_date(client, index, kept, walks, now)
     again = [repo for repo in kept if repo not in learnt]
     return {repo: trimmed(h, since) for repo, h in learnt.items()} | await star_histories(
         client, again, since, now=now

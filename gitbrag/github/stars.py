@@ -26,13 +26,20 @@ client, so while one collection walks a repository the others await its result i
 of walking it too (the cache only helps once the walk is over). If that walk fails, each
 waiter walks the repository itself: the failure was the walker's (its collection may
 just have been cancelled), not necessarily theirs.
+
+Bringing a kept history up to date (extending it, re-reading where unstars showed, saving
+it) is one refresh at a time per repository and client (`upkeep`): each starts from what
+the last one saved, not from the copy it loaded when it began. Otherwise eight refreshes
+near a giant each re-read the same unstars and write over one another's progress.
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -121,13 +128,14 @@ async def star_histories(
     kept: dict[str, StarHistory] = {}
     if index is not None:
         kept = await _indexed(index, [r for r in repos if r not in found], day)
-        learnt = await settle(client, kept, await _extensions(client, kept), now or datetime.now(UTC))
+        walks = await _extensions(client, kept)
+        learnt = await brought_up_to_date(client, index, kept, walks, now or datetime.now(UTC))
         await _cache(cache, {keys[repo]: history for repo, history in learnt.items()})
     walked = await _walk_once(
         client, [r for r in repos if r not in found and r not in learnt], day, keys, cache
     )
     if index is not None:
-        await save_changed(index, kept, learnt | walked)
+        await save_changed(index, kept, walked)
     return {repo: trimmed(history, since) for repo, history in (found | learnt | walked).items()}
 
 
@@ -137,6 +145,44 @@ async def save_changed(index: StarIndex, kept: dict[str, StarHistory], now: dict
     changed = [history for repo, history in now.items() if history != kept.get(repo)]
     if changed:
         await index.save(changed)
+
+
+async def brought_up_to_date(
+    client: GitHubClient,
+    index: StarIndex | None,
+    kept: dict[str, StarHistory],
+    walks: dict[str, Walk],
+    now: datetime,
+) -> dict[str, StarHistory]:
+    """`settle`, and save what changed, holding each repository's `upkeep`: from the history
+    the index holds by then when it reaches as far back (another refresh may have extended
+    and re-read it since `kept` was loaded), else from `kept`.
+
+    Each walk read every star newer than its floor, so it completes either history."""
+    if index is None:
+        return await settle(client, kept, walks, now)
+    async with upkeep(client, list(walks)):
+        current = await index.load(sorted(walks)) if walks else {}
+        base = {repo: _fresher(kept[repo], current.get(repo)) for repo in walks}
+        learnt = await settle(client, base, walks, now)
+        await save_changed(index, current, learnt)
+    return learnt
+
+
+def _fresher(kept: StarHistory, current: StarHistory | None) -> StarHistory:
+    usable = current is not None and current.since <= kept.since and current.stargazer_count is not None
+    return current if usable and current is not None else kept
+
+
+@contextlib.asynccontextmanager
+async def upkeep(client: GitHubClient, repos: list[str]) -> AsyncIterator[None]:
+    """Hold `repos` for one refresh's upkeep, among the refreshes sharing `client` (a
+    process's). Taken in one order, all at once, so two refreshes never wait on each other."""
+    names = sorted({repo.lower() for repo in repos})
+    async with contextlib.AsyncExitStack() as held:
+        for name in names:
+            await held.enter_async_context(client.upkeep_locks.setdefault(name, asyncio.Lock()))
+        yield
 
 
 async def _indexed(index: StarIndex, repos: list[str], day: datetime) -> dict[str, StarHistory]:
