@@ -284,3 +284,23 @@ async def test_star_histories_are_kept_once_per_repository_compactly(store: Stor
     newer = history.model_copy(update={"starred_at": [T0, *times], "stargazer_count": 901})
     await store.save_star_histories([newer])
     assert (await store.load_star_histories(["Octo-Org/Big"]))["Octo-Org/Big"].stargazer_count == 901
+
+
+def test_a_star_record_still_held_is_not_decoded_again() -> None:
+    """Every refresh near a giant loads its record: decoding ~100,000 star times each time
+    was most of an unchanged pass's CPU. While one refresh holds the history, the others
+    get that same (never changed in place) history; once none does, it is decoded again."""
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    history = StarHistory(
+        repo="titan-labs/titan",
+        since=at - timedelta(days=1825),
+        starred_at=[at - timedelta(minutes=m) for m in range(1000)],
+        stargazer_count=331_000,
+    )
+    record = starcodec.encode(history)
+    held = starcodec.decode(record)
+    assert starcodec.decode(bytes(record)) is held  # the same bytes, read again from the store
+    changed = starcodec.encode(history.model_copy(update={"stargazer_count": 331_001}))
+    assert starcodec.decode(changed).stargazer_count == 331_001  # other bytes: decoded afresh
+    del held
+    assert starcodec.decode(record) == history

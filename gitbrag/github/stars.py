@@ -293,9 +293,20 @@ async def _walk(
 
 def trimmed(history: StarHistory, since: datetime) -> StarHistory:
     """The history from `since` on (it must reach back that far)."""
-    times = [t for t in history.starred_at if t >= since]
+    times = history.starred_at[: newer_than(history.starred_at, since, or_equal=True)]
     checkpoints = [c for c in history.checkpoints if c.at >= since]
     return history.model_copy(update={"since": since, "starred_at": times, "checkpoints": checkpoints})
+
+
+def newer_than(times: list[datetime], bound: datetime, *, or_equal: bool = False) -> int:
+    """How many of `times` (newest first) are newer than `bound` (or equal to it, with
+    `or_equal`): a prefix, found by bisection, since every refresh near a giant cuts its
+    ~100,000 times."""
+    if not times:
+        return 0
+    top = times[0]
+    find = bisect.bisect_right if or_equal else bisect.bisect_left
+    return find(times, top - bound, key=lambda t: top - t)  # the keys ascend along the list
 
 
 def _star_key(repo: str, day: datetime) -> str:
@@ -351,9 +362,11 @@ def extended(history: StarHistory, walk: Walk, since: datetime) -> StarHistory |
     if floor is None or walk.exhausted:  # the walk read every star there is
         read, older = walk.starred_at + walk.below, []
     else:
-        read = [t for t in walk.starred_at + walk.below if t > floor]
-        older = [t for t in history.starred_at if t <= floor]
-    times = [t for t in read + older if t >= history.since]
+        read = walk.starred_at + walk.below
+        read = read[: newer_than(read, floor)]
+        older = history.starred_at[newer_than(history.starred_at, floor) :]
+    times = read + older
+    times = times[: newer_than(times, history.since, or_equal=True)]
     deficit = history.stargazer_count - len(history.starred_at) + len(times) - walk.count
     if deficit < 0:
         log.info(

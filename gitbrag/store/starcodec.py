@@ -6,12 +6,19 @@ here they are whole epoch seconds as gaps from the previous (newer) star, which 
 small numbers, zlib-compressed: a few bytes each. The page checkpoints (a cursor per
 100 stars) and the state of an unfinished re-read ride along. Both backends store these bytes
 (Redis as base64 text, since the store's connection decodes responses).
+
+Decoding a giant's record makes ~100,000 datetimes, most of an unchanged refresh's CPU, and
+every refresh near the giant loads it. So a record whose decoded history some refresh still
+holds is not decoded again: `decode` hands out that same history (histories are never
+changed in place, only copied). The memo holds histories weakly, so it keeps nothing alive
+that no refresh holds, and a changed record (other bytes) is decoded afresh.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import weakref
 import zlib
 from datetime import UTC, datetime
 
@@ -35,7 +42,17 @@ def encode(history: StarHistory) -> bytes:
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
 
 
+_held: weakref.WeakValueDictionary[bytes, StarHistory] = weakref.WeakValueDictionary()
+
+
 def decode(data: bytes) -> StarHistory:
+    history = _held.get(data)
+    if history is None:
+        history = _held[data] = _decoded(data)
+    return history
+
+
+def _decoded(data: bytes) -> StarHistory:
     doc = json.loads(zlib.decompress(data))
     times: list[datetime] = []
     at = 0
