@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -304,3 +305,27 @@ def test_a_star_record_still_held_is_not_decoded_again() -> None:
     assert starcodec.decode(changed).stargazer_count == 331_001  # other bytes: decoded afresh
     del held
     assert starcodec.decode(record) == history
+
+
+def test_a_star_record_many_refreshes_need_stays_decoded_within_a_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A giant's record decoded a second time (by refreshes that did not overlap) is held, so
+    the rest of the pass shares it; what is held stays within `RETAINED_STARS` star times,
+    the least recently used let go first."""
+    monkeypatch.setattr(starcodec, "RETAINED_STARS", 1500)
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+
+    def record(repo: str) -> bytes:
+        times = [at - timedelta(minutes=m) for m in range(1000)]
+        return starcodec.encode(StarHistory(repo=repo, since=at - timedelta(days=1825), starred_at=times))
+
+    giant, other = record("held-test/giant"), record("held-test/other")
+    once = weakref.ref(starcodec.decode(giant))
+    assert once() is None  # decoded once and dropped: nothing kept
+    kept = weakref.ref(starcodec.decode(giant))  # decoded again: kept
+    assert kept() is not None and starcodec.decode(giant) is kept()
+    starcodec.decode(other)
+    newer = weakref.ref(starcodec.decode(other))  # the other one is now needed again, and kept
+    assert newer() is not None
+    assert kept() is None  # 2,000 star times would exceed the bound: the older one let go

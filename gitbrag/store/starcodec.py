@@ -11,7 +11,11 @@ Decoding a giant's record makes ~100,000 datetimes, most of an unchanged refresh
 every refresh near the giant loads it. So a record whose decoded history some refresh still
 holds is not decoded again: `decode` hands out that same history (histories are never
 changed in place, only copied). The memo holds histories weakly, so it keeps nothing alive
-that no refresh holds, and a changed record (other bytes) is decoded afresh.
+that no refresh holds, and a changed record (other bytes) is decoded afresh. A repository
+decoded a second time in a process is one that many refreshes need (a giant most users'
+reports count): the most recent of those are also held strongly, up to `RETAINED_STARS`
+star times (~35 MB), so a pass decodes each giant about once. A user alone in a process
+(`--user maintainer-max`) decodes each of their histories once and retains nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import base64
 import json
 import weakref
 import zlib
+from collections import OrderedDict
 from datetime import UTC, datetime
 
 from gitbrag.models import Reconciliation, StarCheckpoint, StarHistory
@@ -42,14 +47,30 @@ def encode(history: StarHistory) -> bytes:
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
 
 
+RETAINED_STARS = 600_000  # the star times held strongly: the six giants' five-year histories fit
 _held: weakref.WeakValueDictionary[bytes, StarHistory] = weakref.WeakValueDictionary()
+_retained: OrderedDict[str, StarHistory] = OrderedDict()  # by repository, least recently used first
+_decoded_once: set[str] = set()
 
 
 def decode(data: bytes) -> StarHistory:
     history = _held.get(data)
     if history is None:
         history = _held[data] = _decoded(data)
+        _retain(history)
+    elif history.repo in _retained:
+        _retained.move_to_end(history.repo)
     return history
+
+
+def _retain(history: StarHistory) -> None:
+    if history.repo not in _decoded_once:
+        _decoded_once.add(history.repo)
+        return
+    _retained[history.repo] = history
+    _retained.move_to_end(history.repo)
+    while _retained and sum(len(h.starred_at) for h in _retained.values()) > RETAINED_STARS:
+        _retained.popitem(last=False)
 
 
 def _decoded(data: bytes) -> StarHistory:
