@@ -170,14 +170,15 @@ async def brought_up_to_date(
 
 
 def _fresher(kept: StarHistory, current: StarHistory | None) -> StarHistory:
-    usable = current is not None and current.since <= kept.since and current.stargazer_count is not None
-    return current if usable and current is not None else kept
+    if current is not None and current.since <= kept.since and current.stargazer_count is not None:
+        return current
+    return kept
 
 
 @contextlib.asynccontextmanager
 async def upkeep(client: GitHubClient, repos: list[str]) -> AsyncIterator[None]:
     """Hold `repos` for one refresh's upkeep, among the refreshes sharing `client` (a
-    process's). Taken in one order, all at once, so two refreshes never wait on each other."""
+    process's). Taken in one order, all at once, so two refreshes can never deadlock."""
     names = sorted({repo.lower() for repo in repos})
     async with contextlib.AsyncExitStack() as held:
         for name in names:
