@@ -17,7 +17,10 @@ So the time is split by how often it changes:
   generation published for the user, which the fencing compares with.
 
 Its periods are top-level keys, as before `updating` and `generation` joined them, so pages
-published by an older version (and their cached script) keep reading it.
+published by an older version (and their cached script) keep reading it. `pages` is the
+publisher's own record of what it rendered (`gitbrag.publish`): per period, and for the
+user's front files, a digest of the inputs of the pages and of the files as written; a
+refresh that finds both unchanged renders nothing. The pages' script never reads it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from gitbrag.filters import iso
 
 UPDATING = "updating"
 GENERATION = "generation"
+PAGES = "pages"
 FILE_NAME = "generated.json"
 
 
@@ -64,10 +68,13 @@ class Freshness:
     checked: dict[str, datetime] = field(default_factory=dict)  # period -> last generated (changed or not)
     updating: bool = False
     generation: int = 0
+    pages: dict[str, str] = field(default_factory=dict)  # group -> "<inputs>:<files>" (gitbrag.publish)
 
     def to_json(self) -> str:
         body: dict[str, object] = {period: iso(at) for period, at in self.checked.items()}
         body |= {UPDATING: self.updating, GENERATION: self.generation}
+        if self.pages:
+            body[PAGES] = self.pages
         return json.dumps(body, indent=1) + "\n"
 
     @classmethod
@@ -82,7 +89,7 @@ class Freshness:
             return None
         checked: dict[str, datetime] = {}
         for key, value in body.items():
-            if key in (UPDATING, GENERATION):
+            if key in (UPDATING, GENERATION, PAGES):
                 continue
             try:
                 at = datetime.fromisoformat(value)
@@ -94,4 +101,11 @@ class Freshness:
         generation = body.get(GENERATION, 0)
         if not isinstance(generation, int) or isinstance(generation, bool) or generation < 0:
             return None
-        return cls(checked, body.get(UPDATING) is True, generation)
+        return cls(checked, body.get(UPDATING) is True, generation, _pages(body.get(PAGES)))
+
+
+def _pages(value: object) -> dict[str, str]:
+    """The publisher's record, when it is one; anything else is no record (all is rendered)."""
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        return {}
+    return {str(k): v for k, v in value.items()}

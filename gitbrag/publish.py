@@ -52,6 +52,7 @@ then the new times with the flag off).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -153,9 +154,60 @@ def _absolute_base(url: str | None) -> str | None:
     return checked.rstrip("/") + "/" if checked else None
 
 
+def _front(reports: dict[Period, Report]) -> Period:
+    """The period of the user's front page: the past year, else the first."""
+    return "1_year" if "1_year" in reports else ordered(reports)[0]
+
+
 def _widest(reports: dict[Period, Report]) -> Period:
     """The period reaching back furthest (all time, when there), for what lists the newest of everything."""
     return min(reports, key=lambda p: (reports[p].since, -reports[p].until.timestamp()))
+
+
+# --- what pages are rendered from ----------------------------------------------------------------
+
+FRONT = "front/"  # the pages record's key for the user's front files (no period has a "/")
+
+
+@functools.cache
+def _code_digest() -> str:
+    """The code pages are rendered with (every module of the package): an upgrade renders
+    every page once, as its output may differ."""
+    digest = hashlib.blake2b(digest_size=16)
+    package = Path(gitbrag.__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _templates_digest(search_path: Sequence[Path]) -> str:
+    """The templates and assets as they are on disk now (name, size, change time): an
+    operator's edit to GITBRAG_TEMPLATES_DIR counts at the next publish, as Jinja reloads it."""
+    digest = hashlib.blake2b(digest_size=16)
+    for directory in search_path:
+        for path in sorted(directory.rglob("*")):
+            with contextlib.suppress(OSError):
+                info = path.stat()
+                digest.update(repr((path.as_posix(), info.st_size, info.st_mtime_ns)).encode())
+    return digest.hexdigest()
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Settled:
+    """A period's report as it is published: the one on the site when only its stamp
+    differs (`on_site`: report.json already holds `payload`), else the new one."""
+
+    report: Report
+    payload: bytes
+    on_site: bool
+
+    @functools.cached_property
+    def digest(self) -> str:
+        return hashlib.blake2b(self.payload, digest_size=16).hexdigest()
 
 
 # --- the publisher ----------------------------------------------------------------------
@@ -229,6 +281,7 @@ class Publisher:
         # Resolved once: the root may be a link; below it, nothing is followed (gitbrag.safepath).
         self._site = SiteRoot(self.site_dir)
         self.rewrite_unchanged = rewrite_unchanged
+        self.stale_after_seconds = stale_after_seconds
         self.files_written = 0
         self.files_unchanged = 0
         self.search_path = ([Path(templates_dir)] if templates_dir else []) + default_template_dirs()
@@ -278,7 +331,10 @@ class Publisher:
         A report whose content is the published one's but for its window and times (the
         same numbers, a day later) is published as the one on the site, stamp and all
         (`gitbrag.freshness`): its pages and report.json stay as they are, and only
-        generated.json records the new time. `updating` is that file's flag (a refresh of
+        generated.json records the new time. Such a period is not even rendered when the
+        record in generated.json says its pages were rendered from these very inputs (the
+        report, the code and templates, the settings) and its files are still the ones
+        written then (`SiteRoot.snapshot`). `updating` is that file's flag (a refresh of
         the user still runs). `site/<login>/index.html` shows the 1-year report (or the
         first period given).
         """
@@ -288,23 +344,81 @@ class Publisher:
         if len(usernames) != 1:
             raise ValueError("reports of several users passed to publish_user")
         login = _validated_login(next(iter(reports.values())).username)
+        recorded = (self.read_freshness(login) or Freshness()).pages
         stamps = self._refuse_older(login, reports)
-        periods = ordered(reports)
+        settled = {p: self._settle(reports[p], stamps.get(p), login) for p in ordered(reports)}
         self._rows.clear()
         written: list[Path] = []
-        shown: dict[Period, Report] = {}
-        for period in periods:
-            shown[period], files = self._publish_period(reports[period], stamps.get(period))
-            written += files
-        written += self._write_report_pages(shown)
-        written += self._write_sharing(shown)
-        # The widest period has every merge the feed could list.
-        written.append(self._write_feed(login, shown[_widest(shown)]))
+        pages: dict[str, str] = {}
+        for group, key in self._page_inputs(settled).items():
+            paths = self._group_paths(login, group, settled)
+            kept = self._still_rendered(recorded.get(group), key, paths)
+            if kept is None or (group != FRONT and not settled[group].on_site):
+                written += self._write_group(group, settled)
+                kept = self._site.snapshot(paths)
+            else:
+                self.files_unchanged += len(kept[1])
+                written += [self.site_dir / file for file in kept[1]]
+            pages[group] = f"{key}:{kept[0]}"
         self._remove_retired_periods(login, reports)
-        written.append(self._write_freshness(login, reports, updating=updating))
-        written += self._write_spelling_redirects(reports[periods[0]].username, periods)
+        written.append(self._write_freshness(login, reports, updating=updating, pages=pages))
         self._rows.clear()
         return written
+
+    def _settle(self, report: Report, stamp: Stamp | None, login: str) -> _Settled:
+        """The published report, when `report` is it but for the stamp: the same content
+        over a window moved by the clock alone. Judged on the very bytes of report.json
+        (`report` with the published stamp must serialise to them), so any other change, a
+        newer format included, counts as a change. A report dated after `report` (the
+        clock was ahead) is never kept: its page would show a day still to come."""
+        if stamp is not None and not self.rewrite_unchanged and stamp.generated_at <= report.generated_at:
+            kept = report.model_copy(update=stamp.fields())
+            payload = _report_json(kept)
+            if self._site.holds(f"{login}/{report.period}/report.json", payload):
+                return _Settled(kept, payload, on_site=True)
+        return _Settled(report, _report_json(report), on_site=False)
+
+    def _page_inputs(self, settled: dict[Period, _Settled]) -> dict[str, str]:
+        """Per period, and for the front files (`FRONT`), a digest of everything their pages
+        are rendered from: the report, what every page shows of the others (the tabs), the
+        user's teams, the code, the templates and the publisher's settings."""
+        periods = list(settled)
+        report = settled[periods[0]].report
+        shared = _digest(
+            _code_digest(), _templates_digest(self.search_path), self.base_url, self.hook_public_url,
+            self.stale_after_seconds, report.username, teams.teams_of(report.username, self.teams),
+            [(p, s.report.total_prs) for p, s in settled.items()],
+        )  # fmt: skip
+        inputs = {p: _digest(shared, p, s.digest) for p, s in settled.items()}
+        shown = {p: s.report for p, s in settled.items()}
+        front, widest = _front(shown), _widest(shown)
+        inputs[FRONT] = _digest(shared, FRONT, settled[front].digest, settled[widest].digest)
+        return inputs
+
+    def _group_paths(self, login: str, group: str, settled: dict[Period, _Settled]) -> list[str]:
+        """What a group's pages are: a period's folder, or the user's front files (and the
+        folder of the spelling redirects)."""
+        if group != FRONT:
+            return [f"{login}/{group}"]
+        username = settled[next(iter(settled))].report.username
+        front = [f"{login}/{name}" for name in ("index.html", *cards.CARD_FILES.values(), "feed.xml")]
+        return front + ([username] if username != login else [])
+
+    def _still_rendered(
+        self, recorded: str | None, key: str, paths: list[str]
+    ) -> tuple[str, list[str]] | None:
+        """The snapshot of a group's files when the record says they were rendered from
+        `key` and they are still the files written then; None when they must be rendered."""
+        if recorded is None or self.rewrite_unchanged or not recorded.startswith(key + ":"):
+            return None
+        state = self._site.snapshot(paths)
+        return state if recorded == f"{key}:{state[0]}" else None
+
+    def _write_group(self, group: str, settled: dict[Period, _Settled]) -> list[Path]:
+        shown = {p: s.report for p, s in settled.items()}
+        if group == FRONT:
+            return self._write_front(shown)
+        return self._publish_period(settled[group], shown)
 
     def _write_spelling_redirects(self, username: str, periods: list[Period]) -> list[Path]:
         """`site/Mona-Lisa/index.html` (and one per period) sending readers to `mona-lisa/`:
@@ -517,18 +631,16 @@ class Publisher:
 
     # --- one user's files ----------------------------------------------------------
 
-    def _publish_period(self, report: Report, stamp: Stamp | None) -> tuple[Report, list[Path]]:
-        """report.json and the repositories' own pages (before the report page links to
-        them); returns the report they show: the one on the site when `report` differs from
-        it only by its `stamp` (window, times, generation), else `report`."""
+    def _publish_period(self, settled: _Settled, shown: dict[Period, Report]) -> list[Path]:
+        """A period's files: report.json and the repositories' own pages (before the report
+        page links to them), then the report page, its cards and social image."""
+        report = settled.report
         folder = f"{report.username.lower()}/{report.period}/"
         path = self.site_dir / folder / "report.json"
-        kept = self._unchanged(report, stamp, path)
-        if kept is None:
-            self._write(path, _report_json(report))
-        else:
-            report = kept
+        if settled.on_site:
             self.files_unchanged += 1
+        else:
+            self._write(path, settled.payload)
         written = [path, self._write_brag(report, folder)]
         plan = plan_page(report)
         for view in plan.own_pages:
@@ -537,7 +649,9 @@ class Publisher:
             written.append(self._write_more_page(report, groups, number, len(plan.more_pages), folder))
         for leftovers in ("repos", "more"):
             self._remove_unlisted(self.site_dir / folder / leftovers, set(written))
-        return report, written
+        written.append(self._write_report_page(report, plan, shown, folder + "index.html"))
+        headline = cards.Headline.from_report(report)
+        return [*written, *self._write_cards(headline, folder), self._write_social_image(headline, folder)]
 
     def _write_brag(self, report: Report, folder: str) -> Path:
         """`<period>/brag.md`, the report as a Markdown brag document (`gitbrag.markdown`); its
@@ -545,51 +659,30 @@ class Publisher:
         page_url = self._absolute(folder) or "index.html"
         return self._write(self.site_dir / folder / BRAG_FILE, brag_markdown(report, page_url=page_url))
 
-    def _unchanged(self, report: Report, stamp: Stamp | None, path: Path) -> Report | None:
-        """The published report, when `report` is it but for the stamp: the same content
-        over a window moved by the clock alone. Judged on the very bytes of report.json
-        (`report` with the published stamp must serialise to them), so any other change, a
-        newer format included, counts as a change. A report dated after `report` (the
-        clock was ahead) is never kept: its page would show a day still to come."""
-        if stamp is None or self.rewrite_unchanged or stamp.generated_at > report.generated_at:
-            return None
-        kept = report.model_copy(update=stamp.fields())
-        payload = _report_json(kept)
-        return kept if self._site.holds(path.relative_to(self.site_dir).as_posix(), payload) else None
-
-    def _write_report_pages(self, reports: dict[Period, Report]) -> list[Path]:
-        """One page per period, and the user's front page (the 1-year report, else the first)."""
-        periods = ordered(reports)
-        login = reports[periods[0]].username.lower()
-        plans = {p: plan_page(reports[p]) for p in periods}
-        counts = {p: reports[p].total_prs for p in periods}
-        written = [
-            self._write_report_page(reports[p], plans[p], periods, f"{login}/{p}/index.html", counts)
-            for p in periods
-        ]
-        first = "1_year" if "1_year" in reports else periods[0]
-        page = f"{login}/index.html"
-        front = self._write_report_page(reports[first], plans[first], periods, page, counts)
-        return [*written, front]
+    def _write_front(self, shown: dict[Period, Report]) -> list[Path]:
+        """The user's front page (the 1-year report, else the first), the cards a README
+        embeds (`<login>/card.svg`), the feed and the spelling redirects."""
+        report = shown[_front(shown)]
+        login = report.username.lower()
+        written = [self._write_report_page(report, plan_page(report), shown, f"{login}/index.html")]
+        written += self._write_cards(cards.Headline.from_report(report), f"{login}/")
+        # The widest period has every merge the feed could list.
+        written.append(self._write_feed(login, shown[_widest(shown)]))
+        return written + self._write_spelling_redirects(report.username, ordered(shown))
 
     def _write_report_page(
-        self,
-        report: Report,
-        plan: PagePlan,
-        periods: list[Period],
-        page: str,
-        counts: dict[Period, int] | None = None,
+        self, report: Report, plan: PagePlan, shown: dict[Period, Report], page: str
     ) -> Path:
         """Render one report page; `page` is either `<login>/<period>/index.html` or `<login>/index.html`.
 
-        `counts` (pull requests per period) lets an empty page point only to a period that
-        has some, never to another empty page."""
+        The tabs link every period of `shown` with its number of pull requests, so an empty
+        page points only to a period that has some, never to another empty page."""
         on_period_page = page.count("/") == 2
         prefix = "" if on_period_page else f"{report.period}/"
         tabs = [
             {"label": PERIOD_LABELS[p], "href": f"{'../' if on_period_page else ''}{p}/index.html",
-             "current": p == report.period, "prs": (counts or {}).get(p, 0), "calendar": p not in PERIODS}
-            for p in periods
+             "current": p == report.period, "prs": shown[p].total_prs, "calendar": p not in PERIODS}
+            for p in ordered(shown)
         ]  # fmt: skip
         login = report.username.lower()
         label = PERIOD_LABELS[report.period]
@@ -616,20 +709,6 @@ class Publisher:
         return self._write(self.site_dir / page, html)
 
     # --- sharing: cards, social images, teams -----------------------------------------
-
-    def _write_sharing(self, reports: dict[Period, Report]) -> list[Path]:
-        """Per period the embeddable cards (`gitbrag.cards`) and the social image
-        (`gitbrag.socialimage`); the front period's cards also at `<login>/card.svg`, the
-        address a README embeds."""
-        written: list[Path] = []
-        for period, report in reports.items():
-            headline = cards.Headline.from_report(report)
-            folder = f"{report.username.lower()}/{period}/"
-            written += self._write_cards(headline, folder)
-            written.append(self._write_social_image(headline, folder))
-        front = reports["1_year"] if "1_year" in reports else reports[ordered(reports)[0]]
-        written += self._write_cards(cards.Headline.from_report(front), f"{front.username.lower()}/")
-        return written
 
     def _write_cards(self, headline: cards.Headline, folder: str) -> list[Path]:
         return [
@@ -775,17 +854,20 @@ class Publisher:
         )
         return self._write(self.site_dir / page, data)
 
-    def _write_freshness(self, login: str, reports: dict[Period, Report], *, updating: bool) -> Path:
+    def _write_freshness(
+        self, login: str, reports: dict[Period, Report], *, updating: bool, pages: dict[str, str]
+    ) -> Path:
         """`<login>/generated.json` (see `gitbrag.freshness`): when each published period was
-        generated (now, also for a report kept as it was), the `updating` flag, and the
-        newest generation. Periods not being published keep the times already recorded."""
+        generated (now, also for a report kept as it was), the `updating` flag, the newest
+        generation, and the record of what the pages were rendered from. Periods not being
+        published keep the times already recorded."""
         old = self.read_freshness(login) or self._freshness_from_reports(login) or Freshness()
         checked = {p: r.generated_at for p, r in reports.items()}
         for period in self.published_periods(login):  # retired periods are gone by now
             if period not in checked and (at := old.checked.get(period) or self._stamp_time(login, period)):
                 checked[period] = at
         generation = max([old.generation, *(r.generation for r in reports.values())])
-        fresh = Freshness(checked, updating=updating, generation=generation)
+        fresh = Freshness(checked, updating=updating, generation=generation, pages=pages)
         return self._write(self.site_dir / login / FRESHNESS_FILE, fresh.to_json())
 
     def _refresh_url(self, report: Report) -> str | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import logging
 import os
 import secrets
@@ -59,6 +60,11 @@ def _is_link(dir_fd: int, name: str) -> bool:
 def _fsync_dir(dir_fd: int) -> None:
     with contextlib.suppress(OSError):  # some filesystems cannot; the rename is still atomic
         os.fsync(dir_fd)
+
+
+def _described(relative: str, info: os.stat_result) -> tuple[object, ...]:
+    kind = "file" if stat.S_ISREG(info.st_mode) else "other"
+    return (relative, kind, info.st_ino, info.st_size, info.st_mode, info.st_ctime_ns, info.st_mtime_ns)
 
 
 class SiteRoot:
@@ -201,6 +207,42 @@ class SiteRoot:
         *folders, name = _relative_parts(relative)
         with contextlib.suppress(FileNotFoundError), self.folder(folders, create=False) as dir_fd:
             os.unlink(name, dir_fd=dir_fd)
+
+    def snapshot(self, relatives: Sequence[str]) -> tuple[str, list[str]]:
+        """What lies at these paths now, as a digest, and the regular files found (a folder:
+        every file below it, hidden names aside; no link followed).
+
+        Each file counts with its inode, size, mode and change time, so a file written again
+        (a rename over it makes a new inode), edited in place, touched or replaced changes the
+        digest: whoever recorded it can tell that the files are still the ones it wrote
+        without reading them (`gitbrag.publish` skips rendering such pages)."""
+        digest = hashlib.blake2b(digest_size=16)
+        found: list[str] = []
+        for relative in relatives:
+            for entry in self._entries(relative):
+                digest.update(repr(entry).encode())
+                if entry[1] == "file":
+                    found.append(str(entry[0]))
+        return digest.hexdigest(), found
+
+    def _entries(self, relative: str) -> Iterator[tuple[object, ...]]:
+        *folders, name = _relative_parts(relative)
+        try:
+            with self.folder(folders, create=False) as dir_fd:
+                info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                if not stat.S_ISDIR(info.st_mode):
+                    yield _described(relative, info)
+                    return
+                for top, dirs, files, top_fd in os.fwalk(name, dir_fd=dir_fd, follow_symlinks=False):
+                    dirs.sort()
+                    here = "/".join([*folders, top])
+                    for file in sorted(files + [d for d in dirs if _is_link(top_fd, d)]):
+                        if not file.startswith("."):
+                            yield _described(
+                                f"{here}/{file}", os.stat(file, dir_fd=top_fd, follow_symlinks=False)
+                            )
+        except OSError as exc:  # missing, behind a link, changing under us: never "the same"
+            yield (relative, "unreadable", exc.errno)
 
     # --- cleaning ----------------------------------------------------------------------------
 

@@ -15,11 +15,12 @@ import os
 import stat
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from gitbrag.models import Collection, Period, Report
-from gitbrag.publish import IndexEntry, Publisher, SupersededError
+from gitbrag.publish import FRONT, IndexEntry, Publisher, SupersededError, default_template_dirs
 from gitbrag.report import build_reports
 from gitbrag.safepath import SiteRoot
 from tests.support import assert_site_whole
@@ -31,6 +32,7 @@ AGED_NS = 1_000_000_000 * 10**9  # 2001: no write made by this test can carry it
 # A card shows part of its list (own pages), and past 40 cards come the "more" pages.
 REPOS, PRS_PER_REPO = 44, 12
 FRESHNESS = "prolific/generated.json"
+STAMP = {"since", "until", "generated_at", "generation"}
 
 
 def reports_at(collection: Collection, later: timedelta, generation: int) -> dict[Period, Report]:
@@ -100,7 +102,9 @@ def test_an_unchanged_refresh_writes_only_generated_json(
     assert (publisher.files_written, publisher.files_unchanged) == (1, len(before) - 1)
     # report.json keeps the generation that last changed it; generated.json has the new time.
     assert publisher.read_report("prolific", "5_years") == first["5_years"]
-    assert freshness(site) == dict.fromkeys(again, (GENERATED + later).isoformat()) | {
+    recorded = freshness(site)
+    assert set(recorded.pop("pages")) == {*again, FRONT}  # type: ignore[arg-type]
+    assert recorded == dict.fromkeys(again, (GENERATED + later).isoformat()) | {
         "updating": False,
         "generation": 2,
     }
@@ -164,6 +168,79 @@ def test_a_longer_or_shorter_report_rewrites_its_pages(site: Path, collection: C
     publish_site(publisher, reports_at(collection, LATER, generation=2))
     assert page.read_bytes() == original
     assert not other.read_bytes().endswith(b"\n\n")
+
+
+class CountingPublisher(Publisher):
+    """A publisher that notes each page it renders (rendering is the unchanged pass's cost)."""
+
+    def __init__(self, site: Path, **options: Any) -> None:
+        super().__init__(site, **options)
+        self.rendered: list[str] = []
+
+    def _render(self, template: str, *, page: str, **context: Any) -> str:
+        self.rendered.append(page)
+        return super()._render(template, page=page, **context)
+
+
+def test_an_unchanged_refresh_of_an_untouched_site_renders_no_page(
+    site: Path, collection: Collection
+) -> None:
+    """generated.json records what each period's pages were rendered from and the files as
+    written: when both still hold, nothing is rendered; a file gone is rendered again."""
+    publish_site(Publisher(site), reports_at(collection, timedelta(0), generation=1))
+    before = files_state(site)
+    publisher = CountingPublisher(site)
+    publisher.publish_user(reports_at(collection, NEXT_DAY, generation=2))
+    assert publisher.rendered == []
+    assert rewritten(before, site) == {FRESHNESS}
+    user_files = [p for p in before if p.startswith("prolific/") and p != FRESHNESS]
+    assert (publisher.files_written, publisher.files_unchanged) == (1, len(user_files))
+
+    (site / "prolific" / "2_years" / "card.svg").unlink()
+    publisher = CountingPublisher(site)
+    publisher.publish_user(reports_at(collection, NEXT_DAY + LATER, generation=3))
+    assert publisher.rendered and {p.split("/")[1] for p in publisher.rendered} == {"2_years"}
+    assert (site / "prolific" / "2_years" / "card.svg").is_file()
+    assert rewritten(before, site) == {FRESHNESS, "prolific/2_years/card.svg"}
+    assert_site_whole(site)
+
+
+def test_a_changed_report_renders_only_its_own_pages(site: Path, collection: Collection) -> None:
+    """A pull request's new title shows in the periods that list it: their pages, and the
+    front page (the 1-year report), are rendered; the other periods' are not."""
+    publish_site(Publisher(site), reports_at(collection, timedelta(0), generation=1))
+    prs = list(collection.pull_requests)
+    prs[-1] = prs[-1].model_copy(update={"title": "A title changed on GitHub since the last refresh"})
+    changed = reports_at(collection.model_copy(update={"pull_requests": prs}), LATER, 2)
+    publisher = CountingPublisher(site)
+    publisher.publish_user(changed)
+    periods = {page.split("/")[1] for page in publisher.rendered}
+    first = reports_at(collection, timedelta(0), generation=1)
+    differs = {
+        p for p in changed if changed[p].model_copy(update=first[p].model_dump(include=STAMP)) != first[p]
+    }
+    assert differs and differs < set(changed)
+    assert periods == differs | {"index.html"}
+
+
+def test_an_edited_template_renders_the_pages_again(
+    site: Path, collection: Collection, tmp_path: Path
+) -> None:
+    """An operator's template (GITBRAG_TEMPLATES_DIR) changed since the last publish counts
+    as a change of every page it renders, as Jinja reloads it."""
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    template = custom / "report.html"
+    template.write_text((default_template_dirs()[0] / "report.html").read_text(encoding="utf-8"))
+    publish_site(Publisher(site, templates_dir=custom), reports_at(collection, timedelta(0), generation=1))
+    edited = template.read_text(encoding="utf-8").replace(
+        "{% block content %}", "{% block content %}<!-- edited by the operator -->", 1
+    )
+    template.write_text(edited)
+    publisher = CountingPublisher(site, templates_dir=custom)
+    publisher.publish_user(reports_at(collection, LATER, generation=2))
+    assert "<!-- edited by the operator -->" in (site / "prolific" / "2_years" / "index.html").read_text()
+    assert "<!-- edited by the operator -->" in (site / "prolific" / "index.html").read_text()
 
 
 def test_rewrite_unchanged_writes_every_file_as_before(site: Path, collection: Collection) -> None:
