@@ -199,15 +199,16 @@ def _digest(*parts: object) -> str:
 @dataclass(frozen=True)
 class _Settled:
     """A period's report as it is published: the one on the site when only its stamp
-    differs (`on_site`: report.json already holds `payload`), else the new one."""
+    differs (`on_site`: report.json already holds it), else the new one; `digest` is of its
+    report.json (the bytes themselves are not kept: megabytes a period for a prolific user)."""
 
     report: Report
-    payload: bytes
+    digest: str
     on_site: bool
 
-    @functools.cached_property
-    def digest(self) -> str:
-        return hashlib.blake2b(self.payload, digest_size=16).hexdigest()
+    @classmethod
+    def of(cls, report: Report, payload: bytes, *, on_site: bool) -> _Settled:
+        return cls(report, hashlib.blake2b(payload, digest_size=16).hexdigest(), on_site)
 
 
 # --- the publisher ----------------------------------------------------------------------
@@ -375,8 +376,8 @@ class Publisher:
             kept = report.model_copy(update=stamp.fields())
             payload = _report_json(kept)
             if self._site.holds(f"{login}/{report.period}/report.json", payload):
-                return _Settled(kept, payload, on_site=True)
-        return _Settled(report, _report_json(report), on_site=False)
+                return _Settled.of(kept, payload, on_site=True)
+        return _Settled.of(report, _report_json(report), on_site=False)
 
     def _page_inputs(self, settled: dict[Period, _Settled]) -> dict[str, str]:
         """Per period, and for the front files (`FRONT`), a digest of everything their pages
@@ -640,7 +641,7 @@ class Publisher:
         if settled.on_site:
             self.files_unchanged += 1
         else:
-            self._write(path, settled.payload)
+            self._write(path, _report_json(report))
         written = [path, self._write_brag(report, folder)]
         plan = plan_page(report)
         for view in plan.own_pages:
