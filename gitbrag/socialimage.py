@@ -8,8 +8,9 @@ every CI runner or container). It covers Latin scripts; a character it lacks is 
 box, never as markup, as the PNG holds only pixels.
 
 Drawing costs CPU (some 25 ms), so it happens only when what the image shows changed: the
-hash of its inputs (`Headline` and `VERSION`) is stored in the PNG's `gitbrag-inputs` text
-chunk, and a publisher that finds the same hash in the published file keeps that file.
+hash of what it draws (`Headline` with its numbers as drawn, and `VERSION`) is stored in
+the PNG's `gitbrag-inputs` text chunk, and a publisher that finds the same hash in the
+published file keeps that file.
 """
 
 from __future__ import annotations
@@ -36,8 +37,13 @@ LANGUAGE_COLORS = ("#4f8fd0", "#e3b341", "#3fb950")
 
 
 def inputs_hash(headline: Headline) -> str:
-    """What the image depends on, hashed: equal hashes draw equal images."""
-    payload = json.dumps({"version": VERSION, "headline": asdict(headline)}, sort_keys=True)
+    """What the image shows, hashed: equal hashes draw equal images. The numbers count as
+    drawn ("11.3k"), so a star or a line more that leaves the figure as it was (most days
+    near a big repository) keeps the image instead of drawing and encoding it again."""
+    drawn = asdict(headline) | {"stats": headline.stats()}
+    for exact in ("prs", "merged", "repos", "lines", "stars"):
+        del drawn[exact]
+    payload = json.dumps({"version": VERSION, "drawn": drawn}, sort_keys=True)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

@@ -1,10 +1,11 @@
 """The link preview: each report's `social.png` is a 1200×630 PNG under 300 KB, referenced by
-the page's `og:image` with its size and type, and drawn only when its numbers change."""
+the page's `og:image` with its size and type, and drawn only when what it shows changes."""
 
 from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,14 @@ def test_a_long_name_is_cut_to_fit_inside_the_margin() -> None:
     with Image.open(io.BytesIO(socialimage.render(headline))) as image:
         margin = image.convert("RGB").crop((1125, 70, 1200, 210))  # right of the name and login
         assert margin.getcolors() == [(75 * 140, (13, 17, 23))], "text spills into the right margin"
+
+
+def test_a_number_that_draws_the_same_keeps_the_image() -> None:
+    """A star more near a big repository leaves "+11.3k" as it was: the published image
+    is kept (not drawn and encoded again); a figure drawn differently draws it anew."""
+    headline = Headline.from_report(reports_for(make_collection())["1_year"])
+    drawn = replace(headline, stars=11_331)
+    assert socialimage.inputs_hash(replace(drawn, stars=11_332)) == socialimage.inputs_hash(drawn)
+    assert socialimage.inputs_hash(replace(drawn, stars=11_351)) != socialimage.inputs_hash(drawn)
+    assert socialimage.inputs_hash(replace(drawn, stars=None)) != socialimage.inputs_hash(drawn)
+    assert socialimage.inputs_hash(replace(drawn, name="Other")) != socialimage.inputs_hash(drawn)
