@@ -351,11 +351,18 @@ class Publisher:
         self._rows.clear()
         written: list[Path] = []
         pages: dict[str, str] = {}
-        for group, key in self._page_inputs(settled).items():
-            paths = self._group_paths(login, group, settled)
-            kept = self._still_rendered(recorded.get(group), key, paths)
-            if kept is None or (group != FRONT and not settled[group].on_site):
-                written += self._write_group(group, settled)
+        shown = {p: s.report for p, s in settled.items()}
+        for group, key in self._page_inputs(settled, shown).items():
+            paths = self._group_paths(login, group, shown)
+            # A period whose report.json is rewritten is rendered: its record cannot hold.
+            may_keep = group == FRONT or settled[group].on_site
+            kept = self._still_rendered(recorded.get(group), key, paths) if may_keep else None
+            if kept is None:
+                written += (
+                    self._write_front(shown)
+                    if group == FRONT
+                    else self._publish_period(settled[group], shown)
+                )
                 kept = self._site.snapshot(paths)
             else:
                 self.files_unchanged += len(kept[1])
@@ -379,7 +386,7 @@ class Publisher:
                 return _Settled.of(kept, payload, on_site=True)
         return _Settled.of(report, _report_json(report), on_site=False)
 
-    def _page_inputs(self, settled: dict[Period, _Settled]) -> dict[str, str]:
+    def _page_inputs(self, settled: dict[Period, _Settled], shown: dict[Period, Report]) -> dict[str, str]:
         """Per period, and for the front files (`FRONT`), a digest of everything their pages
         are rendered from: the report, what every page shows of the others (the tabs), the
         user's teams, the code, the templates and the publisher's settings."""
@@ -391,17 +398,16 @@ class Publisher:
             [(p, s.report.total_prs) for p, s in settled.items()],
         )  # fmt: skip
         inputs = {p: _digest(shared, p, s.digest) for p, s in settled.items()}
-        shown = {p: s.report for p, s in settled.items()}
         front, widest = _front(shown), _widest(shown)
         inputs[FRONT] = _digest(shared, FRONT, settled[front].digest, settled[widest].digest)
         return inputs
 
-    def _group_paths(self, login: str, group: str, settled: dict[Period, _Settled]) -> list[str]:
+    def _group_paths(self, login: str, group: str, shown: dict[Period, Report]) -> list[str]:
         """What a group's pages are: a period's folder, or the user's front files (and the
         folder of the spelling redirects)."""
         if group != FRONT:
             return [f"{login}/{group}"]
-        username = settled[next(iter(settled))].report.username
+        username = shown[_front(shown)].username
         front = [f"{login}/{name}" for name in ("index.html", *cards.CARD_FILES.values(), "feed.xml")]
         return front + ([username] if username != login else [])
 
@@ -414,12 +420,6 @@ class Publisher:
             return None
         state = self._site.snapshot(paths)
         return state if recorded == f"{key}:{state[0]}" else None
-
-    def _write_group(self, group: str, settled: dict[Period, _Settled]) -> list[Path]:
-        shown = {p: s.report for p, s in settled.items()}
-        if group == FRONT:
-            return self._write_front(shown)
-        return self._publish_period(settled[group], shown)
 
     def _write_spelling_redirects(self, username: str, periods: list[Period]) -> list[Path]:
         """`site/Mona-Lisa/index.html` (and one per period) sending readers to `mona-lisa/`:
