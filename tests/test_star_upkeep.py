@@ -27,6 +27,8 @@ from gitbrag.fakegithub.app import FakeConfig
 from gitbrag.fakegithub.dataset import build_dataset
 from gitbrag.fakegithub.records import Dataset
 from gitbrag.fakegithub.server import FakeGitHubServer
+from gitbrag.github import reconcile
+from gitbrag.github import stars as stars_module
 from gitbrag.github.client import GitHubClient
 from gitbrag.models import PERIODS, Reconciliation, StarCheckpoint, StarHistory
 from gitbrag.publish import Publisher
@@ -234,3 +236,72 @@ def test_the_index_keeps_checkpoints_and_an_unfinished_re_read() -> None:
         reconcile=Reconciliation(below=at - timedelta(hours=1), revealed=2, at=at),
     )
     assert starcodec.decode(starcodec.encode(history)) == history
+
+
+def _stargazers_page(stars: list[datetime], after: int) -> dict[str, Any]:
+    """GitHub's page of 100 stargazers after the star at index `after` (-1: from the newest),
+    each edge's cursor naming its star's index in the full, unchanged list."""
+    edges = [
+        {"cursor": f"star-{i}", "starredAt": f"{t:%Y-%m-%dT%H:%M:%SZ}"}
+        for i, t in enumerate(stars)
+        if i > after
+    ][:100]
+    more = int(edges[-1]["cursor"].removeprefix("star-")) < len(stars) - 1 if edges else False
+    info = {"hasNextPage": more, "endCursor": edges[-1]["cursor"] if edges else None}
+    return {"stargazerCount": len(stars), "stargazers": {"edges": edges, "pageInfo": info}}
+
+
+def test_a_history_whose_oldest_stretch_fills_a_page_can_still_be_re_read() -> None:
+    """The oldest stretch ends at `since`, which no star marks: its page proves it read the
+    whole stretch only by showing a star older than `since`. A window of exactly two pages
+    keeps the checkpoint between them, so an unstar above is located, not re-read in vain
+    by every refresh that shares the repository."""
+    top = datetime(2026, 5, 1, tzinfo=UTC)
+    stars = [top - timedelta(minutes=i) for i in range(300)]  # GitHub's list, newest first
+    since = stars[199]  # the window holds exactly two pages
+    walk = stars_module.Walk(stop_at=since)
+    for after in (-1, 99, 199):
+        walk.absorb(_stargazers_page(stars, after))
+    history = StarHistory(
+        repo="acme/widget",
+        since=since,
+        starred_at=walk.starred_at,
+        stargazer_count=300,
+        checkpoints=stars_module.thinned(
+            [c for c in walk.checkpoints if c.at >= since], walk.starred_at, since
+        ),
+        unlocated=1,
+    )
+    live = [t for i, t in enumerate(stars) if i != 5]  # one star of the newest page is gone
+    kept_cursors = [int(c.cursor.removeprefix("star-")) for c in history.checkpoints]
+    # The live list's pages after each kept cursor (the removed star shifts the first page).
+    pages = [_stargazers_page(live, -1), *(_stargazers_page(live, i - 1) for i in kept_cursors)]
+    chosen: list[StarCheckpoint | None] = [None, *history.checkpoints]
+    located = reconcile._replaced(history, chosen, pages, None)
+    assert located is not None
+    assert located[1] == 1
+    assert located[0].starred_at == [t for t in live if t >= since]
+
+
+async def test_a_re_read_that_cannot_finish_is_put_off_not_repeated_by_every_refresh(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Stars arriving between a history's upkeep and its re-read leave the newest stretch
+    longer than a page: the re-read cannot prove what it read. The history is kept with its
+    stated bound and its re-read is put off like a finished one, so the next refreshes that
+    share the repository (every contributor's, in a pass) do not pay for it again."""
+    repo = "star-rocket/rocket"
+    with FakeGitHubServer(build_dataset()) as gh:
+        async with GitHubClient([TOKEN], gh.url, gh.url + "/graphql") as client:
+            now = datetime.now(UTC).replace(microsecond=0)
+            walked = await stars_module.star_histories(client, [repo], now - timedelta(days=1825))
+            history = walked[repo].model_copy(update={"unlocated": 1})
+            for i in range(150):  # newer than the history's newest star, not yet read
+                gh.app_state.add_star(repo, f"late-fan-{i}", now - timedelta(seconds=i))
+            before = points(gh)
+            kept = (await reconcile.reread(client, [history], now))[repo]
+            assert points(gh) > before  # it did ask GitHub
+            assert kept.starred_at == history.starred_at and kept.unlocated == 1
+            assert not reconcile.due(kept, now + timedelta(hours=1))
+            assert reconcile.due(kept, now + reconcile.EVERY)
+    assert any("did not reach its stretch's end" in r.getMessage() for r in caplog.records)

@@ -87,8 +87,7 @@ async def _reread(client: GitHubClient, history: StarHistory, now: datetime) -> 
     rest = bounds[start + len(chosen) :]
     located = _replaced(history, chosen, pages, rest[0].at if rest and rest[0] else None)
     if located is None:
-        log.warning("re-reading the stars of %s went wrong; kept as it was", history.repo)
-        return history
+        return _unread(history, now)
     history, found = located
     unlocated = max(0, history.unlocated - found)
     done = not rest
@@ -100,6 +99,20 @@ async def _reread(client: GitHubClient, history: StarHistory, now: datetime) -> 
     )
     _log(history, found, unlocated, len(chosen), done)
     return history.model_copy(update={"unlocated": unlocated, "reconcile": next_state})
+
+
+def _unread(history: StarHistory, now: datetime) -> StarHistory:
+    """The history as it was, its re-read put off for `EVERY` like a finished one, so that
+    every refresh sharing the repository does not pay for the same failed pages again."""
+    log.warning(
+        "re-reading the stars of %s: a page did not reach its stretch's end (stars arrived"
+        " meanwhile, or the stretch is longer than a page); kept as it was, %d unstars unlocated",
+        history.repo,
+        history.unlocated,
+        extra={"repo": history.repo, "unlocated": history.unlocated},
+    )
+    state = history.reconcile or Reconciliation(below=None, revealed=0, at=now)
+    return history.model_copy(update={"reconcile": state.model_copy(update={"at": now})})
 
 
 def _first_under(checkpoints: list[StarCheckpoint], below: datetime | None) -> int:

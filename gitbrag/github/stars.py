@@ -412,7 +412,11 @@ def thinned(
     """`checkpoints` (newest first) less each one whose neighbours (the newest star above
     the first, `since` under the last) are still at most a page of `times` apart without it.
     Stars of the same second are counted on both sides, so a stretch is never taken for
-    shorter than it is."""
+    shorter than it is.
+
+    A stretch ends at a checkpoint's own star, which the page re-reading it shows last; the
+    bottom one ends at `since`, which no star marks, so it holds one star less: its page must
+    show a star older than `since` (or the list's end) to prove nothing lies beyond it."""
     ascending = times[::-1]
 
     def stars_between(newer: datetime | None, older: datetime) -> int:
@@ -421,7 +425,8 @@ def thinned(
 
     kept: list[StarCheckpoint] = []
     for i, checkpoint in enumerate(checkpoints):
-        following = checkpoints[i + 1].at if i + 1 < len(checkpoints) else since
-        if stars_between(kept[-1].at if kept else None, following) > PAGE_SIZE:
+        bottom = i + 1 == len(checkpoints)
+        following = since if bottom else checkpoints[i + 1].at
+        if stars_between(kept[-1].at if kept else None, following) > PAGE_SIZE - (1 if bottom else 0):
             kept.append(checkpoint)
     return kept
