@@ -182,7 +182,8 @@ def _code_digest() -> str:
 
 def _templates_digest(search_path: Sequence[Path]) -> str:
     """The templates and assets as they are on disk now (name, size, change time): an
-    operator's edit to GITBRAG_TEMPLATES_DIR counts at the next publish, as Jinja reloads it."""
+    operator's edit to GITBRAG_TEMPLATES_DIR counts at the next publish (`Publisher._templates`
+    then has Jinja read them again)."""
     digest = hashlib.blake2b(digest_size=16)
     for directory in search_path:
         for path in sorted(directory.rglob("*")):
@@ -301,7 +302,11 @@ class Publisher:
             lstrip_blocks=True,
             keep_trailing_newline=True,
             finalize=finalize,
+            # Not Jinja's check of every template's mtime at every render (a fifteenth of an
+            # unchanged pass's CPU): `_templates` looks once per publish instead.
+            auto_reload=False,
         )
+        self._templates_seen = ""
         self.env.filters.update(FILTERS)
         self._assets = {name: self._hashed_name(name) for name in ASSETS}
         # A pull request's row is the same on every page that lists it: rendered once per user.
@@ -393,7 +398,7 @@ class Publisher:
         periods = list(settled)
         report = settled[periods[0]].report
         shared = _digest(
-            _code_digest(), _templates_digest(self.search_path), self.base_url, self.hook_public_url,
+            _code_digest(), self._templates(), self.base_url, self.hook_public_url,
             self.stale_after_seconds, report.username, teams.teams_of(report.username, self.teams),
             [(p, s.report.total_prs) for p, s in settled.items()],
         )  # fmt: skip
@@ -401,6 +406,16 @@ class Publisher:
         front, widest = _front(shown), _widest(shown)
         inputs[FRONT] = _digest(shared, FRONT, settled[front].digest, settled[widest].digest)
         return inputs
+
+    def _templates(self) -> str:
+        """The templates' digest now; when it changed, Jinja forgets what it compiled, so an
+        operator's edit is rendered from the next publish on."""
+        digest = _templates_digest(self.search_path)
+        if digest != self._templates_seen:
+            if self.env.cache is not None:
+                self.env.cache.clear()
+            self._templates_seen = digest
+        return digest
 
     def _group_paths(self, login: str, group: str, shown: dict[Period, Report]) -> list[str]:
         """What a group's pages are: a period's folder, or the user's front files (and the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -312,20 +313,27 @@ def test_a_star_record_many_refreshes_need_stays_decoded_within_a_bound(
 ) -> None:
     """A giant's record decoded a second time (by refreshes that did not overlap) is held, so
     the rest of the pass shares it; what is held stays within `RETAINED_STARS` star times,
-    the least recently used let go first."""
+    the one needed least often let go first, however recently: a pass visits its users in
+    turn, and the giant most of them need must outlast a repository two of them share."""
     monkeypatch.setattr(starcodec, "RETAINED_STARS", 1500)
+    monkeypatch.setattr(starcodec, "_retained", {})  # what earlier tests decoded is not counted
+    monkeypatch.setattr(starcodec, "_needed", Counter())
     at = datetime(2026, 5, 1, tzinfo=UTC)
 
     def record(repo: str) -> bytes:
         times = [at - timedelta(minutes=m) for m in range(1000)]
         return starcodec.encode(StarHistory(repo=repo, since=at - timedelta(days=1825), starred_at=times))
 
-    giant, other = record("held-test/giant"), record("held-test/other")
+    giant, other, third = record("held-test/giant"), record("held-test/other"), record("held-test/third")
     once = weakref.ref(starcodec.decode(giant))
     assert once() is None  # decoded once and dropped: nothing kept
     kept = weakref.ref(starcodec.decode(giant))  # decoded again: kept
     assert kept() is not None and starcodec.decode(giant) is kept()
     starcodec.decode(other)
-    newer = weakref.ref(starcodec.decode(other))  # the other one is now needed again, and kept
-    assert newer() is not None
-    assert kept() is None  # 2,000 star times would exceed the bound: the older one let go
+    newer = weakref.ref(starcodec.decode(other))  # needed again, but less often than the giant
+    assert newer() is None  # 2,000 star times would exceed the bound: the one needed least let go
+    assert starcodec.decode(giant) is kept()
+    for _ in range(4):
+        starcodec.decode(third)
+    assert weakref.ref(starcodec.decode(third))() is not None  # needed more often now than the giant
+    assert kept() is None

@@ -243,6 +243,24 @@ def test_an_edited_template_renders_the_pages_again(
     assert "<!-- edited by the operator -->" in (site / "prolific" / "index.html").read_text()
 
 
+def test_a_running_publisher_renders_an_edited_template_at_its_next_publish(
+    site: Path, collection: Collection, tmp_path: Path
+) -> None:
+    """The service's publisher lives for days: an operator's edit counts without a restart."""
+    custom = tmp_path / "templates"
+    custom.mkdir()
+    template = custom / "report.html"
+    template.write_text((default_template_dirs()[0] / "report.html").read_text(encoding="utf-8"))
+    publisher = Publisher(site, templates_dir=custom)
+    publish_site(publisher, reports_at(collection, timedelta(0), generation=1))
+    edited = template.read_text(encoding="utf-8").replace(
+        "{% block content %}", "{% block content %}<!-- edited while running -->", 1
+    )
+    template.write_text(edited)
+    publisher.publish_user(reports_at(collection, LATER, generation=2))
+    assert "<!-- edited while running -->" in (site / "prolific" / "2_years" / "index.html").read_text()
+
+
 def test_rewrite_unchanged_writes_every_file_as_before(site: Path, collection: Collection) -> None:
     """The benchmark's baseline: the publisher as it was, writing every file each time."""
     publish_site(Publisher(site), reports_at(collection, timedelta(0), generation=1))

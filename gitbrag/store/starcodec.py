@@ -13,18 +13,23 @@ holds is not decoded again: `decode` hands out that same history (histories are 
 changed in place, only copied). The memo holds histories weakly, so it keeps nothing alive
 that no refresh holds, and a changed record (other bytes) is decoded afresh. A repository
 decoded a second time in a process is one that many refreshes need (a giant most users'
-reports count): the most recent of those are also held strongly, up to `RETAINED_STARS`
-star times (~35 MB), so a pass decodes each giant about once. A user alone in a process
-(`--user maintainer-max`) decodes each of their histories once and retains nothing.
+reports count): those are also held strongly, up to `RETAINED_STARS` star times (~55 MB),
+and past the bound the one needed least often so far is let go. A pass visits its users in
+turn, so letting go the least recently used would let go each giant just before the next
+user needs it; by need, the giants (needed by most users) stay and are decoded about once a
+pass. A user alone in a process (`--user maintainer-max`) decodes each of their histories
+once and retains nothing.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
+import operator
 import weakref
 import zlib
-from collections import OrderedDict
+from collections import Counter
 from datetime import UTC, datetime
 
 from gitbrag.models import Reconciliation, StarCheckpoint, StarHistory
@@ -47,39 +52,37 @@ def encode(history: StarHistory) -> bytes:
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
 
 
-RETAINED_STARS = 600_000  # the star times held strongly: the six giants' five-year histories fit
+RETAINED_STARS = 1_000_000  # star times held strongly: the giants' five-year histories and more
 _held: weakref.WeakValueDictionary[bytes, StarHistory] = weakref.WeakValueDictionary()
-_retained: OrderedDict[str, StarHistory] = OrderedDict()  # by repository, least recently used first
-_decoded_once: set[str] = set()
+_retained: dict[str, StarHistory] = {}  # by repository
+_needed: Counter[str] = Counter()  # by repository: how often `decode` was asked for it
 
 
 def decode(data: bytes) -> StarHistory:
     history = _held.get(data)
     if history is None:
         history = _held[data] = _decoded(data)
+        _needed[history.repo] += 1
         _retain(history)
-    elif history.repo in _retained:
-        _retained.move_to_end(history.repo)
+    else:
+        _needed[history.repo] += 1
     return history
 
 
 def _retain(history: StarHistory) -> None:
-    if history.repo not in _decoded_once:
-        _decoded_once.add(history.repo)
+    if _needed[history.repo] < 2:
         return
     _retained[history.repo] = history
-    _retained.move_to_end(history.repo)
-    while _retained and sum(len(h.starred_at) for h in _retained.values()) > RETAINED_STARS:
-        _retained.popitem(last=False)
+    held = sum(len(h.starred_at) for h in _retained.values())
+    while held > RETAINED_STARS:
+        least = min(_retained, key=_needed.__getitem__)  # ties: the first retained
+        held -= len(_retained.pop(least).starred_at)
 
 
 def _decoded(data: bytes) -> StarHistory:
     doc = json.loads(zlib.decompress(data))
-    times: list[datetime] = []
-    at = 0
-    for i, gap in enumerate(doc["gaps"]):
-        at = gap if i == 0 else at - gap
-        times.append(datetime.fromtimestamp(at, UTC))
+    at = datetime.fromtimestamp
+    times = [at(t, UTC) for t in itertools.accumulate(doc["gaps"], operator.sub)]
     return StarHistory(
         repo=doc["repo"],
         since=datetime.fromtimestamp(doc["since"], UTC),
