@@ -35,8 +35,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from gitbrag.store import RedisStore, SQLiteStore, Store
-from gitbrag.tracking import TaskTracker
+from gitbrag.coordination import RedisStore, SQLiteStore, Store
+from gitbrag.coordination.tracking import TaskTracker
 
 
 @contextmanager
@@ -132,7 +132,7 @@ def limit_worker(
 def force_worker(redis_url: str, github_url: str, site: str, requests: int, barrier: Any, out: Any) -> None:
     """`requests` concurrent forced refreshes of one user through the real refresh path."""
     from gitbrag.github.client import GitHubClient
-    from gitbrag.publish import Publisher
+    from gitbrag.publish.publisher import Publisher
     from gitbrag.refresh import Refresher, Target
 
     async def run() -> list[str]:

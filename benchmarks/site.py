@@ -37,8 +37,8 @@ from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.collect import collect_user
 from gitbrag.models import ChangedFile, Collection, Profile, PullRequest, Repository
-from gitbrag.publish import Publisher
-from gitbrag.report import build_reports
+from gitbrag.publish.publisher import Publisher
+from gitbrag.report.build import build_reports
 
 PAGE_BUDGET = 300 * 1024
 

@@ -1,5 +1,5 @@
 """`python -m gitbrag` is the `gitbrag` command."""
 
-from gitbrag.cli import main
+from gitbrag.doors.cli import main
 
 raise SystemExit(main())

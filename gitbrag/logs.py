@@ -116,10 +116,11 @@ class OutageLog:
         self.logger, self.down_message, self.up_message = logger, down, up
         self.down = False
 
-    def failed(self, exc: BaseException) -> None:
+    def failed(self, error: str) -> None:
+        """`error`: what went wrong, by name (`ConnectionError`), never its message."""
         if not self.down:
             self.down = True
-            self.logger.warning(self.down_message, extra={"error": type(exc).__name__})
+            self.logger.warning(self.down_message, extra={"error": error})
 
     def succeeded(self) -> None:
         if self.down:

@@ -12,6 +12,7 @@ Times are timezone-aware UTC datetimes everywhere.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Literal, NamedTuple
@@ -20,6 +21,17 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from gitbrag.periods import GITHUB_EPOCH as GITHUB_EPOCH  # "all time" starts at GitHub's launch
 from gitbrag.periods import ROLLING, ROLLING_DAYS, PeriodLabels, parse_period
+
+# GitHub's login rule: 1-39 ASCII letters, digits and single inner hyphens. Every door checks
+# a name with it before using it, and the publisher again before a folder is named after it:
+# anything else could climb out of site/ ("..", "/", "\\").
+LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+
+
+def is_login(name: str) -> bool:
+    """`name` is a GitHub login (any case)."""
+    return LOGIN_RE.fullmatch(name) is not None
+
 
 # --- periods --------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Refresh orchestration: the one path every door (cron, the service, the hook) goes through.
 
 A generation is claimed first: task `{user}:{period}:{params_hash}` under the
-per-reported-user limit (`gitbrag.tracking`), so concurrent refreshers never
+per-reported-user limit (`gitbrag.coordination.tracking`), so concurrent refreshers never
 generate the same report twice and never hammer one user. Holding the claim (its
 lease renewed while the work runs) it collects once from GitHub, builds every
 period's report (pure), and publishes them all: one collection serves all periods.
@@ -24,26 +24,29 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal, TypeVar
 
 from aiocache.base import BaseCache
 
-from gitbrag import teams
+from gitbrag.clock import Now, utcnow
+from gitbrag.coordination.base import Store, TrackedUser
+from gitbrag.coordination.errors import StoreUnavailable, error_name
+from gitbrag.coordination.failopen import FailOpenStore
+from gitbrag.coordination.tracking import Claim, TaskTracker, hash_params, make_task_id
+from gitbrag.doors.shutdown import Shutdown, ShuttingDown
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.collect import UserNotFound, collect_user
 from gitbrag.github.errors import GitHubError
 from gitbrag.github.orgs import public_members
 from gitbrag.memory import release_freed_memory
 from gitbrag.metrics import ACTIVE_GENERATIONS, duplicate_skipped, generation_finished
-from gitbrag.models import PERIODS, Collection, PrivateMode, StarHistory
-from gitbrag.publish import LOGIN_RE, IndexEntry, Publisher, SupersededError
-from gitbrag.report import ReportOptions, build_reports
-from gitbrag.safepath import SiteRoot
-from gitbrag.shutdown import Shutdown, ShuttingDown
-from gitbrag.store.base import Store, TrackedUser
-from gitbrag.store.redis import OUTAGE_ERRORS
-from gitbrag.tracking import Claim, TaskTracker, hash_params, make_task_id
+from gitbrag.models import LOGIN_RE, PERIODS, Collection, PrivateMode, StarHistory
+from gitbrag.publish.publisher import IndexEntry, Publisher, SupersededError
+from gitbrag.publish.safepath import SiteRoot
+from gitbrag.report import teams
+from gitbrag.report.build import ReportOptions, build_reports
+from gitbrag.settings import DEFAULT_MAX_CONCURRENT, DEFAULT_STALE_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,10 +57,6 @@ RETRY_BASE_SECONDS = 300
 PARAMS_HASH = hash_params({"exclude_closed_unmerged": True, "star_increase": True})
 
 Status = Literal["refreshed", "failed", "skipped"]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -99,16 +98,15 @@ class Target:
 
 @dataclass(frozen=True)
 class _StoreStarIndex:
-    """The store as the deployment's star index, failing open like every store call."""
+    """The store as the deployment's star index, failing open like the rest of a refresh's bookkeeping."""
 
-    store: Store
-    tracker: TaskTracker
+    bookkeeping: FailOpenStore
 
     async def load(self, repos: list[str]) -> dict[str, StarHistory]:
-        return await self.tracker.guard(self.store.load_star_histories(repos), {})
+        return await self.bookkeeping.load_star_histories(repos)
 
     async def save(self, histories: list[StarHistory]) -> None:
-        await self.tracker.guard(self.store.save_star_histories(histories), None)
+        await self.bookkeeping.save_star_histories(histories)
 
 
 # The publisher's work, one call at a time in one thread. Rendering is Python under the GIL,
@@ -135,9 +133,9 @@ class Refresher:
         publisher: Publisher,
         tracker: TaskTracker | None = None,
         cache: BaseCache | None = None,
-        stale_after: timedelta = timedelta(days=1),
-        max_concurrent: int = 8,
-        clock: Callable[[], datetime] = utcnow,
+        stale_after: timedelta = timedelta(seconds=DEFAULT_STALE_AFTER_SECONDS),
+        max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+        clock: Now = utcnow,
         private: PrivateMode = "off",
         shutdown: Shutdown | None = None,
         report_options: ReportOptions | None = None,
@@ -163,6 +161,12 @@ class Refresher:
         self._org_members: dict[str, list[str]] = {}  # lowercased org -> public members, as last listed
         self._orgs_failing: set[str] = set()  # lowercased orgs whose last listing failed (logged once)
         publisher.teams = teams.resolve_teams(self.teams, {}, self._shown_members())
+
+    @property
+    def bookkeeping(self) -> FailOpenStore:
+        """The store as a refresh uses it: failing open, through the tracker's guard (one
+        outage, logged once, whether a claim or a report's metadata met it)."""
+        return FailOpenStore(self.store, self.tracker.guard)
 
     def spelling(self, login: str) -> str:
         """`login` as GitHub spells it when known (`Mona-Lisa`), for messages: the store,
@@ -239,7 +243,7 @@ class Refresher:
             await asyncio.gather(*self._background, return_exceptions=True)
 
     async def _due(self, login: str) -> bool:
-        metas = await self.tracker.guard(self.store.report_meta(login), {})
+        metas = await self.bookkeeping.report_meta(login)
         now = self.clock()
         return not metas or any(m.next_due_at <= now for m in metas.values())
 
@@ -262,7 +266,7 @@ class Refresher:
             # report at once, before any GitHub budget is spent, and not the whole pass.
             marked = await _on_disk(self.publisher.set_updating, login, True)
             generation = await _on_disk(self._next_generation, login)
-            previous = await self.tracker.guard(self.store.load_collection(login), None)
+            previous = await self.bookkeeping.load_collection(login)
             release_freed_memory()  # what parsing it took (as much again as the collection)
             collection = await collect_user(
                 self.client,
@@ -271,7 +275,7 @@ class Refresher:
                 cache=self.cache,
                 previous=previous,
                 private=self.private,
-                index=_StoreStarIndex(self.store, self.tracker),
+                index=_StoreStarIndex(self.bookkeeping),
             )
             self._remember([collection.login], authoritative=True)
             del previous
@@ -293,9 +297,7 @@ class Refresher:
                 raise
             return await self._not_published(login, now, started, exc)
         # The pages are out; if the store is unreachable now, the report is simply due again.
-        await self.tracker.guard(
-            self.store.mark_generated(login, list(PERIODS), now, now + self.stale_after), None
-        )
+        await self.bookkeeping.mark_generated(login, list(PERIODS), now, now + self.stale_after)
         seconds = time.monotonic() - started
         generation_finished("refreshed", len(PERIODS), seconds)
         log.info(
@@ -312,7 +314,7 @@ class Refresher:
         which the next refresh simply builds on (it is GitHub's data, and reports are rebuilt
         from it). Without its star histories: those are the star index's, one per repository."""
         kept = collection.model_copy(update={"stars": {}})
-        await self.tracker.guard(self.store.save_collection(kept), None)
+        await self.bookkeeping.save_collection(kept)
         release_freed_memory()
 
     def _next_generation(self, login: str) -> int:
@@ -328,7 +330,7 @@ class Refresher:
             log.warning("generation superseded; not published", extra=fields)
             return UserOutcome(login, "skipped", (), time.monotonic() - started, str(exc))
         if isinstance(exc, UserNotFound):
-            await self.tracker.guard(self.store.mark_missing(login, True), None)
+            await self.bookkeeping.mark_missing(login, True)
             return await self._failed(login, now, started, "GitHub user not found", self.stale_after)
         if isinstance(exc, GitHubError):
             return await self._failed(login, now, started, str(exc))
@@ -342,10 +344,10 @@ class Refresher:
         self, login: str, now: datetime, started: float, error: str, retry_in: timedelta | None = None
     ) -> UserOutcome:
         if retry_in is None:
-            metas = await self.tracker.guard(self.store.report_meta(login), {})
+            metas = await self.bookkeeping.report_meta(login)
             failures = max((m.failures for m in metas.values()), default=0)
             retry_in = min(self.stale_after, timedelta(seconds=RETRY_BASE_SECONDS * 2**failures))
-        await self.tracker.guard(self.store.mark_failed(login, list(PERIODS), now, error, now + retry_in), 0)
+        await self.bookkeeping.mark_failed(login, list(PERIODS), now, error, now + retry_in)
         generation_finished("failed", len(PERIODS), time.monotonic() - started)
         log.warning(
             "refresh failed; old pages kept",
@@ -377,11 +379,11 @@ class Refresher:
             self._remember(named)
             tracked: list[str] | None = [u.login for u in users]
             targets = await self._targets(named, force, now, users)
-        except OUTAGE_ERRORS as exc:
+        except StoreUnavailable as exc:
             # Fail open: without the stale index, refresh the users named now and the configured
             # ones whose published report (its generated_at) is older than the stale age.
             log.warning(
-                "store unreachable; refreshing from the site's own dates", extra={"error": type(exc).__name__}
+                "store unreachable; refreshing from the site's own dates", extra={"error": error_name(exc)}
             )
             tracked = None
             targets = [Target(u.lower(), force=True) for u in named]

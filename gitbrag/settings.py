@@ -15,19 +15,25 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from redis.connection import parse_url
 
-from gitbrag.languages import check_glob
-from gitbrag.models import PrivateMode
+from gitbrag.coordination.redis import redis_url_parts
+from gitbrag.models import LOGIN_RE, PrivateMode
 from gitbrag.periods import parse_period
+from gitbrag.report.languages import check_glob
 
 DEFAULT_API_URL = "https://api.github.com"
 DAY = 86400
+# The defaults other modules take too (a Refresher, a TaskTracker or a Publisher built without
+# settings): each is written here only.
+DEFAULT_STALE_AFTER_SECONDS = DAY
+DEFAULT_TASK_TTL_SECONDS = 300
+DEFAULT_PER_USER_LIMIT = 1
+DEFAULT_MAX_CONCURRENT = 8
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
 # What a token may hold: it travels in a header, so no space, control or non-ASCII character.
 _TOKEN_RE = re.compile(r"^[\x21-\x7e]+$")
@@ -68,20 +74,20 @@ class Settings(BaseSettings):
     users: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # What reports cover: periods beside the rolling ones and the calendar years with activity
     # ("2026", "2026-H1", "2026-Q3", "2026-03-01..2026-08-31"; `gitbrag.periods`), and globs of
-    # files that count as generated, beside Linguist's (`gitbrag.languages.is_generated`).
+    # files that count as generated, beside Linguist's (`gitbrag.report.languages.is_generated`).
     periods: Annotated[list[str], NoDecode] = Field(default_factory=list)
     generated_paths: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Teams: "platform=alice,bob;web=dave,org:octo-org" -> team pages under site/teams/
-    # (`gitbrag.teams`); `org:NAME` members stay as written here, resolved by each refresh pass.
+    # (`gitbrag.report.teams`); `org:NAME` members stay as written here, resolved by each refresh pass.
     teams: Annotated[dict[str, list[str]], NoDecode] = Field(default_factory=dict)
     # Every number has a range: a huge one would overflow a date or never come round.
-    stale_after_seconds: int = Field(default=DAY, ge=1, le=365 * DAY)
+    stale_after_seconds: int = Field(default=DEFAULT_STALE_AFTER_SECONDS, ge=1, le=365 * DAY)
 
     # Coordination (claims, the service).
-    task_ttl_seconds: int = Field(default=300, ge=1, le=DAY)
-    per_user_limit: int = Field(default=1, ge=1, le=100)
+    task_ttl_seconds: int = Field(default=DEFAULT_TASK_TTL_SECONDS, ge=1, le=DAY)
+    per_user_limit: int = Field(default=DEFAULT_PER_USER_LIMIT, ge=1, le=100)
     scan_interval_seconds: int = Field(default=300, ge=1, le=DAY)
-    max_concurrent: int = Field(default=8, ge=1, le=256)
+    max_concurrent: int = Field(default=DEFAULT_MAX_CONCURRENT, ge=1, le=256)
 
     # The refresh hook, served by `gitbrag-refresh` (the service).
     hook_host: str = "127.0.0.1"
@@ -139,8 +145,6 @@ class Settings(BaseSettings):
     @classmethod
     def _logins(cls, value: list[str]) -> list[str]:
         """A name that is not a GitHub login can never be refreshed: say so at start."""
-        from gitbrag.publish import LOGIN_RE  # the publisher's rule; imported late (templates)
-
         for number, login in enumerate(value, start=1):
             if not LOGIN_RE.fullmatch(login):
                 raise ValueError(f"entry #{number} is not a GitHub username")
@@ -149,10 +153,9 @@ class Settings(BaseSettings):
     @field_validator("teams", mode="before")
     @classmethod
     def _teams(cls, value: object) -> object:
-        """Parsed and checked at start (`gitbrag.teams.parse_teams`): a typo would otherwise
+        """Parsed and checked at start (`gitbrag.report.teams.parse_teams`): a typo would otherwise
         publish a team page of "not yet published" members, silently."""
-        from gitbrag.publish import LOGIN_RE  # the publisher's rule; imported late (templates)
-        from gitbrag.teams import parse_teams
+        from gitbrag.report.teams import parse_teams
 
         return parse_teams(value, LOGIN_RE) if isinstance(value, str) else value
 
@@ -227,12 +230,6 @@ class Settings(BaseSettings):
         if self.github_token is None:
             return []
         return [t.strip() for t in self.github_token.get_secret_value().split(",") if t.strip()]
-
-
-def redis_url_parts(url: str) -> dict[str, Any]:
-    """redis-py's reading of a Redis URL (host, port, db, path, ...); `ValueError` when bad."""
-    parts: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
-    return parts
 
 
 def check_redis_url(url: str) -> None:

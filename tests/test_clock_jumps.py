@@ -19,15 +19,15 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from gitbrag.coordination import RedisStore, SQLiteStore, Store
+from gitbrag.coordination.base import ClaimOutcome
+from gitbrag.coordination.tracking import TaskTracker
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.models import PERIODS, Collection, Period, Profile, Report
-from gitbrag.publish import Publisher, SupersededError
-from gitbrag.report import build_reports
-from gitbrag.store import RedisStore, SQLiteStore, Store
-from gitbrag.store.base import ClaimOutcome
-from gitbrag.tracking import TaskTracker
+from gitbrag.publish.publisher import Publisher, SupersededError
+from gitbrag.report.build import build_reports
+from tests.doors.test_hook import start_hook
 from tests.support import REFRESH, clean_env, summary
-from tests.test_hook import start_hook
 
 USER = "steady-sam"
 COOLDOWN = 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -22,3 +23,25 @@ def test_ruff_finds_nothing() -> None:
 def test_mypy_strict_finds_nothing() -> None:
     result = run(str(BIN / "mypy"))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    return names | {
+        node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+    }
+
+
+def test_only_the_coordination_layer_imports_redis_or_sqlite3() -> None:
+    """The stores map their backends' errors at the boundary (StoreError, StoreUnavailable), so
+    nothing else needs to know which backend runs."""
+    package = ROOT / "gitbrag"
+    offenders = sorted(
+        f"{path.relative_to(package)}: {name}"
+        for path in package.rglob("*.py")
+        if path.relative_to(package).parts[0] != "coordination"
+        for name in imported_modules(path)
+        if name.split(".")[0] in ("redis", "sqlite3")
+    )
+    assert offenders == []

@@ -1,7 +1,7 @@
 """Published reports equal what the fake GitHub's raw dataset implies.
 
 The expectation here is computed from `GET /_fake/dataset` alone, with the report
-rules written out again independently of `gitbrag.report` and of the collector:
+rules written out again independently of `gitbrag.report.build` and of the collector:
 if either drifts from the rules (a PR dropped, stars counted per PR, a window off
 by one kind of date), the numbers stop matching.
 

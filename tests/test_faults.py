@@ -7,7 +7,7 @@ pages stay byte for byte, the error is in the report's status (the store and the
 backoff rather than every pass, and the other users of the same pass are unaffected.
 Waits are injected (`FakeTime`): a 60-second `Retry-After` costs no real time.
 
-Redis restarted with its data gone is `tests/test_outage.py`; kill -9 is
+Redis restarted with its data gone is `tests/coordination/test_outage.py`; kill -9 is
 `tests/test_kill.py` and `tests/test_pipeline.py`.
 """
 
@@ -31,16 +31,16 @@ import httpx
 import pytest
 import redis
 
+from gitbrag.coordination import RedisStore, SQLiteStore, Store
+from gitbrag.doors.hook import HookServer, create_app
 from gitbrag.fakegithub.dataset import build_dataset
 from gitbrag.fakegithub.faults import FaultConfig
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.github.client import GitHubClient
-from gitbrag.hook import HookServer, create_app
 from gitbrag.models import PERIODS, PrivateMode, Report
-from gitbrag.publish import Publisher
+from gitbrag.publish.publisher import Publisher
 from gitbrag.refresh import RETRY_BASE_SECONDS, Refresher, UserOutcome
 from gitbrag.settings import Settings
-from gitbrag.store import RedisStore, SQLiteStore, Store
 from tests.conftest import RedisServer, free_port
 from tests.support import REFRESH, assert_site_whole, clean_env, wait_for
 

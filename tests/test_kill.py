@@ -24,13 +24,13 @@ from pathlib import Path
 
 import pytest
 
+from gitbrag.coordination import SQLiteStore
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.collect import collect_user
 from gitbrag.models import PERIODS
-from gitbrag.publish import IndexEntry, Publisher
-from gitbrag.report import build_reports
-from gitbrag.store import SQLiteStore
+from gitbrag.publish.publisher import IndexEntry, Publisher
+from gitbrag.report.build import build_reports
 from tests.support import assert_site_whole
 
 USERS = ["steady-sam", "hostile-hank", "zero-zoe"]

@@ -14,13 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gitbrag.coordination import SQLiteStore
 from gitbrag.fakegithub.app import FakeConfig
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.github.client import GitHubClient
 from gitbrag.models import PERIODS, Report
-from gitbrag.publish import Publisher
+from gitbrag.publish.publisher import Publisher
 from gitbrag.refresh import Refresher
-from gitbrag.store import SQLiteStore
 from tests.support import DEMO_USERS, REFRESH, assert_site_whole, clean_env, refresh
 
 
@@ -190,7 +190,7 @@ async def test_a_page_says_it_is_being_updated_while_it_is(tmp_path: Path) -> No
         async with GitHubClient(["token"], gh.url, gh.url + "/graphql", transient_attempts=1) as client:
             refresher = Refresher(store=store, client=client, publisher=Publisher(tmp_path / "site"))
             await refresher.refresh_user("steady-sam")
-            # The flag lives in generated.json, which the pages' script reads (gitbrag.freshness).
+            # The flag lives in generated.json, which the pages' script reads (gitbrag.publish.freshness).
             freshness = tmp_path / "site" / "steady-sam" / "generated.json"
 
             def updating() -> bool:

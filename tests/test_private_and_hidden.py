@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from gitbrag.doors.terminal import print_report
 from gitbrag.models import (
     PERIODS,
     ChangedFile,
@@ -26,11 +27,10 @@ from gitbrag.models import (
     Repository,
     StarHistory,
 )
-from gitbrag.publish import IndexEntry, Publisher
-from gitbrag.report import build_report, build_reports
-from gitbrag.terminal import print_report
-from tests.test_publish import make_collection, make_pr, parse
-from tests.test_report import GENERATED, UNTIL, collection, days_ago, pr, repo
+from gitbrag.publish.publisher import IndexEntry, Publisher
+from gitbrag.report.build import build_report, build_reports
+from tests.publish.test_publish import make_collection, make_pr, parse
+from tests.report.test_report import GENERATED, UNTIL, collection, days_ago, pr, repo
 
 # --- the builder -------------------------------------------------------------------
 

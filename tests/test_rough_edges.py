@@ -37,18 +37,18 @@ import pytest
 from pydantic import SecretStr
 from rich.console import Console
 
+from gitbrag.coordination.sqlite import SQLiteStore
+from gitbrag.doors.hook import create_app
+from gitbrag.doors.terminal import print_report
 from gitbrag.github.client import GitHubClient
-from gitbrag.hook import create_app
 from gitbrag.models import PERIODS, Collection, Profile, Report, SocialAccount
-from gitbrag.publish import IndexEntry, Publisher
+from gitbrag.publish.publisher import IndexEntry, Publisher
+from gitbrag.publish.safepath import SiteRoot
 from gitbrag.refresh import Refresher
-from gitbrag.safepath import SiteRoot
 from gitbrag.settings import Settings
-from gitbrag.store.sqlite import SQLiteStore
-from gitbrag.terminal import print_report
 from tests.conftest import free_port
+from tests.publish.test_publish import big_collection, make_collection, make_pr, reports_for
 from tests.support import DEMO_USERS, REFRESH, clean_env, refresh
-from tests.test_publish import big_collection, make_collection, make_pr, reports_for
 
 ROOT = Path(__file__).parent.parent
 GITBRAG = str(Path(sys.executable).with_name("gitbrag"))
@@ -222,7 +222,7 @@ def test_the_login_as_github_spells_it_leads_to_the_report(demo: DemoRuns) -> No
 
 
 def test_nginx_serves_the_redirect_and_the_404_page(demo: DemoRuns, tmp_path: Path) -> None:
-    from tests.test_nginx import deployed_conf, main_conf, nginx_binary
+    from tests.doors.test_nginx import deployed_conf, main_conf, nginx_binary
 
     readme = (ROOT / "README.md").read_text()
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
@@ -467,7 +467,7 @@ def test_long_unbroken_names_never_make_a_page_scroll_sideways_on_a_phone(
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    from tests.test_site_browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.publish.test_site_browser import CHROMIUM, CHROMIUM_ARGS
 
     base, site = long_site
     folder = site / "prolific" / "1_year"

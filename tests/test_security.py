@@ -9,7 +9,7 @@
   renders as markup, no link or source uses a scheme other than http(s), no inline script
   or event handler exists anywhere.
 * Usernames are validated before any use: a name that is not a GitHub login never reaches
-  the store, GitHub or the file system (the hook's side is `tests/test_hook_properties.py`,
+  the store, GitHub or the file system (the hook's side is `tests/doors/test_hook_properties.py`,
   which throws arbitrary paths, headers and bodies at it).
 * The hook listens on loopback unless told otherwise.
 """

@@ -28,14 +28,14 @@ from pathlib import Path
 import pytest
 import redis
 
+from gitbrag.coordination import RedisStore, SQLiteStore, Store
+from gitbrag.coordination.tracking import TaskTracker
 from gitbrag.fakegithub.faults import FaultConfig
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.github.client import GitHubClient
 from gitbrag.models import PERIODS
-from gitbrag.publish import Publisher
+from gitbrag.publish.publisher import Publisher
 from gitbrag.refresh import Refresher
-from gitbrag.store import RedisStore, SQLiteStore, Store
-from gitbrag.tracking import TaskTracker
 from tests.support import assert_site_whole
 
 USERS = ["steady-sam", "hostile-hank", "zero-zoe"]

@@ -20,18 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
+from gitbrag.coordination import SQLiteStore, StoreUnavailable
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
-from gitbrag.filters import format_date
 from gitbrag.github.client import GitHubClient
 from gitbrag.models import Period, Report
-from gitbrag.publish import Publisher
+from gitbrag.publish.filters import format_date
+from gitbrag.publish.publisher import Publisher
 from gitbrag.refresh import Refresher
-from gitbrag.report import build_reports
-from gitbrag.store import SQLiteStore
-from tests.test_publish import GENERATED, big_collection, reports_for
-from tests.test_site_browser import Reader, _Quiet, browser, serve
+from gitbrag.report.build import build_reports
+from tests.publish.test_publish import GENERATED, big_collection, reports_for
+from tests.publish.test_site_browser import Reader, _Quiet, browser, serve
 
 __all__ = ["browser"]  # the Chromium fixture, shared with the site's browser tests
 
@@ -124,7 +123,7 @@ class StoreDown(SQLiteStore):
     """A store whose users cannot be listed: the pass falls back on the site's own dates."""
 
     async def track(self, logins: list[str], now: datetime, periods: tuple[str, ...]) -> None:
-        raise redis.ConnectionError("the store is down")
+        raise StoreUnavailable("the store is down")
 
 
 async def test_with_the_store_down_the_age_counts_from_the_last_check_not_the_last_change(

@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
+from gitbrag.clock import Seconds, epoch
 from gitbrag.github.errors import (
     AuthError,
     GitHubError,
@@ -78,7 +79,7 @@ DEFAULT_MAX_IN_FLIGHT = 10
 _TIMEOUT_MESSAGES = ("may be the result of a timeout", "something went wrong while executing your query")
 
 Sleep = Callable[[float], Awaitable[None]]
-Clock = Callable[[], float]
+Clock = Seconds
 
 
 @dataclass
@@ -387,7 +388,7 @@ class GitHubClient:
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         transient_attempts: int = TRANSIENT_ATTEMPTS,
         sleep: Sleep = asyncio.sleep,
-        clock: Clock = time.time,
+        clock: Clock = epoch,
         pacing: Pacing | None = None,
         pace_graphql_search: bool = False,
     ) -> None:

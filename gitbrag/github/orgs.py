@@ -1,4 +1,4 @@
-"""An organization's public members, for `org:NAME` members of `GITBRAG_TEAMS` (`gitbrag.teams`).
+"""An organization's public members, for `org:NAME` members of `GITBRAG_TEAMS` (`gitbrag.report.teams`).
 
 GraphQL `organization(login:) { membersWithRole }`, 100 members a page, following
 `pageInfo.endCursor`. GitHub shows a token that is not a member of the organization its

@@ -20,7 +20,7 @@ searches against the search window (`GitHubClient(pace_graphql_search=True)`) if
 GitHub ever starts limiting them the same way.
 
 Windows are sliding logs keyed by a token's id (a hash, never the token). `LocalWindow`
-shares one window among every refresh of a process; `gitbrag.store.ratelimit.RedisWindow`
+shares one window among every refresh of a process; `gitbrag.coordination.ratelimit.RedisWindow`
 shares it among processes.
 """
 

@@ -46,6 +46,7 @@ from typing import Any, Protocol
 
 from aiocache.base import BaseCache
 
+from gitbrag.clock import utcnow
 from gitbrag.github import reconcile, starpages
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.nodes import Node, parse_time
@@ -129,7 +130,7 @@ async def star_histories(
     if index is not None:
         kept = await _indexed(index, [r for r in repos if r not in found], day)
         walks = await _extensions(client, kept)
-        learnt = await brought_up_to_date(client, index, kept, walks, now or datetime.now(UTC))
+        learnt = await brought_up_to_date(client, index, kept, walks, now or utcnow())
         await _cache(cache, {keys[repo]: history for repo, history in learnt.items()})
     walked = await _walk_once(
         client, [r for r in repos if r not in found and r not in learnt], day, keys, cache

@@ -1,0 +1,464 @@
+"""The shared store: Redis, for refreshers on several processes or hosts.
+
+Every Redis atomic of gitbrag (Lua scripts, MULTI) lives in this module, so the
+rules that make claims safe can be read in one place.
+
+Key layout. Names inside braces are Redis Cluster hash tags: every key with the
+same tag lands in the same slot, which a script or MULTI touching several keys
+needs on a cluster.
+
+    task:report:{mona-lisa}:1_year:abc123   a claim (the issue's `task:report:{task_id}`,
+                                            with the username part as the hash tag):
+                                            JSON started_at, username, worker_id,
+                                            claim_token; PX = the lease
+    task:user:{mona-lisa}:active            the user's live claims: a sorted set of task
+                                            ids scored by expiry (ms, server time), so a
+                                            crashed worker's claim stops counting at once
+    {gitbrag}:users                         hash login -> GitHub's spelling
+    {gitbrag}:missing                       set of logins GitHub says do not exist
+    {gitbrag}:report:mona-lisa:1_year       hash: one report's metadata
+    {gitbrag}:reports:mona-lisa             set: the periods the user has metadata for
+    {gitbrag}:due                           the stale index: sorted set of
+                                            "mona-lisa 1_year" scored by next_due_at
+    gitbrag:collection:{mona-lisa}          the user's kept GitHub data (JSON)
+    gitbrag:cooldown:{mona-lisa}            the user's force-refresh cooldown (PX = its length)
+
+The small bookkeeping keys share the `{gitbrag}` tag so a MULTI over them works on a
+cluster too. Collections are the bulk of the memory, so each has its own slot and an
+expiry of a few stale periods (see `open_store`): a collection is only the base for
+the next incremental fetch, which happens once per stale period; one that has not
+been refreshed for several periods (an untracked user, a long-failing one) is
+dropped and the next refresh simply collects in full.
+
+A due-index member is "login period": a space sorts before every character a login
+may hold, so ties on next_due_at order by login, then period, as in SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.connection import parse_url
+from redis.exceptions import AuthenticationError, OutOfMemoryError, ReadOnlyError, RedisError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from gitbrag.clock import utcnow
+from gitbrag.coordination import starcodec
+from gitbrag.coordination.base import ClaimOutcome, ReportMeta, TrackedUser, task_user
+from gitbrag.coordination.errors import StoreError, StoreUnavailable, raises_store_errors
+from gitbrag.models import Collection, StarHistory
+
+# Shared by every script: the server's clock in milliseconds.
+_NOW_MS = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+# KEYS: task key, user's active set. ARGV: task id, metadata JSON, ttl ms, limit.
+# Returns 1 started, 0 the task is held, -1 the user is at the limit.
+_CLAIM = (
+    _NOW_MS
+    + """
+local ttl = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return -1 end
+redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ttl)
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+return 1
+"""
+)
+
+# KEYS: task key, user's active set. ARGV: task id, token, ttl ms. 1 when renewed.
+_RENEW = (
+    _NOW_MS
+    + """
+local doc = redis.call('GET', KEYS[1])
+if not doc or cjson.decode(doc)['claim_token'] ~= ARGV[2] then return 0 end
+local ttl = tonumber(ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('ZADD', KEYS[2], now + ttl, ARGV[1])
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+return 1
+"""
+)
+
+# KEYS: task key, user's active set. ARGV: task id, token. 1 when released.
+_RELEASE = """
+local doc = redis.call('GET', KEYS[1])
+if not doc then
+  redis.call('ZREM', KEYS[2], ARGV[1])  -- lapsed: nobody holds it, tidy the set
+  return 0
+end
+if cjson.decode(doc)['claim_token'] ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+
+# KEYS: user's active set. The live members, by server time.
+_ACTIVE = (
+    _NOW_MS
+    + """
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')
+"""
+)
+
+# KEYS: users hash, missing set. ARGV: login, display ('' keeps it), missing '0'/'1'.
+# Only a tracked user is updated, as in SQLite.
+_UPDATE_USER = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+if ARGV[3] == '1' then redis.call('SADD', KEYS[2], ARGV[1]) else redis.call('SREM', KEYS[2], ARGV[1]) end
+return 1
+"""
+
+# KEYS: the user's cooldown key. ARGV: cooldown ms. -1 when started, else the ms left.
+_COOLDOWN = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return -1 end
+return redis.call('PTTL', KEYS[1])
+"""
+
+USERS = "{gitbrag}:users"
+MISSING = "{gitbrag}:missing"
+DUE = "{gitbrag}:due"
+
+# The errors that mean "Redis cannot serve gitbrag right now" (as opposed to a bug): unreachable,
+# too slow, or refusing writes (a replica after a failover, memory full under `noeviction`).
+# Tracking fails open on them: a pass still publishes and the store catches up later.
+UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, TimeoutError)
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (*UNREACHABLE_ERRORS, ReadOnlyError, OutOfMemoryError)
+HEALTH_KEY = "{gitbrag}:health"  # the write probe's key (expires at once)
+
+
+def _store_error(exc: Exception) -> StoreError | None:
+    """redis-py's errors as the store's own (see `gitbrag.coordination.errors`)."""
+    if isinstance(exc, OUTAGE_ERRORS):
+        return StoreUnavailable(f"Redis: {exc or type(exc).__name__}")
+    if isinstance(exc, RedisError):
+        return StoreError(f"Redis: {exc or type(exc).__name__}")
+    return None
+
+
+def redis_url_parts(url: str) -> dict[str, Any]:
+    """redis-py's reading of a Redis URL (host, port, db, path, ...); `ValueError` when bad."""
+    parts: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
+    return parts
+
+
+def redis_address(url: str) -> str:
+    """host:port or the socket's path, for messages: never the password."""
+    parts = redis_url_parts(url)
+    if "path" in parts:
+        return str(parts["path"])
+    return f"{parts.get('host', 'localhost')}:{parts.get('port', 6379)}"
+
+
+async def not_redis(url: str, within: float) -> str | None:
+    """Why whatever listens at `url` is not Redis, or None (it answers as Redis, or nothing
+    listens: a Redis that is merely down is not a setting's fault, the store fails open).
+
+    Something that is not Redis (another service's port) accepts the connection and then
+    says nothing or something else: every call would wait out its socket timeout."""
+    if not await _accepts_connections(url, within):
+        return None
+    client = aioredis.from_url(
+        url, socket_connect_timeout=within, socket_timeout=within, retry=Retry(NoBackoff(), 0)
+    )
+    try:
+        await client.ping()
+    except (AuthenticationError, ResponseError):
+        return None  # Redis it is; `check_store` says what it refuses
+    except Exception:  # a timeout, a protocol error, a TLS failure: not Redis
+        return f"{redis_address(url)} accepted the connection but did not answer as Redis within {within:g} s"
+    finally:
+        await client.aclose()
+    return None
+
+
+async def _accepts_connections(url: str, within: float) -> bool:
+    parts = redis_url_parts(url)
+    try:
+        if "path" in parts:
+            opened = asyncio.open_unix_connection(str(parts["path"]))
+        else:
+            opened = asyncio.open_connection(parts.get("host", "localhost"), parts.get("port", 6379))
+        _, writer = await asyncio.wait_for(opened, within)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
+
+
+def connect(url: str, *, decode_responses: bool = True, socket_timeout: float = 5) -> aioredis.Redis:
+    """The one way gitbrag opens Redis (the store and the cache alike): redis-py parses the
+    URL, so percent-encoded passwords, ACL usernames, `rediss://` and `?db=` all work.
+
+    Short timeouts so an outage, or a Redis too slow to answer within `socket_timeout`,
+    fails a call fast (callers then fail open) instead of hanging the pass, and one quick
+    retry so a pooled connection that died with a restarted server reconnects without
+    the caller noticing."""
+    client: aioredis.Redis = aioredis.from_url(
+        url,
+        decode_responses=decode_responses,
+        socket_connect_timeout=min(2, socket_timeout),
+        socket_timeout=socket_timeout,
+        retry=Retry(ExponentialBackoff(cap=0.1, base=0.01), 1),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+    return client
+
+
+def task_key(task_id: str) -> str:
+    """`mona-lisa:1_year:abc` -> `task:report:{mona-lisa}:1_year:abc`."""
+    user = task_user(task_id)
+    return "task:report:{" + user + "}" + task_id[len(user) :]
+
+
+def active_key(username: str) -> str:
+    return "task:user:{" + username.lower() + "}:active"
+
+
+def _report_key(login: str, period: str) -> str:
+    return f"{{gitbrag}}:report:{login}:{period}"
+
+
+def _reports_key(login: str) -> str:
+    return f"{{gitbrag}}:reports:{login}"
+
+
+def _collection_key(login: str) -> str:
+    return "gitbrag:collection:{" + login.lower() + "}"
+
+
+def _stars_key(repo: str) -> str:
+    return "gitbrag:starindex:" + repo.lower()
+
+
+def _cooldown_key(login: str) -> str:
+    return "gitbrag:cooldown:{" + login.lower() + "}"
+
+
+def _dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(float(value), UTC)
+
+
+@raises_store_errors(_store_error)
+class RedisStore:
+    """`Store` on Redis (see `gitbrag.coordination.base.Store` for the contract)."""
+
+    kind = "redis"
+
+    def __init__(self, client: aioredis.Redis, *, collection_ttl: float | None = None) -> None:
+        """`client` must decode responses to str. `collection_ttl` (seconds) bounds how
+        long unrefreshed GitHub data is kept; None keeps it forever."""
+        self._redis = client
+        self.collection_ttl = collection_ttl
+        self._claim = client.register_script(_CLAIM)
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
+        self._active = client.register_script(_ACTIVE)
+        self._update_user = client.register_script(_UPDATE_USER)
+        self._cooldown = client.register_script(_COOLDOWN)
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, collection_ttl: float | None = None, socket_timeout: float = 5
+    ) -> RedisStore:
+        return cls(connect(url, socket_timeout=socket_timeout), collection_ttl=collection_ttl)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except (RedisError, OSError):
+            return False
+
+    async def write_problem(self) -> str | None:
+        """A real write (a key that expires at once), because only a write tells a
+        read-only replica, a full `noeviction` Redis or an ACL without write rights
+        from a healthy primary: each of them answers PING and reads."""
+        try:
+            await self._redis.set(HEALTH_KEY, "1", px=1000)
+        except AuthenticationError:
+            return "Redis at GITBRAG_REDIS_URL rejected the username or password in the URL"
+        except UNREACHABLE_ERRORS:
+            return None  # down, not refusing: callers fail open until it is back
+        except ReadOnlyError:
+            return "Redis at GITBRAG_REDIS_URL is a read-only replica: point it at the primary"
+        except ResponseError as exc:  # OOM, NOPERM: Redis's own words, which hold no secret
+            return f"Redis at GITBRAG_REDIS_URL refuses writes: {exc}"
+        return None
+
+    async def eviction_policy(self) -> str | None:
+        """Redis's `maxmemory-policy`: CONFIG GET where allowed, else INFO (managed Redis
+        services often disable CONFIG); None when neither says."""
+        try:
+            found = await self._redis.config_get("maxmemory-policy")
+            return str(found["maxmemory-policy"])
+        except (ResponseError, KeyError):
+            pass
+        info = await self._redis.info("memory")
+        policy = info.get("maxmemory_policy")
+        return None if policy is None else str(policy)
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    # --- users and reports --------------------------------------------------
+
+    async def track(self, logins: list[str], now: datetime, periods: tuple[str, ...]) -> None:
+        due_at = now.timestamp()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for display in logins:
+                login = display.lower()
+                pipe.hsetnx(USERS, login, display)
+                for period in periods:
+                    pipe.hsetnx(_report_key(login, period), "next_due_at", due_at)
+                    pipe.zadd(DUE, {f"{login} {period}": due_at}, nx=True)
+                if periods:
+                    pipe.sadd(_reports_key(login), *periods)
+            await pipe.execute()
+
+    async def tracked(self) -> list[TrackedUser]:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hgetall(USERS)
+            pipe.smembers(MISSING)
+            users, missing = await pipe.execute()
+        return [TrackedUser(login, users[login], login in missing) for login in sorted(users)]
+
+    async def due(self, now: datetime, limit: int | None = None) -> list[ReportMeta]:
+        """ZRANGEBYSCORE with LIMIT: O(log n + k) for k due reports."""
+        members = await self._redis.zrangebyscore(
+            DUE, "-inf", now.timestamp(), start=0 if limit is not None else None, num=limit
+        )
+        pairs = [str(m).split(" ", 1) for m in members]
+        return await self._metas([(login, period) for login, period in pairs])
+
+    async def report_meta(self, login: str) -> dict[str, ReportMeta]:
+        login = login.lower()
+        periods = await self._redis.smembers(_reports_key(login))
+        metas = await self._metas([(login, str(p)) for p in sorted(periods)])
+        return {m.period: m for m in metas}
+
+    async def _metas(self, keys: list[tuple[str, str]]) -> list[ReportMeta]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for login, period in keys:
+                pipe.hgetall(_report_key(login, period))
+            rows: list[dict[str, str]] = await pipe.execute()
+        return [
+            ReportMeta(
+                login=login,
+                period=period,
+                next_due_at=_dt(row.get("next_due_at")) or utcnow(),
+                generated_at=_dt(row.get("generated_at")),
+                last_attempt_at=_dt(row.get("last_attempt_at")),
+                last_error=row.get("last_error"),
+                failures=int(row.get("failures", 0)),
+            )
+            for (login, period), row in zip(keys, rows, strict=True)
+        ]
+
+    async def mark_generated(
+        self, login: str, periods: list[str], generated_at: datetime, next_due_at: datetime
+    ) -> None:
+        login = login.lower()
+        at, due_at = generated_at.timestamp(), next_due_at.timestamp()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for period in periods:
+                key = _report_key(login, period)
+                fields = {"next_due_at": due_at, "generated_at": at, "last_attempt_at": at, "failures": 0}
+                pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
+                pipe.hdel(key, "last_error")
+                pipe.zadd(DUE, {f"{login} {period}": due_at})
+            if periods:
+                pipe.sadd(_reports_key(login), *periods)
+            await pipe.execute()
+
+    async def mark_failed(
+        self, login: str, periods: list[str], at: datetime, error: str, next_due_at: datetime
+    ) -> int:
+        login = login.lower()
+        due_at = next_due_at.timestamp()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for period in periods:
+                key = _report_key(login, period)
+                fields = {"next_due_at": due_at, "last_attempt_at": at.timestamp(), "last_error": error}
+                pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
+                pipe.hincrby(key, "failures", 1)
+                pipe.zadd(DUE, {f"{login} {period}": due_at})
+            if periods:
+                pipe.sadd(_reports_key(login), *periods)
+            await pipe.execute()
+        metas = await self.report_meta(login)
+        return max((m.failures for m in metas.values()), default=0)
+
+    async def mark_missing(self, login: str, missing: bool) -> None:
+        await self._update_user(keys=[USERS, MISSING], args=[login.lower(), "", "1" if missing else "0"])
+
+    async def load_collection(self, login: str) -> Collection | None:
+        data = await self._redis.get(_collection_key(login))
+        return None if data is None else Collection.model_validate_json(data)
+
+    async def load_star_histories(self, repos: list[str]) -> dict[str, StarHistory]:
+        if not repos:
+            return {}
+        values = await self._redis.mget([_stars_key(r) for r in repos])
+        return {
+            r: starcodec.decode(starcodec.from_text(str(v))) for r, v in zip(repos, values, strict=True) if v
+        }
+
+    async def save_star_histories(self, histories: list[StarHistory]) -> None:
+        if histories:
+            await self._redis.mset(
+                {_stars_key(h.repo): starcodec.to_text(starcodec.encode(h)) for h in histories}
+            )
+
+    async def save_collection(self, collection: Collection) -> None:
+        ttl = None if self.collection_ttl is None else max(1, int(self.collection_ttl))
+        await self._redis.set(_collection_key(collection.login), collection.model_dump_json(), ex=ttl)
+        await self._update_user(keys=[USERS, MISSING], args=[collection.login.lower(), collection.login, "0"])
+
+    # --- claims -------------------------------------------------------------
+    # `now` is ignored: the scripts read the server's clock (see base.Store).
+
+    async def claim_task(
+        self, task_id: str, token: str, metadata: dict[str, Any], ttl: float, limit: int, now: float
+    ) -> ClaimOutcome:
+        doc = json.dumps({**metadata, "claim_token": token})
+        keys = [task_key(task_id), active_key(task_user(task_id))]
+        result = int(await self._claim(keys=keys, args=[task_id, doc, _ms(ttl), limit]))
+        return {1: ClaimOutcome.STARTED, 0: ClaimOutcome.ACTIVE}.get(result, ClaimOutcome.LIMITED)
+
+    async def release_task(self, task_id: str, token: str, now: float) -> bool:
+        keys = [task_key(task_id), active_key(task_user(task_id))]
+        return bool(await self._release(keys=keys, args=[task_id, token]))
+
+    async def renew_claim(self, task_id: str, token: str, ttl: float, now: float) -> bool:
+        keys = [task_key(task_id), active_key(task_user(task_id))]
+        return bool(await self._renew(keys=keys, args=[task_id, token, _ms(ttl)]))
+
+    async def task_metadata(self, task_id: str, now: float) -> dict[str, Any] | None:
+        doc = await self._redis.get(task_key(task_id))
+        return None if doc is None else dict(json.loads(doc))
+
+    async def active_tasks(self, username: str, now: float) -> list[str]:
+        members = await self._active(keys=[active_key(username)])
+        return sorted(str(m) for m in members)
+
+    # --- force-refresh cooldown -------------------------------------------------
+
+    async def try_cooldown(self, login: str, seconds: float, now: float) -> float | None:
+        left_ms = int(await self._cooldown(keys=[_cooldown_key(login)], args=[_ms(seconds)]))
+        return None if left_ms < 0 else left_ms / 1000
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))

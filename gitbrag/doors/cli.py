@@ -1,0 +1,275 @@
+"""Command-line doors: `gitbrag-refresh` (cron pass or service) and `gitbrag report`.
+
+Exit codes of `gitbrag-refresh --once`: 0 when everything it attempted succeeded,
+1 when some report failed (its old page stays), 2 on bad usage or configuration.
+Expected problems (no token, GitHub unreachable, a bad setting) print one line,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shlex
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from gitbrag.coordination.cache import make_cache
+from gitbrag.doors.runtime import (
+    UsageError,
+    demo_github,
+    make_client,
+    open_refresher,
+    preflight,
+    report_options,
+    settings_for,
+)
+from gitbrag.doors.shutdown import Interrupted, Shutdown
+from gitbrag.github.errors import GitHubError
+from gitbrag.logs import configure_logging, logs_above
+from gitbrag.models import LOGIN_RE, PERIODS
+from gitbrag.periods import PERIOD_SYNTAX, parse_period
+from gitbrag.refresh import PassResult, Refresher, UserOutcome
+from gitbrag.settings import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+# --- gitbrag-refresh -------------------------------------------------------------------
+
+
+def _refresh_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gitbrag-refresh",
+        description="Regenerate stale gitbrag reports and publish them into the site directory.",
+    )
+    p.add_argument("--once", action="store_true", help="run one pass and exit (for cron)")
+    p.add_argument(
+        "--user",
+        action="append",
+        default=[],
+        metavar="U",
+        help="track this GitHub user and refresh them now (repeatable, or comma-separated)",
+    )
+    p.add_argument("--force", action="store_true", help="regenerate even reports that are not stale")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="no token, no network: a built-in fake GitHub serves made-up demo users, tracked in their own "
+        "state file (demo.sqlite3); like any run, only missing or stale reports are regenerated",
+    )
+    p.add_argument("--site-dir", metavar="D", help="where to publish (default: GITBRAG_SITE_DIR or ./site)")
+    return p
+
+
+def refresh_main(argv: list[str] | None = None) -> int:
+    args = _refresh_parser().parse_args(argv)
+    users = [u.strip() for arg in args.user for u in arg.split(",") if u.strip()]
+    try:
+        settings = settings_for(args.site_dir)
+        configure_logging(settings.log_format, settings.log_level, secrets=settings.secrets())
+        if not args.once:
+            from gitbrag.doors.service import run_service
+
+            return run_service(settings, users=users, demo=args.demo)
+        # JSON logs are for machines: no bar in their stream, even on a terminal.
+        on_terminal = sys.stderr.isatty() and settings.log_format == "text"
+        with _terminal(on_terminal) as console:
+            if args.demo:
+                with demo_github(settings) as (demo_settings, demo_users):
+                    _say_what_the_demo_does(demo_settings, demo_users, args.force)
+                    result = asyncio.run(_once(demo_settings, demo_users, users, args.force, console))
+            else:
+                result = asyncio.run(_once(settings, settings.users, users, args.force, console))
+    except (ConfigError, UsageError) as exc:
+        print(f"gitbrag-refresh: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gitbrag-refresh: interrupted", file=sys.stderr)
+        return 1
+    except Interrupted as stopped:  # claims released; what it did not finish is due again
+        print(stopped.summary)
+        print(f"gitbrag-refresh: {stopped}; unfinished reports are left for the next run", file=sys.stderr)
+        return 128 + stopped.signum  # the shell's convention for "ended by this signal"
+    print(result.summary())  # the last line of stdout, which scripts parse: keep its form
+    if on_terminal:  # on stderr, after it: a person reads the screen, cron's stdout is unchanged
+        print(view_hint(settings.site_dir), file=sys.stderr)
+    return 1 if result.failed else 0
+
+
+def _say_what_the_demo_does(settings: Settings, users: list[str], force: bool) -> None:
+    """`--demo` changes where the data comes from, not what a run does: one line says so."""
+    regenerates = "every report (--force)" if force else "only missing or stale reports (--force: all)"
+    log.info(
+        f"demo: a built-in fake GitHub with made-up users; regenerates {regenerates}",
+        extra={"users": len(users), "state": str(settings.state_path)},
+    )
+
+
+def view_hint(site_dir: Path) -> str:
+    """Where the site is and the command that serves it, ready to paste (quoted, and
+    relative to the working directory when the site is below it)."""
+    site = Path(os.path.abspath(site_dir))
+    try:
+        shown = str(site.relative_to(Path.cwd()))
+    except ValueError:
+        shown = str(site)
+    return (
+        f"site: {site} — view it with: python3 -m http.server --directory {shlex.quote(shown)} 8000"
+        " (then open http://127.0.0.1:8000/)"
+    )
+
+
+async def _once(
+    settings: Settings, track: list[str], refresh: list[str], force: bool, console: Console | None
+) -> PassResult:
+    shutdown = Shutdown.on_signals()  # SIGTERM/SIGINT: stop claiming, cut waits on GitHub short
+    async with open_refresher(settings, shutdown=shutdown) as refresher:
+        with _progress(console, refresher) as (on_start, on_done):
+            result = await refresher.run_pass(
+                track=track, refresh=refresh, force=force, on_start=on_start, on_done=on_done
+            )
+    if shutdown.signum is not None:
+        raise Interrupted(result.summary(), shutdown.signum)
+    return result
+
+
+@contextmanager
+def _terminal(on_terminal: bool) -> Iterator[Console | None]:
+    """On a terminal, one console for the logs and the progress bar (logs print above the
+    bar); in cron, None: the plain structured log lines tell the story."""
+    if not on_terminal:
+        yield None
+        return
+    console = Console(stderr=True)
+    with logs_above(console):
+        yield console
+
+
+ProgressHooks = tuple[Callable[[int], None] | None, Callable[[UserOutcome], None] | None]
+
+
+@contextmanager
+def _progress(console: Console | None, refresher: Refresher) -> Iterator[ProgressHooks]:
+    """A live bar counted in reports, the summary's unit (a user's generation makes all
+    its periods' reports); it appears once the pass knows how many it will attempt, so it
+    never shows 0/0, and not at all when there is nothing to do."""
+    if console is None:
+        yield None, None
+        return
+    progress = Progress(
+        TextColumn("refreshing reports"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task("", total=None, start=False)
+
+    def on_start(users: int) -> None:
+        if users:
+            progress.update(task, total=users * len(PERIODS))
+            progress.start_task(task)
+            progress.start()
+
+    def on_done(outcome: UserOutcome) -> None:
+        # A generation that made more reports than the rolling periods grows the total with them.
+        reports = max(len(outcome.periods), len(PERIODS))
+        total = (progress.tasks[0].total or 0) + reports - len(PERIODS)
+        name = refresher.spelling(outcome.login)
+        progress.update(task, total=total, advance=reports, description=f"{name}: {outcome.status}")
+
+    try:
+        yield on_start, on_done
+    finally:
+        progress.stop()
+
+
+# --- gitbrag report ---------------------------------------------------------------------
+
+
+def _report_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gitbrag", description="GitHub contribution reports.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("report", help="print one user's report to the terminal")
+    r.add_argument("username")
+    r.add_argument(
+        "--period",
+        default="1_year",
+        type=_period_argument,
+        metavar="P",
+        help=f"the report's period: {PERIOD_SYNTAX} (default: 1_year)",
+    )
+    r.add_argument(
+        "--format",
+        choices=("table", "json", "markdown"),
+        default="table",
+        help="tables (default), report.json, or the Markdown brag document (brag.md)",
+    )
+    r.add_argument("--json", action="store_true", help="the same as --format json")
+    r.add_argument("--demo", action="store_true", help="use the built-in fake GitHub")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _report_parser().parse_args(argv)
+    if not LOGIN_RE.fullmatch(args.username):  # before any setting, token or request
+        print(f"gitbrag: {args.username!r} is not a valid GitHub login", file=sys.stderr)
+        return 2
+    fmt = "json" if args.json else args.format
+    try:
+        settings = settings_for(None)
+        configure_logging(settings.log_format, "WARNING", secrets=settings.secrets())
+        if args.demo:
+            with demo_github(settings) as (demo_settings, _):
+                return asyncio.run(_report(demo_settings, args.username, args.period, fmt))
+        return asyncio.run(_report(settings, args.username, args.period, fmt))
+    except (ConfigError, UsageError) as exc:
+        print(f"gitbrag: {exc}", file=sys.stderr)
+        return 2
+
+
+def _period_argument(name: str) -> str:
+    try:
+        parse_period(name)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name
+
+
+async def _report(settings: Settings, username: str, period: str, fmt: str) -> int:
+    from gitbrag.clock import utcnow
+    from gitbrag.doors.terminal import print_report
+    from gitbrag.github.collect import collect_user
+    from gitbrag.publish.markdown import brag_markdown
+    from gitbrag.report.build import build_report
+
+    async with make_client(settings) as client:
+        await preflight(settings)
+        now = utcnow()
+        if parse_period(period).window(now) is None:  # before any GitHub request
+            raise UsageError(f"--period {period} has not begun yet")
+        try:
+            collection = await collect_user(
+                client, username, now=now, cache=make_cache(), private=settings.private
+            )
+        except GitHubError as exc:
+            print(f"gitbrag: {exc}", file=sys.stderr)
+            return 1
+        options = report_options(settings)
+        report = build_report(collection, period, until=now, generated_at=now, options=options)
+    if fmt == "json":
+        print(report.model_dump_json(indent=2))
+    elif fmt == "markdown":
+        print(brag_markdown(report), end="")
+    else:
+        print_report(report, Console())
+    return 0

@@ -1,0 +1,480 @@
+"""The refresh hook: a small HTTP API that `gitbrag-refresh` serves next to its scheduler.
+
+    POST /refresh/<username>[?period=1_year]   force a regeneration; answers at once (202)
+    GET  /status/<username>                    what the store knows about the user's reports
+    GET  /healthz                              whether the store answers (503 when it does not)
+    GET  /metrics                              Prometheus metrics (see gitbrag.metrics)
+    GET  /                                     this list, as JSON (method, path, what it does)
+
+Why it is built this way:
+
+* It never waits for GitHub. A refresh takes the same claim the scheduler takes
+  (`Refresher.claim`: one store round trip, deduplicated, under the per-user limit)
+  and starts the generation in the background. When the claim is refused, the answer
+  is `already_running` whether that report is being generated or another period of
+  the same user is (the per-user limit): a generation republishes every period of
+  its user, so the page will be fresh either way.
+* Checks run cheapest and safest first. The username must be a valid GitHub login
+  before anything touches the store, GitHub or the file system, so no name can climb
+  out of site/. Then the period, the body size, who is asking, whether the user is
+  tracked, the user's cooldown (consumed even when the claim is then refused), and
+  only then the claim.
+* Who may trigger what. With GITBRAG_HOOK_SECRET a request must carry
+  `Authorization: Bearer <secret>` or a webhook-style `X-Hub-Signature-256` (HMAC-SHA256
+  of the body), compared in constant time (401 without, 403 when wrong), and may add a
+  user not tracked yet unless GITBRAG_ALLOW_NEW_USERS=false (then 403). Without a
+  secret anyone may refresh tracked users only (others: 404), each at most once per
+  GITBRAG_FORCE_COOLDOWN_SECONDS: enough for a "Refresh now" button on the static site
+  (CORS lets the site's origin POST), not enough to spend the rate limit on arbitrary names.
+* Every answer is JSON; errors are `{"error": message}` and never carry a trace.
+* Slow or silent clients cannot hold it: each request must arrive whole within 10 s, and
+  connections are capped at half the file-descriptor limit, the longest-waiting dropped
+  first (`gitbrag.doors.connections`), so `/healthz` and the publisher keep working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import math
+import socket
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gitbrag.clock import Seconds, epoch
+from gitbrag.coordination.base import ReportMeta
+from gitbrag.coordination.errors import StoreError, error_name
+from gitbrag.doors.connections import (
+    MIN_CONNECTIONS,
+    READ_TIMEOUT_SECONDS,
+    ConnectionGuard,
+    connection_cap,
+    guarded_protocol,
+    quiet_accept_errors,
+)
+from gitbrag.metrics import Scrape, hook_request
+from gitbrag.models import PERIODS, is_login
+from gitbrag.refresh import Refresher, Target
+from gitbrag.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Handler = Callable[[Request], Awaitable[Response]]
+
+BODY_LIMIT = 64 * 1024  # a webhook payload is a few KiB; nothing else needs a body
+DEFAULT_PERIOD = "1_year"
+LISTEN_BACKLOG = 2048
+STORE_ERRORS: tuple[type[BaseException], ...] = (StoreError, OSError)  # OSError: the state file's disk
+# What `GET /` answers: someone who finds the port learns what it serves instead of a bare 404.
+ENDPOINTS: tuple[dict[str, str], ...] = (
+    {
+        "method": "POST",
+        "path": f"/refresh/<username>[?period={'|'.join(PERIODS)}]",
+        "does": "regenerates the user's reports in the background (202); with GITBRAG_HOOK_SECRET set it "
+        "needs Authorization: Bearer <secret> or X-Hub-Signature-256; without, tracked users only, "
+        "once per cooldown (429 with Retry-After)",
+    },
+    {
+        "method": "GET",
+        "path": "/status/<username>",
+        "does": "what the store knows of the user's reports: generated_at, stale, regenerating, last_error, "
+        "next_due_at per period",
+    },
+    {"method": "GET", "path": "/healthz", "does": "200 when the store answers and accepts writes, else 503"},
+    {"method": "GET", "path": "/metrics", "does": "Prometheus metrics"},
+    {"method": "GET", "path": "/", "does": "this list"},
+)
+
+
+def error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+async def from_store(call: Awaitable[T]) -> T:
+    """A store call; the store being down is a 503 for this request, not a crash."""
+    try:
+        return await call
+    except STORE_ERRORS as exc:
+        log.warning("store unavailable to the hook", extra={"error": error_name(exc)})
+        raise HTTPException(503, "the store is unavailable; try again later") from None
+
+
+async def read_body(request: Request, limit: int = BODY_LIMIT) -> bytes:
+    """The body, refused (413) as soon as it is known to exceed `limit`: from
+    Content-Length when given, else while it streams in."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the body is over {limit} bytes")
+    chunks, size = [], 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HTTPException(413, f"the body is over {limit} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise HTTPException(400, "the request body was cut off") from None
+    return b"".join(chunks)
+
+
+def bearer_ok(header: str, secret: bytes) -> bool:
+    scheme, _, token = header.strip().partition(" ")
+    # Starlette decodes header values as latin-1, so this gives back the bytes sent.
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode("latin-1"), secret)
+
+
+def signature_ok(header: str, body: bytes, secret: bytes) -> bool:
+    """GitHub's webhook signature: `sha256=<hex HMAC-SHA256 of the raw body>`."""
+    algorithm, _, digest = header.strip().partition("=")
+    expected = hmac.new(secret, body, hashlib.sha256).hexdigest().encode()
+    return algorithm == "sha256" and hmac.compare_digest(digest.encode("latin-1"), expected)
+
+
+class Hook:
+    """The route handlers, over one service's refresher and settings.
+
+    `clock` (epoch seconds) decides cooldowns on SQLite and staleness in /status;
+    tests inject one to pass a cooldown without waiting."""
+
+    def __init__(self, refresher: Refresher, settings: Settings, *, clock: Seconds = epoch):
+        self.refresher = refresher
+        self.store = refresher.store
+        secret = settings.hook_secret.get_secret_value() if settings.hook_secret else ""
+        self.secret = secret.encode() if secret else None
+        self.allow_new_users = settings.allow_new_users
+        self.cooldown = settings.force_cooldown_seconds
+        self.base_url = settings.base_url.rstrip("/") if settings.base_url else ""
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    # --- POST /refresh/<username> -------------------------------------------------------
+
+    async def refresh(self, request: Request) -> Response:
+        login = valid_login(request)
+        period = request.query_params.get("period", DEFAULT_PERIOD)
+        if period not in PERIODS:
+            raise HTTPException(400, f"unknown period; expected one of {', '.join(PERIODS)}")
+        body = await read_body(request)
+        self.authorize(request.headers, body)
+        await self.ensure_tracked(login)
+        await self.cool_down(login)
+        target = Target(login, period, force=True)
+        claim = await from_store(self.refresher.claim(target))
+        if claim is None:
+            status = "already_running"
+        else:
+            self.refresher.start_claimed(target, claim)
+            status = "scheduled"
+        request.state.outcome = status
+        report_url = f"{self.base_url}/{login.lower()}/{period}/"
+        payload = {"status": status, "username": login.lower(), "period": period, "report_url": report_url}
+        return JSONResponse(payload, status_code=202)
+
+    def authorize(self, headers: Headers, body: bytes) -> None:
+        if self.secret is None:
+            return
+        bearer, signature = headers.get("authorization"), headers.get("x-hub-signature-256")
+        if bearer is None and signature is None:
+            raise HTTPException(
+                401,
+                "authentication required: Authorization: Bearer <secret> or X-Hub-Signature-256",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if bearer is not None and bearer_ok(bearer, self.secret):
+            return
+        if signature is not None and signature_ok(signature, body, self.secret):
+            return
+        raise HTTPException(403, "wrong credentials")
+
+    async def ensure_tracked(self, login: str) -> None:
+        """Tracked users pass; others are added only by an authenticated caller."""
+        if await from_store(self.store.report_meta(login)):
+            return
+        if self.secret is None:
+            raise HTTPException(404, f"{login} is not tracked; only tracked users can be refreshed")
+        if not self.allow_new_users:
+            raise HTTPException(403, f"{login} is not tracked and adding users is disabled")
+        await from_store(self.store.track([login], self.now(), PERIODS))
+        log.info("user added by the hook", extra={"user": login.lower()})
+
+    async def cool_down(self, login: str) -> None:
+        if self.cooldown <= 0:
+            return
+        left = await from_store(self.store.try_cooldown(login, self.cooldown, self.clock()))
+        if left is not None:
+            wait = max(1, math.ceil(left))
+            raise HTTPException(
+                429,
+                f"{login} was refreshed recently; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
+
+    # --- GET /status/<username> ---------------------------------------------------------
+
+    async def status(self, request: Request) -> Response:
+        """Per period: when generated, whether stale, whether regenerating (any live claim
+        of the user: a generation republishes every period), the last error."""
+        login = valid_login(request)
+        metas = await from_store(self.store.report_meta(login))
+        active = await from_store(self.refresher.tracker.get_reported_user_active_tasks(login))
+        now = self.now()
+        periods = {p: _period_status(metas[p], now, bool(active)) for p in PERIODS if p in metas}
+        return JSONResponse({"username": login.lower(), "tracked": bool(metas), "periods": periods})
+
+    # --- GET /, GET /healthz, GET /metrics ----------------------------------------------
+
+    async def index(self, request: Request) -> Response:
+        return JSONResponse({"service": "gitbrag refresh hook", "endpoints": list(ENDPOINTS)})
+
+    async def healthz(self, request: Request) -> Response:
+        """503 unless the store answers *and* accepts writes: a read-only replica answers
+        PING, yet every pass would fail to record anything on it."""
+        reachable = await self.store.ping()
+        problem = await self.store.write_problem() if reachable else None
+        payload: dict[str, Any] = {
+            "status": "unavailable" if not reachable else "read-only" if problem else "ok",
+            "store": self.store.kind,
+            "reachable": reachable,
+            "writable": reachable and problem is None,
+        }
+        if problem:
+            payload["reason"] = problem
+        return JSONResponse(payload, status_code=200 if reachable and not problem else 503)
+
+    async def metrics(self, request: Request) -> Response:
+        try:
+            due: int | None = len(await self.store.due(self.now()))
+        except STORE_ERRORS:
+            due = None  # the gauge is left out of this scrape
+        body, content_type = Scrape.of(due, self.refresher.client).render(request.headers.get("accept"))
+        return Response(body, media_type=content_type)
+
+
+def valid_login(request: Request) -> str:
+    name = str(request.path_params.get("username", ""))
+    if not is_login(name):
+        raise HTTPException(400, "not a valid GitHub username")
+    return name
+
+
+def _period_status(meta: ReportMeta, now: datetime, regenerating: bool) -> dict[str, Any]:
+    return {
+        "generated_at": meta.generated_at.isoformat() if meta.generated_at else None,
+        "stale": meta.next_due_at <= now,
+        "regenerating": regenerating,
+        "last_error": meta.last_error,
+        "next_due_at": meta.next_due_at.isoformat(),
+    }
+
+
+# --- the app -------------------------------------------------------------------------
+
+
+def _endpoint(name: str, handler: Handler) -> Handler:
+    """Turn the handler's HTTPExceptions (and any bug) into JSON answers, count and log
+    each request: user, period and outcome, never a header."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            response = await handler(request)
+            outcome = str(getattr(request.state, "outcome", "ok"))
+        except HTTPException as exc:
+            response, outcome = error(exc.status_code, exc.detail, exc.headers), exc.detail
+        except Exception:
+            log.exception("hook request failed", extra={"endpoint": name})
+            response, outcome = error(500, "internal error"), "internal error"
+        hook_request(name, response.status_code)
+        user = str(request.path_params.get("username", ""))
+        period = request.query_params.get("period", "")
+        fields = {
+            "endpoint": name,
+            "user": user.lower() if is_login(user) else None,
+            "period": period if period in PERIODS else None,
+            "code": response.status_code,
+            "outcome": outcome,
+        }
+        log.log(
+            logging.INFO if name in ("refresh", "status") else logging.DEBUG, "hook request", extra=fields
+        )
+        return response
+
+    return endpoint
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Routing errors (unknown path 404, wrong method 405) as JSON too."""
+    if isinstance(exc, HTTPException):
+        return error(exc.status_code, exc.detail, exc.headers)
+    return await _server_error(request, exc)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.error("hook request failed", exc_info=exc)
+    return error(500, "internal error")
+
+
+def site_origin(base_url: str) -> str:
+    """`https://example.org/brag/` -> `https://example.org`: CORS compares origins."""
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class _AnyName(Convertor[str]):
+    """A path parameter that matches anything, newlines and slashes included, so every
+    name reaches the login check (400) instead of falling through to a 404."""
+
+    regex = r"(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("gitbrag_any", _AnyName())
+
+
+def create_app(refresher: Refresher, settings: Settings, *, clock: Seconds = epoch) -> Starlette:
+    hook = Hook(refresher, settings, clock=clock)
+    routes = [
+        Route("/refresh/{username:gitbrag_any}", _endpoint("refresh", hook.refresh), methods=["POST"]),
+        Route("/status/{username:gitbrag_any}", _endpoint("status", hook.status), methods=["GET"]),
+        Route("/healthz", _endpoint("healthz", hook.healthz), methods=["GET"]),
+        Route("/metrics", _endpoint("metrics", hook.metrics), methods=["GET"]),
+        Route("/", _endpoint("index", hook.index), methods=["GET"]),
+    ]
+    cors = Middleware(
+        CORSMiddleware,
+        allow_origins=[site_origin(settings.base_url)] if settings.base_url else ["*"],
+        allow_methods=["POST"],
+        allow_headers=["Content-Type", "Authorization", "X-Hub-Signature-256"],
+        expose_headers=["Retry-After"],
+        allow_credentials=False,
+        max_age=600,
+    )
+    handlers = {HTTPException: _http_error, Exception: _server_error}
+    app = Starlette(routes=routes, middleware=[cors], exception_handlers=handlers)
+    app.router.redirect_slashes = False  # `/refresh` is simply not found, not redirected
+    return app
+
+
+# --- the server ----------------------------------------------------------------------
+
+
+class _SharedLoopServer(uvicorn.Server):
+    """uvicorn inside the service's event loop: SIGTERM/SIGINT stay the service's, which
+    stops the hook together with the scheduler."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class HookServer:
+    """The hook's uvicorn server on a socket bound up front, so a busy port fails at once
+    and port 0 (any free port) is known before serving. Slow or idle clients are timed
+    out and connections capped below the file-descriptor limit (`gitbrag.doors.connections`)."""
+
+    def __init__(
+        self,
+        app: Starlette,
+        host: str,
+        port: int,
+        *,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+        max_connections: int | None = None,
+    ) -> None:
+        self.guard = ConnectionGuard(max_connections or connection_cap(), read_timeout)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP;
+        # without it each keep-alive response stalls ~40 ms on delayed ACKs.
+        self.socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.socket.bind((host, port))
+            # Listen now: with SO_REUSEADDR two processes can both *bind* a port, and only
+            # listen() tells the second one it is taken.
+            self.socket.listen(LISTEN_BACKLOG)
+        except OSError:
+            self.socket.close()
+            raise
+        self.host, self.port = self.socket.getsockname()[:2]
+        config = uvicorn.Config(
+            app,
+            http=guarded_protocol(self.guard),
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            timeout_keep_alive=5,
+            h11_max_incomplete_event_size=16 * 1024,  # request line and headers; bigger is a 400
+            # Connections accepted per loop turn, before the guard sees them: keep the overshoot
+            # past the cap within the file descriptors held in reserve.
+            backlog=max(MIN_CONNECTIONS, min(2048, self.guard.cap // 4)),
+        )
+        self._server = _SharedLoopServer(config)
+        self._task: asyncio.Task[None] | None = None
+        self._restore_loop_handler: Callable[[], None] | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        self._restore_loop_handler = quiet_accept_errors(asyncio.get_running_loop())
+        self._task = asyncio.create_task(self._server.serve(sockets=[self.socket]), name="refresh hook")
+        while not self._server.started:
+            if self._task.done():
+                await self._task
+                raise RuntimeError("the refresh hook stopped while starting")
+            await asyncio.sleep(0.005)
+        # asyncio re-listened with `backlog`, its per-turn accept count; let the kernel queue
+        # more: queued connections cost the process no file descriptor until accepted.
+        self.socket.listen(LISTEN_BACKLOG)
+
+    async def stop(self) -> None:
+        """Stop accepting; requests in flight finish (up to 5 s)."""
+        if self._task is not None:
+            self._server.should_exit = True
+            await self._task
+            self._task = None
+        self.socket.close()
+        if self._restore_loop_handler is not None:
+            self._restore_loop_handler()
+            self._restore_loop_handler = None
+
+
+async def start_hook(refresher: Refresher, settings: Settings) -> HookServer | None:
+    """The service's hook, listening; None (logged as an error) when the address is taken,
+    so a second service on one host keeps refreshing without a hook of its own."""
+    try:
+        server = HookServer(create_app(refresher, settings), settings.hook_host, settings.hook_port)
+        await server.start()
+    except OSError as exc:
+        log.error(
+            "refresh hook disabled: cannot listen",
+            extra={"host": settings.hook_host, "port": settings.hook_port, "error": exc.strerror or str(exc)},
+        )
+        return None
+    log.info("refresh hook listening", extra={"url": server.url, "secret": settings.hook_secret is not None})
+    return server

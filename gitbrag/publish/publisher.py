@@ -1,0 +1,982 @@
+"""Render reports into the static site and write every file atomically.
+
+Site layout (all links between pages are relative, so `site/` works from any path
+on any web server, and opened straight from disk)::
+
+    site/index.html                         tracked users (a table; a small script sorts and filters it)
+    site/404.html                           self-contained: works at any URL
+    site/robots.txt, site/sitemap.xml       the sitemap only with GITBRAG_BASE_URL (it needs absolute URLs)
+    site/assets/style.<hash>.css            content-hashed, so a new look never mixes with old pages
+    site/assets/site.<hash>.js              optional enhancements; every page reads fine without it
+    site/<login>/index.html                 the 1-year report
+    site/<login>/feed.xml                   Atom feed of the user's recently merged pull requests
+    site/<login>/generated.json             when each period was last generated, and whether a refresh runs
+    site/<login>/<period>/index.html        one page per period: the rolling ones, each calendar year
+                                            with activity, each GITBRAG_PERIODS entry (`gitbrag.periods`)
+    site/<login>/<period>/report.json       `Report.model_dump_json()`
+    site/<login>/<period>/card.svg, card-dark.svg
+                                            the embeddable card (`cards`); the 1-year one also at
+                                            site/<login>/card.svg
+    site/<login>/<period>/social.png        the og:image (`socialimage`), drawn when it changes
+    site/teams/<team>/[<period>/]index.html with GITBRAG_TEAMS: the members' reports added up
+    site/<login>/<period>/brag.md           the Markdown brag document (`markdown`)
+    site/<login>/<period>/repos/<owner>/<name>/index.html (page-2.html, ...)
+                                            a repository's full list, when its card shows only part
+    site/<login>/<period>/more/index.html (page-2.html, ...)
+                                            pull requests of the repositories past the card limit
+
+Page weight (planned in `pages`): a report page shows at most `REPORT_ROW_BUDGET` rows, shared
+fairly between repositories (each gets the same cap, small ones all their rows), and
+`REPO_CARD_LIMIT` repository cards; the rest of a card's rows are on the repository's
+own pages, and the repositories past the card limit (a compact table on the report
+page) have their pull requests on shared "more repositories" pages, at most
+`REPO_PAGE_ROWS` rows a page. So a page stays well under 300 KB however prolific the
+user, the number of files stays proportional to the pull requests (not one folder per
+small repository), every pull request is reachable by following links, and every number
+on the page is still the report's.
+
+Every file is written atomically (temporary file, fsync, rename), so a reader, or a refresh
+killed at any moment, sees either the old or the new version of a file, never half of one;
+and through `gitbrag.publish.safepath`, which follows no symbolic link below the site root, so
+nothing is ever written, read, or deleted outside the site.
+
+Unchanged work costs nothing: a file that already holds the bytes rendered for it is left
+alone (no temporary file, fsync or rename); a report whose content did not change, whatever
+the day, is published as the one on the site, with the window and day of the generation
+that last changed it (`gitbrag.publish.freshness`), so its pages and report.json stay as they are;
+and the "Updating" flag, like the exact time of every refresh, lives in the tiny
+generated.json, the one file of the user an unchanged refresh writes (twice: the flag on,
+then the new times with the flag off).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+from pydantic import BaseModel, ValidationError
+
+import gitbrag
+from gitbrag.clock import utcnow
+from gitbrag.models import LOGIN_RE, PERIOD_LABELS, PERIODS, Period, Report, ReportPR, TimelinePoint
+from gitbrag.periods import is_period, ordered
+from gitbrag.publish import cards, charts, feeds, socialimage
+from gitbrag.publish.filters import FILTERS, finalize, safe_url
+from gitbrag.publish.freshness import FILE_NAME as FRESHNESS_FILE
+from gitbrag.publish.freshness import Freshness, Stamp
+from gitbrag.publish.markdown import brag_markdown
+from gitbrag.publish.pages import (
+    REPO_PAGE_ROWS,
+    PagePlan,
+    RepoGroup,
+    RepoView,
+    capped_files_note,
+    chunks,
+    hidden_notice,
+    page_file,
+    plan_page,
+    private_work_line,
+    summary_sentence,
+)
+from gitbrag.publish.safepath import SiteRoot, UnsafePathError
+from gitbrag.publish.sparkline import sparkline
+from gitbrag.report import teams, timeline
+from gitbrag.settings import DEFAULT_STALE_AFTER_SECONDS
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+ASSETS = ("style.css", "site.js")
+BRAG_FILE = "brag.md"  # beside each period's report.json
+# Page weight (see the module docstring): about 330 bytes of HTML per pull-request row.
+# A temporary file this old belongs to no live writer (a write takes milliseconds).
+TEMP_MAX_AGE_SECONDS = 600
+
+
+# --- atomic writes -----------------------------------------------------------------
+
+
+def atomic_write(path: Path, data: bytes | str) -> None:
+    """Replace `path` with `data` so that nobody ever observes a partial file.
+
+    `path`'s folder is taken as the caller names it (made if missing); the file itself is
+    never followed: a link there is replaced (see `gitbrag.publish.safepath.SiteRoot.write`). The
+    publisher itself writes through its site root, which follows no link below the root.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    SiteRoot(path.parent).write(path.name, payload)
+
+
+def sweep_temp_files(site_dir: Path, older_than_seconds: float = TEMP_MAX_AGE_SECONDS) -> int:
+    """Delete temporary files of writers that died before their rename (kill -9, power
+    loss). Only old ones: a younger one may belong to a writer still at work. Links are
+    not followed, so nothing outside `site_dir` is ever swept."""
+    return SiteRoot(site_dir).sweep_temp_files(older_than_seconds)
+
+
+# --- templates ---------------------------------------------------------------------
+
+
+def default_template_dirs() -> list[Path]:
+    """Packaged templates: inside the wheel (force-included), else the repo's `templates/`."""
+    package = Path(gitbrag.__file__).resolve().parent
+    candidates = [package / "templates", package.parent / "templates"]
+    return [d for d in candidates if d.is_dir()]
+
+
+def _report_json(report: Report) -> bytes:
+    """report.json's bytes: `Report.model_dump_json(indent=2)` and a newline, serialised
+    straight to bytes (7 MB for a 20,000-PR user: no str and no encoded copy of it)."""
+    return Report.__pydantic_serializer__.to_json(report, indent=2) + b"\n"
+
+
+def _validated_login(login: str) -> str:
+    if not LOGIN_RE.fullmatch(login):
+        raise ValueError(f"not a valid GitHub login: {login!r}")
+    return login.lower()
+
+
+def _absolute_base(url: str | None) -> str | None:
+    """A configured public URL as a prefix ending in "/", or None when unset or not http(s)."""
+    checked = safe_url(url)
+    return checked.rstrip("/") + "/" if checked else None
+
+
+def _front(reports: dict[Period, Report]) -> Period:
+    """The period of the user's front page: the past year, else the first."""
+    return "1_year" if "1_year" in reports else ordered(reports)[0]
+
+
+def _widest(reports: dict[Period, Report]) -> Period:
+    """The period reaching back furthest (all time, when there), for what lists the newest of everything."""
+    return min(reports, key=lambda p: (reports[p].since, -reports[p].until.timestamp()))
+
+
+# --- what pages are rendered from ----------------------------------------------------------------
+
+FRONT = "front/"  # the pages record's key for the user's front files (no period has a "/")
+
+
+@functools.cache
+def _code_digest() -> str:
+    """The code pages are rendered with (every module of the package): an upgrade renders
+    every page once, as its output may differ."""
+    digest = hashlib.blake2b(digest_size=16)
+    package = Path(gitbrag.__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _templates_digest(search_path: Sequence[Path]) -> str:
+    """The templates and assets as they are on disk now (name, size, change time): an
+    operator's edit to GITBRAG_TEMPLATES_DIR counts at the next publish (`Publisher._templates`
+    then has Jinja read them again)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for directory in search_path:
+        for path in sorted(directory.rglob("*")):
+            with contextlib.suppress(OSError):
+                info = path.stat()
+                digest.update(repr((path.as_posix(), info.st_size, info.st_mtime_ns)).encode())
+    return digest.hexdigest()
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Settled:
+    """A period's report as it is published: the one on the site when only its stamp
+    differs (`on_site`: report.json already holds it), else the new one; `digest` is of its
+    report.json (the bytes themselves are not kept: megabytes a period for a prolific user)."""
+
+    report: Report
+    digest: str
+    on_site: bool
+
+    @classmethod
+    def of(cls, report: Report, payload: bytes, *, on_site: bool) -> _Settled:
+        return cls(report, hashlib.blake2b(payload, digest_size=16).hexdigest(), on_site)
+
+
+# --- the publisher ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One tracked user as listed on the site's front page."""
+
+    login: str
+    name: str | None
+    avatar_url: str | None
+    total_prs: int  # over the past year
+    merged_count: int
+    generated_at: datetime
+    # Pull requests opened per month over the past year (the 1-year report's timeline): the sparkline.
+    timeline: tuple[TimelinePoint, ...] = ()
+    authored_lines: int = 0  # authored additions + deletions over the past year, for the totals
+
+    @classmethod
+    def from_report(cls, report: Report) -> IndexEntry:
+        return cls(
+            login=report.username,
+            name=report.profile.name,
+            avatar_url=report.profile.avatar_url,
+            total_prs=report.total_prs,
+            merged_count=report.merged_count,
+            generated_at=report.generated_at,
+            timeline=tuple(report.timeline),
+            authored_lines=report.authored_additions + report.authored_deletions,
+        )
+
+    @property
+    def slug(self) -> str:
+        """The user's folder under site/."""
+        return self.login.lower()
+
+
+class SupersededError(Exception):
+    """A newer report than the one being published is already on the site."""
+
+
+class Publisher:
+    """Renders pages with Jinja2 (autoescaped) and writes them into `site_dir`.
+
+    Templates are looked up first in `templates_dir` (the operator's
+    `GITBRAG_TEMPLATES_DIR`), then in the packaged defaults, so an override may
+    replace any single template or asset and inherit the rest.
+
+    `base_url` (the site's public URL) enables canonical links, absolute social-preview
+    URLs and the sitemap; `hook_public_url` shows a "Refresh now" button that POSTs to
+    the hook; `stale_after_seconds` is when a page's script starts saying how old it is.
+    `rewrite_unchanged` writes every file even when its bytes are already on disk (the
+    behaviour before unchanged files were skipped: the benchmark's baseline).
+    `files_written` and `files_unchanged` count, since construction, the files written and
+    the ones left alone because they already held the same bytes.
+    """
+
+    def __init__(
+        self,
+        site_dir: Path,
+        *,
+        templates_dir: Path | None = None,
+        base_url: str | None = None,
+        hook_public_url: str | None = None,
+        stale_after_seconds: int = DEFAULT_STALE_AFTER_SECONDS,
+        rewrite_unchanged: bool = False,
+        teams: Mapping[str, Sequence[str]] | None = None,
+    ):
+        self.site_dir = Path(site_dir)
+        # Resolved once: the root may be a link; below it, nothing is followed (gitbrag.publish.safepath).
+        self._site = SiteRoot(self.site_dir)
+        self.rewrite_unchanged = rewrite_unchanged
+        self.stale_after_seconds = stale_after_seconds
+        self.files_written = 0
+        self.files_unchanged = 0
+        self.search_path = ([Path(templates_dir)] if templates_dir else []) + default_template_dirs()
+        if not self.search_path:
+            raise FileNotFoundError("gitbrag templates not found (neither packaged nor in the repository)")
+        self.base_url = _absolute_base(base_url)
+        hook = safe_url(hook_public_url)
+        self.hook_public_url = hook.rstrip("/") if hook else None
+        # GITBRAG_TEAMS (gitbrag.report.teams): team name -> member logins, for team pages and links.
+        self.teams = {name: list(members) for name, members in (teams or {}).items()}
+        self.env = Environment(
+            loader=FileSystemLoader([str(d) for d in self.search_path]),
+            autoescape=select_autoescape(["html", "xml"]),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            finalize=finalize,
+            # Not Jinja's check of every template's mtime at every render (a fifteenth of an
+            # unchanged pass's CPU): `_templates` looks once per publish instead.
+            auto_reload=False,
+        )
+        self._templates_seen = ""
+        self.env.filters.update(FILTERS)
+        self._assets = {name: self._hashed_name(name) for name in ASSETS}
+        # A pull request's row is the same on every page that lists it: rendered once per user.
+        self._rows: dict[ReportPR, Markup] = {}
+        self.env.globals.update(
+            asset_path=lambda name: "assets/" + self._assets[name],
+            stale_after_seconds=stale_after_seconds,
+            language_bar=charts.language_bar,
+            size_columns=charts.size_columns,
+            timeline_chart=timeline.timeline_chart,
+            point_label=timeline.point_label,
+            changes=timeline.changes,
+            color_class=charts.color_class,
+            pr_row=self._pr_row,
+            # What a report says of the pull requests it cannot list (see gitbrag.publish.pages).
+            hidden_notice=hidden_notice,
+            private_work_line=private_work_line,
+            capped_files_note=capped_files_note,
+            sparkline=sparkline,
+        )
+
+    # --- public API --------------------------------------------------------------
+
+    def publish_user(self, reports: dict[Period, Report], *, updating: bool = False) -> list[Path]:
+        """Write a user's pages, report.json files, feed and generated.json; returns their
+        paths, written or (already holding the same bytes) left as they were.
+
+        A report whose content is the published one's but for its window and times (the
+        same numbers, a day later) is published as the one on the site, stamp and all
+        (`gitbrag.publish.freshness`): its pages and report.json stay as they are, and only
+        generated.json records the new time. Such a period is not even rendered when the
+        record in generated.json says its pages were rendered from these very inputs (the
+        report, the code and templates, the settings) and its files are still the ones
+        written then (`SiteRoot.snapshot`). `updating` is that file's flag (a refresh of
+        the user still runs). `site/<login>/index.html` shows the 1-year report (or the
+        first period given).
+        """
+        if not reports:
+            raise ValueError("no reports to publish")
+        usernames = {r.username.lower() for r in reports.values()}
+        if len(usernames) != 1:
+            raise ValueError("reports of several users passed to publish_user")
+        login = _validated_login(next(iter(reports.values())).username)
+        recorded = (self.read_freshness(login) or Freshness()).pages
+        stamps = self._refuse_older(login, reports)
+        settled = {p: self._settle(reports[p], stamps.get(p), login) for p in ordered(reports)}
+        self._rows.clear()
+        written: list[Path] = []
+        pages: dict[str, str] = {}
+        shown = {p: s.report for p, s in settled.items()}
+        for group, key in self._page_inputs(settled, shown).items():
+            paths = self._group_paths(login, group, shown)
+            # A period whose report.json is rewritten is rendered: its record cannot hold.
+            may_keep = group == FRONT or settled[group].on_site
+            kept = self._still_rendered(recorded.get(group), key, paths) if may_keep else None
+            if kept is None:
+                written += (
+                    self._write_front(shown)
+                    if group == FRONT
+                    else self._publish_period(settled[group], shown)
+                )
+                kept = self._site.snapshot(paths)
+            else:
+                self.files_unchanged += len(kept[1])
+                written += [self.site_dir / file for file in kept[1]]
+            pages[group] = f"{key}:{kept[0]}"
+        self._remove_retired_periods(login, reports)
+        written.append(self._write_freshness(login, reports, updating=updating, pages=pages))
+        self._rows.clear()
+        return written
+
+    def _settle(self, report: Report, stamp: Stamp | None, login: str) -> _Settled:
+        """The published report, when `report` is it but for the stamp: the same content
+        over a window moved by the clock alone. Judged on the very bytes of report.json
+        (`report` with the published stamp must serialise to them), so any other change, a
+        newer format included, counts as a change. A report dated after `report` (the
+        clock was ahead) is never kept: its page would show a day still to come."""
+        if stamp is not None and not self.rewrite_unchanged and stamp.generated_at <= report.generated_at:
+            kept = report.model_copy(update=stamp.fields())
+            payload = _report_json(kept)
+            if self._site.holds(f"{login}/{report.period}/report.json", payload):
+                return _Settled.of(kept, payload, on_site=True)
+        return _Settled.of(report, _report_json(report), on_site=False)
+
+    def _page_inputs(self, settled: dict[Period, _Settled], shown: dict[Period, Report]) -> dict[str, str]:
+        """Per period, and for the front files (`FRONT`), a digest of everything their pages
+        are rendered from: the report, what every page shows of the others (the tabs), the
+        user's teams, the code, the templates and the publisher's settings."""
+        periods = list(settled)
+        report = settled[periods[0]].report
+        shared = _digest(
+            _code_digest(), self._templates(), self.base_url, self.hook_public_url,
+            self.stale_after_seconds, report.username, teams.teams_of(report.username, self.teams),
+            [(p, s.report.total_prs) for p, s in settled.items()],
+        )  # fmt: skip
+        inputs = {p: _digest(shared, p, s.digest) for p, s in settled.items()}
+        front, widest = _front(shown), _widest(shown)
+        inputs[FRONT] = _digest(shared, FRONT, settled[front].digest, settled[widest].digest)
+        return inputs
+
+    def _templates(self) -> str:
+        """The templates' digest now; when it changed, Jinja forgets what it compiled, so an
+        operator's edit is rendered from the next publish on."""
+        digest = _templates_digest(self.search_path)
+        if digest != self._templates_seen:
+            if self.env.cache is not None:
+                self.env.cache.clear()
+            self._templates_seen = digest
+        return digest
+
+    def _group_paths(self, login: str, group: str, shown: dict[Period, Report]) -> list[str]:
+        """What a group's pages are: a period's folder, or the user's front files (and the
+        folder of the spelling redirects)."""
+        if group != FRONT:
+            return [f"{login}/{group}"]
+        username = shown[_front(shown)].username
+        front = [f"{login}/{name}" for name in ("index.html", *cards.CARD_FILES.values(), "feed.xml")]
+        return front + ([username] if username != login else [])
+
+    def _still_rendered(
+        self, recorded: str | None, key: str, paths: list[str]
+    ) -> tuple[str, list[str]] | None:
+        """The snapshot of a group's files when the record says they were rendered from
+        `key` and they are still the files written then; None when they must be rendered."""
+        if recorded is None or self.rewrite_unchanged or not recorded.startswith(key + ":"):
+            return None
+        state = self._site.snapshot(paths)
+        return state if recorded == f"{key}:{state[0]}" else None
+
+    def _write_spelling_redirects(self, username: str, periods: list[Period]) -> list[Path]:
+        """`site/Mona-Lisa/index.html` (and one per period) sending readers to `mona-lisa/`:
+        people type a login as GitHub spells it, and the site keys users in lower case.
+        Written like every page (atomically, no link followed). On a case-insensitive
+        filesystem the two spellings are one folder, which already holds the report: skipped."""
+        if username == username.lower() or self._site.is_file(f"{username}/{periods[0]}/report.json"):
+            return []
+        login = username.lower()
+        pages = [(f"{username}/index.html", f"{login}/")]
+        pages += [(f"{username}/{p}/index.html", f"{login}/{p}/") for p in periods]
+        written = []
+        for page, folder in pages:
+            target = "../" * page.count("/") + folder + "index.html"
+            html = self._render(
+                "redirect.html", page=page, canonical_page=folder, target=target, username=username,
+                title=f"Report of {username}",
+            )  # fmt: skip
+            written.append(self._write(self.site_dir / page, html))
+        return written
+
+    def _refuse_older(self, login: str, reports: dict[Period, Report]) -> dict[Period, Stamp]:
+        """Fencing: a generation that lost its claim (paused past its lease, say) must not
+        replace what a newer generation already published. Returns the stamps of the
+        reports on the site (read without the rest of them).
+
+        Newer means a higher `generation` (each is one more than the one it found on the
+        site), never a later `generated_at`: wall clocks jump, and a report written while
+        the clock was a day ahead would otherwise freeze the page for a day, `--force`
+        or not. Two generations that started from the same page carry the same number:
+        the first to publish wins. The published number is the newest of the report.json
+        files' and generated.json's (an unchanged report keeps the report.json of the
+        generation that last changed it). Unnumbered reports (0: older files, direct
+        callers) replace each other freely."""
+        freshness = self.read_freshness(login)
+        recorded = freshness.generation if freshness else 0
+        stamps: dict[Period, Stamp] = {}
+        for period, report in reports.items():
+            stamp = self._read_stamp(login, period)
+            current = max(recorded, stamp.generation if stamp else 0)
+            if current > report.generation or current == report.generation > 0:
+                raise SupersededError(
+                    f"{login}/{period} generation {current} is already published"
+                    f" (this is {report.generation})"
+                )
+            if stamp is None:
+                continue
+            stamps[period] = stamp
+            if stamp.generated_at > report.generated_at:
+                log.warning(
+                    "replacing a report dated in the future (the clock was ahead when it was made)",
+                    extra={"user": login, "report": period, "dated": stamp.generated_at.isoformat()},
+                )
+        return stamps
+
+    def set_updating(self, login: str, updating: bool) -> bool:
+        """Say in the user's generated.json whether a refresh of theirs is running (the
+        pages' script shows "Updating" then); False when nothing is published yet. Only
+        that tiny file is written: the pages stay as they are, so a refresh that finds
+        nothing new rewrites no page, notice included."""
+        login = _validated_login(login)
+        freshness = self.read_freshness(login) or self._freshness_from_reports(login)
+        if freshness is None:
+            return False
+        self._write(self.site_dir / login / FRESHNESS_FILE, replace(freshness, updating=updating).to_json())
+        return True
+
+    def read_freshness(self, login: str) -> Freshness | None:
+        """The user's generated.json (see `gitbrag.publish.freshness`), or None when it is missing,
+        unreadable or not the site's own file (reached through a link)."""
+        relative = f"{_validated_login(login)}/{FRESHNESS_FILE}"
+        try:
+            data = self._site.read_bytes(relative)
+        except FileNotFoundError:
+            return None
+        except (UnsafePathError, OSError) as exc:
+            log.warning(
+                "ignoring a freshness file not stored in the site itself",
+                extra={"user": login.lower(), "reason": str(exc)},
+            )
+            return None
+        freshness = Freshness.from_json(data)
+        if freshness is None:
+            log.warning("ignoring an unreadable freshness file", extra={"user": login.lower()})
+        return freshness
+
+    def published_generation(self, login: str) -> int:
+        """The newest generation published for the user (0 when none): the one a new
+        generation must exceed. Read from the stamps and generated.json, never from whole
+        reports (megabytes for a prolific user)."""
+        freshness = self.read_freshness(login)
+        stamps = (self._read_stamp(login, p) for p in self.published_periods(login))
+        return max([freshness.generation if freshness else 0, *(s.generation for s in stamps if s)])
+
+    def checked_at(self, login: str, period: Period) -> datetime | None:
+        """When the user's `period` report was last generated, changed or not (its report.json
+        keeps the time of the last change): what the report's age is counted from."""
+        freshness = self.read_freshness(login)
+        if freshness is not None and period in freshness.checked:
+            return freshness.checked[period]
+        return self._stamp_time(login, period)
+
+    def _stamp_time(self, login: str, period: Period) -> datetime | None:
+        stamp = self._read_stamp(login, period)
+        return stamp.generated_at if stamp else None
+
+    def _freshness_from_reports(self, login: str) -> Freshness | None:
+        """generated.json as the published report.json files tell it (a site written before
+        that file, or one whose file was lost); None when no report is published."""
+        read = {p: self._read_stamp(login, p) for p in self.published_periods(login)}
+        stamps = {p: s for p, s in read.items() if s is not None}
+        if not stamps:
+            return None
+        checked = {p: s.generated_at for p, s in stamps.items()}
+        return Freshness(checked, generation=max(s.generation for s in stamps.values()))
+
+    def _read_stamp(self, login: str, period: Period) -> Stamp | None:
+        """A published report.json's window, time and generation (`Stamp`): None when missing,
+        unreadable or behind a link, as `read_report` answers."""
+        return self._read_published(Stamp, login, period, quiet=True)
+
+    def _read_published(self, model: type[M], login: str, period: Period, *, quiet: bool = False) -> M | None:
+        """`<login>/<period>/report.json` as `model`; None when missing, behind a link (not the
+        site's own file: the next publish replaces it) or unreadable (said unless `quiet`)."""
+        relative = f"{_validated_login(login)}/{period}/report.json"
+        try:
+            return model.model_validate_json(self._site.read_bytes(relative))
+        except FileNotFoundError:
+            return None
+        except UnsafePathError as exc:
+            log.warning(
+                "ignoring a report not stored in the site itself",
+                extra={"user": login.lower(), "report": period, "reason": exc.strerror},
+            )
+            return None
+        except ValidationError as exc:
+            if not quiet:
+                log.warning("ignoring unreadable %s: %s", self.site_dir / relative, exc.error_count())
+            return None
+
+    def publish_index(self, entries: list[IndexEntry]) -> Path:
+        """Write site/index.html listing `entries` by login, and the sitemap when the base URL is known."""
+        for entry in entries:
+            _validated_login(entry.login)
+        ordered = sorted(entries, key=lambda e: e.login.lower())
+        names = sorted(self.teams)
+        title = "Contribution reports"
+        html = self._render("index.html", page="index.html", entries=ordered, teams=names, title=title)
+        path = self._write(self.site_dir / "index.html", html)
+        self._write_sitemap(ordered)
+        return path
+
+    def publish_static(self) -> None:
+        """Write site/assets/ (content-hashed names), 404.html and robots.txt, and sweep what
+        killed writers left behind."""
+        self._site.sweep_temp_files(TEMP_MAX_AGE_SECONDS)
+        for name, hashed in self._assets.items():
+            self._write(self.site_dir / "assets" / hashed, self._asset_source(name).read_bytes())
+        # Served for any missing URL, so relative links cannot work there: the stylesheet is
+        # inlined and links are absolute (from the base URL, else from the server's root).
+        css = Markup(self._asset_source("style.css").read_text(encoding="utf-8"))  # our own asset
+        html = self._render("404.html", page="404.html", absolute=True, inline_css=css)
+        self._write(self.site_dir / "404.html", html)
+        sitemap_url = self.base_url + "sitemap.xml" if self.base_url else None
+        self._write(self.site_dir / "robots.txt", feeds.robots_txt(sitemap_url))
+
+    def published_logins(self) -> list[str]:
+        """Users with a published 1-year report, from the site itself (the index's source
+        when the store cannot be reached)."""
+        if not self._site.root.is_dir():
+            return []
+        return sorted(
+            d.name
+            for d in self._site.root.iterdir()
+            if LOGIN_RE.fullmatch(d.name) and self._site.is_file(f"{d.name}/1_year/report.json")
+        )
+
+    def published_periods(self, login: str) -> list[Period]:
+        """The periods of `login` on the site (a folder with its report.json), in tab order.
+
+        Calendar years come and go with a user's activity and `GITBRAG_PERIODS`, so the site,
+        not a fixed list, says which there are."""
+        folder = self._site.root / login.lower()
+        if not LOGIN_RE.fullmatch(login) or not folder.is_dir():
+            return []
+        names = [d.name for d in folder.iterdir() if is_period(d.name)]
+        return ordered(p for p in names if self._site.is_file(f"{login.lower()}/{p}/report.json"))
+
+    def _remove_retired_periods(self, login: str, reports: dict[Period, Report]) -> None:
+        """Drop the folders of periods a whole publish no longer has (a year whose only pull
+        request is gone, an entry taken out of GITBRAG_PERIODS), so no page is left unlinked.
+        Only after a whole publish: one of a few periods (tests, tools) leaves the rest alone."""
+        if not set(PERIODS) <= set(reports):
+            return
+        for period in self.published_periods(login):
+            if period not in reports:
+                self._site.prune(f"{login}/{period}", set())
+                with contextlib.suppress(OSError), self._site.folder([login], create=False) as user_fd:
+                    os.rmdir(period, dir_fd=user_fd)  # emptied: no link is followed, nothing else goes
+                log.info("removed a period no longer published", extra={"user": login, "report": period})
+
+    def read_report(self, login: str, period: Period) -> Report | None:
+        """A published report.json, or None when missing or unreadable (e.g. an older format).
+
+        One reached through a symbolic link is not the site's (it may be any file on the
+        machine): it is ignored, and the next publish replaces the link."""
+        if not is_period(period):
+            raise ValueError(f"unknown period {period!r}")
+        return self._read_published(Report, login, period)
+
+    # --- one user's files ----------------------------------------------------------
+
+    def _publish_period(self, settled: _Settled, shown: dict[Period, Report]) -> list[Path]:
+        """A period's files: report.json and the repositories' own pages (before the report
+        page links to them), then the report page, its cards and social image."""
+        report = settled.report
+        folder = f"{report.username.lower()}/{report.period}/"
+        path = self.site_dir / folder / "report.json"
+        if settled.on_site:
+            self.files_unchanged += 1
+        else:
+            self._write(path, _report_json(report))
+        written = [path, self._write_brag(report, folder)]
+        plan = plan_page(report)
+        for view in plan.own_pages:
+            written += self._write_repo_pages(report, view, folder + view.folder)
+        for number, groups in enumerate(plan.more_pages, start=1):
+            written.append(self._write_more_page(report, groups, number, len(plan.more_pages), folder))
+        for leftovers in ("repos", "more"):
+            self._remove_unlisted(self.site_dir / folder / leftovers, set(written))
+        written.append(self._write_report_page(report, plan, shown, folder + "index.html"))
+        headline = cards.Headline.from_report(report)
+        return [*written, *self._write_cards(headline, folder), self._write_social_image(headline, folder)]
+
+    def _write_brag(self, report: Report, folder: str) -> Path:
+        """`<period>/brag.md`, the report as a Markdown brag document (`markdown`); its
+        cut lists link to the report page (absolute with GITBRAG_BASE_URL: it is pasted elsewhere)."""
+        page_url = self._absolute(folder) or "index.html"
+        return self._write(self.site_dir / folder / BRAG_FILE, brag_markdown(report, page_url=page_url))
+
+    def _write_front(self, shown: dict[Period, Report]) -> list[Path]:
+        """The user's front page (the 1-year report, else the first), the cards a README
+        embeds (`<login>/card.svg`), the feed and the spelling redirects."""
+        report = shown[_front(shown)]
+        login = report.username.lower()
+        written = [self._write_report_page(report, plan_page(report), shown, f"{login}/index.html")]
+        written += self._write_cards(cards.Headline.from_report(report), f"{login}/")
+        # The widest period has every merge the feed could list.
+        written.append(self._write_feed(login, shown[_widest(shown)]))
+        return written + self._write_spelling_redirects(report.username, ordered(shown))
+
+    def _write_report_page(
+        self, report: Report, plan: PagePlan, shown: dict[Period, Report], page: str
+    ) -> Path:
+        """Render one report page; `page` is either `<login>/<period>/index.html` or `<login>/index.html`.
+
+        The tabs link every period of `shown` with its number of pull requests, so an empty
+        page points only to a period that has some, never to another empty page."""
+        on_period_page = page.count("/") == 2
+        prefix = "" if on_period_page else f"{report.period}/"
+        tabs = [
+            {"label": PERIOD_LABELS[p], "href": f"{'../' if on_period_page else ''}{p}/index.html",
+             "current": p == report.period, "prs": shown[p].total_prs, "calendar": p not in PERIODS}
+            for p in ordered(shown)
+        ]  # fmt: skip
+        login = report.username.lower()
+        label = PERIOD_LABELS[report.period]
+        html = self._render(
+            "report.html",
+            page=page,
+            # The 1-year report is at two addresses; search engines should know the front one.
+            canonical_page=f"{login}/" if report.period == "1_year" else f"{login}/{report.period}/",
+            report=report,
+            plan=plan,
+            tabs=tabs,
+            period_prefix=prefix,
+            json_href=prefix + "report.json",
+            brag_href=prefix + BRAG_FILE,
+            feed_href="../feed.xml" if on_period_page else "feed.xml",
+            freshness_href="../generated.json" if on_period_page else "generated.json",
+            period_label=label,
+            refresh_url=self._refresh_url(report),
+            description=summary_sentence(report),
+            title=f"{report.profile.name or report.username} (@{report.username}) · {label}",
+            sharing=self._sharing(report, prefix),
+            member_teams=self._member_teams(report),
+        )
+        return self._write(self.site_dir / page, html)
+
+    # --- sharing: cards, social images, teams -----------------------------------------
+
+    def _write_cards(self, headline: cards.Headline, folder: str) -> list[Path]:
+        return [
+            self._write(self.site_dir / (folder + name), cards.card_svg(headline, theme))
+            for theme, name in cards.CARD_FILES.items()
+        ]
+
+    def _write_social_image(self, headline: cards.Headline, folder: str) -> Path:
+        """Drawn only when its inputs changed: the published PNG carries their hash."""
+        relative = folder + socialimage.FILE_NAME
+        try:
+            published = self._site.read_bytes(relative)
+        except OSError:  # missing, or not the site's own file (UnsafePathError): drawn anew
+            published = b""
+        if published and socialimage.embedded_hash(published) == socialimage.inputs_hash(headline):
+            return self._write(self.site_dir / relative, published)
+        log.debug("drawing a social image", extra={"user": headline.login.lower(), "file": relative})
+        return self._write(self.site_dir / relative, socialimage.render(headline))
+
+    def _sharing(self, report: Report, prefix: str) -> dict[str, str]:
+        """What a report page needs to be shared: its og:image and the card snippets to embed
+        (absolute addresses with GITBRAG_BASE_URL, else relative to the page)."""
+        login = report.username.lower()
+        card_folder = "" if report.period == "1_year" else f"{report.period}/"
+        page_folder = f"{login}/" if report.period == "1_year" else f"{login}/{report.period}/"
+        # Without the site's address, paths from its root: the same text on both pages of a report.
+        base = self.base_url or "/"
+        card = f"{base}{login}/{card_folder}card.svg"
+        dark = f"{base}{login}/{card_folder}card-dark.svg"
+        page = base + page_folder
+        alt = f"GitHub contributions of @{report.username}"  # a login: no Markdown or HTML in it
+        image = socialimage.FILE_NAME
+        return {
+            "image": self._absolute(f"{login}/{report.period}/{image}") or prefix + image,
+            "image_type": socialimage.MEDIA_TYPE,
+            "image_width": str(socialimage.WIDTH),
+            "image_height": str(socialimage.HEIGHT),
+            "card": card,
+            "markdown": f"[![{alt}]({card})]({page})",
+            "html": (
+                f'<a href="{escape(page)}"><picture><source media="(prefers-color-scheme: dark)"'
+                f' srcset="{escape(dark)}"><img src="{escape(card)}" alt="{escape(alt)}"'
+                f' width="{cards.WIDTH}" height="{cards.HEIGHT}"></picture></a>'
+            ),
+            "absolute": "yes" if self.base_url else "",
+        }
+
+    def _member_teams(self, report: Report) -> list[dict[str, str]]:
+        """The teams the user is in, each with its page for this period (site-root relative)."""
+        period = report.period if report.period in PERIODS and report.period != "1_year" else ""
+        return [
+            {"name": name, "path": f"teams/{name}/{period + '/' if period else ''}index.html"}
+            for name in teams.teams_of(report.username, self.teams)
+        ]
+
+    def publish_teams(self) -> list[Path]:
+        """`site/teams/<team>/index.html` (the past year) and `site/teams/<team>/<period>/index.html`
+        for each rolling period, from the members' published reports (`gitbrag.report.teams`); the
+        pages of teams no longer configured are removed."""
+        members = sorted({m.lower() for names in self.teams.values() for m in names})
+        written: list[Path] = []
+        for period in PERIODS:
+            found = {m: r for m in members if (r := self.read_report(m, period)) is not None}
+            for name, logins in self.teams.items():
+                team = teams.team_report(name, period, logins, found)
+                pages = [f"teams/{name}/{period}/index.html"]
+                if period == "1_year":
+                    pages.append(f"teams/{name}/index.html")
+                written += [self._write_team_page(team, page) for page in pages]
+        # A team taken out of GITBRAG_TEAMS (or all of them) leaves no page behind.
+        self._remove_unlisted(self.site_dir / "teams", set(written))
+        return written
+
+    def _write_team_page(self, team: teams.TeamReport, page: str) -> Path:
+        on_period_page = page.count("/") == 3
+        tabs = [
+            {"label": PERIOD_LABELS[p], "href": f"{'../' if on_period_page else ''}{p}/index.html",
+             "current": p == team.period, "prs": 1, "calendar": False}
+            for p in PERIODS
+        ]  # fmt: skip
+        label = PERIOD_LABELS[team.period]
+        html = self._render(
+            "team.html",
+            page=page,
+            canonical_page=f"teams/{team.team}/" if team.period == "1_year" else None,
+            team=team,
+            tabs=tabs,
+            period_label=label,
+            title=f"Team {team.team} · {label}",
+            description=f"{team.team}: {team.total_prs:,} pull requests by {len(team.members):,} people",
+        )
+        return self._write(self.site_dir / page, html)
+
+    def _write_repo_pages(self, report: Report, view: RepoView, folder: str) -> list[Path]:
+        pages = chunks(view.repo.prs)
+        written = []
+        for number, prs in enumerate(pages, start=1):
+            page = folder + page_file(number)
+            html = self._render(
+                "repo_page.html",
+                page=page,
+                report=report,
+                repo=view.repo,
+                prs=prs,
+                first_row=(number - 1) * REPO_PAGE_ROWS + 1,
+                page_number=number,
+                page_count=len(pages),
+                page_files=[page_file(n) for n in range(1, len(pages) + 1)],
+                report_href="../" * view.folder.count("/") + "index.html",
+                period_label=PERIOD_LABELS[report.period],
+                title=f"{view.repo.name} · {report.profile.name or report.username} (@{report.username})",
+            )
+            written.append(self._write(self.site_dir / page, html))
+        return written
+
+    def _write_more_page(
+        self, report: Report, groups: list[RepoGroup], number: int, count: int, folder: str
+    ) -> Path:
+        page = f"{folder}more/{page_file(number)}"
+        html = self._render(
+            "more_page.html",
+            page=page,
+            report=report,
+            groups=groups,
+            page_number=number,
+            page_count=count,
+            page_files=[page_file(n) for n in range(1, count + 1)],
+            report_href="../index.html",
+            period_label=PERIOD_LABELS[report.period],
+            title=f"More repositories · {report.profile.name or report.username} (@{report.username})",
+        )
+        return self._write(self.site_dir / page, html)
+
+    def _write_feed(self, login: str, report: Report) -> Path:
+        page = f"{login}/feed.xml"
+        profile_url = safe_url(report.profile.html_url) or f"https://github.com/{login}"
+        data = feeds.atom_feed(
+            report,
+            feed_id=self._absolute(page) or profile_url,
+            self_href=self._absolute(page) or "feed.xml",
+            page_href=self._absolute(f"{login}/") or "index.html",
+            safe_url=safe_url,
+        )
+        return self._write(self.site_dir / page, data)
+
+    def _write_freshness(
+        self, login: str, reports: dict[Period, Report], *, updating: bool, pages: dict[str, str]
+    ) -> Path:
+        """`<login>/generated.json` (see `gitbrag.publish.freshness`): when each published period was
+        generated (now, also for a report kept as it was), the `updating` flag, the newest
+        generation, and the record of what the pages were rendered from. Periods not being
+        published keep the times already recorded."""
+        old = self.read_freshness(login) or self._freshness_from_reports(login) or Freshness()
+        checked = {p: r.generated_at for p, r in reports.items()}
+        for period in self.published_periods(login):  # retired periods are gone by now
+            if period not in checked and (at := old.checked.get(period) or self._stamp_time(login, period)):
+                checked[period] = at
+        generation = max([old.generation, *(r.generation for r in reports.values())])
+        fresh = Freshness(checked, updating=updating, generation=generation, pages=pages)
+        return self._write(self.site_dir / login / FRESHNESS_FILE, fresh.to_json())
+
+    def _refresh_url(self, report: Report) -> str | None:
+        if not self.hook_public_url:
+            return None
+        # The hook knows the rolling periods (a refresh makes them all, calendar ones too).
+        period = report.period if report.period in PERIODS else PERIODS[0]
+        return f"{self.hook_public_url}/refresh/{quote(report.username)}?period={period}"
+
+    def _remove_unlisted(self, folder: Path, keep: set[Path]) -> None:
+        """Drop repository pages an earlier generation wrote and this one did not (the
+        repository left the period, or now fits on the report page). Links are removed
+        themselves, never followed (see gitbrag.publish.safepath)."""
+        kept = {PurePosixPath(p.relative_to(self.site_dir).as_posix()) for p in keep}
+        self._site.prune(folder.relative_to(self.site_dir).as_posix(), kept)
+
+    # --- site-wide files -------------------------------------------------------------
+
+    def _write_sitemap(self, entries: list[IndexEntry]) -> None:
+        path = self.site_dir / "sitemap.xml"
+        if not self.base_url:
+            self._site.unlink("sitemap.xml")  # a sitemap of another address would mislead crawlers
+            return
+        self._write(path, feeds.sitemap(self._sitemap_pages(entries)))
+
+    def _sitemap_pages(self, entries: list[IndexEntry]) -> Iterator[tuple[str, datetime]]:
+        assert self.base_url is not None
+        newest = max((e.generated_at for e in entries), default=utcnow())
+        yield self.base_url, newest
+        for entry in entries:
+            yield f"{self.base_url}{entry.slug}/", entry.generated_at
+            for period in self.published_periods(entry.slug)[1:]:
+                if self._site.is_file(f"{entry.slug}/{period}/index.html"):
+                    yield f"{self.base_url}{entry.slug}/{period}/", entry.generated_at
+
+    # --- rendering ---------------------------------------------------------------
+
+    def _render(
+        self,
+        template: str,
+        *,
+        page: str,
+        absolute: bool = False,
+        canonical_page: str | None = None,
+        **context: Any,
+    ) -> str:
+        """Render `template` for the page at `page` (a path relative to site/).
+
+        Links are made relative to the page (`root` is "../" per level) unless
+        `absolute`, for pages served at arbitrary URLs such as 404.html.
+        """
+        root = (self.base_url or "/") if absolute else "../" * page.count("/")
+        canonical_path = page.removesuffix("index.html") if canonical_page is None else canonical_page
+        return self.env.get_template(template).render(
+            root=root, canonical=self._absolute(canonical_path), **context
+        )
+
+    def _pr_row(self, pr: ReportPR) -> Markup:
+        row = self._rows.get(pr)
+        if row is None:
+            macro = self.env.get_template("components/pr_table.html").module.row_markup  # type: ignore[attr-defined]
+            row = self._rows[pr] = Markup(macro(pr))
+        return row
+
+    def _absolute(self, path: str) -> str | None:
+        return self.base_url + path if self.base_url else None
+
+    def _write(self, path: Path, data: bytes | str) -> Path:
+        """Write a file below the site root (`path` is under `site_dir`), following no link,
+        unless it already holds these bytes (see `rewrite_unchanged`): a refresh that
+        changed nothing on a page then costs no fsync, no rename and no disk write."""
+        payload = data.encode("utf-8") if isinstance(data, str) else data
+        relative = path.relative_to(self.site_dir).as_posix()
+        if self.rewrite_unchanged:
+            self._site.write(relative, payload)
+            changed = True
+        else:
+            changed = self._site.write_if_changed(relative, payload)
+        if changed:
+            self.files_written += 1
+        else:
+            self.files_unchanged += 1
+        return path
+
+    # --- assets ------------------------------------------------------------------
+
+    def _asset_source(self, name: str) -> Path:
+        for directory in self.search_path:
+            candidate = directory / "assets" / name
+            if candidate.is_file():
+                return candidate
+        raise FileNotFoundError(f"template asset {name!r} not found in {self.search_path}")
+
+    def _hashed_name(self, name: str) -> str:
+        digest = hashlib.sha256(self._asset_source(name).read_bytes()).hexdigest()[:10]
+        stem, dot, ext = name.rpartition(".")
+        return f"{stem}.{digest}{dot}{ext}"

@@ -1,0 +1,298 @@
+"""File operations that stay inside one folder (the site), whatever links are planted in it.
+
+`Path.mkdir(parents=True)`, `open()` and `rglob()` follow symbolic links, so a link such as
+`site/<login>/1_year -> /` would make the publisher write `/index.html`. Here every path is
+relative to a root resolved once (`realpath`: the root itself may be a link, a legitimate
+setup such as `/srv/site -> /mnt/disk/site`), and every step below it is taken from the
+file descriptor of the folder above with `O_NOFOLLOW` (the `*at` system calls), so nothing
+is re-resolved by name and a link swapped in mid-way is noticed, not followed:
+
+- writing: a link where a folder must be is replaced by a real folder (the link's target
+  is never touched); a link where a file must be is replaced by the atomic rename;
+- reading: a link, or anything that is not a regular file, is refused (`UnsafePathError`),
+  so nothing outside the site leaks into it; a FIFO cannot hang the reader (`O_NONBLOCK`);
+- deleting and sweeping: folders are entered only when they are real folders; a link is
+  removed itself, never what it points to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import logging
+import os
+import secrets
+import stat
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path, PurePosixPath
+
+log = logging.getLogger(__name__)
+
+FILE_MODE = 0o644
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# A name that changes under us this many times in a row is being raced on purpose.
+_ATTEMPTS = 5
+
+
+class UnsafePathError(OSError):
+    """A path below the site root that gitbrag will not follow (a symbolic link, a non-file).
+
+    An `OSError`, so a refresh that meets one fails that report only, with this message."""
+
+    def __init__(self, relative: str, why: str):
+        super().__init__(errno.ELOOP, f"{relative} {why}")
+
+
+def _relative_parts(relative: str | PurePosixPath) -> tuple[str, ...]:
+    """The names of a path below the root; refuses anything that could climb out of it."""
+    parts = PurePosixPath(relative).parts
+    if not parts or any(p in ("", ".", "..") or "/" in p or "\0" in p for p in parts):
+        raise ValueError(f"not a path below the site: {str(relative)!r}")
+    return parts
+
+
+def _is_link(dir_fd: int, name: str) -> bool:
+    return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+
+
+def _fsync_dir(dir_fd: int) -> None:
+    with contextlib.suppress(OSError):  # some filesystems cannot; the rename is still atomic
+        os.fsync(dir_fd)
+
+
+def _described(relative: str, info: os.stat_result) -> tuple[object, ...]:
+    kind = "file" if stat.S_ISREG(info.st_mode) else "other"
+    return (relative, kind, info.st_ino, info.st_size, info.st_mode, info.st_ctime_ns, info.st_mtime_ns)
+
+
+class SiteRoot:
+    """A folder that file operations never leave: see the module docstring."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(os.path.realpath(root))
+
+    # --- folders ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def folder(self, parts: Sequence[str], *, create: bool) -> Iterator[int]:
+        """A descriptor of the folder `root/parts...`, opened one real folder at a time.
+
+        With `create`, missing folders are made and links in their place replaced by real
+        folders; without, a link raises `UnsafePathError` and a missing folder
+        `FileNotFoundError`."""
+        if create:
+            os.makedirs(self.root, exist_ok=True)  # above the site: the operator's own path
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for depth, name in enumerate(parts, start=1):
+                child = self._open_child(fd, name, "/".join(parts[:depth]), create)
+                os.close(fd)
+                fd = child
+            yield fd
+        finally:
+            os.close(fd)
+
+    def _open_child(self, dir_fd: int, name: str, relative: str, create: bool) -> int:
+        for _ in range(_ATTEMPTS):
+            try:
+                return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                with contextlib.suppress(FileExistsError):  # a concurrent writer made it
+                    os.mkdir(name, 0o777, dir_fd=dir_fd)
+            except NotADirectoryError:  # O_NOFOLLOW | O_DIRECTORY on a link says ENOTDIR
+                if not _is_link(dir_fd, name):
+                    raise NotADirectoryError(errno.ENOTDIR, f"{relative} is not a folder") from None
+                if not create:
+                    raise UnsafePathError(relative, "is a symbolic link") from None
+                self._replace_link(dir_fd, name, relative)
+        raise UnsafePathError(relative, "kept changing while it was opened")
+
+    @staticmethod
+    def _replace_link(dir_fd: int, name: str, relative: str) -> None:
+        """Remove the link itself (its target stays as it is); the caller makes the folder."""
+        try:
+            target = os.readlink(name, dir_fd=dir_fd)
+        except OSError:
+            target = "?"
+        log.warning(
+            "a symbolic link in the site is replaced by a real folder",
+            extra={"path": relative, "link_to": target},
+        )
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=dir_fd)
+
+    # --- files -----------------------------------------------------------------------------
+
+    def write(self, relative: str | PurePosixPath, data: bytes) -> None:
+        """Replace the file so that nobody ever observes a partial one.
+
+        The bytes go to a hidden temporary file in the same folder (the rename stays on one
+        filesystem and is atomic), are fsynced, then renamed over the target (a link there
+        is replaced, not followed); the folder is fsynced so the rename survives a crash."""
+        *folders, name = _relative_parts(relative)
+        with self.folder(folders, create=True) as dir_fd:
+            tmp = f".{name}.{secrets.token_hex(6)}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                         dir_fd=dir_fd)  # fmt: skip
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fchmod(out.fileno(), FILE_MODE)
+                    os.fsync(out.fileno())
+                os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp, dir_fd=dir_fd)
+                raise
+            _fsync_dir(dir_fd)
+
+    def read_bytes(self, relative: str | PurePosixPath) -> bytes:
+        """A regular file's bytes; `UnsafePathError` for a link (at any level) or a non-file."""
+        *folders, name = _relative_parts(relative)
+        with self.folder(folders, create=False) as dir_fd:
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+            except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise UnsafePathError(str(relative), "is a symbolic link") from None
+                raise
+            with os.fdopen(fd, "rb") as file:
+                if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                    raise UnsafePathError(str(relative), "is not a regular file")
+                return file.read()
+
+    def write_if_changed(self, relative: str | PurePosixPath, data: bytes) -> bool:
+        """`write`, unless the file already holds exactly `data` (as a real file, with the
+        mode `write` gives): an unchanged page then costs a read from the page cache instead
+        of a temporary file, two fsyncs and a rename. True when it wrote."""
+        if self.holds(relative, data):
+            return False
+        self.write(relative, data)
+        return True
+
+    def holds(self, relative: str | PurePosixPath, data: bytes) -> bool:
+        """Whether the path is a regular file of mode `FILE_MODE` whose bytes are `data`,
+        reached without following any link. Anything else (missing, a link at any level, a
+        FIFO, another size) is simply "no": `write` then replaces it as it always does."""
+        *folders, name = _relative_parts(relative)
+        try:
+            with self.folder(folders, create=False) as dir_fd:
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+                with os.fdopen(fd, "rb") as file:
+                    info = os.fstat(file.fileno())
+                    if not stat.S_ISREG(info.st_mode) or stat.S_IMODE(info.st_mode) != FILE_MODE:
+                        return False
+                    # A differing size is the early answer; one byte more read tells a file
+                    # that grew since the fstat.
+                    return info.st_size == len(data) and file.read(len(data) + 1) == data
+        except OSError:  # missing, a link (ELOOP, UnsafePathError), not a folder...
+            return False
+
+    def is_file(self, relative: str | PurePosixPath) -> bool:
+        """A regular file reached without following any link."""
+        *folders, name = _relative_parts(relative)
+        try:
+            with self.folder(folders, create=False) as dir_fd:
+                return stat.S_ISREG(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+        except (FileNotFoundError, NotADirectoryError, UnsafePathError):
+            return False
+
+    def unlink(self, relative: str | PurePosixPath) -> None:
+        """Remove a file (a link: the link itself); nothing when it or its folder is missing."""
+        *folders, name = _relative_parts(relative)
+        with contextlib.suppress(FileNotFoundError), self.folder(folders, create=False) as dir_fd:
+            os.unlink(name, dir_fd=dir_fd)
+
+    def snapshot(self, relatives: Sequence[str]) -> tuple[str, list[str]]:
+        """What lies at these paths now, as a digest, and the regular files found (a folder:
+        every file below it, hidden names aside; no link followed).
+
+        Each file counts with its inode, size, mode and change time, so a file written again
+        (a rename over it makes a new inode), edited in place, touched or replaced changes the
+        digest: whoever recorded it can tell that the files are still the ones it wrote
+        without reading them (`gitbrag.publish.publisher` skips rendering such pages)."""
+        digest = hashlib.blake2b(digest_size=16)
+        found: list[str] = []
+        for relative in relatives:
+            for entry in self._entries(relative):
+                digest.update(repr(entry).encode())
+                if entry[1] == "file":
+                    found.append(str(entry[0]))
+        return digest.hexdigest(), found
+
+    def _entries(self, relative: str) -> Iterator[tuple[object, ...]]:
+        *folders, name = _relative_parts(relative)
+        try:
+            with self.folder(folders, create=False) as dir_fd:
+                info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                if not stat.S_ISDIR(info.st_mode):
+                    yield _described(relative, info)
+                    return
+                for top, dirs, files, top_fd in os.fwalk(name, dir_fd=dir_fd, follow_symlinks=False):
+                    dirs.sort()
+                    here = "/".join([*folders, top])
+                    for file in sorted(files + [d for d in dirs if _is_link(top_fd, d)]):
+                        if not file.startswith("."):
+                            yield _described(
+                                f"{here}/{file}", os.stat(file, dir_fd=top_fd, follow_symlinks=False)
+                            )
+        except OSError as exc:  # missing, behind a link, changing under us: never "the same"
+            yield (relative, "unreadable", exc.errno)
+
+    # --- cleaning ----------------------------------------------------------------------------
+
+    def prune(self, relative: str | PurePosixPath, keep: set[PurePosixPath]) -> None:
+        """Delete what lies below `relative` except `keep` (paths below the root) and hidden
+        names (a live writer's temporary file), then the folders left empty. A link is
+        deleted itself, never entered; the folder itself, when a link, is removed."""
+        *folders, name = parts = _relative_parts(relative)
+        try:
+            with self.folder(folders, create=False) as parent_fd:
+                try:
+                    fd = os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+                except NotADirectoryError:
+                    if PurePosixPath(*parts) not in keep and _is_link(parent_fd, name):
+                        os.unlink(name, dir_fd=parent_fd)
+                    return
+                try:
+                    self._prune_in(fd, PurePosixPath(*parts), keep)
+                finally:
+                    os.close(fd)
+        except (FileNotFoundError, UnsafePathError):
+            return  # nothing there, or not ours to enter
+
+    def _prune_in(self, dir_fd: int, here: PurePosixPath, keep: set[PurePosixPath]) -> None:
+        for entry in list(os.scandir(dir_fd)):
+            with contextlib.suppress(OSError):  # gone meanwhile, or not empty: keep going
+                if entry.is_dir(follow_symlinks=False):
+                    child = os.open(entry.name, _DIR_FLAGS, dir_fd=dir_fd)
+                    try:
+                        self._prune_in(child, here / entry.name, keep)
+                    finally:
+                        os.close(child)
+                    os.rmdir(entry.name, dir_fd=dir_fd)  # only when empty
+                elif here / entry.name not in keep and not entry.name.startswith("."):
+                    os.unlink(entry.name, dir_fd=dir_fd)
+
+    def sweep_temp_files(self, older_than_seconds: float) -> int:
+        """Delete regular `.*.tmp` files older than `older_than_seconds`, in real folders only
+        (`os.fwalk` without following links)."""
+        if not self.root.is_dir():
+            return 0
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for _, _, files, dir_fd in os.fwalk(self.root, follow_symlinks=False):
+            for name in files:
+                if not (name.startswith(".") and name.endswith(".tmp")):
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                    if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+                        os.unlink(name, dir_fd=dir_fd)
+                        removed += 1
+        return removed

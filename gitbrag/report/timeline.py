@@ -1,0 +1,187 @@
+"""Activity over time: a report's pull requests opened and merged per month (per week under six
+months), the picture of it, and how the period compares with the one before.
+
+Pure functions: `buckets` is what `report.json`'s `timeline` holds, `timeline_chart` draws it
+like the other charts (`gitbrag.publish.charts`: inline SVG drawn at publish time, no script, the
+numbers also as text), and `changes` says "+30% merged pull requests vs the year before".
+
+Buckets are named by calendar month ("2025-03") or ISO week ("2025-W10"), never by the exact
+start of the window, so a rolling report whose window moved a day keeps the same timeline
+unless a pull request entered or left it.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from markupsafe import Markup
+
+from gitbrag.models import PreviousPeriod, Report, TimelinePoint
+from gitbrag.periods import Window
+from gitbrag.publish.charts import Chart
+from gitbrag.publish.filters import MONTHS, count
+
+BAR = 10  # drawing units per bar; two bars (opened, merged) and a gap per bucket
+GAP = 6
+HEIGHT = 100
+MIN_VISIBLE = 2.0  # a non-zero count is never drawn thinner than this
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: datetime
+    month: str
+    week: str | None
+
+
+def bucket_starts(window: Window, *, weekly: bool, first: datetime | None = None) -> list[Bucket]:
+    """The buckets covering `window` (from `first` when later: all time starts with the user's
+    first pull request, not 2008), each starting at a month's first day or a Monday (UTC),
+    the first at the window's start."""
+    start = max(window.since, first) if first is not None else window.since
+    buckets = [_bucket(start, weekly)]
+    boundary = _next_boundary(start, weekly)
+    while boundary <= window.until:
+        buckets.append(_bucket(boundary, weekly))
+        boundary = _next_boundary(boundary, weekly)
+    return buckets
+
+
+def _bucket(start: datetime, weekly: bool) -> Bucket:
+    if not weekly:
+        return Bucket(start, f"{start:%Y-%m}", None)
+    year, week, _ = start.isocalendar()
+    return Bucket(start, f"{start:%Y-%m}", f"{year}-W{week:02d}")
+
+
+def _next_boundary(moment: datetime, weekly: bool) -> datetime:
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if weekly:
+        return midnight + timedelta(days=7 - midnight.weekday())
+    first = midnight.replace(day=1)
+    return first.replace(year=first.year + first.month // 12, month=first.month % 12 + 1)
+
+
+def buckets(
+    window: Window,
+    created: Iterable[datetime],
+    merged: Iterable[datetime | None],
+    *,
+    weekly: bool,
+    first: datetime | None = None,
+) -> list[TimelinePoint]:
+    """Pull requests created and merged inside `window`, counted per bucket."""
+    starts = bucket_starts(window, weekly=weekly, first=first)
+    times = [b.start for b in starts]
+    opened = [0] * len(starts)
+    merges = [0] * len(starts)
+    for moment in created:
+        if window.contains(moment) and moment >= times[0]:
+            opened[bisect_right(times, moment) - 1] += 1
+    for maybe in merged:
+        if maybe is not None and window.contains(maybe) and maybe >= times[0]:
+            merges[bisect_right(times, maybe) - 1] += 1
+    return [
+        TimelinePoint(month=b.month, week=b.week, opened=o, merged=m)
+        for b, o, m in zip(starts, opened, merges, strict=True)
+    ]
+
+
+# --- the picture ----------------------------------------------------------------------------
+
+
+def point_label(point: TimelinePoint) -> str:
+    """A bucket as people say it: "Mar 2025", or "Week 10 of 2025" for a weekly one."""
+    if point.week is not None:
+        year, week = point.week.split("-W")
+        return f"Week {int(week)} of {year}"
+    year, month = point.month.split("-")
+    return f"{MONTHS[int(month) - 1]} {year}"
+
+
+def timeline_chart(points: Sequence[TimelinePoint], unit: str) -> Chart:
+    """Two columns per bucket (opened, merged), heights relative to the busiest bucket."""
+    parts = [f"{point_label(p)}: {p.opened:,} opened, {p.merged:,} merged" for p in points]
+    text = f"Pull requests opened and merged per {unit}: " + "; ".join(parts) + "."
+    step = 2 * BAR + GAP
+    svg = ET.Element(
+        "svg",
+        {
+            "class": "chart chart-timeline",
+            "viewBox": f"0 0 {max(len(points) * step - GAP, 1)} {HEIGHT}",
+            "preserveAspectRatio": "none",
+            "role": "img",
+            "focusable": "false",
+        },
+    )
+    ET.SubElement(svg, "title").text = text
+    largest = max((max(p.opened, p.merged) for p in points), default=0)
+    for i, point in enumerate(points):
+        for offset, value, css in (
+            (0, point.opened, "timeline-opened"),
+            (BAR, point.merged, "timeline-merged"),
+        ):
+            if value and largest:
+                height = max(HEIGHT * value / largest, MIN_VISIBLE)
+                attrs = {
+                    "class": css,
+                    "x": str(i * step + offset),
+                    "y": f"{HEIGHT - height:.2f}",
+                    "width": str(BAR),
+                    "height": f"{height:.2f}",
+                }
+                ET.SubElement(svg, "rect", attrs)
+    # Safe to mark up: ElementTree escaped every attribute and text node.
+    return Chart(Markup(ET.tostring(svg, encoding="unicode", short_empty_elements=True)), text)
+
+
+# --- against the previous period --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    what: str  # "merged pull requests"
+    current: int
+    previous: int
+    text: str  # "+30% merged pull requests vs the year before"
+
+
+def _change(what: str, current: int, previous: int, against: str) -> Change | None:
+    if current == previous == 0:
+        return None
+    if previous == 0:
+        singular = "repository" if what == "repositories" else what.removesuffix("s")
+        return Change(what, current, previous, f"{count(current, singular, what)}, none in {against}")
+    percent = round(100 * (current - previous) / previous)
+    if percent == 0:
+        text = f"as many {what} as {against} ({current:,})"
+    else:
+        sign = "+" if percent > 0 else "−"
+        text = f"{sign}{abs(percent):,}% {what} vs {against} ({current:,}, was {previous:,})"
+    return Change(what, current, previous, text)
+
+
+def changes(report: Report) -> list[Change]:
+    """How the report's headline numbers compare with the previous period's; empty without one."""
+    previous = report.previous
+    if previous is None:
+        return []
+    against = previous.label
+    pairs = [
+        ("merged pull requests", report.merged_count, previous.merged_count),
+        ("pull requests", report.total_prs, previous.total_prs),
+        ("authored lines", report.authored_additions + report.authored_deletions, _lines(previous)),
+        ("repositories", report.repo_count, previous.repo_count),
+    ]
+    if report.reviews is not None and previous.reviews is not None:
+        pairs.append(("reviews", report.reviews.total, previous.reviews))
+    found = [_change(what, now, before, against) for what, now, before in pairs]
+    return [c for c in found if c is not None]
+
+
+def _lines(previous: PreviousPeriod) -> int:
+    return previous.authored_additions + previous.authored_deletions
