@@ -388,6 +388,7 @@ class Publisher:
             payload = _report_json(kept)
             if self._site.holds(f"{login}/{report.period}/report.json", payload):
                 return _Settled.of(kept, payload, on_site=True)
+            del payload  # megabytes: not alive beside the new report's bytes
         return _Settled.of(report, _report_json(report), on_site=False)
 
     def _page_inputs(self, settled: dict[Period, _Settled], shown: dict[Period, Report]) -> dict[str, str]:

@@ -27,6 +27,7 @@ import stat
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,19 @@ def _fsync_dir(dir_fd: int) -> None:
 def _described(relative: str, info: os.stat_result) -> tuple[object, ...]:
     kind = "file" if stat.S_ISREG(info.st_mode) else "other"
     return (relative, kind, info.st_ino, info.st_size, info.st_mode, info.st_ctime_ns, info.st_mtime_ns)
+
+
+COMPARE_CHUNK = 1 << 20
+
+
+def _reads_as(file: BinaryIO, data: bytes) -> bool:
+    """Whether the rest of `file` is `data`, read a mebibyte at a time: a 20,000-PR user's
+    report.json is 7 MB, and a whole copy of it beside `data` was the peak of a publish."""
+    view = memoryview(data)
+    for start in range(0, len(data), COMPARE_CHUNK):
+        if file.read(COMPARE_CHUNK) != view[start : start + COMPARE_CHUNK]:
+            return False
+    return file.read(1) == b""
 
 
 class SiteRoot:
@@ -189,7 +203,7 @@ class SiteRoot:
                         return False
                     # A differing size is the early answer; one byte more read tells a file
                     # that grew since the fstat.
-                    return info.st_size == len(data) and file.read(len(data) + 1) == data
+                    return info.st_size == len(data) and _reads_as(file, data)
         except OSError:  # missing, a link (ELOOP, UnsafePathError), not a folder...
             return False
 

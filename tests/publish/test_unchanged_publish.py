@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import tracemalloc
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -341,3 +342,20 @@ def test_set_updating_rebuilds_a_missing_generated_json_from_the_reports(
         "updating": True,
         "generation": 4,
     }
+
+
+def test_holds_compares_a_big_file_a_piece_at_a_time(tmp_path: Path) -> None:
+    """A 20,000-PR user's report.json is megabytes: comparing it must not read a whole second
+    copy beside the new bytes (that copy was the peak of maintainer-max's publish)."""
+    root = SiteRoot(tmp_path)
+    data = os.urandom(8 << 20)
+    root.write("a/report.json", data)
+    changed_at_the_end = data[:-1] + bytes([data[-1] ^ 1])
+    tracemalloc.start()
+    try:
+        assert root.holds("a/report.json", data)
+        assert not root.holds("a/report.json", changed_at_the_end)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 << 20, f"{peak / 2**20:.1f} MiB allocated to compare 8 MiB"
