@@ -37,6 +37,7 @@ from rich.table import Table
 
 from gitbrag.coordination import RedisStore, SQLiteStore, Store
 from gitbrag.coordination.tracking import TaskTracker
+from gitbrag.models import Login
 
 
 @contextmanager
@@ -146,7 +147,10 @@ def force_worker(redis_url: str, github_url: str, site: str, requests: int, barr
             )
             barrier.wait()
             outcomes = await asyncio.gather(
-                *(refresher.generate(Target("steady-sam", "1_year", force=True)) for _ in range(requests))
+                *(
+                    refresher.generate(Target(Login("steady-sam"), "1_year", force=True))
+                    for _ in range(requests)
+                )
             )
         await store.close()
         return [o.status for o in outcomes]

@@ -13,7 +13,7 @@ Times are timezone-aware UTC datetimes everywhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Annotated, Literal, NamedTuple
 
@@ -22,15 +22,49 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from gitbrag.periods import GITHUB_EPOCH as GITHUB_EPOCH  # "all time" starts at GitHub's launch
 from gitbrag.periods import ROLLING, ROLLING_DAYS, PeriodLabels, parse_period
 
-# GitHub's login rule: 1-39 ASCII letters, digits and single inner hyphens. Every door checks
-# a name with it before using it, and the publisher again before a folder is named after it:
-# anything else could climb out of site/ ("..", "/", "\\").
+# GitHub's login rule: 1-39 ASCII letters, digits and single inner hyphens. Anything else
+# could climb out of site/ ("..", "/", "\\") or rewrite a search ("a author:b").
 LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 
 
 def is_login(name: str) -> bool:
     """`name` is a GitHub login (any case)."""
     return LOGIN_RE.fullmatch(name) is not None
+
+
+class InvalidLogin(ValueError):
+    """A name that is not a GitHub login reached a door (its message shows no more of it)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"not a valid GitHub username: {name[:60]!r}")
+
+
+class Login(str):
+    """A GitHub login, parsed: valid by construction, and compared as GitHub compares
+    logins, ignoring case.
+
+    Its value is the lowercased login, the one key the store, the claims and the site use
+    for a user (`mona-lisa`); `spelling` keeps the name as it was given (`Mona-Lisa`), for
+    people. Each door (the CLI, the settings, the hook, the tracking functions) parses the
+    names it is given into Logins, so nothing behind the doors lowercases or checks a login
+    again, and no folder is ever named after a string that could leave site/.
+    """
+
+    spelling: str
+
+    def __new__(cls, name: str) -> Login:
+        if isinstance(name, Login):
+            return name
+        if not is_login(name):
+            raise InvalidLogin(name)
+        login = super().__new__(cls, name.lower())
+        login.spelling = name
+        return login
+
+
+def logins(names: Iterable[str]) -> list[Login]:
+    """`names` parsed, each login once (the first spelling given wins)."""
+    return list(dict.fromkeys(map(Login, names)))  # a dict keeps the first key of equal ones
 
 
 # --- periods --------------------------------------------------------------------
@@ -385,3 +419,8 @@ class Report(_Model):
     # The publisher never replaces a report with one whose number is not higher: an order
     # that wall clocks, which jump, cannot give.
     generation: int = 0
+
+    @property
+    def login(self) -> Login:
+        """The user's key and folder under site/: `username` (GitHub's spelling) parsed."""
+        return Login(self.username)

@@ -41,7 +41,7 @@ from gitbrag.github.errors import GitHubError
 from gitbrag.github.orgs import public_members
 from gitbrag.memory import release_freed_memory
 from gitbrag.metrics import ACTIVE_GENERATIONS, duplicate_skipped, generation_finished
-from gitbrag.models import LOGIN_RE, PERIODS, Collection, PrivateMode, StarHistory
+from gitbrag.models import LOGIN_RE, PERIODS, Collection, InvalidLogin, Login, PrivateMode, StarHistory
 from gitbrag.publish.publisher import IndexEntry, Publisher, SupersededError
 from gitbrag.publish.safepath import SiteRoot
 from gitbrag.report import teams
@@ -86,7 +86,7 @@ class Target:
     """One generation to attempt: the report whose claim it takes, and whether it runs
     even when the report is fresh."""
 
-    login: str
+    login: Login
     period: str = "1_year"
     force: bool = False
     reason: str = ""  # why it runs, for the log: "named", "pages missing"; else forced or due
@@ -153,13 +153,13 @@ class Refresher:
         self.report_options = report_options or ReportOptions()
         self._background: set[asyncio.Task[UserOutcome]] = set()
         self.shutdown = shutdown  # once requested: no new claims; waits on GitHub end early
-        # Lowercased login -> GitHub's spelling (the store's, then the collection's), for messages.
-        self._spellings: dict[str, str] = {}
+        # Each user's name as GitHub spells it (the store's, then the collection's), for messages.
+        self._spellings: dict[str, str] = {}  # by Login
         # GITBRAG_TEAMS as configured: `org:NAME` members are resolved at every pass
         # (`resolve_teams`) into the publisher's teams, which hold logins only.
         self.teams = {name: list(members) for name, members in publisher.teams.items()}
-        self._org_members: dict[str, list[str]] = {}  # lowercased org -> public members, as last listed
-        self._orgs_failing: set[str] = set()  # lowercased orgs whose last listing failed (logged once)
+        self._org_members: dict[str, list[str]] = {}  # by the org's Login: public members, as last listed
+        self._orgs_failing: set[str] = set()  # the Logins of orgs whose last listing failed (logged once)
         publisher.teams = teams.resolve_teams(self.teams, {}, self._shown_members())
 
     @property
@@ -170,13 +170,13 @@ class Refresher:
 
     def spelling(self, login: str) -> str:
         """`login` as GitHub spells it when known (`Mona-Lisa`), for messages: the store,
-        the claims and the site key users by the lowercased login, people by their name."""
-        return self._spellings.get(login.lower(), login)
+        the claims and the site key users by their Login, people by their name."""
+        return self._spellings.get(login, login)
 
-    def _remember(self, names: Iterable[str], *, authoritative: bool = False) -> None:
-        for name in names:
-            if authoritative or name.lower() not in self._spellings:
-                self._spellings[name.lower()] = name
+    def _remember(self, names: Iterable[Login], *, authoritative: bool = False) -> None:
+        for login in names:
+            if authoritative or login not in self._spellings:
+                self._spellings[login] = login.spelling
 
     # --- one generation, claimed -------------------------------------------------------
 
@@ -184,16 +184,16 @@ class Refresher:
         """Claim `target`'s report, then refresh its user; skipped when another worker holds
         it, the user is at the per-user limit, or (without force) it is no longer due."""
         if self.shutdown is not None and self.shutdown.requested:
-            return UserOutcome(target.login.lower(), "skipped", (), error="shutting down")
+            return UserOutcome(target.login, "skipped", (), error="shutting down")
         claim = await self.claim(target)
         if claim is None:
-            return UserOutcome(target.login.lower(), "skipped", (), error="already running")
+            return UserOutcome(target.login, "skipped", (), error="already running")
         return await self.run_claimed(target, claim)
 
     async def claim(self, target: Target) -> Claim | None:
         """Take the claim on `target`'s report, or None when someone holds it or the user is
         at the per-user limit. Fast (one store round trip): the hook answers with it."""
-        login = target.login.lower()
+        login = target.login
         task_id = make_task_id(login, target.period, PARAMS_HASH)
         claim = await self.tracker.try_claim(task_id, {"period": target.period})
         user = self.spelling(login)
@@ -208,7 +208,7 @@ class Refresher:
 
     async def run_claimed(self, target: Target, claim: Claim) -> UserOutcome:
         """Refresh `target`'s user while holding `claim` (renewed as it runs, released after)."""
-        login = target.login.lower()
+        login = target.login
         try:
             async with claim.kept_alive():
                 if not target.force and not await self._due(login):
@@ -242,7 +242,7 @@ class Refresher:
         while self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
-    async def _due(self, login: str) -> bool:
+    async def _due(self, login: Login) -> bool:
         metas = await self.bookkeeping.report_meta(login)
         now = self.clock()
         return not metas or any(m.next_due_at <= now for m in metas.values())
@@ -250,7 +250,7 @@ class Refresher:
     # --- one user ------------------------------------------------------------------------
 
     async def refresh_user(
-        self, login: str, *, fence: Callable[[], Awaitable[bool]] | None = None
+        self, login: Login, *, fence: Callable[[], Awaitable[bool]] | None = None
     ) -> UserOutcome:
         """Collect, build, publish and record one user's reports; never raises for GitHub
         or disk trouble (those become a failed outcome and the old pages stay).
@@ -277,7 +277,7 @@ class Refresher:
                 private=self.private,
                 index=_StoreStarIndex(self.bookkeeping),
             )
-            self._remember([collection.login], authoritative=True)
+            self._remember([Login(collection.login)], authoritative=True)
             del previous
             await self._keep_collection(collection)
             reports = build_reports(collection, until=now, generated_at=now, options=self.report_options)
@@ -317,13 +317,15 @@ class Refresher:
         await self.bookkeeping.save_collection(kept)
         release_freed_memory()
 
-    def _next_generation(self, login: str) -> int:
+    def _next_generation(self, login: Login) -> int:
         """One more than the newest generation on the site, read under the claim: the
         publisher never lets a lower (or, from the same page, an equal) one replace it.
         Read from generated.json and the reports' stamps, not from whole reports."""
         return 1 + self.publisher.published_generation(login)
 
-    async def _not_published(self, login: str, now: datetime, started: float, exc: Exception) -> UserOutcome:
+    async def _not_published(
+        self, login: Login, now: datetime, started: float, exc: Exception
+    ) -> UserOutcome:
         """Record why nothing was published."""
         if isinstance(exc, SupersededError):
             fields = {"user": self.spelling(login), "reason": str(exc)}
@@ -341,7 +343,7 @@ class Refresher:
         return await self._failed(login, now, started, f"internal error ({type(exc).__name__}); see the logs")
 
     async def _failed(
-        self, login: str, now: datetime, started: float, error: str, retry_in: timedelta | None = None
+        self, login: Login, now: datetime, started: float, error: str, retry_in: timedelta | None = None
     ) -> UserOutcome:
         if retry_in is None:
             metas = await self.bookkeeping.report_meta(login)
@@ -375,9 +377,9 @@ class Refresher:
         try:
             await self.store.track([*track, *named, *await self._lost_or_known()], now, PERIODS)
             users = await self.store.tracked()
-            self._remember([u.display for u in users], authoritative=True)
+            self._remember([Login(u.display) for u in users], authoritative=True)
             self._remember(named)
-            tracked: list[str] | None = [u.login for u in users]
+            tracked: list[Login] | None = [u.login for u in users]
             targets = await self._targets(named, force, now, users)
         except StoreUnavailable as exc:
             # Fail open: without the stale index, refresh the users named now and the configured
@@ -386,7 +388,7 @@ class Refresher:
                 "store unreachable; refreshing from the site's own dates", extra={"error": error_name(exc)}
             )
             tracked = None
-            targets = [Target(u.lower(), force=True) for u in named]
+            targets = [Target(u, force=True) for u in named]
             targets += await asyncio.to_thread(self._stale_on_site, track, now, {t.login for t in targets})
         if on_start:
             on_start(len(targets))
@@ -414,7 +416,7 @@ class Refresher:
         keeps the members it had: those listed last in this process, else those its team's
         page shows; the failure is logged once, with the organization, until it lists again."""
         for org in teams.orgs_in(self.teams):
-            key = org.lower()
+            key = Login(org)
             try:
                 members = await public_members(self.client, org)
             except ShuttingDown:  # stopping: the pass claims nothing more; publish what is known
@@ -433,7 +435,7 @@ class Refresher:
             self._org_members[key] = members
         shown = await asyncio.to_thread(self._shown_members)
         self.publisher.teams = teams.resolve_teams(self.teams, self._org_members, shown)
-        known = {org.lower() for org in teams.orgs_in(self.teams)}
+        known = {Login(org) for org in teams.orgs_in(self.teams)}
         return [login for org, members in self._org_members.items() if org in known for login in members]
 
     def _shown_members(self) -> dict[str, list[str]]:
@@ -443,7 +445,7 @@ class Refresher:
         waiting = [
             name
             for name, members in self.teams.items()
-            if any((org := teams.org_of(m)) is not None and org.lower() not in listed for m in members)
+            if any((org := teams.org_of(m)) is not None and Login(org) not in listed for m in members)
         ]
         shown: dict[str, list[str]] = {}
         site = SiteRoot(self.publisher.site_dir)
@@ -455,7 +457,7 @@ class Refresher:
             shown[name] = teams.published_members(page, LOGIN_RE)
         return shown
 
-    async def _lost_or_known(self) -> list[str]:
+    async def _lost_or_known(self) -> list[Login]:
         """Every user the store tracks or the site has pages for, to track again (tracking is
         idempotent: it only adds what is missing). A Redis that evicts keys, or one restarted
         empty, loses tracked users, report metadata and due entries while the pages stay;
@@ -471,14 +473,14 @@ class Refresher:
         return [*known, *lost]
 
     async def _targets(
-        self, named: list[str], force: bool, now: datetime, tracked: list[TrackedUser]
+        self, named: list[Login], force: bool, now: datetime, tracked: list[TrackedUser]
     ) -> list[Target]:
         """Named users first (forced), then one target per user with due reports, in the order
         their oldest report fell due, then users whose pages went missing from the site; with
         `force` and no names, every tracked user."""
         if force and not named:
             return [Target(u.login, force=True) for u in tracked]
-        targets = {u.lower(): Target(u.lower(), force=True, reason="named") for u in named}
+        targets = {u: Target(u, force=True, reason="named") for u in named}
         if force:
             return list(targets.values())
         for meta in await self.store.due(now):
@@ -487,7 +489,7 @@ class Refresher:
             targets[login] = Target(login, force=True, reason="pages missing")
         return list(targets.values())
 
-    async def _pages_missing(self, users: list[TrackedUser]) -> list[str]:
+    async def _pages_missing(self, users: list[TrackedUser]) -> list[Login]:
         """Users the store calls fresh whose pages are not on the site: a site folder emptied
         or replaced (`rm -r site`, another `--site-dir`, a new volume) would otherwise stay
         empty until the reports go stale, a day later. Users whose last attempt failed keep
@@ -507,11 +509,11 @@ class Refresher:
             )
         return lost
 
-    def _stale_on_site(self, logins: Iterable[str], now: datetime, skip: set[str]) -> list[Target]:
+    def _stale_on_site(self, logins: Iterable[Login], now: datetime, skip: set[Login]) -> list[Target]:
         """Configured users whose published 1-year report is missing or stale: the due list
         while the store is unreachable (failures are then retried every pass, not backed off)."""
-        targets: dict[str, Target] = {}
-        for login in (u.lower() for u in logins):
+        targets: dict[Login, Target] = {}
+        for login in logins:
             if login in skip or login in targets:
                 continue
             # When it was last generated, not when it last changed (its report.json's time).
@@ -520,7 +522,7 @@ class Refresher:
                 targets[login] = Target(login)
         return list(targets.values())
 
-    def publish_site(self, logins: list[str]) -> None:
+    def publish_site(self, logins: list[Login]) -> None:
         """The index and shared files, from what is published for each tracked user."""
         reports = (self.publisher.read_report(login, "1_year") for login in logins)
         self.publisher.publish_static()
@@ -530,16 +532,20 @@ class Refresher:
 
 def _split_invalid(
     track: Iterable[str], refresh: Iterable[str]
-) -> tuple[list[str], list[str], list[UserOutcome]]:
-    """Names that are not GitHub logins never reach the store, GitHub or the site (a name
-    like `../x` or `a author:b` could climb out of site/ or rewrite a search): each is a
-    failed outcome instead."""
-    track, refresh = list(track), list(refresh)
-    bad = [u for u in dict.fromkeys([*track, *refresh]) if not LOGIN_RE.fullmatch(u)]
+) -> tuple[list[Login], list[Login], list[UserOutcome]]:
+    """The pass's names parsed: names that are not GitHub logins never reach the store,
+    GitHub or the site (a name like `../x` or `a author:b` could climb out of site/ or
+    rewrite a search); each is a failed outcome instead."""
+    parsed: dict[str, Login] = {}
+    bad: list[UserOutcome] = []
+    for name in dict.fromkeys([*track, *refresh]):
+        try:
+            parsed[name] = Login(name)
+        except InvalidLogin:
+            bad.append(UserOutcome(name, "failed", PERIODS, error="not a valid GitHub username"))
     if bad:
         log.warning("ignoring names that are not GitHub usernames", extra={"count": len(bad)})
-    failed = [UserOutcome(u, "failed", PERIODS, error="not a valid GitHub username") for u in bad]
-    return [u for u in track if u not in bad], [u for u in refresh if u not in bad], failed
+    return [parsed[u] for u in track if u in parsed], [parsed[u] for u in refresh if u in parsed], bad
 
 
 def _count(outcomes: list[UserOutcome], tracked_reports: int) -> PassResult:

@@ -22,7 +22,7 @@ from pydantic import AliasChoices, Field, HttpUrl, SecretStr, TypeAdapter, Valid
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gitbrag.coordination.redis import redis_url_parts
-from gitbrag.models import LOGIN_RE, PrivateMode
+from gitbrag.models import LOGIN_RE, PrivateMode, is_login
 from gitbrag.periods import parse_period
 from gitbrag.report.languages import check_glob
 
@@ -146,7 +146,7 @@ class Settings(BaseSettings):
     def _logins(cls, value: list[str]) -> list[str]:
         """A name that is not a GitHub login can never be refreshed: say so at start."""
         for number, login in enumerate(value, start=1):
-            if not LOGIN_RE.fullmatch(login):
+            if not is_login(login):
                 raise ValueError(f"entry #{number} is not a GitHub username")
         return value
 

@@ -23,7 +23,7 @@ from gitbrag.coordination import RedisStore, SQLiteStore, Store
 from gitbrag.coordination.base import ClaimOutcome
 from gitbrag.coordination.tracking import TaskTracker
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
-from gitbrag.models import PERIODS, Collection, Period, Profile, Report
+from gitbrag.models import PERIODS, Collection, Login, Period, Profile, Report, logins
 from gitbrag.publish.publisher import Publisher, SupersededError
 from gitbrag.report.build import build_reports
 from tests.doors.test_hook import start_hook
@@ -133,11 +133,11 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 async def test_a_cooldown_never_says_more_than_its_setting_after_the_clock_goes_back(store: Store) -> None:
     now = time.time()
-    assert await store.try_cooldown(USER, COOLDOWN, now) is None
-    left = await store.try_cooldown(USER, COOLDOWN, now - 3600)  # the clock is an hour behind
+    assert await store.try_cooldown(Login(USER), COOLDOWN, now) is None
+    left = await store.try_cooldown(Login(USER), COOLDOWN, now - 3600)  # the clock is an hour behind
     assert left is not None and 0 < left <= COOLDOWN
     if isinstance(store, SQLiteStore):  # Redis's TTL runs on the server: nothing to wait for here
-        assert await store.try_cooldown(USER, COOLDOWN, now - 3600 + COOLDOWN + 1) is None
+        assert await store.try_cooldown(Login(USER), COOLDOWN, now - 3600 + COOLDOWN + 1) is None
 
 
 def test_the_hook_answers_retry_after_within_the_cooldown_after_the_clock_goes_back(
@@ -181,12 +181,12 @@ async def test_a_report_attempted_in_the_future_is_due_at_once(tmp_path: Path) -
     try:
         now = datetime.now(UTC)
         ahead = now + timedelta(days=1)
-        await store.track([USER], ahead, PERIODS)
-        await store.mark_generated(USER, list(PERIODS), ahead, ahead + timedelta(days=1))
+        await store.track(logins([USER]), ahead, PERIODS)
+        await store.mark_generated(Login(USER), list(PERIODS), ahead, ahead + timedelta(days=1))
         assert {m.period for m in await store.due(now)} == set(PERIODS)
-        metas = await store.report_meta(USER)
+        metas = await store.report_meta(Login(USER))
         assert all(m.next_due_at <= now for m in metas.values())  # the refresher's own check agrees
-        await store.mark_generated(USER, list(PERIODS), now, now + timedelta(days=1))
+        await store.mark_generated(Login(USER), list(PERIODS), now, now + timedelta(days=1))
         assert await store.due(now) == []  # once refreshed, it is fresh again
     finally:
         await store.close()

@@ -45,3 +45,30 @@ def test_only_the_coordination_layer_imports_redis_or_sqlite3() -> None:
         if name.split(".")[0] in ("redis", "sqlite3")
     )
     assert offenders == []
+
+
+def _lowered_logins(path: Path) -> list[str]:
+    """`<something login- or username-like>.lower()` calls in one module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [
+        f"{path.name}:{node.lineno}: {ast.unparse(node)}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "lower"
+        and any(word in ast.unparse(node.func.value).lower() for word in ("login", "username", "user"))
+    ]
+
+
+def test_no_login_is_lowercased_by_hand_behind_the_doors() -> None:
+    """A user is a `Login` (parsed once at a door, lowercased there) everywhere behind the
+    doors: a store or page that lowercased a name of its own would key a user twice the
+    moment one path forgot. The fake GitHub, which is GitHub and not our code, is left out."""
+    package = ROOT / "gitbrag"
+    offenders = [
+        found
+        for path in sorted(package.rglob("*.py"))
+        if path.relative_to(package).parts[0] != "fakegithub"
+        for found in _lowered_logins(path)
+    ]
+    assert offenders == []

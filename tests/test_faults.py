@@ -37,7 +37,7 @@ from gitbrag.fakegithub.dataset import build_dataset
 from gitbrag.fakegithub.faults import FaultConfig
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.github.client import GitHubClient
-from gitbrag.models import PERIODS, PrivateMode, Report
+from gitbrag.models import PERIODS, Login, PrivateMode, Report
 from gitbrag.publish.publisher import Publisher
 from gitbrag.refresh import RETRY_BASE_SECONDS, Refresher, UserOutcome
 from gitbrag.settings import Settings
@@ -194,7 +194,7 @@ async def test_bursts_of_transient_faults_are_retried_and_the_refresh_succeeds(
         assert r.client.usage.retries >= 2
         assert [s for s in r.waits.sleeps if s > 0]  # it backed off between attempts
         assert Report.model_validate_json((r.site / VICTIM / "1_year" / "report.json").read_bytes())
-        assert all(m.last_error is None for m in (await r.store.report_meta(VICTIM)).values())
+        assert all(m.last_error is None for m in (await r.store.report_meta(Login(VICTIM))).values())
 
 
 async def test_a_secondary_limit_is_waited_out_as_retry_after_says(tmp_path: Path) -> None:
@@ -235,7 +235,7 @@ async def test_a_failed_refresh_keeps_the_old_page_records_the_error_and_backs_o
             assert outcomes[VICTIM].status == "failed", outcomes[VICTIM]
             assert outcomes[BYSTANDER].status == "refreshed"  # the same pass, unaffected
             assert pages(r.site, VICTIM) == old  # byte for byte
-            metas = await r.store.report_meta(VICTIM)
+            metas = await r.store.report_meta(Login(VICTIM))
             for meta in metas.values():
                 assert meta.last_error and message in meta.last_error, meta.last_error
                 assert meta.failures == failures
@@ -255,7 +255,8 @@ async def test_a_failed_refresh_keeps_the_old_page_records_the_error_and_backs_o
         assert (await r.run())[VICTIM].status == "refreshed"
         assert pages(r.site, VICTIM) != old
         assert all(
-            m.last_error is None and m.failures == 0 for m in (await r.store.report_meta(VICTIM)).values()
+            m.last_error is None and m.failures == 0
+            for m in (await r.store.report_meta(Login(VICTIM))).values()
         )
 
 
@@ -308,7 +309,7 @@ async def test_a_user_deleted_between_refreshes_keeps_the_page_and_is_not_retrie
         assert outcomes[VICTIM].status == "failed"
         assert outcomes[BYSTANDER].status == "refreshed"
         assert pages(r.site, VICTIM) == old
-        metas = await r.store.report_meta(VICTIM)
+        metas = await r.store.report_meta(Login(VICTIM))
         assert {m.last_error for m in metas.values()} == {"GitHub user not found"}
         assert all(m.next_due_at == r.now + STALE_AFTER for m in metas.values())  # a stale period away
         assert [u.missing for u in await r.store.tracked() if u.login == VICTIM] == [True]
@@ -341,7 +342,7 @@ async def test_a_deleted_repository_leaves_the_report_as_github_no_longer_shows_
         assert after.total_prs == before.total_prs - next(
             repo.pr_count for repo in before.repositories if repo.name == gone
         )
-        kept = await r.store.load_collection(VICTIM)
+        kept = await r.store.load_collection(Login(VICTIM))
         assert kept is not None and all(p.repo != gone for p in kept.pull_requests)
 
 
@@ -373,7 +374,7 @@ async def test_a_full_or_read_only_site_fails_that_report_only(
         assert outcomes[BYSTANDER].status == "refreshed"
         assert pages(r.site, VICTIM) == old
         assert not list((r.site / VICTIM).rglob("*.tmp"))  # no temporary file left behind
-        meta = (await r.store.report_meta(VICTIM))["1_year"]
+        meta = (await r.store.report_meta(Login(VICTIM)))["1_year"]
         assert meta.last_error == outcomes[VICTIM].error
         assert meta.next_due_at == r.now + timedelta(seconds=RETRY_BASE_SECONDS)
         assert r.gh.app_state.stats.searches_by_author[VICTIM] == 1  # failed before asking GitHub
@@ -412,7 +413,7 @@ async def test_a_slow_redis_times_out_and_the_pass_still_publishes(tmp_path: Pat
         await asyncio.sleep(PAUSE - elapsed + 0.1)  # Redis answers again: the next pass records it
         r.advance(timedelta(minutes=1))
         await r.run(BYSTANDER)
-        assert (await r.store.report_meta(BYSTANDER))["1_year"].generated_at == r.now
+        assert (await r.store.report_meta(Login(BYSTANDER)))["1_year"].generated_at == r.now
 
 
 def test_redis_down_at_start_the_service_publishes_and_heals_when_it_comes_up(

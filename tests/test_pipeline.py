@@ -18,7 +18,7 @@ from gitbrag.coordination import SQLiteStore
 from gitbrag.fakegithub.app import FakeConfig
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.github.client import GitHubClient
-from gitbrag.models import PERIODS, Report
+from gitbrag.models import PERIODS, Login, Report
 from gitbrag.publish.publisher import Publisher
 from gitbrag.refresh import Refresher
 from tests.support import DEMO_USERS, REFRESH, assert_site_whole, clean_env, refresh
@@ -132,14 +132,14 @@ async def test_github_failure_keeps_the_old_page_and_records_the_error(tmp_path:
             outcome = await refresher.refresh_user("steady-sam")
             assert outcome.status == "failed" and outcome.error
             assert page.read_bytes() == old
-            meta = (await store.report_meta("steady-sam"))["2_years"]
+            meta = (await store.report_meta(Login("steady-sam")))["2_years"]
             assert meta.last_error and "sekret" not in meta.last_error
             assert meta.failures == 1
             assert now < meta.next_due_at <= now + timedelta(minutes=10)  # retried soon, not every pass
 
             gh.app_state.faults.update({"error_rate": 0.0})
             assert (await refresher.refresh_user("steady-sam")).status == "refreshed"
-            assert (await store.report_meta("steady-sam"))["2_years"].failures == 0
+            assert (await store.report_meta(Login("steady-sam")))["2_years"].failures == 0
         await store.close()
 
 

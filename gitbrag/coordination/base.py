@@ -5,8 +5,8 @@ next due: the stale index) and the kept GitHub data of each user. One small
 interface with two backends: embedded SQLite (the default, for one host) and Redis
 (when `GITBRAG_REDIS_URL` is set, for several processes or hosts).
 
-Logins are case-insensitive on GitHub, so the store keys everything by the
-lowercased login and remembers GitHub's spelling for display.
+Logins are case-insensitive on GitHub: the store keys everything by a `Login` (the
+lowercased login, parsed at the doors) and remembers GitHub's spelling for display.
 
 The store also holds *claims*: the leases that make each stale report regenerate
 exactly once however many refreshers want it (see `gitbrag.coordination.tracking` for the public
@@ -21,14 +21,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from gitbrag.models import Collection, StarHistory
+from gitbrag.models import Collection, Login, StarHistory
 
 
 @dataclass(frozen=True)
 class ReportMeta:
     """What the store knows about one published report (one user, one period)."""
 
-    login: str  # lowercased
+    login: Login
     period: str
     next_due_at: datetime  # the stale index orders reports by this
     generated_at: datetime | None = None
@@ -39,7 +39,7 @@ class ReportMeta:
 
 @dataclass(frozen=True)
 class TrackedUser:
-    login: str  # lowercased key
+    login: Login
     display: str  # GitHub's spelling, as last seen
     missing: bool = False  # GitHub said the user does not exist
 
@@ -53,18 +53,16 @@ class ClaimOutcome(StrEnum):
     LIMITED = "limited"  # the reported user already has `limit` live tasks
 
 
-def task_user(task_id: str) -> str:
-    """The reported user of a task id `{username}:{period}:{params_hash}`, lowercased.
+def task_user(task_id: str) -> Login:
+    """The reported user of a task id `{username}:{period}:{params_hash}`.
 
-    Both backends key the per-user limit by it, so it lives with the contract."""
-    user = task_id.split(":", 1)[0].lower()
-    if not user:
-        raise ValueError(f"task id {task_id!r} does not start with a username")
-    return user
+    Both backends key the per-user limit by it, so it lives with the contract. A task id
+    that does not start with a GitHub login is an InvalidLogin (a ValueError)."""
+    return Login(task_id.split(":", 1)[0])
 
 
 def normalize_task_id(task_id: str) -> str:
-    """`Octocat:1_year:x` and `octocat:1_year:x` are one task: lowercase the username."""
+    """`Octocat:1_year:x` and `octocat:1_year:x` are one task: the username parsed."""
     _, sep, rest = task_id.partition(":")
     return task_user(task_id) + sep + rest
 
@@ -86,8 +84,9 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
-    async def track(self, logins: list[str], now: datetime, periods: tuple[str, ...]) -> None:
-        """Add users to the tracked set; each report they lack becomes due at `now`."""
+    async def track(self, logins: list[Login], now: datetime, periods: tuple[str, ...]) -> None:
+        """Add users to the tracked set (a new user's display name is its Login's spelling);
+        each report they lack becomes due at `now`."""
         ...
 
     async def tracked(self) -> list[TrackedUser]:
@@ -98,27 +97,27 @@ class Store(Protocol):
         """Reports whose next_due_at <= now, oldest-due first, without scanning the rest."""
         ...
 
-    async def report_meta(self, login: str) -> dict[str, ReportMeta]:
+    async def report_meta(self, login: Login) -> dict[str, ReportMeta]:
         """Metadata of one user's reports, by period."""
         ...
 
     async def mark_generated(
-        self, login: str, periods: list[str], generated_at: datetime, next_due_at: datetime
+        self, login: Login, periods: list[str], generated_at: datetime, next_due_at: datetime
     ) -> None:
         """Record a successful publish: clears the error and failure count."""
         ...
 
     async def mark_failed(
-        self, login: str, periods: list[str], at: datetime, error: str, next_due_at: datetime
+        self, login: Login, periods: list[str], at: datetime, error: str, next_due_at: datetime
     ) -> int:
         """Record a failed attempt (the old page stays); returns the consecutive failure count."""
         ...
 
-    async def mark_missing(self, login: str, missing: bool) -> None:
+    async def mark_missing(self, login: Login, missing: bool) -> None:
         """Remember that GitHub says the user does not exist (or exists again)."""
         ...
 
-    async def load_collection(self, login: str) -> Collection | None:
+    async def load_collection(self, login: Login) -> Collection | None:
         """The GitHub data kept from the user's last successful collection."""
         ...
 
@@ -158,14 +157,14 @@ class Store(Protocol):
         """The live claim's metadata (with `claim_token`), None when not held."""
         ...
 
-    async def active_tasks(self, username: str, now: float) -> list[str]:
+    async def active_tasks(self, username: Login, now: float) -> list[str]:
         """The user's live task ids, sorted."""
         ...
 
     # --- force-refresh cooldown ----------------------------------------------
     # Same clock rule as claims: SQLite uses `now`, Redis its server time.
 
-    async def try_cooldown(self, login: str, seconds: float, now: float) -> float | None:
+    async def try_cooldown(self, login: Login, seconds: float, now: float) -> float | None:
         """Atomically start the user's force-refresh cooldown of `seconds`, unless one is
         still running: None when it was started (the caller may go ahead), else the
         seconds left. The hook uses it so an anonymous "Refresh now" button cannot make

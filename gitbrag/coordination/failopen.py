@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from gitbrag.coordination.base import ReportMeta, Store
-from gitbrag.models import Collection, StarHistory
+from gitbrag.models import Collection, Login, StarHistory
 
 T = TypeVar("T")
 
@@ -36,10 +36,10 @@ class FailOpenStore:
     store: Store
     guard: Guard
 
-    async def report_meta(self, login: str) -> dict[str, ReportMeta]:
+    async def report_meta(self, login: Login) -> dict[str, ReportMeta]:
         return await self.guard(self.store.report_meta(login), {})
 
-    async def load_collection(self, login: str) -> Collection | None:
+    async def load_collection(self, login: Login) -> Collection | None:
         return await self.guard(self.store.load_collection(login), None)
 
     async def save_collection(self, collection: Collection) -> None:
@@ -52,15 +52,15 @@ class FailOpenStore:
         await self.guard(self.store.save_star_histories(histories), None)
 
     async def mark_generated(
-        self, login: str, periods: list[str], generated_at: datetime, next_due_at: datetime
+        self, login: Login, periods: list[str], generated_at: datetime, next_due_at: datetime
     ) -> None:
         await self.guard(self.store.mark_generated(login, periods, generated_at, next_due_at), None)
 
     async def mark_failed(
-        self, login: str, periods: list[str], at: datetime, error: str, next_due_at: datetime
+        self, login: Login, periods: list[str], at: datetime, error: str, next_due_at: datetime
     ) -> int:
         """The consecutive failure count; 0 while the store is away (the backoff starts over)."""
         return await self.guard(self.store.mark_failed(login, periods, at, error, next_due_at), 0)
 
-    async def mark_missing(self, login: str, missing: bool) -> None:
+    async def mark_missing(self, login: Login, missing: bool) -> None:
         await self.guard(self.store.mark_missing(login, missing), None)

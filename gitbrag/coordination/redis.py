@@ -53,7 +53,7 @@ from gitbrag.clock import utcnow
 from gitbrag.coordination import starcodec
 from gitbrag.coordination.base import ClaimOutcome, ReportMeta, TrackedUser, task_user
 from gitbrag.coordination.errors import StoreError, StoreUnavailable, raises_store_errors
-from gitbrag.models import Collection, StarHistory
+from gitbrag.models import Collection, Login, StarHistory
 
 # Shared by every script: the server's clock in milliseconds.
 _NOW_MS = """
@@ -223,28 +223,28 @@ def task_key(task_id: str) -> str:
     return "task:report:{" + user + "}" + task_id[len(user) :]
 
 
-def active_key(username: str) -> str:
-    return "task:user:{" + username.lower() + "}:active"
+def active_key(username: Login) -> str:
+    return "task:user:{" + username + "}:active"
 
 
-def _report_key(login: str, period: str) -> str:
+def _report_key(login: Login, period: str) -> str:
     return f"{{gitbrag}}:report:{login}:{period}"
 
 
-def _reports_key(login: str) -> str:
+def _reports_key(login: Login) -> str:
     return f"{{gitbrag}}:reports:{login}"
 
 
-def _collection_key(login: str) -> str:
-    return "gitbrag:collection:{" + login.lower() + "}"
+def _collection_key(login: Login) -> str:
+    return "gitbrag:collection:{" + login + "}"
 
 
 def _stars_key(repo: str) -> str:
     return "gitbrag:starindex:" + repo.lower()
 
 
-def _cooldown_key(login: str) -> str:
-    return "gitbrag:cooldown:{" + login.lower() + "}"
+def _cooldown_key(login: Login) -> str:
+    return "gitbrag:cooldown:{" + login + "}"
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -314,12 +314,11 @@ class RedisStore:
 
     # --- users and reports --------------------------------------------------
 
-    async def track(self, logins: list[str], now: datetime, periods: tuple[str, ...]) -> None:
+    async def track(self, logins: list[Login], now: datetime, periods: tuple[str, ...]) -> None:
         due_at = now.timestamp()
         async with self._redis.pipeline(transaction=True) as pipe:
-            for display in logins:
-                login = display.lower()
-                pipe.hsetnx(USERS, login, display)
+            for login in logins:
+                pipe.hsetnx(USERS, login, login.spelling)
                 for period in periods:
                     pipe.hsetnx(_report_key(login, period), "next_due_at", due_at)
                     pipe.zadd(DUE, {f"{login} {period}": due_at}, nx=True)
@@ -332,7 +331,7 @@ class RedisStore:
             pipe.hgetall(USERS)
             pipe.smembers(MISSING)
             users, missing = await pipe.execute()
-        return [TrackedUser(login, users[login], login in missing) for login in sorted(users)]
+        return [TrackedUser(Login(login), users[login], login in missing) for login in sorted(users)]
 
     async def due(self, now: datetime, limit: int | None = None) -> list[ReportMeta]:
         """ZRANGEBYSCORE with LIMIT: O(log n + k) for k due reports."""
@@ -340,15 +339,14 @@ class RedisStore:
             DUE, "-inf", now.timestamp(), start=0 if limit is not None else None, num=limit
         )
         pairs = [str(m).split(" ", 1) for m in members]
-        return await self._metas([(login, period) for login, period in pairs])
+        return await self._metas([(Login(login), period) for login, period in pairs])
 
-    async def report_meta(self, login: str) -> dict[str, ReportMeta]:
-        login = login.lower()
+    async def report_meta(self, login: Login) -> dict[str, ReportMeta]:
         periods = await self._redis.smembers(_reports_key(login))
         metas = await self._metas([(login, str(p)) for p in sorted(periods)])
         return {m.period: m for m in metas}
 
-    async def _metas(self, keys: list[tuple[str, str]]) -> list[ReportMeta]:
+    async def _metas(self, keys: list[tuple[Login, str]]) -> list[ReportMeta]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for login, period in keys:
                 pipe.hgetall(_report_key(login, period))
@@ -367,9 +365,8 @@ class RedisStore:
         ]
 
     async def mark_generated(
-        self, login: str, periods: list[str], generated_at: datetime, next_due_at: datetime
+        self, login: Login, periods: list[str], generated_at: datetime, next_due_at: datetime
     ) -> None:
-        login = login.lower()
         at, due_at = generated_at.timestamp(), next_due_at.timestamp()
         async with self._redis.pipeline(transaction=True) as pipe:
             for period in periods:
@@ -383,9 +380,8 @@ class RedisStore:
             await pipe.execute()
 
     async def mark_failed(
-        self, login: str, periods: list[str], at: datetime, error: str, next_due_at: datetime
+        self, login: Login, periods: list[str], at: datetime, error: str, next_due_at: datetime
     ) -> int:
-        login = login.lower()
         due_at = next_due_at.timestamp()
         async with self._redis.pipeline(transaction=True) as pipe:
             for period in periods:
@@ -400,10 +396,10 @@ class RedisStore:
         metas = await self.report_meta(login)
         return max((m.failures for m in metas.values()), default=0)
 
-    async def mark_missing(self, login: str, missing: bool) -> None:
-        await self._update_user(keys=[USERS, MISSING], args=[login.lower(), "", "1" if missing else "0"])
+    async def mark_missing(self, login: Login, missing: bool) -> None:
+        await self._update_user(keys=[USERS, MISSING], args=[login, "", "1" if missing else "0"])
 
-    async def load_collection(self, login: str) -> Collection | None:
+    async def load_collection(self, login: Login) -> Collection | None:
         data = await self._redis.get(_collection_key(login))
         return None if data is None else Collection.model_validate_json(data)
 
@@ -423,8 +419,9 @@ class RedisStore:
 
     async def save_collection(self, collection: Collection) -> None:
         ttl = None if self.collection_ttl is None else max(1, int(self.collection_ttl))
-        await self._redis.set(_collection_key(collection.login), collection.model_dump_json(), ex=ttl)
-        await self._update_user(keys=[USERS, MISSING], args=[collection.login.lower(), collection.login, "0"])
+        login = Login(collection.login)  # GitHub's spelling, which the user's display name becomes
+        await self._redis.set(_collection_key(login), collection.model_dump_json(), ex=ttl)
+        await self._update_user(keys=[USERS, MISSING], args=[login, login.spelling, "0"])
 
     # --- claims -------------------------------------------------------------
     # `now` is ignored: the scripts read the server's clock (see base.Store).
@@ -449,13 +446,13 @@ class RedisStore:
         doc = await self._redis.get(task_key(task_id))
         return None if doc is None else dict(json.loads(doc))
 
-    async def active_tasks(self, username: str, now: float) -> list[str]:
+    async def active_tasks(self, username: Login, now: float) -> list[str]:
         members = await self._active(keys=[active_key(username)])
         return sorted(str(m) for m in members)
 
     # --- force-refresh cooldown -------------------------------------------------
 
-    async def try_cooldown(self, login: str, seconds: float, now: float) -> float | None:
+    async def try_cooldown(self, login: Login, seconds: float, now: float) -> float | None:
         left_ms = int(await self._cooldown(keys=[_cooldown_key(login)], args=[_ms(seconds)]))
         return None if left_ms < 0 else left_ms / 1000
 

@@ -35,7 +35,7 @@ from gitbrag.clock import utcnow
 from gitbrag.coordination import starcodec
 from gitbrag.coordination.base import ClaimOutcome, ReportMeta, TrackedUser, task_user
 from gitbrag.coordination.errors import StoreError, raises_store_errors
-from gitbrag.models import Collection, StarHistory
+from gitbrag.models import Collection, Login, StarHistory
 
 T = TypeVar("T")
 
@@ -174,15 +174,14 @@ class SQLiteStore:
         with self._lock:
             self._conn.close()
 
-    async def track(self, logins: list[str], now: datetime, periods: tuple[str, ...]) -> None:
+    async def track(self, logins: list[Login], now: datetime, periods: tuple[str, ...]) -> None:
         def work() -> None:
             with self._transaction() as conn:
-                for display in logins:
-                    login = display.lower()
+                for login in logins:
                     conn.execute(
                         "INSERT INTO users (login, display, added_at) VALUES (?, ?, ?) "
                         "ON CONFLICT(login) DO NOTHING",
-                        (login, display, _ts(now)),
+                        (login, login.spelling, _ts(now)),
                     )
                     conn.executemany(
                         "INSERT INTO reports (login, period, next_due_at) VALUES (?, ?, ?) "
@@ -194,7 +193,7 @@ class SQLiteStore:
 
     async def tracked(self) -> list[TrackedUser]:
         rows = await self._run(lambda: self._query("SELECT * FROM users ORDER BY login"))
-        return [TrackedUser(r["login"], r["display"], bool(r["missing"])) for r in rows]
+        return [TrackedUser(Login(r["login"]), r["display"], bool(r["missing"])) for r in rows]
 
     async def due(self, now: datetime, limit: int | None = None) -> list[ReportMeta]:
         sql = "SELECT * FROM reports WHERE next_due_at <= ? ORDER BY next_due_at, login, period"
@@ -215,12 +214,12 @@ class SQLiteStore:
 
         return [self._meta(r) for r in await self._run(work)]
 
-    async def report_meta(self, login: str) -> dict[str, ReportMeta]:
-        rows = await self._run(lambda: self._query("SELECT * FROM reports WHERE login = ?", (login.lower(),)))
+    async def report_meta(self, login: Login) -> dict[str, ReportMeta]:
+        rows = await self._run(lambda: self._query("SELECT * FROM reports WHERE login = ?", (login,)))
         return {r["period"]: self._meta(r) for r in rows}
 
     async def mark_generated(
-        self, login: str, periods: list[str], generated_at: datetime, next_due_at: datetime
+        self, login: Login, periods: list[str], generated_at: datetime, next_due_at: datetime
     ) -> None:
         def work() -> None:
             with self._transaction() as conn:
@@ -229,16 +228,13 @@ class SQLiteStore:
                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT(login, period) DO UPDATE SET "
                     "next_due_at = excluded.next_due_at, generated_at = excluded.generated_at, "
                     "last_attempt_at = excluded.last_attempt_at, last_error = NULL, failures = 0",
-                    [
-                        (login.lower(), p, _ts(next_due_at), _ts(generated_at), _ts(generated_at))
-                        for p in periods
-                    ],
+                    [(login, p, _ts(next_due_at), _ts(generated_at), _ts(generated_at)) for p in periods],
                 )
 
         await self._run(work)
 
     async def mark_failed(
-        self, login: str, periods: list[str], at: datetime, error: str, next_due_at: datetime
+        self, login: Login, periods: list[str], at: datetime, error: str, next_due_at: datetime
     ) -> int:
         def work() -> int:
             with self._transaction() as conn:
@@ -247,26 +243,22 @@ class SQLiteStore:
                     "VALUES (?, ?, ?, ?, ?, 1) ON CONFLICT(login, period) DO UPDATE SET "
                     "next_due_at = excluded.next_due_at, last_attempt_at = excluded.last_attempt_at, "
                     "last_error = excluded.last_error, failures = reports.failures + 1",
-                    [(login.lower(), p, _ts(next_due_at), _ts(at), error) for p in periods],
+                    [(login, p, _ts(next_due_at), _ts(at), error) for p in periods],
                 )
-                row = conn.execute(
-                    "SELECT MAX(failures) FROM reports WHERE login = ?", (login.lower(),)
-                ).fetchone()
+                row = conn.execute("SELECT MAX(failures) FROM reports WHERE login = ?", (login,)).fetchone()
                 return int(row[0] or 0)
 
         return await self._run(work)
 
-    async def mark_missing(self, login: str, missing: bool) -> None:
+    async def mark_missing(self, login: Login, missing: bool) -> None:
         def work() -> None:
             with self._transaction() as conn:
-                conn.execute("UPDATE users SET missing = ? WHERE login = ?", (int(missing), login.lower()))
+                conn.execute("UPDATE users SET missing = ? WHERE login = ?", (int(missing), login))
 
         await self._run(work)
 
-    async def load_collection(self, login: str) -> Collection | None:
-        rows = await self._run(
-            lambda: self._query("SELECT data FROM collections WHERE login = ?", (login.lower(),))
-        )
+    async def load_collection(self, login: Login) -> Collection | None:
+        rows = await self._run(lambda: self._query("SELECT data FROM collections WHERE login = ?", (login,)))
         return Collection.model_validate_json(rows[0]["data"]) if rows else None
 
     async def load_star_histories(self, repos: list[str]) -> dict[str, StarHistory]:
@@ -294,6 +286,7 @@ class SQLiteStore:
 
     async def save_collection(self, collection: Collection) -> None:
         data = collection.model_dump_json()
+        login = Login(collection.login)  # GitHub's spelling, which the user's display name becomes
 
         def work() -> None:
             with self._transaction() as conn:
@@ -301,11 +294,10 @@ class SQLiteStore:
                     "INSERT INTO collections (login, collected_at, data) VALUES (?, ?, ?) "
                     "ON CONFLICT(login) DO UPDATE SET collected_at = excluded.collected_at, "
                     "data = excluded.data",
-                    (collection.login.lower(), _ts(collection.collected_at), data),
+                    (login, _ts(collection.collected_at), data),
                 )
                 conn.execute(
-                    "UPDATE users SET display = ?, missing = 0 WHERE login = ?",
-                    (collection.login, collection.login.lower()),
+                    "UPDATE users SET display = ?, missing = 0 WHERE login = ?", (login.spelling, login)
                 )
 
         await self._run(work)
@@ -369,31 +361,31 @@ class SQLiteStore:
         )
         return dict(json.loads(rows[0]["metadata"])) if rows else None
 
-    async def active_tasks(self, username: str, now: float) -> list[str]:
+    async def active_tasks(self, username: Login, now: float) -> list[str]:
         rows = await self._run(
             lambda: self._query(
                 "SELECT task_id FROM tasks WHERE username = ? AND expires_at > ? ORDER BY task_id",
-                (username.lower(), now),
+                (username, now),
             )
         )
         return [r["task_id"] for r in rows]
 
     # --- force-refresh cooldown --------------------------------------------------
 
-    async def try_cooldown(self, login: str, seconds: float, now: float) -> float | None:
+    async def try_cooldown(self, login: Login, seconds: float, now: float) -> float | None:
         def work() -> float | None:
             with self._transaction() as conn:
-                row = conn.execute("SELECT until FROM cooldowns WHERE login = ?", (login.lower(),)).fetchone()
+                row = conn.execute("SELECT until FROM cooldowns WHERE login = ?", (login,)).fetchone()
                 until = 0.0 if row is None else float(row["until"])
                 if until > now + seconds:  # set while the clock was ahead: its full length from now
                     until = now + seconds
-                    conn.execute("UPDATE cooldowns SET until = ? WHERE login = ?", (until, login.lower()))
+                    conn.execute("UPDATE cooldowns SET until = ? WHERE login = ?", (until, login))
                 if until > now:
                     return until - now
                 conn.execute(
                     "INSERT INTO cooldowns (login, until) VALUES (?, ?) "
                     "ON CONFLICT(login) DO UPDATE SET until = excluded.until",
-                    (login.lower(), now + seconds),
+                    (login, now + seconds),
                 )
                 return None
 
@@ -402,7 +394,7 @@ class SQLiteStore:
     @staticmethod
     def _meta(row: sqlite3.Row) -> ReportMeta:
         return ReportMeta(
-            login=row["login"],
+            login=Login(row["login"]),
             period=row["period"],
             next_due_at=_dt(row["next_due_at"]) or utcnow(),
             generated_at=_dt(row["generated_at"]),

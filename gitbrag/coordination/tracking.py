@@ -1,7 +1,8 @@
 """Task tracking: each stale report is regenerated once, however many refreshers want it.
 
 A refresher claims a task before it regenerates a report. Task ids are
-`{username}:{period}:{params_hash}` (username lowercased: logins are case-insensitive).
+`{username}:{period}:{params_hash}`, the username parsed as a `Login` (lowercased: logins
+are case-insensitive; a name that is not a GitHub login is an `InvalidLogin`).
 A claim is a lease of `ttl` seconds kept in the store with a random claim token:
 
 - `start_task` takes it atomically on the server, and only if the task is free and
@@ -43,6 +44,7 @@ from gitbrag.coordination import open_store
 from gitbrag.coordination.base import ClaimOutcome, Store, normalize_task_id, task_user
 from gitbrag.coordination.errors import StoreUnavailable, error_name
 from gitbrag.logs import OutageLog
+from gitbrag.models import Login
 from gitbrag.settings import DEFAULT_PER_USER_LIMIT, DEFAULT_TASK_TTL_SECONDS, Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ T = TypeVar("T")
 
 
 def make_task_id(username: str, period: str, params_hash: str) -> str:
-    return f"{username.lower()}:{period}:{params_hash}"
+    return f"{Login(username)}:{period}:{params_hash}"
 
 
 def hash_params(params: Mapping[str, Any]) -> str:
@@ -180,7 +182,7 @@ class TaskTracker:
         return meta is not None
 
     async def get_reported_user_active_tasks(self, reported_username: str) -> list[str]:
-        return await self.guard(self.store.active_tasks(reported_username.lower(), self.clock()), [])
+        return await self.guard(self.store.active_tasks(Login(reported_username), self.clock()), [])
 
     async def can_start_reported_user_task(self, reported_username: str) -> bool:
         """A hint for schedulers (the claim itself re-checks atomically)."""

@@ -34,7 +34,7 @@ from gitbrag.doors.runtime import (
 from gitbrag.doors.shutdown import Interrupted, Shutdown
 from gitbrag.github.errors import GitHubError
 from gitbrag.logs import configure_logging, logs_above
-from gitbrag.models import LOGIN_RE, PERIODS
+from gitbrag.models import PERIODS, InvalidLogin, Login
 from gitbrag.periods import PERIOD_SYNTAX, parse_period
 from gitbrag.refresh import PassResult, Refresher, UserOutcome
 from gitbrag.settings import ConfigError, Settings
@@ -221,7 +221,9 @@ def _report_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _report_parser().parse_args(argv)
-    if not LOGIN_RE.fullmatch(args.username):  # before any setting, token or request
+    try:
+        login = Login(args.username)  # before any setting, token or request
+    except InvalidLogin:
         print(f"gitbrag: {args.username!r} is not a valid GitHub login", file=sys.stderr)
         return 2
     fmt = "json" if args.json else args.format
@@ -230,8 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(settings.log_format, "WARNING", secrets=settings.secrets())
         if args.demo:
             with demo_github(settings) as (demo_settings, _):
-                return asyncio.run(_report(demo_settings, args.username, args.period, fmt))
-        return asyncio.run(_report(settings, args.username, args.period, fmt))
+                return asyncio.run(_report(demo_settings, login, args.period, fmt))
+        return asyncio.run(_report(settings, login, args.period, fmt))
     except (ConfigError, UsageError) as exc:
         print(f"gitbrag: {exc}", file=sys.stderr)
         return 2
@@ -245,7 +247,7 @@ def _period_argument(name: str) -> str:
     return name
 
 
-async def _report(settings: Settings, username: str, period: str, fmt: str) -> int:
+async def _report(settings: Settings, username: Login, period: str, fmt: str) -> int:
     from gitbrag.clock import utcnow
     from gitbrag.doors.terminal import print_report
     from gitbrag.github.collect import collect_user

@@ -69,7 +69,7 @@ from gitbrag.doors.connections import (
     quiet_accept_errors,
 )
 from gitbrag.metrics import Scrape, hook_request
-from gitbrag.models import PERIODS, is_login
+from gitbrag.models import PERIODS, InvalidLogin, Login, is_login
 from gitbrag.refresh import Refresher, Target
 from gitbrag.settings import Settings
 
@@ -184,8 +184,8 @@ class Hook:
             self.refresher.start_claimed(target, claim)
             status = "scheduled"
         request.state.outcome = status
-        report_url = f"{self.base_url}/{login.lower()}/{period}/"
-        payload = {"status": status, "username": login.lower(), "period": period, "report_url": report_url}
+        report_url = f"{self.base_url}/{login}/{period}/"
+        payload = {"status": status, "username": login, "period": period, "report_url": report_url}
         return JSONResponse(payload, status_code=202)
 
     def authorize(self, headers: Headers, body: bytes) -> None:
@@ -204,18 +204,18 @@ class Hook:
             return
         raise HTTPException(403, "wrong credentials")
 
-    async def ensure_tracked(self, login: str) -> None:
+    async def ensure_tracked(self, login: Login) -> None:
         """Tracked users pass; others are added only by an authenticated caller."""
         if await from_store(self.store.report_meta(login)):
             return
         if self.secret is None:
-            raise HTTPException(404, f"{login} is not tracked; only tracked users can be refreshed")
+            raise HTTPException(404, f"{login.spelling} is not tracked; only tracked users can be refreshed")
         if not self.allow_new_users:
-            raise HTTPException(403, f"{login} is not tracked and adding users is disabled")
+            raise HTTPException(403, f"{login.spelling} is not tracked and adding users is disabled")
         await from_store(self.store.track([login], self.now(), PERIODS))
-        log.info("user added by the hook", extra={"user": login.lower()})
+        log.info("user added by the hook", extra={"user": login})
 
-    async def cool_down(self, login: str) -> None:
+    async def cool_down(self, login: Login) -> None:
         if self.cooldown <= 0:
             return
         left = await from_store(self.store.try_cooldown(login, self.cooldown, self.clock()))
@@ -223,7 +223,7 @@ class Hook:
             wait = max(1, math.ceil(left))
             raise HTTPException(
                 429,
-                f"{login} was refreshed recently; try again in {wait} s",
+                f"{login.spelling} was refreshed recently; try again in {wait} s",
                 headers={"Retry-After": str(wait)},
             )
 
@@ -237,7 +237,7 @@ class Hook:
         active = await from_store(self.refresher.tracker.get_reported_user_active_tasks(login))
         now = self.now()
         periods = {p: _period_status(metas[p], now, bool(active)) for p in PERIODS if p in metas}
-        return JSONResponse({"username": login.lower(), "tracked": bool(metas), "periods": periods})
+        return JSONResponse({"username": login, "tracked": bool(metas), "periods": periods})
 
     # --- GET /, GET /healthz, GET /metrics ----------------------------------------------
 
@@ -268,11 +268,12 @@ class Hook:
         return Response(body, media_type=content_type)
 
 
-def valid_login(request: Request) -> str:
-    name = str(request.path_params.get("username", ""))
-    if not is_login(name):
-        raise HTTPException(400, "not a valid GitHub username")
-    return name
+def valid_login(request: Request) -> Login:
+    """The hook's door: the URL's username parsed, or a 400."""
+    try:
+        return Login(str(request.path_params.get("username", "")))
+    except InvalidLogin:
+        raise HTTPException(400, "not a valid GitHub username") from None
 
 
 def _period_status(meta: ReportMeta, now: datetime, regenerating: bool) -> dict[str, Any]:
@@ -306,7 +307,7 @@ def _endpoint(name: str, handler: Handler) -> Handler:
         period = request.query_params.get("period", "")
         fields = {
             "endpoint": name,
-            "user": user.lower() if is_login(user) else None,
+            "user": Login(user) if is_login(user) else None,
             "period": period if period in PERIODS else None,
             "code": response.status_code,
             "outcome": outcome,

@@ -49,6 +49,7 @@ from gitbrag.github.stars import (
 from gitbrag.models import (
     GITHUB_EPOCH,
     Collection,
+    Login,
     PrivateMode,
     PullRequest,
     Repository,
@@ -73,7 +74,7 @@ def usable(previous: Collection | None, login: str, now: datetime, private: Priv
     (never across a change of `GITBRAG_PRIVATE`: what was fetched depends on it)."""
     return (
         previous is not None
-        and previous.login.lower() == login.lower()
+        and Login(previous.login) == Login(login)
         and previous.private_mode == private
         and not previous.incomplete_results
         and previous.full_collected_at is not None

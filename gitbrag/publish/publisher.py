@@ -25,15 +25,15 @@ on any web server, and opened straight from disk)::
     site/<login>/<period>/more/index.html (page-2.html, ...)
                                             pull requests of the repositories past the card limit
 
-Page weight (planned in `pages`): a report page shows at most `REPORT_ROW_BUDGET` rows, shared
-fairly between repositories (each gets the same cap, small ones all their rows), and
-`REPO_CARD_LIMIT` repository cards; the rest of a card's rows are on the repository's
-own pages, and the repositories past the card limit (a compact table on the report
-page) have their pull requests on shared "more repositories" pages, at most
-`REPO_PAGE_ROWS` rows a page. So a page stays well under 300 KB however prolific the
-user, the number of files stays proportional to the pull requests (not one folder per
-small repository), every pull request is reachable by following links, and every number
-on the page is still the report's.
+Page weight (planned in `pages`): a report page shows at most `REPORT_ROW_BUDGET` rows,
+shared fairly between repositories (each gets the same cap, small ones all their rows), and
+`REPO_CARD_LIMIT` repository cards; the rest of a card's rows are on the repository's own
+pages, and the repositories past the card limit (a compact table on the report page) have
+their pull requests on shared "more repositories" pages, at most `REPO_PAGE_ROWS` rows a
+page. So a page (about 330 bytes of HTML a row) stays well under 300 KB however prolific the
+user, the number of files stays proportional to the pull requests (not one folder per small
+repository), every pull request is reachable by following links, and every number on the
+page is still the report's.
 
 Every file is written atomically (temporary file, fsync, rename), so a reader, or a refresh
 killed at any moment, sees either the old or the new version of a file, never half of one;
@@ -47,12 +47,17 @@ that last changed it (`gitbrag.publish.freshness`), so its pages and report.json
 and the "Updating" flag, like the exact time of every refresh, lives in the tiny
 generated.json, the one file of the user an unchanged refresh writes (twice: the flag on,
 then the new times with the flag off).
+
+What a publish is made of lives beside this module: `templates` (the Jinja environment, and
+the digests of the code and templates pages are rendered from), `assets` (the content-hashed
+stylesheet and script), `published` (what is on the site, read back) and `safepath` (every
+file operation, atomic writes included). What is left here is the order of a publish: settle
+each report against the one on the site, render the pages that need it, write them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import logging
 import os
@@ -60,19 +65,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
-from pydantic import BaseModel, ValidationError
 
-import gitbrag
 from gitbrag.clock import utcnow
-from gitbrag.models import LOGIN_RE, PERIOD_LABELS, PERIODS, Period, Report, ReportPR, TimelinePoint
-from gitbrag.periods import is_period, ordered
-from gitbrag.publish import cards, charts, feeds, socialimage
-from gitbrag.publish.filters import FILTERS, finalize, safe_url
+from gitbrag.models import PERIOD_LABELS, PERIODS, Login, Period, Report, TimelinePoint
+from gitbrag.periods import ordered
+from gitbrag.publish import cards, feeds, socialimage
+from gitbrag.publish.assets import Assets
+from gitbrag.publish.filters import safe_url
 from gitbrag.publish.freshness import FILE_NAME as FRESHNESS_FILE
 from gitbrag.publish.freshness import Freshness, Stamp
 from gitbrag.publish.markdown import brag_markdown
@@ -81,70 +84,26 @@ from gitbrag.publish.pages import (
     PagePlan,
     RepoGroup,
     RepoView,
-    capped_files_note,
     chunks,
-    hidden_notice,
     page_file,
     plan_page,
-    private_work_line,
     summary_sentence,
 )
-from gitbrag.publish.safepath import SiteRoot, UnsafePathError
-from gitbrag.publish.sparkline import sparkline
-from gitbrag.report import teams, timeline
+from gitbrag.publish.published import PublishedSite
+from gitbrag.publish.safepath import TEMP_MAX_AGE_SECONDS, SiteRoot
+from gitbrag.publish.templates import Templates, code_digest, search_path
+from gitbrag.report import teams
 from gitbrag.settings import DEFAULT_STALE_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
-M = TypeVar("M", bound=BaseModel)
 
-ASSETS = ("style.css", "site.js")
 BRAG_FILE = "brag.md"  # beside each period's report.json
-# Page weight (see the module docstring): about 330 bytes of HTML per pull-request row.
-# A temporary file this old belongs to no live writer (a write takes milliseconds).
-TEMP_MAX_AGE_SECONDS = 600
-
-
-# --- atomic writes -----------------------------------------------------------------
-
-
-def atomic_write(path: Path, data: bytes | str) -> None:
-    """Replace `path` with `data` so that nobody ever observes a partial file.
-
-    `path`'s folder is taken as the caller names it (made if missing); the file itself is
-    never followed: a link there is replaced (see `gitbrag.publish.safepath.SiteRoot.write`). The
-    publisher itself writes through its site root, which follows no link below the root.
-    """
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    SiteRoot(path.parent).write(path.name, payload)
-
-
-def sweep_temp_files(site_dir: Path, older_than_seconds: float = TEMP_MAX_AGE_SECONDS) -> int:
-    """Delete temporary files of writers that died before their rename (kill -9, power
-    loss). Only old ones: a younger one may belong to a writer still at work. Links are
-    not followed, so nothing outside `site_dir` is ever swept."""
-    return SiteRoot(site_dir).sweep_temp_files(older_than_seconds)
-
-
-# --- templates ---------------------------------------------------------------------
-
-
-def default_template_dirs() -> list[Path]:
-    """Packaged templates: inside the wheel (force-included), else the repo's `templates/`."""
-    package = Path(gitbrag.__file__).resolve().parent
-    candidates = [package / "templates", package.parent / "templates"]
-    return [d for d in candidates if d.is_dir()]
 
 
 def _report_json(report: Report) -> bytes:
     """report.json's bytes: `Report.model_dump_json(indent=2)` and a newline, serialised
     straight to bytes (7 MB for a 20,000-PR user: no str and no encoded copy of it)."""
     return Report.__pydantic_serializer__.to_json(report, indent=2) + b"\n"
-
-
-def _validated_login(login: str) -> str:
-    if not LOGIN_RE.fullmatch(login):
-        raise ValueError(f"not a valid GitHub login: {login!r}")
-    return login.lower()
 
 
 def _absolute_base(url: str | None) -> str | None:
@@ -166,30 +125,6 @@ def _widest(reports: dict[Period, Report]) -> Period:
 # --- what pages are rendered from ----------------------------------------------------------------
 
 FRONT = "front/"  # the pages record's key for the user's front files (no period has a "/")
-
-
-@functools.cache
-def _code_digest() -> str:
-    """The code pages are rendered with (every module of the package): an upgrade renders
-    every page once, as its output may differ."""
-    digest = hashlib.blake2b(digest_size=16)
-    package = Path(gitbrag.__file__).resolve().parent
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
-def _templates_digest(search_path: Sequence[Path]) -> str:
-    """The templates and assets as they are on disk now (name, size, change time): an
-    operator's edit to GITBRAG_TEMPLATES_DIR counts at the next publish (`Publisher._templates`
-    then has Jinja read them again)."""
-    digest = hashlib.blake2b(digest_size=16)
-    for directory in search_path:
-        for path in sorted(directory.rglob("*")):
-            with contextlib.suppress(OSError):
-                info = path.stat()
-                digest.update(repr((path.as_posix(), info.st_size, info.st_mtime_ns)).encode())
-    return digest.hexdigest()
 
 
 def _digest(*parts: object) -> str:
@@ -242,9 +177,9 @@ class IndexEntry:
         )
 
     @property
-    def slug(self) -> str:
+    def slug(self) -> Login:
         """The user's folder under site/."""
-        return self.login.lower()
+        return Login(self.login)
 
 
 class SupersededError(Exception):
@@ -281,53 +216,23 @@ class Publisher:
         self.site_dir = Path(site_dir)
         # Resolved once: the root may be a link; below it, nothing is followed (gitbrag.publish.safepath).
         self._site = SiteRoot(self.site_dir)
+        self._published = PublishedSite(self._site, self.site_dir)
         self.rewrite_unchanged = rewrite_unchanged
         self.stale_after_seconds = stale_after_seconds
         self.files_written = 0
         self.files_unchanged = 0
-        self.search_path = ([Path(templates_dir)] if templates_dir else []) + default_template_dirs()
-        if not self.search_path:
-            raise FileNotFoundError("gitbrag templates not found (neither packaged nor in the repository)")
+        found = search_path(templates_dir)
         self.base_url = _absolute_base(base_url)
         hook = safe_url(hook_public_url)
         self.hook_public_url = hook.rstrip("/") if hook else None
         # GITBRAG_TEAMS (gitbrag.report.teams): team name -> member logins, for team pages and links.
         self.teams = {name: list(members) for name, members in (teams or {}).items()}
-        self.env = Environment(
-            loader=FileSystemLoader([str(d) for d in self.search_path]),
-            autoescape=select_autoescape(["html", "xml"]),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            finalize=finalize,
-            # Not Jinja's check of every template's mtime at every render (a fifteenth of an
-            # unchanged pass's CPU): `_templates` looks once per publish instead.
-            auto_reload=False,
-        )
-        self._templates_seen = ""
-        self.env.filters.update(FILTERS)
-        self._assets = {name: self._hashed_name(name) for name in ASSETS}
-        # A pull request's row is the same on every page that lists it: rendered once per user.
-        self._rows: dict[ReportPR, Markup] = {}
-        self.env.globals.update(
-            asset_path=lambda name: "assets/" + self._assets[name],
-            stale_after_seconds=stale_after_seconds,
-            language_bar=charts.language_bar,
-            size_columns=charts.size_columns,
-            timeline_chart=timeline.timeline_chart,
-            point_label=timeline.point_label,
-            changes=timeline.changes,
-            color_class=charts.color_class,
-            pr_row=self._pr_row,
-            # What a report says of the pull requests it cannot list (see gitbrag.publish.pages).
-            hidden_notice=hidden_notice,
-            private_work_line=private_work_line,
-            capped_files_note=capped_files_note,
-            sparkline=sparkline,
+        self._assets = Assets(found)
+        self._templates = Templates(
+            found, {"asset_path": self._assets.path, "stale_after_seconds": stale_after_seconds}
         )
 
-    # --- public API --------------------------------------------------------------
+    # --- public API -------------------------------------------------------------------
 
     def publish_user(self, reports: dict[Period, Report], *, updating: bool = False) -> list[Path]:
         """Write a user's pages, report.json files, feed and generated.json; returns their
@@ -345,14 +250,14 @@ class Publisher:
         """
         if not reports:
             raise ValueError("no reports to publish")
-        usernames = {r.username.lower() for r in reports.values()}
-        if len(usernames) != 1:
+        users = {r.login for r in reports.values()}  # InvalidLogin (a ValueError) for a bad name
+        if len(users) != 1:
             raise ValueError("reports of several users passed to publish_user")
-        login = _validated_login(next(iter(reports.values())).username)
-        recorded = (self.read_freshness(login) or Freshness()).pages
+        login = users.pop()
+        recorded = (self._published.freshness(login) or Freshness()).pages
         stamps = self._refuse_older(login, reports)
         settled = {p: self._settle(reports[p], stamps.get(p), login) for p in ordered(reports)}
-        self._rows.clear()
+        self._templates.forget_rows()
         written: list[Path] = []
         pages: dict[str, str] = {}
         shown = {p: s.report for p, s in settled.items()}
@@ -374,10 +279,108 @@ class Publisher:
             pages[group] = f"{key}:{kept[0]}"
         self._remove_retired_periods(login, reports)
         written.append(self._write_freshness(login, reports, updating=updating, pages=pages))
-        self._rows.clear()
+        self._templates.forget_rows()
         return written
 
-    def _settle(self, report: Report, stamp: Stamp | None, login: str) -> _Settled:
+    def set_updating(self, login: Login, updating: bool) -> bool:
+        """Say in the user's generated.json whether a refresh of theirs is running (the
+        pages' script shows "Updating" then); False when nothing is published yet. Only
+        that tiny file is written: the pages stay as they are, so a refresh that finds
+        nothing new rewrites no page, notice included."""
+        login = Login(login)  # free for a Login; refuses an untyped caller's bad name
+        freshness = self._published.freshness(login) or self._published.freshness_from_reports(login)
+        if freshness is None:
+            return False
+        self._write(self.site_dir / login / FRESHNESS_FILE, replace(freshness, updating=updating).to_json())
+        return True
+
+    def publish_index(self, entries: list[IndexEntry]) -> Path:
+        """Write site/index.html listing `entries` by login, and the sitemap when the base URL is known."""
+        ordered = sorted(entries, key=lambda e: e.slug)  # InvalidLogin for a bad name
+        names = sorted(self.teams)
+        title = "Contribution reports"
+        html = self._render("index.html", page="index.html", entries=ordered, teams=names, title=title)
+        path = self._write(self.site_dir / "index.html", html)
+        self._write_sitemap(ordered)
+        return path
+
+    def publish_static(self) -> None:
+        """Write site/assets/ (content-hashed names), 404.html and robots.txt, and sweep what
+        killed writers left behind."""
+        self._site.sweep_temp_files(TEMP_MAX_AGE_SECONDS)
+        for relative, data in self._assets.files():
+            self._write(self.site_dir / relative, data)
+        # Served for any missing URL, so relative links cannot work there: the stylesheet is
+        # inlined and links are absolute (from the base URL, else from the server's root).
+        css = Markup(self._assets.source("style.css").read_text(encoding="utf-8"))  # our own asset
+        html = self._render("404.html", page="404.html", absolute=True, inline_css=css)
+        self._write(self.site_dir / "404.html", html)
+        sitemap_url = self.base_url + "sitemap.xml" if self.base_url else None
+        self._write(self.site_dir / "robots.txt", feeds.robots_txt(sitemap_url))
+
+    # --- what is on the site, for the refresher (gitbrag.publish.published) -----------
+
+    # They take a `Login`; a str from an untyped caller (a script) is parsed, so a name
+    # that is not a login is refused (InvalidLogin) before it can name a path.
+
+    def read_report(self, login: Login, period: Period) -> Report | None:
+        """A published report.json, or None when missing, unreadable (an older format, say)
+        or reached through a symbolic link (`PublishedSite.report`)."""
+        return self._published.report(Login(login), period)
+
+    def published_logins(self) -> list[Login]:
+        """Users with a published 1-year report (`PublishedSite.logins`)."""
+        return self._published.logins()
+
+    def published_periods(self, login: Login) -> list[Period]:
+        """The user's periods on the site, in tab order (`PublishedSite.periods`)."""
+        return self._published.periods(Login(login))
+
+    def published_generation(self, login: Login) -> int:
+        """The generation a new one must exceed (`PublishedSite.generation`)."""
+        return self._published.generation(Login(login))
+
+    def checked_at(self, login: Login, period: Period) -> datetime | None:
+        """When the report was last generated, changed or not (`PublishedSite.checked_at`)."""
+        return self._published.checked_at(Login(login), period)
+
+    # --- settling each report against the site ----------------------------------------
+
+    def _refuse_older(self, login: Login, reports: dict[Period, Report]) -> dict[Period, Stamp]:
+        """Fencing: a generation that lost its claim (paused past its lease, say) must not
+        replace what a newer generation already published. Returns the stamps of the
+        reports on the site (read without the rest of them).
+
+        Newer means a higher `generation` (each is one more than the one it found on the
+        site), never a later `generated_at`: wall clocks jump, and a report written while
+        the clock was a day ahead would otherwise freeze the page for a day, `--force`
+        or not. Two generations that started from the same page carry the same number:
+        the first to publish wins. The published number is the newest of the report.json
+        files' and generated.json's (an unchanged report keeps the report.json of the
+        generation that last changed it). Unnumbered reports (0: older files, direct
+        callers) replace each other freely."""
+        freshness = self._published.freshness(login)
+        recorded = freshness.generation if freshness else 0
+        stamps: dict[Period, Stamp] = {}
+        for period, report in reports.items():
+            stamp = self._published.stamp(login, period)
+            current = max(recorded, stamp.generation if stamp else 0)
+            if current > report.generation or current == report.generation > 0:
+                raise SupersededError(
+                    f"{login}/{period} generation {current} is already published"
+                    f" (this is {report.generation})"
+                )
+            if stamp is None:
+                continue
+            stamps[period] = stamp
+            if stamp.generated_at > report.generated_at:
+                log.warning(
+                    "replacing a report dated in the future (the clock was ahead when it was made)",
+                    extra={"user": login, "report": period, "dated": stamp.generated_at.isoformat()},
+                )
+        return stamps
+
+    def _settle(self, report: Report, stamp: Stamp | None, login: Login) -> _Settled:
         """The published report, when `report` is it but for the stamp: the same content
         over a window moved by the clock alone. Judged on the very bytes of report.json
         (`report` with the published stamp must serialise to them), so any other change, a
@@ -398,7 +401,7 @@ class Publisher:
         periods = list(settled)
         report = settled[periods[0]].report
         shared = _digest(
-            _code_digest(), self._templates(), self.base_url, self.hook_public_url,
+            code_digest(), self._templates.digest(), self.base_url, self.hook_public_url,
             self.stale_after_seconds, report.username, teams.teams_of(report.username, self.teams),
             [(p, s.report.total_prs) for p, s in settled.items()],
         )  # fmt: skip
@@ -407,17 +410,7 @@ class Publisher:
         inputs[FRONT] = _digest(shared, FRONT, settled[front].digest, settled[widest].digest)
         return inputs
 
-    def _templates(self) -> str:
-        """The templates' digest now; when it changed, Jinja forgets what it compiled, so an
-        operator's edit is rendered from the next publish on."""
-        digest = _templates_digest(self.search_path)
-        if digest != self._templates_seen:
-            if self.env.cache is not None:
-                self.env.cache.clear()
-            self._templates_seen = digest
-        return digest
-
-    def _group_paths(self, login: str, group: str, shown: dict[Period, Report]) -> list[str]:
+    def _group_paths(self, login: Login, group: str, shown: dict[Period, Report]) -> list[str]:
         """What a group's pages are: a period's folder, or the user's front files (and the
         folder of the spelling redirects)."""
         if group != FRONT:
@@ -436,222 +429,13 @@ class Publisher:
         state = self._site.snapshot(paths)
         return state if recorded == f"{key}:{state[0]}" else None
 
-    def _write_spelling_redirects(self, username: str, periods: list[Period]) -> list[Path]:
-        """`site/Mona-Lisa/index.html` (and one per period) sending readers to `mona-lisa/`:
-        people type a login as GitHub spells it, and the site keys users in lower case.
-        Written like every page (atomically, no link followed). On a case-insensitive
-        filesystem the two spellings are one folder, which already holds the report: skipped."""
-        if username == username.lower() or self._site.is_file(f"{username}/{periods[0]}/report.json"):
-            return []
-        login = username.lower()
-        pages = [(f"{username}/index.html", f"{login}/")]
-        pages += [(f"{username}/{p}/index.html", f"{login}/{p}/") for p in periods]
-        written = []
-        for page, folder in pages:
-            target = "../" * page.count("/") + folder + "index.html"
-            html = self._render(
-                "redirect.html", page=page, canonical_page=folder, target=target, username=username,
-                title=f"Report of {username}",
-            )  # fmt: skip
-            written.append(self._write(self.site_dir / page, html))
-        return written
-
-    def _refuse_older(self, login: str, reports: dict[Period, Report]) -> dict[Period, Stamp]:
-        """Fencing: a generation that lost its claim (paused past its lease, say) must not
-        replace what a newer generation already published. Returns the stamps of the
-        reports on the site (read without the rest of them).
-
-        Newer means a higher `generation` (each is one more than the one it found on the
-        site), never a later `generated_at`: wall clocks jump, and a report written while
-        the clock was a day ahead would otherwise freeze the page for a day, `--force`
-        or not. Two generations that started from the same page carry the same number:
-        the first to publish wins. The published number is the newest of the report.json
-        files' and generated.json's (an unchanged report keeps the report.json of the
-        generation that last changed it). Unnumbered reports (0: older files, direct
-        callers) replace each other freely."""
-        freshness = self.read_freshness(login)
-        recorded = freshness.generation if freshness else 0
-        stamps: dict[Period, Stamp] = {}
-        for period, report in reports.items():
-            stamp = self._read_stamp(login, period)
-            current = max(recorded, stamp.generation if stamp else 0)
-            if current > report.generation or current == report.generation > 0:
-                raise SupersededError(
-                    f"{login}/{period} generation {current} is already published"
-                    f" (this is {report.generation})"
-                )
-            if stamp is None:
-                continue
-            stamps[period] = stamp
-            if stamp.generated_at > report.generated_at:
-                log.warning(
-                    "replacing a report dated in the future (the clock was ahead when it was made)",
-                    extra={"user": login, "report": period, "dated": stamp.generated_at.isoformat()},
-                )
-        return stamps
-
-    def set_updating(self, login: str, updating: bool) -> bool:
-        """Say in the user's generated.json whether a refresh of theirs is running (the
-        pages' script shows "Updating" then); False when nothing is published yet. Only
-        that tiny file is written: the pages stay as they are, so a refresh that finds
-        nothing new rewrites no page, notice included."""
-        login = _validated_login(login)
-        freshness = self.read_freshness(login) or self._freshness_from_reports(login)
-        if freshness is None:
-            return False
-        self._write(self.site_dir / login / FRESHNESS_FILE, replace(freshness, updating=updating).to_json())
-        return True
-
-    def read_freshness(self, login: str) -> Freshness | None:
-        """The user's generated.json (see `gitbrag.publish.freshness`), or None when it is missing,
-        unreadable or not the site's own file (reached through a link)."""
-        relative = f"{_validated_login(login)}/{FRESHNESS_FILE}"
-        try:
-            data = self._site.read_bytes(relative)
-        except FileNotFoundError:
-            return None
-        except (UnsafePathError, OSError) as exc:
-            log.warning(
-                "ignoring a freshness file not stored in the site itself",
-                extra={"user": login.lower(), "reason": str(exc)},
-            )
-            return None
-        freshness = Freshness.from_json(data)
-        if freshness is None:
-            log.warning("ignoring an unreadable freshness file", extra={"user": login.lower()})
-        return freshness
-
-    def published_generation(self, login: str) -> int:
-        """The newest generation published for the user (0 when none): the one a new
-        generation must exceed. Read from the stamps and generated.json, never from whole
-        reports (megabytes for a prolific user)."""
-        freshness = self.read_freshness(login)
-        stamps = (self._read_stamp(login, p) for p in self.published_periods(login))
-        return max([freshness.generation if freshness else 0, *(s.generation for s in stamps if s)])
-
-    def checked_at(self, login: str, period: Period) -> datetime | None:
-        """When the user's `period` report was last generated, changed or not (its report.json
-        keeps the time of the last change): what the report's age is counted from."""
-        freshness = self.read_freshness(login)
-        if freshness is not None and period in freshness.checked:
-            return freshness.checked[period]
-        return self._stamp_time(login, period)
-
-    def _stamp_time(self, login: str, period: Period) -> datetime | None:
-        stamp = self._read_stamp(login, period)
-        return stamp.generated_at if stamp else None
-
-    def _freshness_from_reports(self, login: str) -> Freshness | None:
-        """generated.json as the published report.json files tell it (a site written before
-        that file, or one whose file was lost); None when no report is published."""
-        read = {p: self._read_stamp(login, p) for p in self.published_periods(login)}
-        stamps = {p: s for p, s in read.items() if s is not None}
-        if not stamps:
-            return None
-        checked = {p: s.generated_at for p, s in stamps.items()}
-        return Freshness(checked, generation=max(s.generation for s in stamps.values()))
-
-    def _read_stamp(self, login: str, period: Period) -> Stamp | None:
-        """A published report.json's window, time and generation (`Stamp`): None when missing,
-        unreadable or behind a link, as `read_report` answers."""
-        return self._read_published(Stamp, login, period, quiet=True)
-
-    def _read_published(self, model: type[M], login: str, period: Period, *, quiet: bool = False) -> M | None:
-        """`<login>/<period>/report.json` as `model`; None when missing, behind a link (not the
-        site's own file: the next publish replaces it) or unreadable (said unless `quiet`)."""
-        relative = f"{_validated_login(login)}/{period}/report.json"
-        try:
-            return model.model_validate_json(self._site.read_bytes(relative))
-        except FileNotFoundError:
-            return None
-        except UnsafePathError as exc:
-            log.warning(
-                "ignoring a report not stored in the site itself",
-                extra={"user": login.lower(), "report": period, "reason": exc.strerror},
-            )
-            return None
-        except ValidationError as exc:
-            if not quiet:
-                log.warning("ignoring unreadable %s: %s", self.site_dir / relative, exc.error_count())
-            return None
-
-    def publish_index(self, entries: list[IndexEntry]) -> Path:
-        """Write site/index.html listing `entries` by login, and the sitemap when the base URL is known."""
-        for entry in entries:
-            _validated_login(entry.login)
-        ordered = sorted(entries, key=lambda e: e.login.lower())
-        names = sorted(self.teams)
-        title = "Contribution reports"
-        html = self._render("index.html", page="index.html", entries=ordered, teams=names, title=title)
-        path = self._write(self.site_dir / "index.html", html)
-        self._write_sitemap(ordered)
-        return path
-
-    def publish_static(self) -> None:
-        """Write site/assets/ (content-hashed names), 404.html and robots.txt, and sweep what
-        killed writers left behind."""
-        self._site.sweep_temp_files(TEMP_MAX_AGE_SECONDS)
-        for name, hashed in self._assets.items():
-            self._write(self.site_dir / "assets" / hashed, self._asset_source(name).read_bytes())
-        # Served for any missing URL, so relative links cannot work there: the stylesheet is
-        # inlined and links are absolute (from the base URL, else from the server's root).
-        css = Markup(self._asset_source("style.css").read_text(encoding="utf-8"))  # our own asset
-        html = self._render("404.html", page="404.html", absolute=True, inline_css=css)
-        self._write(self.site_dir / "404.html", html)
-        sitemap_url = self.base_url + "sitemap.xml" if self.base_url else None
-        self._write(self.site_dir / "robots.txt", feeds.robots_txt(sitemap_url))
-
-    def published_logins(self) -> list[str]:
-        """Users with a published 1-year report, from the site itself (the index's source
-        when the store cannot be reached)."""
-        if not self._site.root.is_dir():
-            return []
-        return sorted(
-            d.name
-            for d in self._site.root.iterdir()
-            if LOGIN_RE.fullmatch(d.name) and self._site.is_file(f"{d.name}/1_year/report.json")
-        )
-
-    def published_periods(self, login: str) -> list[Period]:
-        """The periods of `login` on the site (a folder with its report.json), in tab order.
-
-        Calendar years come and go with a user's activity and `GITBRAG_PERIODS`, so the site,
-        not a fixed list, says which there are."""
-        folder = self._site.root / login.lower()
-        if not LOGIN_RE.fullmatch(login) or not folder.is_dir():
-            return []
-        names = [d.name for d in folder.iterdir() if is_period(d.name)]
-        return ordered(p for p in names if self._site.is_file(f"{login.lower()}/{p}/report.json"))
-
-    def _remove_retired_periods(self, login: str, reports: dict[Period, Report]) -> None:
-        """Drop the folders of periods a whole publish no longer has (a year whose only pull
-        request is gone, an entry taken out of GITBRAG_PERIODS), so no page is left unlinked.
-        Only after a whole publish: one of a few periods (tests, tools) leaves the rest alone."""
-        if not set(PERIODS) <= set(reports):
-            return
-        for period in self.published_periods(login):
-            if period not in reports:
-                self._site.prune(f"{login}/{period}", set())
-                with contextlib.suppress(OSError), self._site.folder([login], create=False) as user_fd:
-                    os.rmdir(period, dir_fd=user_fd)  # emptied: no link is followed, nothing else goes
-                log.info("removed a period no longer published", extra={"user": login, "report": period})
-
-    def read_report(self, login: str, period: Period) -> Report | None:
-        """A published report.json, or None when missing or unreadable (e.g. an older format).
-
-        One reached through a symbolic link is not the site's (it may be any file on the
-        machine): it is ignored, and the next publish replaces the link."""
-        if not is_period(period):
-            raise ValueError(f"unknown period {period!r}")
-        return self._read_published(Report, login, period)
-
-    # --- one user's files ----------------------------------------------------------
+    # --- one user's files -------------------------------------------------------------
 
     def _publish_period(self, settled: _Settled, shown: dict[Period, Report]) -> list[Path]:
         """A period's files: report.json and the repositories' own pages (before the report
         page links to them), then the report page, its cards and social image."""
         report = settled.report
-        folder = f"{report.username.lower()}/{report.period}/"
+        folder = f"{report.login}/{report.period}/"
         path = self.site_dir / folder / "report.json"
         if settled.on_site:
             self.files_unchanged += 1
@@ -679,12 +463,12 @@ class Publisher:
         """The user's front page (the 1-year report, else the first), the cards a README
         embeds (`<login>/card.svg`), the feed and the spelling redirects."""
         report = shown[_front(shown)]
-        login = report.username.lower()
+        login = report.login
         written = [self._write_report_page(report, plan_page(report), shown, f"{login}/index.html")]
         written += self._write_cards(cards.Headline.from_report(report), f"{login}/")
         # The widest period has every merge the feed could list.
         written.append(self._write_feed(login, shown[_widest(shown)]))
-        return written + self._write_spelling_redirects(report.username, ordered(shown))
+        return written + self._write_spelling_redirects(login, ordered(shown))
 
     def _write_report_page(
         self, report: Report, plan: PagePlan, shown: dict[Period, Report], page: str
@@ -700,7 +484,7 @@ class Publisher:
              "current": p == report.period, "prs": shown[p].total_prs, "calendar": p not in PERIODS}
             for p in ordered(shown)
         ]  # fmt: skip
-        login = report.username.lower()
+        login = report.login
         label = PERIOD_LABELS[report.period]
         html = self._render(
             "report.html",
@@ -724,99 +508,25 @@ class Publisher:
         )
         return self._write(self.site_dir / page, html)
 
-    # --- sharing: cards, social images, teams -----------------------------------------
-
-    def _write_cards(self, headline: cards.Headline, folder: str) -> list[Path]:
-        return [
-            self._write(self.site_dir / (folder + name), cards.card_svg(headline, theme))
-            for theme, name in cards.CARD_FILES.items()
-        ]
-
-    def _write_social_image(self, headline: cards.Headline, folder: str) -> Path:
-        """Drawn only when its inputs changed: the published PNG carries their hash."""
-        relative = folder + socialimage.FILE_NAME
-        try:
-            published = self._site.read_bytes(relative)
-        except OSError:  # missing, or not the site's own file (UnsafePathError): drawn anew
-            published = b""
-        if published and socialimage.embedded_hash(published) == socialimage.inputs_hash(headline):
-            return self._write(self.site_dir / relative, published)
-        log.debug("drawing a social image", extra={"user": headline.login.lower(), "file": relative})
-        return self._write(self.site_dir / relative, socialimage.render(headline))
-
-    def _sharing(self, report: Report, prefix: str) -> dict[str, str]:
-        """What a report page needs to be shared: its og:image and the card snippets to embed
-        (absolute addresses with GITBRAG_BASE_URL, else relative to the page)."""
-        login = report.username.lower()
-        card_folder = "" if report.period == "1_year" else f"{report.period}/"
-        page_folder = f"{login}/" if report.period == "1_year" else f"{login}/{report.period}/"
-        # Without the site's address, paths from its root: the same text on both pages of a report.
-        base = self.base_url or "/"
-        card = f"{base}{login}/{card_folder}card.svg"
-        dark = f"{base}{login}/{card_folder}card-dark.svg"
-        page = base + page_folder
-        alt = f"GitHub contributions of @{report.username}"  # a login: no Markdown or HTML in it
-        image = socialimage.FILE_NAME
-        return {
-            "image": self._absolute(f"{login}/{report.period}/{image}") or prefix + image,
-            "image_type": socialimage.MEDIA_TYPE,
-            "image_width": str(socialimage.WIDTH),
-            "image_height": str(socialimage.HEIGHT),
-            "card": card,
-            "markdown": f"[![{alt}]({card})]({page})",
-            "html": (
-                f'<a href="{escape(page)}"><picture><source media="(prefers-color-scheme: dark)"'
-                f' srcset="{escape(dark)}"><img src="{escape(card)}" alt="{escape(alt)}"'
-                f' width="{cards.WIDTH}" height="{cards.HEIGHT}"></picture></a>'
-            ),
-            "absolute": "yes" if self.base_url else "",
-        }
-
-    def _member_teams(self, report: Report) -> list[dict[str, str]]:
-        """The teams the user is in, each with its page for this period (site-root relative)."""
-        period = report.period if report.period in PERIODS and report.period != "1_year" else ""
-        return [
-            {"name": name, "path": f"teams/{name}/{period + '/' if period else ''}index.html"}
-            for name in teams.teams_of(report.username, self.teams)
-        ]
-
-    def publish_teams(self) -> list[Path]:
-        """`site/teams/<team>/index.html` (the past year) and `site/teams/<team>/<period>/index.html`
-        for each rolling period, from the members' published reports (`gitbrag.report.teams`); the
-        pages of teams no longer configured are removed."""
-        members = sorted({m.lower() for names in self.teams.values() for m in names})
-        written: list[Path] = []
-        for period in PERIODS:
-            found = {m: r for m in members if (r := self.read_report(m, period)) is not None}
-            for name, logins in self.teams.items():
-                team = teams.team_report(name, period, logins, found)
-                pages = [f"teams/{name}/{period}/index.html"]
-                if period == "1_year":
-                    pages.append(f"teams/{name}/index.html")
-                written += [self._write_team_page(team, page) for page in pages]
-        # A team taken out of GITBRAG_TEAMS (or all of them) leaves no page behind.
-        self._remove_unlisted(self.site_dir / "teams", set(written))
+    def _write_spelling_redirects(self, login: Login, periods: list[Period]) -> list[Path]:
+        """`site/Mona-Lisa/index.html` (and one per period) sending readers to `mona-lisa/`:
+        people type a login as GitHub spells it, and the site keys users in lower case.
+        Written like every page (atomically, no link followed). On a case-insensitive
+        filesystem the two spellings are one folder, which already holds the report: skipped."""
+        username = login.spelling
+        if username == login or self._site.is_file(f"{username}/{periods[0]}/report.json"):
+            return []
+        pages = [(f"{username}/index.html", f"{login}/")]
+        pages += [(f"{username}/{p}/index.html", f"{login}/{p}/") for p in periods]
+        written = []
+        for page, folder in pages:
+            target = "../" * page.count("/") + folder + "index.html"
+            html = self._render(
+                "redirect.html", page=page, canonical_page=folder, target=target, username=username,
+                title=f"Report of {username}",
+            )  # fmt: skip
+            written.append(self._write(self.site_dir / page, html))
         return written
-
-    def _write_team_page(self, team: teams.TeamReport, page: str) -> Path:
-        on_period_page = page.count("/") == 3
-        tabs = [
-            {"label": PERIOD_LABELS[p], "href": f"{'../' if on_period_page else ''}{p}/index.html",
-             "current": p == team.period, "prs": 1, "calendar": False}
-            for p in PERIODS
-        ]  # fmt: skip
-        label = PERIOD_LABELS[team.period]
-        html = self._render(
-            "team.html",
-            page=page,
-            canonical_page=f"teams/{team.team}/" if team.period == "1_year" else None,
-            team=team,
-            tabs=tabs,
-            period_label=label,
-            title=f"Team {team.team} · {label}",
-            description=f"{team.team}: {team.total_prs:,} pull requests by {len(team.members):,} people",
-        )
-        return self._write(self.site_dir / page, html)
 
     def _write_repo_pages(self, report: Report, view: RepoView, folder: str) -> list[Path]:
         pages = chunks(view.repo.prs)
@@ -858,7 +568,7 @@ class Publisher:
         )
         return self._write(self.site_dir / page, html)
 
-    def _write_feed(self, login: str, report: Report) -> Path:
+    def _write_feed(self, login: Login, report: Report) -> Path:
         page = f"{login}/feed.xml"
         profile_url = safe_url(report.profile.html_url) or f"https://github.com/{login}"
         data = feeds.atom_feed(
@@ -871,16 +581,18 @@ class Publisher:
         return self._write(self.site_dir / page, data)
 
     def _write_freshness(
-        self, login: str, reports: dict[Period, Report], *, updating: bool, pages: dict[str, str]
+        self, login: Login, reports: dict[Period, Report], *, updating: bool, pages: dict[str, str]
     ) -> Path:
         """`<login>/generated.json` (see `gitbrag.publish.freshness`): when each published period was
         generated (now, also for a report kept as it was), the `updating` flag, the newest
         generation, and the record of what the pages were rendered from. Periods not being
         published keep the times already recorded."""
-        old = self.read_freshness(login) or self._freshness_from_reports(login) or Freshness()
+        old = self._published.freshness(login) or self._published.freshness_from_reports(login) or Freshness()
         checked = {p: r.generated_at for p, r in reports.items()}
-        for period in self.published_periods(login):  # retired periods are gone by now
-            if period not in checked and (at := old.checked.get(period) or self._stamp_time(login, period)):
+        for period in self._published.periods(login):  # retired periods are gone by now
+            if period not in checked and (
+                at := old.checked.get(period) or self._published.stamp_time(login, period)
+            ):
                 checked[period] = at
         generation = max([old.generation, *(r.generation for r in reports.values())])
         fresh = Freshness(checked, updating=updating, generation=generation, pages=pages)
@@ -893,6 +605,19 @@ class Publisher:
         period = report.period if report.period in PERIODS else PERIODS[0]
         return f"{self.hook_public_url}/refresh/{quote(report.username)}?period={period}"
 
+    def _remove_retired_periods(self, login: Login, reports: dict[Period, Report]) -> None:
+        """Drop the folders of periods a whole publish no longer has (a year whose only pull
+        request is gone, an entry taken out of GITBRAG_PERIODS), so no page is left unlinked.
+        Only after a whole publish: one of a few periods (tests, tools) leaves the rest alone."""
+        if not set(PERIODS) <= set(reports):
+            return
+        for period in self._published.periods(login):
+            if period not in reports:
+                self._site.prune(f"{login}/{period}", set())
+                with contextlib.suppress(OSError), self._site.folder([login], create=False) as user_fd:
+                    os.rmdir(period, dir_fd=user_fd)  # emptied: no link is followed, nothing else goes
+                log.info("removed a period no longer published", extra={"user": login, "report": period})
+
     def _remove_unlisted(self, folder: Path, keep: set[Path]) -> None:
         """Drop repository pages an earlier generation wrote and this one did not (the
         repository left the period, or now fits on the report page). Links are removed
@@ -900,7 +625,103 @@ class Publisher:
         kept = {PurePosixPath(p.relative_to(self.site_dir).as_posix()) for p in keep}
         self._site.prune(folder.relative_to(self.site_dir).as_posix(), kept)
 
-    # --- site-wide files -------------------------------------------------------------
+    # --- sharing: cards, social images, teams -----------------------------------------
+
+    def _write_cards(self, headline: cards.Headline, folder: str) -> list[Path]:
+        return [
+            self._write(self.site_dir / (folder + name), cards.card_svg(headline, theme))
+            for theme, name in cards.CARD_FILES.items()
+        ]
+
+    def _write_social_image(self, headline: cards.Headline, folder: str) -> Path:
+        """Drawn only when its inputs changed: the published PNG carries their hash."""
+        relative = folder + socialimage.FILE_NAME
+        try:
+            published = self._site.read_bytes(relative)
+        except OSError:  # missing, or not the site's own file (UnsafePathError): drawn anew
+            published = b""
+        if published and socialimage.embedded_hash(published) == socialimage.inputs_hash(headline):
+            return self._write(self.site_dir / relative, published)
+        log.debug("drawing a social image", extra={"user": headline.login, "file": relative})
+        return self._write(self.site_dir / relative, socialimage.render(headline))
+
+    def _sharing(self, report: Report, prefix: str) -> dict[str, str]:
+        """What a report page needs to be shared: its og:image and the card snippets to embed
+        (absolute addresses with GITBRAG_BASE_URL, else relative to the page)."""
+        login = report.login
+        card_folder = "" if report.period == "1_year" else f"{report.period}/"
+        page_folder = f"{login}/" if report.period == "1_year" else f"{login}/{report.period}/"
+        # Without the site's address, paths from its root: the same text on both pages of a report.
+        base = self.base_url or "/"
+        card = f"{base}{login}/{card_folder}card.svg"
+        dark = f"{base}{login}/{card_folder}card-dark.svg"
+        page = base + page_folder
+        alt = f"GitHub contributions of @{report.username}"  # a login: no Markdown or HTML in it
+        image = socialimage.FILE_NAME
+        return {
+            "image": self._absolute(f"{login}/{report.period}/{image}") or prefix + image,
+            "image_type": socialimage.MEDIA_TYPE,
+            "image_width": str(socialimage.WIDTH),
+            "image_height": str(socialimage.HEIGHT),
+            "card": card,
+            "markdown": f"[![{alt}]({card})]({page})",
+            "html": (
+                f'<a href="{escape(page)}"><picture><source media="(prefers-color-scheme: dark)"'
+                f' srcset="{escape(dark)}"><img src="{escape(card)}" alt="{escape(alt)}"'
+                f' width="{cards.WIDTH}" height="{cards.HEIGHT}"></picture></a>'
+            ),
+            "absolute": "yes" if self.base_url else "",
+        }
+
+    def _member_teams(self, report: Report) -> list[dict[str, str]]:
+        """The teams the user is in, each with its page for this period (site-root relative)."""
+        period = report.period if report.period in PERIODS and report.period != "1_year" else ""
+        return [
+            {"name": name, "path": f"teams/{name}/{period + '/' if period else ''}index.html"}
+            for name in teams.teams_of(report.username, self.teams)
+        ]
+
+    def publish_teams(self) -> list[Path]:
+        """`site/teams/<team>/index.html` (the past year) and `site/teams/<team>/<period>/index.html`
+        for each rolling period, from the members' published reports (`gitbrag.report.teams`); the
+        pages of teams no longer configured are removed."""
+        members = sorted({Login(m) for names in self.teams.values() for m in names})
+        written: list[Path] = []
+        for period in PERIODS:
+            found: dict[str, Report] = {
+                m: r for m in members if (r := self._published.report(m, period)) is not None
+            }
+            for name, logins in self.teams.items():
+                team = teams.team_report(name, period, logins, found)
+                pages = [f"teams/{name}/{period}/index.html"]
+                if period == "1_year":
+                    pages.append(f"teams/{name}/index.html")
+                written += [self._write_team_page(team, page) for page in pages]
+        # A team taken out of GITBRAG_TEAMS (or all of them) leaves no page behind.
+        self._remove_unlisted(self.site_dir / "teams", set(written))
+        return written
+
+    def _write_team_page(self, team: teams.TeamReport, page: str) -> Path:
+        on_period_page = page.count("/") == 3
+        tabs = [
+            {"label": PERIOD_LABELS[p], "href": f"{'../' if on_period_page else ''}{p}/index.html",
+             "current": p == team.period, "prs": 1, "calendar": False}
+            for p in PERIODS
+        ]  # fmt: skip
+        label = PERIOD_LABELS[team.period]
+        html = self._render(
+            "team.html",
+            page=page,
+            canonical_page=f"teams/{team.team}/" if team.period == "1_year" else None,
+            team=team,
+            tabs=tabs,
+            period_label=label,
+            title=f"Team {team.team} · {label}",
+            description=f"{team.team}: {team.total_prs:,} pull requests by {len(team.members):,} people",
+        )
+        return self._write(self.site_dir / page, html)
+
+    # --- site-wide files --------------------------------------------------------------
 
     def _write_sitemap(self, entries: list[IndexEntry]) -> None:
         path = self.site_dir / "sitemap.xml"
@@ -915,11 +736,11 @@ class Publisher:
         yield self.base_url, newest
         for entry in entries:
             yield f"{self.base_url}{entry.slug}/", entry.generated_at
-            for period in self.published_periods(entry.slug)[1:]:
+            for period in self._published.periods(entry.slug)[1:]:
                 if self._site.is_file(f"{entry.slug}/{period}/index.html"):
                     yield f"{self.base_url}{entry.slug}/{period}/", entry.generated_at
 
-    # --- rendering ---------------------------------------------------------------
+    # --- rendering and writing --------------------------------------------------------
 
     def _render(
         self,
@@ -937,16 +758,9 @@ class Publisher:
         """
         root = (self.base_url or "/") if absolute else "../" * page.count("/")
         canonical_path = page.removesuffix("index.html") if canonical_page is None else canonical_page
-        return self.env.get_template(template).render(
-            root=root, canonical=self._absolute(canonical_path), **context
+        return self._templates.render(
+            template, root=root, canonical=self._absolute(canonical_path), **context
         )
-
-    def _pr_row(self, pr: ReportPR) -> Markup:
-        row = self._rows.get(pr)
-        if row is None:
-            macro = self.env.get_template("components/pr_table.html").module.row_markup  # type: ignore[attr-defined]
-            row = self._rows[pr] = Markup(macro(pr))
-        return row
 
     def _absolute(self, path: str) -> str | None:
         return self.base_url + path if self.base_url else None
@@ -955,29 +769,9 @@ class Publisher:
         """Write a file below the site root (`path` is under `site_dir`), following no link,
         unless it already holds these bytes (see `rewrite_unchanged`): a refresh that
         changed nothing on a page then costs no fsync, no rename and no disk write."""
-        payload = data.encode("utf-8") if isinstance(data, str) else data
         relative = path.relative_to(self.site_dir).as_posix()
-        if self.rewrite_unchanged:
-            self._site.write(relative, payload)
-            changed = True
-        else:
-            changed = self._site.write_if_changed(relative, payload)
-        if changed:
+        if self._site.write_if_changed(relative, data, force=self.rewrite_unchanged):
             self.files_written += 1
         else:
             self.files_unchanged += 1
         return path
-
-    # --- assets ------------------------------------------------------------------
-
-    def _asset_source(self, name: str) -> Path:
-        for directory in self.search_path:
-            candidate = directory / "assets" / name
-            if candidate.is_file():
-                return candidate
-        raise FileNotFoundError(f"template asset {name!r} not found in {self.search_path}")
-
-    def _hashed_name(self, name: str) -> str:
-        digest = hashlib.sha256(self._asset_source(name).read_bytes()).hexdigest()[:10]
-        stem, dot, ext = name.rpartition(".")
-        return f"{stem}.{digest}{dot}{ext}"

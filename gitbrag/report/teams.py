@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from gitbrag.models import LanguageShare, Report, TimelinePoint
+from gitbrag.models import LanguageShare, Login, Report, TimelinePoint
 
 # A team's name is its folder under site/teams/: lower-case letters, digits, "-" and "_".
 TEAM_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$")
@@ -63,15 +63,18 @@ def parse_teams(value: str, is_login: re.Pattern[str]) -> dict[str, list[str]]:
     return teams
 
 
-def _once(logins: Sequence[str]) -> list[str]:
-    """Each login once (logins are case-insensitive), the first spelling and place kept."""
-    seen: set[str] = set()
-    kept = []
-    for login in logins:
-        if login.lower() not in seen:
-            seen.add(login.lower())
-            kept.append(login)
-    return kept
+def _once(members: Sequence[str]) -> list[str]:
+    """Each member once (logins are case-insensitive), the first spelling and place kept."""
+    kept: dict[str, str] = {}
+    for member in members:
+        kept.setdefault(_member_key(member), member)
+    return list(kept.values())
+
+
+def _member_key(member: str) -> str:
+    """A member however it is spelt: its Login, or `org:` and the organization's."""
+    org = org_of(member)
+    return Login(member) if org is None else ORG_PREFIX + Login(org)
 
 
 def org_of(member: str) -> str | None:
@@ -85,7 +88,7 @@ def orgs_in(teams: Mapping[str, Sequence[str]]) -> list[str]:
     for members in teams.values():
         for member in members:
             if (org := org_of(member)) is not None:
-                found.setdefault(org.lower(), org)
+                found.setdefault(Login(org), org)
     return list(found.values())
 
 
@@ -95,7 +98,7 @@ def resolve_teams(
     shown: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, list[str]]:
     """The teams with each `org:NAME` replaced by the organization's public members
-    (`members_of`, keyed by lowercased organization), listed members first, each login once.
+    (`members_of`, keyed by the organization's Login), listed members first, each login once.
 
     An organization missing from `members_of` (GitHub could not list it, and this process
     never did) contributes nothing, except that a team holding one keeps the members its
@@ -108,8 +111,8 @@ def resolve_teams(
             org = org_of(member)
             if org is None:
                 logins.append(member)
-            elif org.lower() in members_of:
-                logins += members_of[org.lower()]
+            elif Login(org) in members_of:
+                logins += members_of[Login(org)]
             else:
                 unknown = True
         if unknown:
@@ -167,10 +170,10 @@ class TeamReport:
 
 
 def team_report(team: str, period: str, members: Sequence[str], reports: Mapping[str, Report]) -> TeamReport:
-    """Add up `reports` (by lower-cased login) of `members` for `period`."""
-    found = [reports[m.lower()] for m in members if m.lower() in reports]
-    missing = [m for m in members if m.lower() not in reports]
-    rows = sorted((_member(r) for r in found), key=lambda m: (-m.merged_count, -m.total_prs, m.login.lower()))
+    """Add up `reports` (by Login) of `members` for `period`."""
+    found = [reports[Login(m)] for m in members if Login(m) in reports]
+    missing = [m for m in members if Login(m) not in reports]
+    rows = sorted((_member(r) for r in found), key=lambda m: (-m.merged_count, -m.total_prs, Login(m.login)))
     return TeamReport(
         team=team,
         period=period,
@@ -232,7 +235,7 @@ def combined_repositories(reports: Sequence[Report]) -> list[TeamRepository]:
     return [
         TeamRepository(
             name=name, url=urls[name], pr_count=prs[name], merged_count=merged[name],
-            members=tuple(login for _, login in sorted(who[name], key=lambda w: (-w[0], w[1].lower()))),
+            members=tuple(login for _, login in sorted(who[name], key=lambda w: (-w[0], Login(w[1])))),
         )
         for name in ranked
     ]  # fmt: skip
@@ -256,4 +259,4 @@ def combined_timeline(reports: Sequence[Report]) -> list[TimelinePoint]:
 
 def teams_of(login: str, teams: Mapping[str, Sequence[str]]) -> list[str]:
     """The teams `login` is a member of, by name."""
-    return sorted(name for name, members in teams.items() if login.lower() in {m.lower() for m in members})
+    return sorted(name for name, members in teams.items() if Login(login) in map(Login, members))

@@ -20,6 +20,7 @@ from gitbrag.coordination import RedisStore, check_store
 from gitbrag.coordination.cache import make_cache
 from gitbrag.coordination.tracking import TaskTracker
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
+from gitbrag.models import Login, logins
 from gitbrag.refresh import Target
 from tests.conftest import RedisServer
 from tests.support import REFRESH, assert_site_whole, clean_env, refresh, summary, wait_for
@@ -152,7 +153,7 @@ async def test_a_claim_evicted_mid_generation_is_taken_again_and_the_report_publ
         outcome = await r.refresher.run_claimed(target, claim)
         assert outcome.status == "refreshed", outcome  # not "superseded"
         assert (r.site / VICTIM / "1_year" / "report.json").is_file()
-        assert await store.active_tasks(VICTIM, 0) == []  # re-taken, then released
+        assert await store.active_tasks(Login(VICTIM), 0) == []  # re-taken, then released
 
 
 async def test_a_lapsed_claim_still_fences_the_write(tmp_path: Path, redis_url: str) -> None:
@@ -204,7 +205,7 @@ async def test_store_and_cache_both_log_in_as_the_acl_user(
     cache = make_cache(url)
     try:
         assert await store.write_problem() is None
-        await store.track(["Octo-Cat"], datetime.now(UTC), ("1_year",))
+        await store.track(logins(["Octo-Cat"]), datetime.now(UTC), ("1_year",))
         assert [u.display for u in await store.tracked()] == ["Octo-Cat"]
         assert await cache.set("probe", {"stars": 3})
         assert await cache.get("probe") == {"stars": 3}  # before: always a miss

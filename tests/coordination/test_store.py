@@ -19,7 +19,7 @@ from gitbrag.coordination import ClaimOutcome, RedisStore, SQLiteStore, Store, o
 from gitbrag.coordination.errors import StoreError, StoreUnavailable, error_name
 from gitbrag.coordination.failopen import FailOpenStore
 from gitbrag.coordination.tracking import TaskTracker
-from gitbrag.models import PERIODS, Collection, Profile, StarHistory
+from gitbrag.models import PERIODS, Collection, Login, Profile, StarHistory, logins
 from gitbrag.settings import Settings
 from tests.conftest import free_port
 
@@ -61,15 +61,15 @@ async def raw_redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
 
 
 async def test_tracking_is_case_insensitive_and_keeps_github_spelling(store: Store) -> None:
-    await store.track(["Mona-Lisa", "mona-lisa", "zoe"], T0, PERIODS)
+    await store.track(logins(["Mona-Lisa", "mona-lisa", "zoe"]), T0, PERIODS)
     users = await store.tracked()
     assert [u.login for u in users] == ["mona-lisa", "zoe"]
     assert users[0].display == "Mona-Lisa"
 
 
 async def test_new_reports_are_due_at_once_oldest_first(store: Store) -> None:
-    await store.track(["a"], T0, PERIODS)
-    await store.track(["b"], T0 + timedelta(seconds=5), PERIODS)
+    await store.track(logins(["a"]), T0, PERIODS)
+    await store.track(logins(["b"]), T0 + timedelta(seconds=5), PERIODS)
     due = await store.due(T0 + timedelta(seconds=10))
     assert [(m.login, m.period) for m in due][:4] == [("a", p) for p in PERIODS]
     assert {m.login for m in due[4:]} == {"b"}
@@ -78,23 +78,25 @@ async def test_new_reports_are_due_at_once_oldest_first(store: Store) -> None:
 
 
 async def test_generated_reports_leave_the_due_list_until_stale(store: Store) -> None:
-    await store.track(["a"], T0, PERIODS)
-    await store.mark_generated("A", list(PERIODS), T0, T0 + timedelta(days=1))
+    await store.track(logins(["a"]), T0, PERIODS)
+    await store.mark_generated(Login("A"), list(PERIODS), T0, T0 + timedelta(days=1))
     assert await store.due(T0 + timedelta(hours=23)) == []
     assert len(await store.due(T0 + timedelta(days=1))) == len(PERIODS)
-    meta = (await store.report_meta("a"))["1_year"]
+    meta = (await store.report_meta(Login("a")))["1_year"]
     assert meta.generated_at == T0 and meta.last_error is None and meta.failures == 0
 
 
 async def test_failures_count_up_and_a_success_clears_them(store: Store) -> None:
-    await store.track(["a"], T0, PERIODS)
-    assert await store.mark_failed("a", list(PERIODS), T0, "boom", T0 + timedelta(minutes=5)) == 1
-    assert await store.mark_failed("a", list(PERIODS), T0, "boom again", T0 + timedelta(minutes=10)) == 2
-    meta = (await store.report_meta("a"))["all_time"]
+    await store.track(logins(["a"]), T0, PERIODS)
+    assert await store.mark_failed(Login("a"), list(PERIODS), T0, "boom", T0 + timedelta(minutes=5)) == 1
+    assert (
+        await store.mark_failed(Login("a"), list(PERIODS), T0, "boom again", T0 + timedelta(minutes=10)) == 2
+    )
+    meta = (await store.report_meta(Login("a")))["all_time"]
     assert meta.last_error == "boom again" and meta.failures == 2
     assert meta.next_due_at == T0 + timedelta(minutes=10)
-    await store.mark_generated("a", list(PERIODS), T0, T0 + timedelta(days=1))
-    assert (await store.report_meta("a"))["all_time"].failures == 0
+    await store.mark_generated(Login("a"), list(PERIODS), T0, T0 + timedelta(days=1))
+    assert (await store.report_meta(Login("a")))["all_time"].failures == 0
 
 
 async def test_collections_round_trip(store: Store) -> None:
@@ -106,15 +108,15 @@ async def test_collections_round_trip(store: Store) -> None:
         stars={},
         collected_at=T0,
     )
-    assert await store.load_collection("mona-lisa") is None
+    assert await store.load_collection(Login("mona-lisa")) is None
     await store.save_collection(collection)
-    assert await store.load_collection("MONA-LISA") == collection
+    assert await store.load_collection(Login("MONA-LISA")) == collection
 
 
 async def test_state_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "state.sqlite3"
     first = SQLiteStore(path)
-    await first.track(["a"], T0, PERIODS)
+    await first.track(logins(["a"]), T0, PERIODS)
     await first.close()
     second = SQLiteStore(path)
     assert [u.login for u in await second.tracked()] == ["a"]
@@ -130,16 +132,16 @@ def test_open_store_picks_redis_when_a_url_is_set(tmp_path: Path) -> None:
 
 
 async def test_missing_flag_applies_to_tracked_users_only(store: Store) -> None:
-    await store.track(["Zoe"], T0, PERIODS)
-    await store.mark_missing("ZOE", True)
-    await store.mark_missing("ghost", True)
+    await store.track(logins(["Zoe"]), T0, PERIODS)
+    await store.mark_missing(Login("ZOE"), True)
+    await store.mark_missing(Login("ghost"), True)
     assert [(u.login, u.missing) for u in await store.tracked()] == [("zoe", True)]
     await store.save_collection(empty_collection("Zoe"))
     assert [(u.display, u.missing) for u in await store.tracked()] == [("Zoe", False)]
 
 
 async def test_due_ties_order_by_login_then_period(store: Store) -> None:
-    await store.track(["a1", "a", "a-b"], T0, ("1_year", "all_time"))
+    await store.track(logins(["a1", "a", "a-b"]), T0, ("1_year", "all_time"))
     due = await store.due(T0)
     assert [(m.login, m.period) for m in due] == [
         (login, period) for login in ("a", "a-b", "a1") for period in ("1_year", "all_time")
@@ -149,8 +151,12 @@ async def test_due_ties_order_by_login_then_period(store: Store) -> None:
 async def test_empty_calls_change_nothing(store: Store) -> None:
     """A pass with no named users still calls track() and friends with nothing."""
     await store.track([], T0, PERIODS)
-    await store.mark_generated("a", [], T0, T0)
-    assert await store.tracked() == [] and await store.due(T0) == [] and await store.report_meta("a") == {}
+    await store.mark_generated(Login("a"), [], T0, T0)
+    assert (
+        await store.tracked() == []
+        and await store.due(T0) == []
+        and await store.report_meta(Login("a")) == {}
+    )
 
 
 # --- claims: the primitives behind gitbrag.coordination.tracking -------------------------------
@@ -176,7 +182,7 @@ async def test_the_per_user_limit_is_taken_with_the_claim(store: Store) -> None:
     assert await store.claim_task("zoe:2_years:x", "b", {}, 60, 2, now) is ClaimOutcome.STARTED
     assert await store.claim_task("zoe:5_years:x", "c", {}, 60, 2, now) is ClaimOutcome.LIMITED
     assert await store.claim_task("other:5_years:x", "d", {}, 60, 2, now) is ClaimOutcome.STARTED
-    assert await store.active_tasks("ZOE", now) == ["zoe:1_year:x", "zoe:2_years:x"]
+    assert await store.active_tasks(Login("ZOE"), now) == ["zoe:1_year:x", "zoe:2_years:x"]
     await store.release_task("zoe:1_year:x", "a", now)
     assert await store.claim_task("zoe:5_years:x", "c", {}, 60, 2, now) is ClaimOutcome.STARTED
 
@@ -209,7 +215,7 @@ async def test_redis_collections_expire_and_the_stale_index_is_a_sorted_set(
     raw_redis: aioredis.Redis, redis_url: str
 ) -> None:
     store = RedisStore.from_url(redis_url, collection_ttl=7200)
-    await store.track(["Zoe"], T0, ("1_year",))
+    await store.track(logins(["Zoe"]), T0, ("1_year",))
     await store.save_collection(empty_collection("Zoe"))
     assert 7000 < await raw_redis.ttl("gitbrag:collection:{zoe}") <= 7200
     assert await raw_redis.zrange("{gitbrag}:due", 0, -1, withscores=True) == [("zoe 1_year", T0.timestamp())]
@@ -233,7 +239,7 @@ async def test_sqlite_claims_lapse_by_the_callers_clock(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.sqlite3")
     assert await store.claim_task("zoe:1_year:x", "a", {}, 10, 1, now=1000) is ClaimOutcome.STARTED
     assert await store.claim_task("zoe:2_years:x", "b", {}, 10, 1, now=1009) is ClaimOutcome.LIMITED
-    assert await store.active_tasks("zoe", now=1010) == []
+    assert await store.active_tasks(Login("zoe"), now=1010) == []
     assert not await store.renew_claim("zoe:1_year:x", "a", 10, now=1010)
     assert not await store.release_task("zoe:1_year:x", "a", now=1010)
     assert await store.claim_task("zoe:2_years:x", "b", {}, 10, 1, now=1010) is ClaimOutcome.STARTED
@@ -245,34 +251,34 @@ async def test_sqlite_claims_lapse_by_the_callers_clock(tmp_path: Path) -> None:
 
 async def test_a_cooldown_starts_once_and_reports_the_time_left(store: Store) -> None:
     now = time.time()
-    assert await store.try_cooldown("Zoe", 60, now) is None
-    left = await store.try_cooldown("zoe", 60, now + 1)  # logins are case-insensitive
+    assert await store.try_cooldown(Login("Zoe"), 60, now) is None
+    left = await store.try_cooldown(Login("zoe"), 60, now + 1)  # logins are case-insensitive
     assert left is not None and 0 < left <= 60
-    assert await store.try_cooldown("other", 60, now) is None
+    assert await store.try_cooldown(Login("other"), 60, now) is None
 
 
 async def test_concurrent_cooldowns_of_one_user_start_exactly_once(store: Store) -> None:
     now = time.time()
-    results = await asyncio.gather(*(store.try_cooldown("zoe", 60, now) for _ in range(50)))
+    results = await asyncio.gather(*(store.try_cooldown(Login("zoe"), 60, now) for _ in range(50)))
     assert sum(r is None for r in results) == 1
 
 
 async def test_sqlite_cooldowns_end_by_the_callers_clock(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.sqlite3")
-    assert await store.try_cooldown("zoe", 10, now=1000) is None
-    assert await store.try_cooldown("zoe", 10, now=1004) == 6
-    assert await store.try_cooldown("zoe", 10, now=1010) is None  # over: a new one starts
-    assert await store.try_cooldown("zoe", 10, now=1019) == 1
+    assert await store.try_cooldown(Login("zoe"), 10, now=1000) is None
+    assert await store.try_cooldown(Login("zoe"), 10, now=1004) == 6
+    assert await store.try_cooldown(Login("zoe"), 10, now=1010) is None  # over: a new one starts
+    assert await store.try_cooldown(Login("zoe"), 10, now=1019) == 1
     await store.close()
 
 
 async def test_redis_cooldowns_end_by_server_time(redis_url: str, raw_redis: aioredis.Redis) -> None:
     store = RedisStore.from_url(redis_url)
-    assert await store.try_cooldown("Zoe", 0.3, 0) is None
+    assert await store.try_cooldown(Login("Zoe"), 0.3, 0) is None
     assert 0 < await raw_redis.pttl("gitbrag:cooldown:{zoe}") <= 300
-    assert await store.try_cooldown("zoe", 0.3, 0) is not None
+    assert await store.try_cooldown(Login("zoe"), 0.3, 0) is not None
     await asyncio.sleep(0.35)
-    assert await store.try_cooldown("zoe", 0.3, 0) is None
+    assert await store.try_cooldown(Login("zoe"), 0.3, 0) is None
     await store.close()
 
 
@@ -385,7 +391,7 @@ async def test_an_sqlite_file_that_refuses_writes_raises_store_error(tmp_path: P
     store._conn.execute("PRAGMA busy_timeout=0")
     try:
         with pytest.raises(StoreError, match="locked"):
-            await store.track(["zoe"], T0, PERIODS)
+            await store.track(logins(["zoe"]), T0, PERIODS)
     finally:
         blocker.close()
         await store.close()

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from gitbrag.doors.hook import BODY_LIMIT
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
-from gitbrag.models import PERIODS
+from gitbrag.models import PERIODS, logins
 from tests.doors.test_hook import SECRET, TRACKED, Clock, RunningHook, make_settings, outside_site
 
 EXAMPLES = 1200  # per hook: a few thousand requests in all
@@ -48,7 +48,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         # A long cooldown: each tracked user generates at most once however often it is hit.
         settings_ = make_settings(root, fake, hook_secret=secret, force_cooldown_seconds=3600)
         with RunningHook(settings_, clock=Clock()) as hook:
-            hook.call(lambda r: r.store.track(TRACKED, hook.now(), PERIODS))
+            hook.call(lambda r: r.store.track(logins(TRACKED), hook.now(), PERIODS))
             before = outside_site(root)
             with httpx.Client(base_url=hook.url, timeout=30) as client:
                 yield World(root, fake, hook, client)

@@ -22,7 +22,7 @@ import pytest
 from gitbrag.coordination import open_store
 from gitbrag.doors.shutdown import Shutdown, ShuttingDown
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
-from gitbrag.models import PERIODS
+from gitbrag.models import PERIODS, Login
 from gitbrag.settings import Settings
 from tests.conftest import free_port
 from tests.support import REFRESH, clean_env, refresh, summary, wait_for
@@ -70,8 +70,8 @@ def store_state(backend: dict[str, str]) -> dict[str, tuple[list[str], list[int]
         try:
             state = {}
             for login in (FIRST, QUEUED):
-                metas = await store.report_meta(login)
-                claims = await store.active_tasks(login, time.time())
+                metas = await store.report_meta(Login(login))
+                claims = await store.active_tasks(Login(login), time.time())
                 failures = [m.failures for m in metas.values()]
                 state[login] = (claims, failures, [m.last_error for m in metas.values()])
             return state

@@ -23,7 +23,7 @@ import pytest
 
 from gitbrag.fakegithub.dataset import PRIVATE_ORG, SAML_ORG, build_dataset
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
-from gitbrag.models import PERIODS
+from gitbrag.models import PERIODS, Login
 from tests.support import DEMO_USERS, REFRESH, clean_env
 from tests.test_expected_reports import actual_report, expected_report, ts
 from tests.test_faults import Rig, rig
@@ -95,7 +95,7 @@ async def test_a_dormant_user_refreshes_in_full_and_incrementally(tmp_path: Path
         await refreshed(r, DORA)
         r.advance(timedelta(hours=2))
         await refreshed(r, DORA)  # incremental: its revalidation query has no star pages
-        collection = await r.store.load_collection(DORA)
+        collection = await r.store.load_collection(Login(DORA))
         assert collection is not None and collection.collected_at != collection.full_collected_at
         assert_matches(r, DORA, dataset(r))
         assert report(r, DORA, "5_years")["total_prs"] == 0 < report(r, DORA, "all_time")["total_prs"]
@@ -171,7 +171,7 @@ async def test_timed_out_queries_are_asked_again_smaller_and_the_size_is_kept(
         timeouts = r.gh.app_state.stats.faults["graphql_timeout"]
         assert 0 < timeouts <= 4  # one per size that was too big, never the same query twice
         assert_matches(r, TYPICAL, dataset(r))
-        collection = await r.store.load_collection(TYPICAL)
+        collection = await r.store.load_collection(Login(TYPICAL))
         assert collection is not None and collection.search_page_size == 50
         r.advance(timedelta(hours=2))
         await refreshed(r, TYPICAL)  # the next refresh starts at the size that worked
@@ -287,7 +287,7 @@ async def test_stored_collections_keep_no_star_copies_and_unchanged_refreshes_st
     publishes the same exact star increases."""
     async with rig(tmp_path) as r:
         await refreshed(r, "steady-sam")
-        kept = await r.store.load_collection("steady-sam")
+        kept = await r.store.load_collection(Login("steady-sam"))
         assert kept is not None and kept.stars == {}
         indexed = await r.store.load_star_histories(["star-rocket/rocket"])
         assert len(indexed["star-rocket/rocket"].starred_at) > 1000

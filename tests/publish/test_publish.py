@@ -27,7 +27,8 @@ from gitbrag.models import (
     SocialAccount,
     StarHistory,
 )
-from gitbrag.publish.publisher import IndexEntry, Publisher, atomic_write
+from gitbrag.publish.publisher import IndexEntry, Publisher
+from gitbrag.publish.safepath import atomic_write
 from gitbrag.report.build import build_reports
 
 UNTIL = datetime(2025, 3, 12, 9, 30, tzinfo=UTC)
@@ -645,7 +646,7 @@ def test_concurrent_reader_only_ever_sees_whole_versions(tmp_path: Path) -> None
 def test_old_temporary_files_of_killed_writers_are_swept(tmp_path: Path) -> None:
     import os
 
-    from gitbrag.publish.publisher import sweep_temp_files
+    from gitbrag.publish.safepath import sweep_temp_files
 
     folder = tmp_path / "mona-lisa" / "1_year"
     folder.mkdir(parents=True)

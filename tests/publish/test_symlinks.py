@@ -21,7 +21,8 @@ import pytest
 
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.models import Period, Report
-from gitbrag.publish.publisher import IndexEntry, Publisher, sweep_temp_files
+from gitbrag.publish.publisher import IndexEntry, Publisher
+from gitbrag.publish.safepath import sweep_temp_files
 from tests.publish.test_publish import GENERATED, big_collection, make_collection, parse, reports_for
 from tests.support import assert_site_whole, clean_env, refresh, summary
 

@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 
 from gitbrag.models import Collection, Period, Report
-from gitbrag.publish.publisher import FRONT, IndexEntry, Publisher, SupersededError, default_template_dirs
+from gitbrag.publish.publisher import FRONT, IndexEntry, Publisher, SupersededError
 from gitbrag.publish.safepath import SiteRoot
+from gitbrag.publish.templates import default_template_dirs
 from gitbrag.report.build import build_reports
 from tests.publish.test_publish import GENERATED, UNTIL, big_collection
 from tests.support import assert_site_whole
