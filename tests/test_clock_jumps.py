@@ -147,11 +147,11 @@ def test_the_hook_answers_retry_after_within_the_cooldown_after_the_clock_goes_b
     try:
         assert httpx.post(hook.url + f"/refresh/{USER}").status_code == 202
         hook.call(lambda r: r.drain())
-        hook.clock.now -= 3600
+        hook.clock.advance(-3600)
         again = httpx.post(hook.url + f"/refresh/{USER}")
         assert again.status_code == 429
         assert 1 <= int(again.headers["retry-after"]) <= COOLDOWN
-        hook.clock.now += COOLDOWN
+        hook.clock.advance(COOLDOWN)
         assert httpx.post(hook.url + f"/refresh/{USER}").status_code == 202  # not stuck for an hour
         hook.call(lambda r: r.drain())
     finally:

@@ -22,13 +22,8 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from gitbrag.coordination import SQLiteStore
-from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
-from gitbrag.github.client import GitHubClient
-from gitbrag.github.collect import collect_user
-from gitbrag.models import PERIODS
+from gitbrag.models import PERIODS, Login
 from gitbrag.publish.publisher import IndexEntry, Publisher
 from gitbrag.report.build import build_reports
 from tests.support import assert_site_whole
@@ -42,14 +37,14 @@ async def _republish_forever(site: Path, state: Path) -> None:
     """The child: publish and record, round and round, printing a count per publish."""
     store = SQLiteStore(state)
     publisher = Publisher(site)
-    collections = [c for u in USERS if (c := await store.load_collection(u)) is not None]
+    collections = [c for u in USERS if (c := await store.load_collection(Login(u))) is not None]
     while True:
         for collection in collections:
             now = datetime.now(UTC)
             await asyncio.to_thread(
                 publisher.publish_user, build_reports(collection, until=now, generated_at=now)
             )
-            await store.mark_generated(collection.login, list(PERIODS), now, now + timedelta(days=1))
+            await store.mark_generated(Login(collection.login), list(PERIODS), now, now + timedelta(days=1))
             await store.save_collection(collection.model_copy(update={"collected_at": now}))
             print("published", flush=True)
         reports = [publisher.read_report(u, "1_year") for u in USERS]
@@ -59,6 +54,12 @@ async def _republish_forever(site: Path, state: Path) -> None:
 
 async def _seed(site: Path, state: Path) -> None:
     """Collect the users once from the fake GitHub and publish them: the child's material."""
+    # Imported here, not by the child: each of the 20 rounds starts a fresh interpreter, and
+    # the fake GitHub and the client (half its start-up) have no part in what it does.
+    from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
+    from gitbrag.github.client import GitHubClient
+    from gitbrag.github.collect import collect_user
+
     store = SQLiteStore(state)
     with FakeGitHubServer(shared_dataset()) as gh:
         async with GitHubClient(["t"], gh.url, gh.url + "/graphql") as client:
@@ -121,5 +122,5 @@ def test_kill_9_during_hundreds_of_publishes_never_leaves_a_partial_file_or_a_co
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
-        pytest.exit("usage: python -m tests.test_kill SITE STATE")
+        sys.exit("usage: python -m tests.test_kill SITE STATE")
     asyncio.run(_republish_forever(Path(sys.argv[1]), Path(sys.argv[2])))

@@ -15,7 +15,6 @@ backoff costs no real time.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import sqlite3
 import tracemalloc
@@ -33,9 +32,10 @@ from gitbrag.coordination.tracking import TaskTracker
 from gitbrag.fakegithub.faults import FaultConfig
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.github.client import GitHubClient
-from gitbrag.models import PERIODS
+from gitbrag.models import PERIODS, Login
 from gitbrag.publish.publisher import Publisher
 from gitbrag.refresh import Refresher
+from tests.clock import Clock
 from tests.support import assert_site_whole
 
 USERS = ["steady-sam", "hostile-hank", "zero-zoe"]
@@ -52,30 +52,19 @@ FAULTS = {
 MEMORY_GROWTH_LIMIT = 250_000  # bytes in 75 passes, in each stretch (measured: under 60 KB)
 
 
-class Clocks:
-    """The scheduler's clock (an hour a pass) and the GitHub client's (moved by its sleeps)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-        self.client_now = self.now.timestamp()
-
-    def client_clock(self) -> float:
-        return self.client_now
-
-    async def sleep(self, seconds: float) -> None:
-        self.client_now += max(seconds, 0.0)
-        await asyncio.sleep(0)
-
-
 @asynccontextmanager
-async def soak_rig(store: Store, site: Path) -> AsyncIterator[tuple[Refresher, FakeGitHubServer, Clocks]]:
-    clocks = Clocks()
+async def soak_rig(store: Store, site: Path) -> AsyncIterator[tuple[Refresher, FakeGitHubServer, Clock]]:
+    """The refresher, the fake GitHub and the scheduler's clock (the test moves it an hour a
+    pass; claims and reports follow it). The GitHub client has a clock of its own, moved only
+    by its sleeps: a Retry-After costs no real time and does not move the scheduler's."""
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    client_clock = Clock(clock.now)
     with FakeGitHubServer(shared_dataset()) as gh:
         async with GitHubClient(
             ["soak-token"], gh.url, gh.url + "/graphql", transient_attempts=2,
-            sleep=clocks.sleep, clock=clocks.client_clock,
+            sleep=client_clock.sleep, clock=client_clock.epoch,
         ) as client:  # fmt: skip
-            tracker = TaskTracker(store, ttl=300, clock=lambda: clocks.now.timestamp())
+            tracker = TaskTracker(store, ttl=300, clock=clock.epoch)
             refresher = Refresher(
                 store=store,
                 client=client,
@@ -83,10 +72,10 @@ async def soak_rig(store: Store, site: Path) -> AsyncIterator[tuple[Refresher, F
                 tracker=tracker,
                 stale_after=STALE_AFTER,
                 max_concurrent=4,
-                clock=lambda: clocks.now,
+                clock=clock.utcnow,
             )
             try:
-                yield refresher, gh, clocks
+                yield refresher, gh, clock
             finally:
                 await store.close()
 
@@ -149,11 +138,11 @@ async def test_many_passes_with_random_faults_leak_nothing_and_end_fresh(
     store: Store, tmp_path: Path
 ) -> None:
     site = tmp_path / "site"
-    async with soak_rig(store, site) as (refresher, gh, clocks):
+    async with soak_rig(store, site) as (refresher, gh, clock):
         gh.app_state.faults.update(FAULTS)
         statuses: Counter[str] = Counter()
         for number in range(1, PASSES + 1):
-            clocks.now += STEP
+            clock.advance(STEP)
             result = await refresher.run_pass(track=USERS)
             statuses.update(o.status for o in result.outcomes)
             if number == MEASURE_FROM - 1:
@@ -178,16 +167,16 @@ async def test_many_passes_with_random_faults_leak_nothing_and_end_fresh(
         # The faults stop: within a few passes every report is fresh and error-free.
         gh.app_state.faults.config = FaultConfig()
         gh.app_state.faults.update({"seed": 0})
-        healed_from = clocks.now
+        healed_from = clock.now
         for _ in range(14):
-            clocks.now += STEP
+            clock.advance(STEP)
             await refresher.run_pass(track=USERS)
         for login in USERS:
-            metas = await store.report_meta(login)
+            metas = await store.report_meta(Login(login))
             assert set(metas) == set(PERIODS)
             for meta in metas.values():
                 assert meta.last_error is None and meta.failures == 0
                 assert meta.generated_at is not None and meta.generated_at > healed_from - STALE_AFTER
-                assert meta.next_due_at > clocks.now  # fresh
-        assert await store.due(clocks.now) == []
+                assert meta.next_due_at > clock.now  # fresh
+        assert await store.due(clock.now) == []
         assert assert_site_whole(site) >= len(USERS) * 9

@@ -23,16 +23,9 @@ from gitbrag import tracking
 from gitbrag.coordination import RedisStore, SQLiteStore, Store
 from gitbrag.coordination.tracking import TaskTracker, configure_tracking, hash_params, make_task_id
 from gitbrag.settings import Settings
+from tests.clock import Clock
 
 BACKENDS = ["fakeredis", "redis", "sqlite"]
-
-
-@dataclass
-class FakeClock:
-    now: float = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -42,17 +35,17 @@ class Backend:
 
     kind: str
     store: Store
-    clock: FakeClock = field(default_factory=FakeClock)
+    clock: Clock = field(default_factory=lambda: Clock(1_700_000_000))
 
     def tracker(
         self, *, ttl: float = 300, limit: int = 1, worker: str = "w1", real_clock: bool = False
     ) -> TaskTracker:
-        clock: Callable[[], float] = time.time if real_clock or self.kind != "sqlite" else self.clock
+        clock: Callable[[], float] = time.time if real_clock or self.kind != "sqlite" else self.clock.epoch
         return TaskTracker(self.store, worker_id=worker, ttl=ttl, per_user_limit=limit, clock=clock)
 
     async def advance(self, seconds: float) -> None:
         if self.kind == "sqlite":
-            self.clock.now += seconds
+            self.clock.advance(seconds)
         else:
             assert seconds <= 0.2, "keep real waits short"
             await asyncio.sleep(seconds)
@@ -94,7 +87,7 @@ async def test_claim_metadata_names_the_worker_and_user(backend: Backend) -> Non
     tracker = backend.tracker(worker="host-a:42")
     claim = await tracker.try_claim("Zoe:1_year:h", {"requested_by": "cron"})
     assert claim is not None
-    meta = await backend.store.task_metadata("zoe:1_year:h", backend.clock())
+    meta = await backend.store.task_metadata("zoe:1_year:h", backend.clock.epoch())
     assert meta is not None
     assert meta["username"] == "zoe" and meta["worker_id"] == "host-a:42" and meta["requested_by"] == "cron"
     assert meta["claim_token"] == claim.token and "started_at" in meta

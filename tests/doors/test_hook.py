@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,25 +25,16 @@ from pydantic import SecretStr
 from gitbrag.doors.hook import BODY_LIMIT, HookServer, create_app
 from gitbrag.doors.runtime import open_refresher
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
-from gitbrag.models import PERIODS
+from gitbrag.models import PERIODS, logins
 from gitbrag.refresh import Refresher
 from gitbrag.settings import Settings
+from tests.clock import Clock
 from tests.conftest import RedisServer, free_port
 from tests.support import REFRESH, clean_env
 
 T = TypeVar("T")
 SECRET = "hook-s3cret-value"
 TRACKED = ["Zero-Zoe", "steady-sam", "Mona-Lisa"]
-
-
-class Clock:
-    """Epoch seconds that only move when a test says so (cooldowns on SQLite follow it)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Probe:
@@ -100,7 +91,7 @@ class RunningHook:
         self._thread.join(30)
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock(), UTC)
+        return self.clock.utcnow()
 
     def call(self, make: Callable[[Refresher], Awaitable[T]]) -> T:
         """Run `make(refresher)` in the hook's loop and return its result."""
@@ -126,7 +117,7 @@ class RunningHook:
         async with open_refresher(self.settings) as refresher:
             self.refresher, self.loop, self._stop = refresher, asyncio.get_running_loop(), asyncio.Event()
             self.probe.install(refresher)
-            server = HookServer(create_app(refresher, self.settings, clock=self.clock), "127.0.0.1", 0)
+            server = HookServer(create_app(refresher, self.settings, clock=self.clock.epoch), "127.0.0.1", 0)
             await server.start()
             self.url = server.url
             self._ready.set()
@@ -168,7 +159,7 @@ def start_hook(
 ) -> RunningHook:
     hook = RunningHook(make_settings(root, fake, **overrides), clock=Clock(), probe=probe)
     hook.__enter__()
-    hook.call(lambda r: r.store.track(TRACKED, hook.now(), PERIODS))
+    hook.call(lambda r: r.store.track(logins(TRACKED), hook.now(), PERIODS))
     return hook
 
 
@@ -247,14 +238,14 @@ def test_report_url_is_site_relative_without_a_base_url(hooks: Callable[..., Run
 def test_cooldown_answers_429_with_retry_after_until_it_passes(hooks: Callable[..., RunningHook]) -> None:
     hook = hooks(force_cooldown_seconds=60)
     assert httpx.post(hook.url + "/refresh/zero-zoe").status_code == 202
-    hook.clock.now += 15
+    hook.clock.advance(15)
     again = httpx.post(hook.url + "/refresh/ZERO-ZOE?period=all_time")  # per user, any period
     assert again.status_code == 429
     assert again.headers["retry-after"] == "45"
     assert "error" in again.json()
     assert httpx.post(hook.url + "/refresh/steady-sam").status_code == 202  # other users are free
     hook.call(lambda r: r.drain())
-    hook.clock.now += 45
+    hook.clock.advance(45)
     assert httpx.post(hook.url + "/refresh/zero-zoe").status_code == 202
 
 
@@ -544,7 +535,7 @@ def test_healthz_follows_the_store(
 ) -> None:
     redis = redis_server_factory().start()
     with RunningHook(make_settings(tmp_path, fake, redis_url=redis.url), clock=Clock()) as hook:
-        hook.call(lambda r: r.store.track(["zero-zoe"], hook.now(), PERIODS))
+        hook.call(lambda r: r.store.track(logins(["zero-zoe"]), hook.now(), PERIODS))
         assert httpx.get(hook.url + "/healthz").json() == {
             "status": "ok",
             "store": "redis",

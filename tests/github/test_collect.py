@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -29,6 +28,7 @@ from gitbrag.fakegithub.server import FakeGitHubServer
 from gitbrag.github import GitHubClient, Usage, UserNotFound, collect_user
 from gitbrag.github.stars import star_histories
 from gitbrag.models import Collection, PullRequest, StarHistory, period_since
+from tests.clock import Clock
 
 NOW = datetime.now(UTC)
 FIVE_YEARS_AGO = period_since("5_years", NOW)
@@ -300,35 +300,21 @@ async def test_when_a_shared_walk_fails_its_waiter_walks_by_itself(client: GitHu
 # --- a bad day at GitHub ---------------------------------------------------------------------
 
 
-class ShiftedClock:
-    """Real time plus whatever the client "slept": long waits cost no real time."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    async def sleep(self, seconds: float) -> None:
-        self.offset += seconds
-        await asyncio.sleep(0)
-
-
 async def test_collection_survives_transient_faults_and_secondary_limits(dataset: Dataset) -> None:
     faults = FaultConfig(error_rate=0.15, malformed_rate=0.05, secondary_rate=0.03, seed=7)
-    clock = ShiftedClock()
+    clock = Clock(running=True)  # real time plus whatever the client "slept"
     with FakeGitHubServer(dataset, FakeConfig(faults=faults)) as server:
-        async with github(server, sleep=clock.sleep, clock=clock) as gh:
+        async with github(server, sleep=clock.sleep, clock=clock.epoch) as gh:
             collection = await collect_user(gh, "Mona-Lisa", now=NOW)
             assert gh.usage.retries > 0
     assert by_key(collection).keys() == keys_of(dataset.pulls_by("Mona-Lisa"))
 
 
 async def test_spent_graphql_budget_waits_for_reset_instead_of_failing(dataset: Dataset) -> None:
-    clock = ShiftedClock()  # shared: the fake's budget windows reset when the client "waits"
-    config = FakeConfig(limits=LimitConfig(graphql=4), clock=clock)
+    clock = Clock(running=True)  # shared: the fake's budget windows reset when the client "waits"
+    config = FakeConfig(limits=LimitConfig(graphql=4), clock=clock.epoch)
     with FakeGitHubServer(dataset, config) as server:
-        async with github(server, sleep=clock.sleep, clock=clock) as gh:
+        async with github(server, sleep=clock.sleep, clock=clock.epoch) as gh:
             collection = await collect_user(gh, "steady-sam", now=NOW)
             assert gh.usage.rate_limit_waits > 0
     assert by_key(collection).keys() == keys_of(dataset.pulls_by("steady-sam"))

@@ -196,12 +196,13 @@ async def test_a_query_that_times_out_at_every_size_fails_and_keeps_the_old_page
 
 @pytest.mark.parametrize(
     ("setting", "cap", "users", "concurrent"),
-    [("2", 2, DEMO_USERS, "8"), (None, 10, [f"user-{i:04d}" for i in range(1, 41)], "40")],
+    [("2", 2, DEMO_USERS, "8"), (None, 10, [f"user-{i:04d}" for i in range(1, 21)], "20")],
 )
 def test_requests_in_flight_per_token_stay_under_the_setting(
     tmp_path: Path, setting: str | None, cap: int, users: list[str], concurrent: str
 ) -> None:
-    """Unbounded, these passes keep about 5 and 40 requests open at once for one token."""
+    """Unbounded, these passes keep about 5 and 20 requests open at once for one token
+    (measured: 20 with `GITBRAG_GITHUB_MAX_IN_FLIGHT=100`), twice the cap or more."""
     with FakeGitHubServer(build_dataset(extra_users=40)) as gh:
         gh.app_state.faults.update({"latency_ms": 20})
         env = clean_env(
