@@ -236,6 +236,10 @@ def check_redis_url(url: str) -> None:
     """redis-py's own parser decides the scheme, port and query; it ignores a database
     that is not a number (`redis://h/abc` would silently use 0), so that is checked here.
     Messages never hold the URL: it may carry a password."""
+    if "cluster" in urlsplit(url).scheme.lower():  # redis+cluster://, rediss+cluster://
+        raise ValueError(
+            "Redis Cluster is not supported: point it at a single Redis primary (redis://host[:port][/db])"
+        )
     try:
         redis_url_parts(url)
         parts = urlsplit(url)

@@ -22,8 +22,6 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
-    "StoreError",
-    "StoreUnavailable",
     "TrackedUser",
     "check_store",
     "open_store",
@@ -52,6 +50,8 @@ async def check_store(store: Store) -> str | None:
     A Redis that may evict keys loses claims, tracked users and report metadata under
     memory pressure; passes rebuild them from the site, but the operator must hear it,
     once, at start."""
+    if isinstance(store, RedisStore) and (cluster := await _cluster_problem(store)):
+        return cluster
     problem = await store.write_problem()
     if problem is None and isinstance(store, RedisStore):
         try:
@@ -64,3 +64,11 @@ async def check_store(store: Store) -> str | None:
                 extra={"maxmemory_policy": policy},
             )
     return problem
+
+
+async def _cluster_problem(store: RedisStore) -> str | None:
+    """A cluster-mode Redis, said at start; a Redis that is down (or denies INFO) is not one."""
+    try:
+        return await store.cluster_problem()
+    except (StoreError, OSError):
+        return None

@@ -3,16 +3,16 @@
 Every Redis atomic of gitbrag (Lua scripts, MULTI) lives in this module, so the
 rules that make claims safe can be read in one place.
 
-Key layout. Names inside braces are Redis Cluster hash tags: every key with the
-same tag lands in the same slot, which a script or MULTI touching several keys
-needs on a cluster.
+Key layout. The two claim keys are named exactly as the design gitbrag implements names
+them, so an operator's `GET task:report:mona-lisa:1_year:abc123` or another tool of that
+design finds them; the other keys keep the names earlier releases gave them (the braces are
+literal characters of those names, kept so an upgrade keeps its state).
 
-    task:report:{mona-lisa}:1_year:abc123   a claim (the issue's `task:report:{task_id}`,
-                                            with the username part as the hash tag):
+    task:report:mona-lisa:1_year:abc123     a claim: `task:report:` + the task id, verbatim.
                                             JSON started_at, username, worker_id,
                                             claim_token; PX = the lease
-    task:user:{mona-lisa}:active            the user's live claims: a sorted set of task
-                                            ids scored by expiry (ms, server time), so a
+    task:user:mona-lisa:active              the reported user's live claims: a sorted set of
+                                            task ids scored by expiry (ms, server time), so a
                                             crashed worker's claim stops counting at once
     {gitbrag}:users                         hash login -> GitHub's spelling
     {gitbrag}:missing                       set of logins GitHub says do not exist
@@ -21,14 +21,23 @@ needs on a cluster.
     {gitbrag}:due                           the stale index: sorted set of
                                             "mona-lisa 1_year" scored by next_due_at
     gitbrag:collection:{mona-lisa}          the user's kept GitHub data (JSON)
+    gitbrag:starindex:owner/repo            a repository's star history (starcodec)
     gitbrag:cooldown:{mona-lisa}            the user's force-refresh cooldown (PX = its length)
 
-The small bookkeeping keys share the `{gitbrag}` tag so a MULTI over them works on a
-cluster too. Collections are the bulk of the memory, so each has its own slot and an
-expiry of a few stale periods (see `open_store`): a collection is only the base for
-the next incremental fetch, which happens once per stale period; one that has not
-been refreshed for several periods (an untracked user, a long-failing one) is
+One Redis (a primary, with replicas for failover if you like) holds them all: the claim
+script checks the per-user limit and takes the claim in one step over two keys, which Redis
+Cluster would refuse across slots. Redis Cluster is not supported, and `cluster_problem`
+says so at start rather than letting scripts fail at random. Collections are the bulk of
+the memory, so each has an expiry of a few stale periods (see `open_store`): a collection
+is only the base for the next incremental fetch, which happens once per stale period; one
+that has not been refreshed for several periods (an untracked user, a long-failing one) is
 dropped and the next refresh simply collects in full.
+
+Upgrading from releases that named the claims `task:report:{mona-lisa}:…` and
+`task:user:{mona-lisa}:active` needs nothing: claims are leases of minutes, so the old keys
+lapse by themselves within `GITBRAG_TASK_TTL_SECONDS`; while old and new processes run side
+by side they do not see each other's claims, and the fence on `report.json`'s generation
+still keeps the older of two concurrent generations from overwriting the newer.
 
 A due-index member is "login period": a space sorts before every character a login
 may hold, so ties on next_due_at order by login, then period, as in SQLite.
@@ -218,13 +227,13 @@ def connect(url: str, *, decode_responses: bool = True, socket_timeout: float = 
 
 
 def task_key(task_id: str) -> str:
-    """`mona-lisa:1_year:abc` -> `task:report:{mona-lisa}:1_year:abc`."""
-    user = task_user(task_id)
-    return "task:report:{" + user + "}" + task_id[len(user) :]
+    """`mona-lisa:1_year:abc` -> `task:report:mona-lisa:1_year:abc` (the task id verbatim)."""
+    return "task:report:" + task_id
 
 
 def active_key(username: Login) -> str:
-    return "task:user:{" + username + "}:active"
+    """`mona-lisa` -> `task:user:mona-lisa:active` (the login, lowercased as task ids are)."""
+    return f"task:user:{username}:active"
 
 
 def _report_key(login: Login, period: str) -> str:
@@ -296,6 +305,20 @@ class RedisStore:
         except ResponseError as exc:  # OOM, NOPERM: Redis's own words, which hold no secret
             return f"Redis at GITBRAG_REDIS_URL refuses writes: {exc}"
         return None
+
+    async def cluster_problem(self) -> str | None:
+        """Why this Redis cannot hold gitbrag's state because it runs in cluster mode, or None.
+
+        A cluster node answers PING and single-key commands, then refuses the claim script
+        (its two keys live in different slots) or a slot it does not serve: misbehaviour at
+        random. Said once at start instead. INFO cluster is allowed where CONFIG is not."""
+        info = await self._redis.info("cluster")
+        if str(info.get("cluster_enabled", "0")) != "1":
+            return None
+        return (
+            "Redis at GITBRAG_REDIS_URL runs in cluster mode; Redis Cluster is not supported: "
+            "point it at a single Redis primary"
+        )
 
     async def eviction_policy(self) -> str | None:
         """Redis's `maxmemory-policy`: CONFIG GET where allowed, else INFO (managed Redis

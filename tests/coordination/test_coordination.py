@@ -104,9 +104,9 @@ def test_a_worker_paused_past_its_lease_never_overwrites_a_newer_report(
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        wait_for(lambda: store.keys("task:report:{steady-sam}:*"), 30, "the first worker's claim")
+        wait_for(lambda: store.keys("task:report:steady-sam:*"), 30, "the first worker's claim")
         slow.send_signal(signal.SIGSTOP)
-        wait_for(lambda: not store.keys("task:report:{steady-sam}:*"), 10, "the paused claim to lapse")
+        wait_for(lambda: not store.keys("task:report:steady-sam:*"), 10, "the paused claim to lapse")
 
         fast = refresh(tmp_path, "--force", "--user", "steady-sam", env=env)
         assert summary(fast) == "refreshed=4 skipped=0 failed=0", fast.stderr[-2000:]
