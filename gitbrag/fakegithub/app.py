@@ -157,6 +157,7 @@ class FakeState:
         if pull is None:
             raise KeyError(f"{repo}#{number}")
         when = at or datetime.now(UTC).replace(microsecond=0)
+        self.dataset.remember_before_change(pull)
         pull.state = "open" if state == "open" else "closed"
         pull.closed_at = None if state == "open" else when
         pull.merged_at = when if state == "merged" else None
@@ -263,7 +264,9 @@ class FakeState:
             anonymous = rate_headers(self.limiter.peek(ANONYMOUS, "core"))
             return _json_response(refusal, {"x-github-request-id": request_id, **anonymous})
         request.state.access = self._access(token)
+        request.state.search_indexed_at = self._search_indexed_at()
         api = handler(request)
+        self.dataset.read_until = datetime.fromtimestamp(int(self.config.clock()), UTC)
         if api.hold_s > 0:
             await _hold(request, api.hold_s)
         if api.raw is not None:
@@ -288,6 +291,11 @@ class FakeState:
             self.stats.faults["malformed"] += 1
             body = body[: len(body) // 2]
         return Response(body, api.status, headers, media_type=JSON_TYPE)
+
+    def _search_indexed_at(self) -> datetime | None:
+        """Up to when the search index has caught up with writes, with a lag configured."""
+        lag = self.faults.config.search_lag_seconds
+        return None if lag <= 0 else datetime.fromtimestamp(self.config.clock() - lag, UTC)
 
     def _charge(self, who: str, resource: str, cost: int) -> RateSnapshot:
         snap = self.limiter.charge(who, resource, cost)
@@ -363,7 +371,7 @@ class FakeState:
         resource_limited = self.faults.resource_limited(query.cost.nodes)
         if resource_limited:
             self.stats.faults["resource_limits"] += 1
-        options = ExecutionOptions(request.state.access, resource_limited)
+        options = ExecutionOptions(request.state.access, resource_limited, request.state.search_indexed_at)
         return self._execute(who, query, options)
 
     def _graphql_rate_limit(self, who: str, legacy: bool) -> ApiResponse:

@@ -11,8 +11,11 @@ are each repository's stars a day and each author's pull requests a day over the
 before the dataset's anchor, learnt at the first call and memoised (`ChurnMemo`), so churns
 do not compound (a giant keeps gaining ~40 stars a day and losing a few). Call k draws from
 its own stream `"{seed}/churn/{k}"`: the result is deterministic given the seed, the call
-sequence and `now`. New stars and pull requests are dated after the anchor (what was served
-before stays the past), so a window reaching before it is squeezed into the time since; two
+sequence and `now`. New stars, pull requests and state changes are dated after the anchor and
+after the last request the fake answered (`Dataset.read_until`): on GitHub a change is dated
+when it happens, so it never lands behind what a client has already read; a search index that
+trails writes is a fault of its own, `search_lag_seconds`. A window reaching before that is
+squeezed into the time since; two
 calls at the same `now` date everything at `now`: advance the clock between calls to model
 days passing. Afterwards the anchor is `now` if that is later.
 """
@@ -81,9 +84,9 @@ def churn(ds: Dataset, days: int, now: datetime) -> ChurnSummary:
     memo = ds.churn = ds.churn or learn(ds)
     rng = random.Random(f"{ds.seed}/churn/{memo.calls}")
     memo.calls += 1
-    window = _Window(
-        int(now.timestamp()), days * DAY, served=min(int(ds.anchor.timestamp()) + 1, int(now.timestamp()))
-    )
+    served = max(ds.anchor, ds.read_until or ds.anchor)
+    end = int(now.timestamp())
+    window = _Window(end, days * DAY, served=min(int(served.timestamp()) + 1, end))
     added, removed = _churn_stars(ds, memo, rng, window)
     merged, closed = _resolve_pulls(ds, rng, window)
     opened = _open_pulls(ds, memo, rng, window)
@@ -182,6 +185,7 @@ def _resolve_pulls(ds: Dataset, rng: random.Random, w: _Window) -> tuple[int, in
             continue
         when = datetime.fromtimestamp(w.moment(rng, not_before=created + 60), UTC)
         merge = rng.random() < MERGE_SHARE
+        ds.remember_before_change(p)
         p.state, p.closed_at, p.updated_at = "closed", when, when
         p.merged_at = when if merge else None
         p.draft = p.draft and not merge

@@ -53,6 +53,10 @@ class FaultConfig:
     graphql_timeout_style: int = 200  # 200 (errors, data null), 502 (HTML gateway page) or 504 (JSON)
     timeout_penalty_points: int = 5  # charged on top of a timed-out query's cost
     resource_limit_nodes: int = 0  # more nodes than this: later PRs' `files` come back null (0 = off)
+    # --- searches (REST and GraphQL) ---
+    # GitHub's search index trails writes: a pull request created or changed within this many
+    # seconds (the fake's clock) is not yet searchable, or still shows as it was before (0 = off).
+    search_lag_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,7 @@ class ExecutionOptions:
 
     access: Access = FULL_ACCESS
     resource_limited: bool = False
+    search_indexed_at: datetime | None = None  # a lagging search index: see `search_issues`
 
 
 # --- entry point --------------------------------------------------------------------
@@ -227,7 +228,7 @@ def run_prepared(
         snapshot = charge(query.cost.points)
     except RateLimitExceeded:
         return 200, {"errors": [rate_limit_error()]}
-    scope = _Scope(dataset, options.access, options.resource_limited)
+    scope = _Scope(dataset, options.access, options.resource_limited, options.search_indexed_at)
     result = execute_sync(
         _schema(),
         query.document,
@@ -554,6 +555,7 @@ class _Scope:
     ds: Dataset
     access: Access
     resource_limited: bool = False
+    search_indexed_at: datetime | None = None
 
     def repository(self, full_name: str) -> _RepositoryNode:
         """NOT_FOUND for a repository that is missing or private to this token; FORBIDDEN for SAML."""
@@ -873,7 +875,9 @@ class _Root:
         total = 0
         if type in ("ISSUE", "ISSUE_ADVANCED"):
             try:
-                result = search_issues(self._ds, query, access=self._scope.access)
+                result = search_issues(
+                    self._ds, query, access=self._scope.access, indexed_at=self._scope.search_indexed_at
+                )
                 pulls, total = result.items, result.total_count
             except UnknownSearchTargetError:
                 pass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import overload
 
@@ -285,6 +285,16 @@ class Dataset:
     # Lowercased organization login -> its members, in the order they joined (GitHub lists them so).
     org_members: dict[str, list[FakeMembership]] = field(default_factory=dict)
     churn: ChurnMemo | None = field(default=None, repr=False, compare=False)  # set by the first churn
+    # The last moment (the fake's clock) any API request was answered: churn dates nothing at
+    # or before it, since on GitHub a change is dated when it happens, after what was read.
+    read_until: datetime | None = field(default=None, repr=False, compare=False)
+    # Each changed pull request as it was before its latest change, by id: what a lagging
+    # search index still shows (`FaultConfig.search_lag_seconds`).
+    index_before: dict[int, FakePull] = field(default_factory=dict, repr=False, compare=False)
+
+    def remember_before_change(self, pull: FakePull) -> None:
+        """Keep `pull` as it is now, for a search index that has not caught up with the change."""
+        self.index_before[pull.id] = replace(pull)
 
     def user(self, login: str) -> FakeUser | None:
         return self.users.get(login.lower())

@@ -16,6 +16,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -79,12 +80,16 @@ def not_found(docs: str = DOCS) -> ApiResponse:
     return error(404, "Not Found", docs)
 
 
+# A search's query, sort, order, the dataset's size, the caller's access and the index's lag.
+_SearchKey = tuple[str, str | None, str, int, Access, datetime | None]
+
+
 class RestApi:
     """The REST handlers over one dataset; `invalidate()` after mutating it (drops cached searches)."""
 
     def __init__(self, dataset: Dataset) -> None:
         self.ds = dataset
-        self._searches: OrderedDict[tuple[str, str | None, str, int, Access], SearchResult] = OrderedDict()
+        self._searches: OrderedDict[_SearchKey, SearchResult] = OrderedDict()
         self._users: dict[tuple[str, str], Json] = {}
 
     def invalidate(self) -> None:
@@ -167,7 +172,8 @@ class RestApi:
         sort = params.get("sort") or None
         order = params.get("order") or "desc"
         try:
-            result = self._search(q, sort, order, request_access(request))
+            indexed_at = getattr(request.state, "search_indexed_at", None)
+            result = self._search(q, sort, order, request_access(request), indexed_at)
         except SearchQueryError as exc:
             problem = {"message": str(exc), "resource": "Search", "field": "q", "code": "invalid"}
             return error(422, "Validation Failed", docs, errors=[problem])
@@ -442,13 +448,16 @@ class RestApi:
         p = self.ds.pull(r.full_name, request.path_params["number"])
         return not_found(docs) if p is None else p
 
-    def _search(self, q: str, sort: str | None, order: str, access: Access) -> SearchResult:
+    def _search(
+        self, q: str, sort: str | None, order: str, access: Access, indexed_at: datetime | None = None
+    ) -> SearchResult:
         """Clients page through the same query: keep the last few results."""
-        key = (q, sort, order, len(self.ds.pulls), access)  # PRs added straight to the dataset show up too
+        # PRs added straight to the dataset show up too; a lagging index moves on each second.
+        key = (q, sort, order, len(self.ds.pulls), access, indexed_at)
         if key in self._searches:
             self._searches.move_to_end(key)
             return self._searches[key]
-        result = self._searches[key] = search_issues(self.ds, q, sort, order, access)
+        result = self._searches[key] = search_issues(self.ds, q, sort, order, access, indexed_at)
         if len(self._searches) > 32:
             self._searches.popitem(last=False)
         return result

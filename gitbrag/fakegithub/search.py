@@ -88,8 +88,13 @@ def search_issues(
     sort: str | None = None,
     order: str = "desc",
     access: Access = FULL_ACCESS,
+    indexed_at: datetime | None = None,
 ) -> SearchResult:
     """Evaluate `q` over the dataset's pull requests that `access` may see.
+
+    With `indexed_at`, the search index trails writes as GitHub's does: a pull request
+    created after it is not found yet, and one changed after it is found as it was before
+    the change (or not at all when that is not known either).
 
     `sort`/`order` are REST's parameters; a `sort:FIELD-DIRECTION` qualifier inside `q`
     (GraphQL's way) wins over them. Best match, and sorts the fake has no data for
@@ -104,6 +109,8 @@ def search_issues(
     # An `author:` search only needs that author's PRs (the dataset indexes them), so
     # searches stay O(user's PRs) however many other users the dataset holds.
     candidates = dataset.pulls if author is None else dataset.pulls_by(author)
+    if indexed_at is not None:
+        candidates = _as_indexed(dataset, candidates, indexed_at)
     items = [p for p in candidates if all(pred(p) for pred in predicates)]
     key_field = field if field in _SORT_KEYS else "created"
     items.sort(
@@ -111,6 +118,19 @@ def search_issues(
         reverse=direction.lower() != "asc",
     )
     return SearchResult(items=items, total_count=len(items))
+
+
+def _as_indexed(dataset: Dataset, pulls: list[FakePull], indexed_at: datetime) -> list[FakePull]:
+    """The pull requests as an index that caught up with writes until `indexed_at` has them."""
+    seen: list[FakePull] = []
+    for pull in pulls:
+        if pull.updated_at > indexed_at:
+            before = dataset.index_before.get(pull.id)
+            if before is None or before.updated_at > indexed_at:
+                continue
+            pull = before
+        seen.append(pull)
+    return seen
 
 
 def _parse(

@@ -3,10 +3,16 @@
 What can change between two refreshes, and how each is caught:
 
 * pull requests: any change to a PR (new, edited, merged, closed, reopened) bumps its
-  `updated_at`, so one search `updated:>=<last collection - UPDATED_MARGIN>` finds every
-  PR that changed; they replace the kept ones by (repo, number). Merged and closed PRs
-  that did not change are kept with their files and stats. The margin covers GitHub's
-  search index lagging behind a write and clocks that disagree a little;
+  `updated_at`, so one search `updated:>=<watermark>` finds every PR that changed; they
+  replace the kept ones by (repo, number), whatever their age, so a PR closed without
+  merging leaves the reports and a merged one counts as merged. Merged and closed PRs that
+  did not change are kept with their files and stats. The watermark is what GitHub itself
+  answered, not our clock: the newest `updatedAt` among the kept PRs, less `UPDATED_MARGIN`.
+  GitHub's search index trails writes, so a PR changed shortly before a refresh may be found
+  only later, with an `updatedAt` older than that refresh: a watermark taken from the wall
+  clock would skip it for good, while anything newer than what the index had shown is still
+  above this one. The margin covers writes indexed out of order (up to an hour apart); it
+  costs re-reading the PRs updated in that hour, which ride in the same single search page;
 * the profile rides along with that search's first page, as in a full collection;
 * repositories (description, stargazerCount, language): every kept repository is
   re-read, 100 per query (1 point), together with the newest stargazers of those whose
@@ -96,7 +102,7 @@ async def refresh(
     search = PullRequestSearch(
         client,
         previous.login,
-        qualifiers=f"updated:>={iso(previous.collected_at - UPDATED_MARGIN)}",
+        qualifiers=f"updated:>={iso(watermark(previous))}",
         public_only=previous.private_mode == "off",
         page_size=previous.search_page_size,
         ride_along=ride.search_fields() if ride else None,
@@ -142,6 +148,13 @@ async def refresh(
         reviews=user_reviews,
         reviews_collected_at=reviews_at,
     )
+
+
+def watermark(previous: Collection) -> datetime:
+    """Where the next search for changed PRs starts: the newest change GitHub has shown us
+    (never later than when we looked), less the margin for writes indexed out of order."""
+    newest = max((p.updated_at for p in previous.pull_requests), default=GITHUB_EPOCH)
+    return min(newest, previous.collected_at) - UPDATED_MARGIN
 
 
 async def _nothing() -> None:

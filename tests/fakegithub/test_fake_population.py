@@ -325,3 +325,40 @@ def test_churn_works_on_the_demo_dataset_too() -> None:
     assert [s.starred_at for s in rocket.stars] == sorted(s.starred_at for s in rocket.stars)
     assert len({s.login for s in rocket.stars}) == len(rocket.stars)
     assert all(p.updated_at <= NOW for p in ds.pulls)
+
+
+def test_churn_dates_nothing_before_the_last_answered_request() -> None:
+    """A change on GitHub is dated when it happens, after whatever a client read before it:
+    churn never puts a new pull request, a state change or a star behind the fake's last answer
+    (a client would never see it: that is the search index's lag, a fault of its own)."""
+    ds = build_dataset(anchor=ANCHOR)
+    clock = [ANCHOR.timestamp() + 6 * 3600]
+    with FakeGitHubServer(ds, FakeConfig(clock=lambda: clock[0])) as server, httpx.Client(
+        base_url=server.url, timeout=30
+    ) as gh:
+        assert gh.get("/users/Mona-Lisa", headers=AUTH).status_code == 200
+        read = datetime.fromtimestamp(clock[0], UTC)
+        clock[0] += 3600
+        summary = gh.post("/_fake/churn", json={"days": 1}).json()
+    assert summary["pulls_opened"] + summary["pulls_merged"] + summary["pulls_closed"] > 0
+    changed = [p for p in ds.pulls if p.updated_at > ANCHOR]
+    assert changed and all(p.updated_at > read for p in changed)
+
+
+def test_a_lagging_search_index_shows_changes_only_once_it_catches_up() -> None:
+    """`search_lag_seconds`: a new pull request is not found yet, a merged one still shows open."""
+    ds = build_dataset(anchor=ANCHOR)
+    clock = [NOW.timestamp()]
+    query = {"q": "is:pr author:steady-sam", "per_page": 100}
+    with FakeGitHubServer(ds, FakeConfig(clock=lambda: clock[0])) as server, httpx.Client(
+        base_url=server.url, timeout=30
+    ) as gh:
+        pull = next(p for p in ds.pulls_by("steady-sam") if p.state == "open")
+        server.app_state.set_pull_state(pull.repo, pull.number, "merged", at=NOW - timedelta(minutes=10))
+        new = server.app_state.add_pull(pull.repo, "steady-sam", created_at=NOW - timedelta(minutes=5))
+        gh.post("/_fake/faults", json={"search_lag_seconds": 3600}).raise_for_status()
+        lagging = {i["id"]: i for i in gh.get("/search/issues", params=query, headers=AUTH).json()["items"]}
+        assert new.id not in lagging and lagging[pull.id]["state"] == "open"
+        clock[0] += 3600
+        caught_up = {i["id"]: i for i in gh.get("/search/issues", params=query, headers=AUTH).json()["items"]}
+        assert new.id in caught_up and caught_up[pull.id]["pull_request"]["merged_at"] is not None

@@ -134,3 +134,31 @@ def test_refresh_after_changes_matches_the_dataset(cron: Cron) -> None:
     assert cost(changed) < cron.first_cost, (changed["cost"], cron.first_cost)
     assert cron.report("Mona-Lisa", "1_year")["total_prs"] == before + 2
     assert_reports_match_dataset(cron)
+
+
+def test_changes_github_indexes_late_are_found_by_the_next_refresh(tmp_path: Path) -> None:
+    """GitHub's search index trails writes. A new PR, a PR merged and an old PR closed without
+    merging, all written 2.5 hours before the first refresh while the index is 3 hours behind,
+    are invisible (or show as they were) then; once the index catches up, the next refresh must
+    find them, although their `updatedAt` is older than the first refresh minus any margin
+    taken from the wall clock."""
+    with FakeGitHubServer(build_dataset()) as fake:
+        cron, state, ds = Cron(fake, tmp_path), fake.app_state, fake.dataset
+        written = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2, minutes=30)
+        mona_repo = next(p.repo for p in ds.pulls_by("Mona-Lisa") if p.repo.startswith("octo-org/"))
+        state.add_pull(mona_repo, "Mona-Lisa", title="Indexed late", created_at=written)
+        open_prs = sorted((p for p in ds.pulls_by("Mona-Lisa") if p.state == "open"), key=lambda p: p.created_at)
+        old, recent = open_prs[0], open_prs[-2]
+        assert old.created_at < written - timedelta(days=365)  # a PR of any age changes state
+        state.set_pull_state(old.repo, old.number, "closed", at=written)
+        state.set_pull_state(recent.repo, recent.number, "merged", at=written)
+        lag = {"search_lag_seconds": 3 * 3600}
+        httpx.post(fake.url + "/_fake/faults", json=lag, timeout=30).raise_for_status()
+        cron.run()
+        first = cron.report("Mona-Lisa", "all_time")
+        httpx.post(fake.url + "/_fake/faults", json={"search_lag_seconds": 0}, timeout=30).raise_for_status()
+        cron.run("--force")
+        after = cron.report("Mona-Lisa", "all_time")
+        assert after["total_prs"] == first["total_prs"]  # one new, one closed unmerged: left the report
+        assert after["merged_count"] == first["merged_count"] + 1
+        assert_reports_match_dataset(cron)
