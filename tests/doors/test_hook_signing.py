@@ -9,6 +9,9 @@ the fake GitHub behind them, the replay memory in a real SQLite file or a real r
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -88,19 +91,29 @@ def test_a_captured_signature_refreshes_nobody_else(
 ) -> None:
     probe = Probe()
     hook = start(probe=probe)
-    captured = sign_request(SECRET, "POST", "/refresh/mona-lisa", body, int(hook.clock.epoch()))
-    assert post(hook, "/refresh/mona-lisa", captured, body).status_code == 202  # the genuine delivery
-    hook.call(lambda r: r.drain())
     made_up = [f"made-up-{i}" for i in range(300)]
+    # GitHub's webhook form, which the hook used to take: the body alone signed, the user
+    # in the URL. Captured once, it named anyone.
+    body_only = {
+        "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
+        "X-GitHub-Delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+    }
+    # The signature of one real request to mona-lisa, captured with its headers.
+    captured = sign_request(SECRET, "POST", "/refresh/mona-lisa", body, int(hook.clock.epoch()))
     with httpx.Client(base_url=hook.url) as client:
-        answers = [client.post(f"/refresh/{name}", content=body, headers=captured) for name in made_up]
-        answers += [
+        legacy = [client.post(f"/refresh/{name}", content=body, headers=body_only) for name in made_up]
+        assert {a.status_code for a in legacy} == {401}  # no timestamp: not a signature any more
+        assert tracked(hook) == sorted(u.lower() for u in TRACKED)
+        assert client.post("/refresh/mona-lisa", content=body, headers=captured).status_code == 202
+        hook.call(lambda r: r.drain())
+        replayed = [client.post(f"/refresh/{name}", content=body, headers=captured) for name in made_up]
+        replayed += [
             client.post(f"/refresh/mona-lisa?period={period}", content=body, headers=captured)
             for period in PERIODS
         ]
-        answers.append(client.post("/refresh/Mona-Lisa", content=body, headers=captured))
-    assert {a.status_code for a in answers} == {403}
-    assert {a.json()["error"] for a in answers} == {"wrong credentials"}
+        replayed.append(client.post("/refresh/Mona-Lisa", content=body, headers=captured))
+    assert {a.status_code for a in replayed} == {403}
+    assert {a.json()["error"] for a in replayed} == {"wrong credentials"}
     hook.call(lambda r: r.drain())
     assert tracked(hook) == sorted(u.lower() for u in TRACKED)  # no made-up name became tracked
     assert set(searches(fake)) == {"mona-lisa"}  # GitHub was asked about nobody else
@@ -231,3 +244,40 @@ async def test_remember_once_on_redis_is_one_key_with_a_ttl(redis_url: str) -> N
         assert await store.remember_once("hook:delivery:short", 600, now=0)
     finally:
         await store.close()
+
+
+# --- the documented scheme, for callers ---------------------------------------------------
+
+# The README's example, as it is printed there (the hook's address and the secret set first).
+SHELL_EXAMPLE = r"""
+target='/refresh/octocat?period=1_year'
+body='{}'
+ts=$(date +%s)
+id=$(cat /proc/sys/kernel/random/uuid)
+sig=$({ printf '%s\n%s\n%s\n%s\n' "$ts" "$id" POST "$target"; printf '%s' "$body"; } |
+      openssl dgst -sha256 -hmac "$GITBRAG_HOOK_SECRET" -r | cut -d' ' -f1)
+curl -sS -X POST "$HOOK$target" --data-binary "$body" \
+     -H "X-Gitbrag-Timestamp: $ts" -H "X-GitHub-Delivery: $id" -H "X-Hub-Signature-256: sha256=$sig"
+"""
+
+
+def test_the_documented_openssl_example_works(start: Start) -> None:
+    hook = start()
+    env = {"HOOK": hook.url, "GITBRAG_HOOK_SECRET": SECRET, "PATH": "/usr/bin:/bin"}
+    answer = subprocess.run(
+        ["bash", "-c", SHELL_EXAMPLE], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert '"status":"scheduled"' in answer.stdout, answer.stdout + answer.stderr
+
+
+def test_sign_request_is_the_documented_message() -> None:
+    """An independent reading of the documented scheme agrees with the helper."""
+    message = b"1700000000\nabc-1\nPOST\n/refresh/octocat?period=all_time\n" + b'{"a": 1}'
+    digest = hmac.new(b"k", message, hashlib.sha256).hexdigest()
+    assert sign_request(
+        "k", "post", "/refresh/octocat?period=all_time", b'{"a": 1}', 1700000000, "abc-1"
+    ) == {
+        "X-Gitbrag-Timestamp": "1700000000",
+        "X-GitHub-Delivery": "abc-1",
+        "X-Hub-Signature-256": "sha256=" + digest,
+    }
