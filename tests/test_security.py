@@ -16,8 +16,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import signal
@@ -31,6 +29,7 @@ import httpx
 import pytest
 import redis
 
+from gitbrag.doors.hook import sign_request
 from gitbrag.fakegithub.app import FakeConfig
 from gitbrag.fakegithub.dataset import HOSTILE_STRINGS
 from gitbrag.fakegithub.limits import token_id
@@ -122,10 +121,8 @@ def session(tmp_path_factory: pytest.TempPathFactory, redis_server: object) -> I
                 wrong = http.post("/refresh/steady-sam", headers={"Authorization": "Bearer not-it"})
                 assert wrong.status_code == 403
                 body = b"{}"
-                signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-                signed = http.post(
-                    "/refresh/mona-lisa", content=body, headers={"X-Hub-Signature-256": signature}
-                )
+                signature = sign_request(SECRET, "POST", "/refresh/mona-lisa", body)
+                signed = http.post("/refresh/mona-lisa", content=body, headers=signature)
                 assert signed.status_code == 202
 
                 gh.app_state.config.revoked_tokens = frozenset(TOKENS)  # both tokens revoked

@@ -170,3 +170,13 @@ class Store(Protocol):
         seconds left. The hook uses it so an anonymous "Refresh now" button cannot make
         the service spend GitHub's rate limit on one user over and over."""
         ...
+
+    # --- one-time keys -------------------------------------------------------
+    # Same clock rule as claims: SQLite uses `now`, Redis its server time.
+
+    async def remember_once(self, key: str, ttl: float, now: float) -> bool:
+        """Atomically remember `key` for `ttl` seconds: True when it was not remembered
+        already (the caller is the first), False when it was. The hook keys each signed
+        request's delivery id with it (`hook:delivery:<id>`), so a captured request replayed
+        to any replica sharing the store is refused while its timestamp is still accepted."""
+        ...

@@ -479,6 +479,19 @@ class RedisStore:
         left_ms = int(await self._cooldown(keys=[_cooldown_key(login)], args=[_ms(seconds)]))
         return None if left_ms < 0 else left_ms / 1000
 
+    # --- one-time keys ----------------------------------------------------------
+
+    async def remember_once(self, key: str, ttl: float, now: float) -> bool:
+        """`SET gitbrag:once:<key> 1 NX PX <ttl>`: one atomic command, so of two replicas
+        that present the same key at once exactly one gets True; the server's clock expires
+        it (`now` is ignored). The hook's delivery ids are `gitbrag:once:hook:delivery:<id>`."""
+        return bool(await self._redis.set(_once_key(key), "1", nx=True, px=_ms(ttl)))
+
 
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
+
+
+def _once_key(key: str) -> str:
+    """`remember_once`'s keys: `hook:delivery:abc` -> `gitbrag:once:hook:delivery:abc`."""
+    return "gitbrag:once:" + key

@@ -402,3 +402,34 @@ class SQLiteStore:
             last_error=row["last_error"],
             failures=row["failures"],
         )
+
+    # --- one-time keys ------------------------------------------------------------
+
+    async def remember_once(self, key: str, ttl: float, now: float) -> bool:
+        """A row of `once_keys` (created here on first use): in one BEGIN IMMEDIATE
+        transaction, forget the expired keys, then INSERT OR IGNORE; a row inserted means
+        the caller is the first. Processes sharing the file see one another's keys.
+
+        Unlike cooldowns, an expiry set while the clock was ahead is not clamped: a key
+        kept too long costs a row, one forgotten too early would let a replay through."""
+
+        def work() -> bool:
+            with self._transaction() as conn:
+                for statement in ONCE_SCHEMA:
+                    conn.execute(statement)
+                conn.execute("DELETE FROM once_keys WHERE expires_at <= ?", (now,))
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO once_keys (key, expires_at) VALUES (?, ?)", (key, now + ttl)
+                )
+                return cur.rowcount == 1
+
+        return await self._run(work)
+
+
+# `remember_once`'s table, created by its first call (inside its transaction).
+ONCE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS once_keys ("
+    " key TEXT PRIMARY KEY,"  # e.g. hook:delivery:<id>
+    " expires_at REAL NOT NULL)",  # forgotten at this time (the caller's clock)
+    "CREATE INDEX IF NOT EXISTS once_keys_by_expiry ON once_keys (expires_at)",
+)

@@ -20,12 +20,29 @@ Why it is built this way:
   tracked, the user's cooldown (consumed even when the claim is then refused), and
   only then the claim.
 * Who may trigger what. With GITBRAG_HOOK_SECRET a request must carry
-  `Authorization: Bearer <secret>` or a webhook-style `X-Hub-Signature-256` (HMAC-SHA256
-  of the body), compared in constant time (401 without, 403 when wrong), and may add a
-  user not tracked yet unless GITBRAG_ALLOW_NEW_USERS=false (then 403). Without a
+  `Authorization: Bearer <secret>` or a signature (below), compared in constant time
+  (401 without, 403 when wrong), and may add a user not tracked yet unless
+  GITBRAG_ALLOW_NEW_USERS=false (then 403). Without a
   secret anyone may refresh tracked users only (others: 404), each at most once per
   GITBRAG_FORCE_COOLDOWN_SECONDS: enough for a "Refresh now" button on the static site
   (CORS lets the site's origin POST), not enough to spend the rate limit on arbitrary names.
+* A signature authorises exactly one request. GitHub shows a webhook's deliveries, headers
+  and body, to the repository's admins, so a signature over the body alone, with the user
+  in the URL, could be replayed for any user, any number of times. Here it is
+
+      X-Gitbrag-Timestamp: <unix seconds>
+      X-GitHub-Delivery:   <a new id for each request: 1-128 of A-Z a-z 0-9 . _ : ->
+      X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, message)>
+      message = "<timestamp>\n<delivery>\n<METHOD>\n<path>[?<query>]\n" + body
+
+  (`sign_request` makes these headers). The request target is the one the hook receives
+  (the login and the period are in it), so a captured signature is worth nothing for
+  another user or period; a timestamp more than `SIGNATURE_MAX_AGE_SECONDS` old or ahead is
+  refused (401), and a delivery id already used within that window is refused (409), by
+  every replica sharing the store (`Store.remember_once`, key `hook:delivery:<id>`). When
+  the store cannot say whether the id is new, a signed request is refused (503): failing
+  open would let replays through. The id is used up by the first request that passes the
+  signature check, whatever its answer: to retry, sign again with a new id.
 * Every answer is JSON; errors are `{"error": message}` and never carry a trace.
 * Slow or silent clients cannot hold it: each request must arrive whole within 10 s, and
   connections are capped at half the file-descriptor limit, the longest-waiting dropped
@@ -39,7 +56,10 @@ import hashlib
 import hmac
 import logging
 import math
+import re
 import socket
+import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -49,7 +69,6 @@ from urllib.parse import urlsplit
 import uvicorn
 from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -78,6 +97,15 @@ T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]
 
 BODY_LIMIT = 64 * 1024  # a webhook payload is a few KiB; nothing else needs a body
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+TIMESTAMP_HEADER = "X-Gitbrag-Timestamp"
+DELIVERY_HEADER = "X-GitHub-Delivery"
+# A signed request is accepted this long after its timestamp, and as far ahead of it (the
+# caller's clock may run fast); its delivery id is remembered for the whole span.
+SIGNATURE_MAX_AGE_SECONDS = 300
+DELIVERY_MEMORY_SECONDS = 2 * SIGNATURE_MAX_AGE_SECONDS
+DELIVERY_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # GitHub's are UUIDs
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
 DEFAULT_PERIOD = "1_year"
 LISTEN_BACKLOG = 2048
 STORE_ERRORS: tuple[type[BaseException], ...] = (StoreError, OSError)  # OSError: the state file's disk
@@ -87,7 +115,8 @@ ENDPOINTS: tuple[dict[str, str], ...] = (
         "method": "POST",
         "path": f"/refresh/<username>[?period={'|'.join(PERIODS)}]",
         "does": "regenerates the user's reports in the background (202); with GITBRAG_HOOK_SECRET set it "
-        "needs Authorization: Bearer <secret> or X-Hub-Signature-256; without, tracked users only, "
+        "needs Authorization: Bearer <secret> or X-Hub-Signature-256 with X-Gitbrag-Timestamp and "
+        "X-GitHub-Delivery (one request per signature); without, tracked users only, "
         "once per cooldown (429 with Retry-After)",
     },
     {
@@ -139,11 +168,46 @@ def bearer_ok(header: str, secret: bytes) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode("latin-1"), secret)
 
 
-def signature_ok(header: str, body: bytes, secret: bytes) -> bool:
-    """GitHub's webhook signature: `sha256=<hex HMAC-SHA256 of the raw body>`."""
+def signed_message(timestamp: str, delivery: str, method: str, target: bytes, body: bytes) -> bytes:
+    """What a signature covers: timestamp, delivery id, method and request target one per
+    line, then the body. Neither a header value nor a request target can hold a newline,
+    so no two requests share a message."""
+    head = f"{timestamp}\n{delivery}\n{method.upper()}\n".encode("latin-1")
+    return head + target + b"\n" + body
+
+
+def signature_ok(header: str, message: bytes, secret: bytes) -> bool:
+    """`sha256=<hex HMAC-SHA256(secret, message)>`, compared in constant time."""
     algorithm, _, digest = header.strip().partition("=")
-    expected = hmac.new(secret, body, hashlib.sha256).hexdigest().encode()
+    expected = hmac.new(secret, message, hashlib.sha256).hexdigest().encode()
     return algorithm == "sha256" and hmac.compare_digest(digest.encode("latin-1"), expected)
+
+
+def sign_request(
+    secret: str | bytes,
+    method: str,
+    target: str,
+    body: bytes = b"",
+    timestamp: int | None = None,
+    delivery: str | None = None,
+) -> dict[str, str]:
+    """The headers that authorise exactly this request to a hook with `secret`: `target` is
+    the path and query as sent (`/refresh/octocat?period=1_year`, percent-encoded ASCII);
+    `timestamp` defaults to now, `delivery` to a new UUID. Each call with the defaults is a
+    new delivery: sign every request, retries included, again."""
+    key = secret.encode() if isinstance(secret, str) else secret
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    delivery = str(uuid.uuid4()) if delivery is None else delivery
+    message = signed_message(stamp, delivery, method, target.encode("ascii"), body)
+    digest = hmac.new(key, message, hashlib.sha256).hexdigest()
+    return {TIMESTAMP_HEADER: stamp, DELIVERY_HEADER: delivery, SIGNATURE_HEADER: "sha256=" + digest}
+
+
+def request_target(request: Request) -> bytes:
+    """The path and query as the client sent them (before any decoding): what it signed."""
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    query: bytes = request.scope.get("query_string", b"")
+    return bytes(raw_path) + (b"?" + query if query else b"")
 
 
 class Hook:
@@ -173,7 +237,7 @@ class Hook:
         if period not in PERIODS:
             raise HTTPException(400, f"unknown period; expected one of {', '.join(PERIODS)}")
         body = await read_body(request)
-        self.authorize(request.headers, body)
+        await self.authorize(request, body)
         await self.ensure_tracked(login)
         await self.cool_down(login)
         target = Target(login, period, force=True)
@@ -188,21 +252,55 @@ class Hook:
         payload = {"status": status, "username": login, "period": period, "report_url": report_url}
         return JSONResponse(payload, status_code=202)
 
-    def authorize(self, headers: Headers, body: bytes) -> None:
+    async def authorize(self, request: Request, body: bytes) -> None:
+        """With a secret: the bearer secret, or a signature of this very request that was
+        never presented before (see the module's docstring)."""
         if self.secret is None:
             return
-        bearer, signature = headers.get("authorization"), headers.get("x-hub-signature-256")
+        headers = request.headers
+        bearer, signature = headers.get("authorization"), headers.get(SIGNATURE_HEADER)
         if bearer is None and signature is None:
             raise HTTPException(
                 401,
-                "authentication required: Authorization: Bearer <secret> or X-Hub-Signature-256",
+                f"authentication required: Authorization: Bearer <secret> or {SIGNATURE_HEADER}",
                 headers={"WWW-Authenticate": "Bearer"},
             )
         if bearer is not None and bearer_ok(bearer, self.secret):
             return
-        if signature is not None and signature_ok(signature, body, self.secret):
+        if signature is None:
+            raise HTTPException(403, "wrong credentials")
+        delivery = self.verify_signature(request, signature, body, self.secret)
+        await self.use_once(delivery)
+
+    def verify_signature(self, request: Request, signature: str, body: bytes, secret: bytes) -> str:
+        """The delivery id of a request signed with `secret` within the time window."""
+        stamp = request.headers.get(TIMESTAMP_HEADER, "").strip()
+        delivery = request.headers.get(DELIVERY_HEADER, "").strip()
+        if not TIMESTAMP.fullmatch(stamp) or not DELIVERY_ID.fullmatch(delivery):
+            raise HTTPException(
+                401,
+                f"a signed request needs {TIMESTAMP_HEADER} (unix seconds) and {DELIVERY_HEADER} "
+                "(a new id per request, 1-128 of A-Z a-z 0-9 . _ : -)",
+            )
+        message = signed_message(stamp, delivery, request.method, request_target(request), body)
+        if not signature_ok(signature, message, secret):
+            raise HTTPException(403, "wrong credentials")
+        if abs(self.clock() - int(stamp)) > SIGNATURE_MAX_AGE_SECONDS:
+            raise HTTPException(
+                401,
+                f"the signature's {TIMESTAMP_HEADER} is more than {SIGNATURE_MAX_AGE_SECONDS} s "
+                "from the hook's clock; sign the request again",
+            )
+        return delivery
+
+    async def use_once(self, delivery: str) -> None:
+        """Remember the delivery id in the store, shared by every replica; refuse it when it
+        was seen. A store that cannot answer refuses the request (503): fail closed."""
+        key = f"hook:delivery:{delivery}"
+        if await from_store(self.store.remember_once(key, DELIVERY_MEMORY_SECONDS, self.clock())):
             return
-        raise HTTPException(403, "wrong credentials")
+        log.warning("replayed hook delivery refused", extra={"delivery": delivery})
+        raise HTTPException(409, f"this {DELIVERY_HEADER} was already used; sign each request with a new id")
 
     async def ensure_tracked(self, login: Login) -> None:
         """Tracked users pass; others are added only by an authenticated caller."""
@@ -367,7 +465,7 @@ def create_app(refresher: Refresher, settings: Settings, *, clock: Seconds = epo
         CORSMiddleware,
         allow_origins=[site_origin(settings.base_url)] if settings.base_url else ["*"],
         allow_methods=["POST"],
-        allow_headers=["Content-Type", "Authorization", "X-Hub-Signature-256"],
+        allow_headers=["Content-Type", "Authorization", SIGNATURE_HEADER, TIMESTAMP_HEADER, DELIVERY_HEADER],
         expose_headers=["Retry-After"],
         allow_credentials=False,
         max_age=600,

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import signal
 import socket
 import subprocess
@@ -22,7 +20,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from gitbrag.doors.hook import BODY_LIMIT, HookServer, create_app
+from gitbrag.doors.hook import BODY_LIMIT, HookServer, create_app, sign_request
 from gitbrag.doors.runtime import open_refresher
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.models import PERIODS, logins
@@ -198,8 +196,9 @@ def outside_site(root: Path) -> dict[str, int]:
     }
 
 
-def sign(body: bytes, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(body: bytes, secret: str = SECRET, target: str = "/refresh/zero-zoe") -> dict[str, str]:
+    """Headers signing one POST of `body` to `target` (a new delivery id each call)."""
+    return sign_request(secret, "POST", target, body)
 
 
 # --- POST /refresh ------------------------------------------------------------------
@@ -302,15 +301,16 @@ def test_with_a_secret_bearer_and_signature_are_checked(
     for headers in (
         {"Authorization": "Bearer wrong"},
         {"Authorization": f"Basic {SECRET}"},
-        {"X-Hub-Signature-256": sign(body, "wrong")},
-        {"X-Hub-Signature-256": sign(b"another body")},
-        {"X-Hub-Signature-256": sign(body).replace("sha256=", "sha1=")},
+        sign(body, "wrong"),
+        sign(b"another body"),
+        sign(body, target="/refresh/steady-sam"),
+        {k: v.replace("sha256=", "sha1=") for k, v in sign(body).items()},
     ):
         assert httpx.post(url, content=body, headers=headers).status_code == 403, headers
     assert searches(fake) == {}  # nothing rejected reached GitHub
     assert httpx.post(url, headers={"Authorization": f"Bearer {SECRET}"}).status_code == 202
     hook.call(lambda r: r.drain())
-    signed = httpx.post(url, content=body, headers={"X-Hub-Signature-256": sign(body)})
+    signed = httpx.post(url, content=body, headers=sign(body))
     assert signed.status_code == 202
 
 

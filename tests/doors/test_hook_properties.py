@@ -127,6 +127,8 @@ header_names = st.one_of(
         [
             "Authorization",
             "X-Hub-Signature-256",
+            "X-Gitbrag-Timestamp",
+            "X-GitHub-Delivery",
             "Origin",
             "Content-Type",
             "Accept",
