@@ -333,9 +333,10 @@ def test_churn_dates_nothing_before_the_last_answered_request() -> None:
     (a client would never see it: that is the search index's lag, a fault of its own)."""
     ds = build_dataset(anchor=ANCHOR)
     clock = [ANCHOR.timestamp() + 6 * 3600]
-    with FakeGitHubServer(ds, FakeConfig(clock=lambda: clock[0])) as server, httpx.Client(
-        base_url=server.url, timeout=30
-    ) as gh:
+    with (
+        FakeGitHubServer(ds, FakeConfig(clock=lambda: clock[0])) as server,
+        httpx.Client(base_url=server.url, timeout=30) as gh,
+    ):
         assert gh.get("/users/Mona-Lisa", headers=AUTH).status_code == 200
         read = datetime.fromtimestamp(clock[0], UTC)
         clock[0] += 3600
@@ -350,9 +351,10 @@ def test_a_lagging_search_index_shows_changes_only_once_it_catches_up() -> None:
     ds = build_dataset(anchor=ANCHOR)
     clock = [NOW.timestamp()]
     query = {"q": "is:pr author:steady-sam", "per_page": 100}
-    with FakeGitHubServer(ds, FakeConfig(clock=lambda: clock[0])) as server, httpx.Client(
-        base_url=server.url, timeout=30
-    ) as gh:
+    with (
+        FakeGitHubServer(ds, FakeConfig(clock=lambda: clock[0])) as server,
+        httpx.Client(base_url=server.url, timeout=30) as gh,
+    ):
         pull = next(p for p in ds.pulls_by("steady-sam") if p.state == "open")
         server.app_state.set_pull_state(pull.repo, pull.number, "merged", at=NOW - timedelta(minutes=10))
         new = server.app_state.add_pull(pull.repo, "steady-sam", created_at=NOW - timedelta(minutes=5))

@@ -147,7 +147,8 @@ def test_changes_github_indexes_late_are_found_by_the_next_refresh(tmp_path: Pat
         written = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2, minutes=30)
         mona_repo = next(p.repo for p in ds.pulls_by("Mona-Lisa") if p.repo.startswith("octo-org/"))
         state.add_pull(mona_repo, "Mona-Lisa", title="Indexed late", created_at=written)
-        open_prs = sorted((p for p in ds.pulls_by("Mona-Lisa") if p.state == "open"), key=lambda p: p.created_at)
+        mona_open = [p for p in ds.pulls_by("Mona-Lisa") if p.state == "open"]
+        open_prs = sorted(mona_open, key=lambda p: p.created_at)
         old, recent = open_prs[0], open_prs[-2]
         assert old.created_at < written - timedelta(days=365)  # a PR of any age changes state
         state.set_pull_state(old.repo, old.number, "closed", at=written)
