@@ -248,24 +248,22 @@ async def test_remember_once_on_redis_is_one_key_with_a_ttl(redis_url: str) -> N
 
 # --- the documented scheme, for callers ---------------------------------------------------
 
-# The README's example, as it is printed there (the hook's address and the secret set first).
-SHELL_EXAMPLE = r"""
-target='/refresh/octocat?period=1_year'
-body='{}'
-ts=$(date +%s)
-id=$(cat /proc/sys/kernel/random/uuid)
-sig=$({ printf '%s\n%s\n%s\n%s\n' "$ts" "$id" POST "$target"; printf '%s' "$body"; } |
-      openssl dgst -sha256 -hmac "$GITBRAG_HOOK_SECRET" -r | cut -d' ' -f1)
-curl -sS -X POST "$HOOK$target" --data-binary "$body" \
-     -H "X-Gitbrag-Timestamp: $ts" -H "X-GitHub-Delivery: $id" -H "X-Hub-Signature-256: sha256=$sig"
-"""
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_shell_example() -> str:
+    """The README's signing example, exactly as printed there (after "Signing a request")."""
+    text = README.read_text()
+    after = text[text.index("**Signing a request.**") :]
+    block = after[after.index("```sh\n") + len("```sh\n") :]
+    return block[: block.index("```")]
 
 
 def test_the_documented_openssl_example_works(start: Start) -> None:
     hook = start()
     env = {"HOOK": hook.url, "GITBRAG_HOOK_SECRET": SECRET, "PATH": "/usr/bin:/bin"}
     answer = subprocess.run(
-        ["bash", "-c", SHELL_EXAMPLE], env=env, capture_output=True, text=True, timeout=30
+        ["bash", "-c", readme_shell_example()], env=env, capture_output=True, text=True, timeout=30
     )
     assert '"status":"scheduled"' in answer.stdout, answer.stdout + answer.stderr
 
