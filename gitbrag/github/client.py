@@ -42,6 +42,7 @@ import asyncio
 import json
 import logging
 import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -440,7 +441,8 @@ class GitHubClient:
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=timeout,
-            headers={"User-Agent": "gitbrag", "X-GitHub-Api-Version": API_VERSION},
+            # gzip only: the answers are inflated by `_Inflater`, a step at a time.
+            headers={"User-Agent": "gitbrag", "X-GitHub-Api-Version": API_VERSION, "Accept-Encoding": "gzip"},
         )
 
     async def __aenter__(self) -> GitHubClient:
@@ -786,22 +788,25 @@ class GitHubClient:
                 call.method, call.url, headers=headers, params=call.params, json=call.json_body
             ) as response:
                 return response, await self._read_capped(response, call.url)
-        except httpx.DecodingError:
-            raise _Transient("an answer that does not decode as its Content-Encoding says") from None
         except httpx.TransportError as exc:
             raise _Transient(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
 
     async def _read_capped(self, response: httpx.Response, url: str) -> bytearray:
         """The decoded body, counted as it is decoded: past the cap, reading stops (a 1 MB gzip
-        bomb unpacking to 1 GiB held 8 GB read whole), and the answer is one clear error."""
+        bomb unpacking to 1 GiB held 8 GB read whole), and the answer is one clear error.
+
+        Inflated here rather than by httpx, which inflates each network read whole: a 64 KiB
+        read of a bomb is 64 MB at once. Here no step yields more than the cap has left."""
         body = bytearray()
-        async for chunk in response.aiter_bytes():
-            if len(body) + len(chunk) > self._max_bytes:
-                raise AnswerTooLarge(
-                    f"GitHub's answer for {_where(url)} is larger than {_size(self._max_bytes)} decoded "
-                    "(GITBRAG_GITHUB_MAX_RESPONSE_BYTES); not read further"
-                )
-            body += chunk
+        inflater = _Inflater(response.headers.get("content-encoding", ""), url)
+        async for raw in response.aiter_raw():
+            for chunk in inflater.feed(raw, self._max_bytes - len(body) + 1):
+                if len(body) + len(chunk) > self._max_bytes:
+                    raise AnswerTooLarge(
+                        f"GitHub's answer for {_where(url)} is larger than {_size(self._max_bytes)} decoded "
+                        "(GITBRAG_GITHUB_MAX_RESPONSE_BYTES); not read further"
+                    )
+                body += chunk
         return body
 
     async def _unless_interrupted(self, work: Coroutine[Any, Any, T]) -> T:
@@ -875,6 +880,33 @@ class GitHubClient:
         outcome = state.outcome.exception() if state.outcome else None
         # DEBUG: retries are routine; if they all fail, the caller gets GitHubUnavailable.
         log.debug("transient GitHub failure (%s); retrying", outcome, extra={"attempt": state.attempt_number})
+
+
+class _Inflater:
+    """A body's Content-Encoding undone step by step, no step larger than asked (`feed`).
+
+    gzip and deflate, what the client asks for (`Accept-Encoding`); anything else is not an
+    answer it can read."""
+
+    def __init__(self, encoding: str, url: str) -> None:
+        encoding = encoding.strip().lower()
+        self._zlib: Any = None
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib, by its header
+        elif encoding not in ("", "identity"):
+            raise MalformedAnswer(f"GitHub's answer for {_where(url)} has an unknown Content-Encoding")
+
+    def feed(self, data: bytes, most: int) -> Iterator[bytes]:
+        """`data` decoded, in pieces of at most `most` bytes (the compressed rest is kept)."""
+        if self._zlib is None:
+            yield data
+            return
+        try:
+            yield self._zlib.decompress(data, most)
+            while self._zlib.unconsumed_tail:
+                yield self._zlib.decompress(self._zlib.unconsumed_tail, most)
+        except zlib.error:
+            raise _Transient("an answer that does not decode as its Content-Encoding says") from None
 
 
 def _timed_out(status: int, body: Any) -> bool:
