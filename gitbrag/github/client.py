@@ -799,7 +799,9 @@ class GitHubClient:
         read of a bomb is 64 MB at once. Here no step yields more than the cap has left."""
         body = bytearray()
         inflater = _Inflater(response.headers.get("content-encoding", ""), url)
-        async for raw in response.aiter_raw():
+        # Not compressed: httpx's own iteration (it also serves a body already read).
+        chunks = response.aiter_raw() if inflater.inflates else response.aiter_bytes()
+        async for raw in chunks:
             for chunk in inflater.feed(raw, self._max_bytes - len(body) + 1):
                 if len(body) + len(chunk) > self._max_bytes:
                     raise AnswerTooLarge(
@@ -895,6 +897,10 @@ class _Inflater:
             self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib, by its header
         elif encoding not in ("", "identity"):
             raise MalformedAnswer(f"GitHub's answer for {_where(url)} has an unknown Content-Encoding")
+
+    @property
+    def inflates(self) -> bool:
+        return self._zlib is not None
 
     def feed(self, data: bytes, most: int) -> Iterator[bytes]:
         """`data` decoded, in pieces of at most `most` bytes (the compressed rest is kept)."""
