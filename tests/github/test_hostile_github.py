@@ -30,6 +30,7 @@ from starlette.responses import Response
 
 from gitbrag.coordination import SQLiteStore
 from gitbrag.doors.runtime import make_client
+from gitbrag.doors.shutdown import Shutdown
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.models import Login
 from gitbrag.publish.publisher import Publisher
@@ -64,11 +65,13 @@ def world() -> Iterator[World]:
 
 
 @asynccontextmanager
-async def refresher(tmp_path: Path, api_url: str, **settings: Any) -> AsyncIterator[Refresher]:
+async def refresher(
+    tmp_path: Path, api_url: str, shutdown: Shutdown | None = None, **settings: Any
+) -> AsyncIterator[Refresher]:
     """A refresher whose GitHub client is wired from settings, as the doors wire it."""
     config = Settings(_env_file=None, github_token=SecretStr(TOKEN), github_api_url=api_url, **settings)
     store = SQLiteStore(tmp_path / "state.sqlite3")
-    async with make_client(config) as client:
+    async with make_client(config, shutdown=shutdown) as client:
         yield Refresher(store=store, client=client, publisher=Publisher(tmp_path / "site"), max_concurrent=1)
     await store.close()
 
@@ -186,14 +189,19 @@ async def test_a_collection_learnt_from_a_faulty_answer_is_collected_again_not_r
 # --- case 4: a whole-request deadline, and SIGTERM ends a run ----------------------------------
 
 
-async def test_an_answer_trickling_a_byte_at_a_time_ends_at_the_request_deadline(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stoppable", [False, True], ids=["plain", "with-shutdown"])
+async def test_an_answer_trickling_a_byte_at_a_time_ends_at_the_request_deadline(
+    tmp_path: Path, stoppable: bool
+) -> None:
+    """Also when the client races each request against a stop request (as the doors wire it)."""
     with world() as w:
 
         async def trickling_graphql(request: Request, body: bytes) -> Response | None:
             return trickle(b'{"data": {}}' * 1000, every=0.05) if request.url.path == "/graphql" else None
 
         w.hostile.rule = trickling_graphql
-        async with refresher(tmp_path, w.proxy, github_request_deadline_seconds=1) as r:
+        shutdown = Shutdown() if stoppable else None
+        async with refresher(tmp_path, w.proxy, shutdown, github_request_deadline_seconds=1) as r:
             started = time.monotonic()
             outcome = await refresh(r, SMALL_USER, within=20)
         assert time.monotonic() - started < 10
@@ -224,13 +232,20 @@ def test_a_trickling_preflight_fails_the_cron_run_with_one_line(tmp_path: Path) 
     assert TOKEN not in result.stdout + result.stderr and "Traceback" not in result.stderr
 
 
-def test_sigterm_ends_a_cron_run_stuck_on_a_trickling_answer_at_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("stuck_on", "summary"),
+    [("/rate_limit", "refreshed=0 skipped=0 failed=0"), ("/graphql", "refreshed=0 skipped=4 failed=0")],
+    ids=["preflight", "graphql"],
+)
+def test_sigterm_ends_a_cron_run_stuck_on_a_trickling_answer_at_once(
+    tmp_path: Path, stuck_on: str, summary: str
+) -> None:
     """The default deadline (a minute) is not waited out: a stop drops the request in flight
     after a short grace, the claim is released, and the run exits as stopped by SIGTERM."""
     with world() as w:
 
         async def trickling_graphql(request: Request, body: bytes) -> Response | None:
-            return trickle(b" " * 100_000, every=0.05) if request.url.path == "/graphql" else None
+            return trickle(b" " * 100_000, every=0.05) if request.url.path == stuck_on else None
 
         w.hostile.rule = trickling_graphql
         env = clean_env(GITHUB_TOKEN=TOKEN, GITBRAG_GITHUB_API_URL=w.proxy)
@@ -249,7 +264,7 @@ def test_sigterm_ends_a_cron_run_stuck_on_a_trickling_answer_at_once(tmp_path: P
     assert time.monotonic() - stopped < 8
     assert run.returncode == 128 + signal.SIGTERM, err[-2000:]
     assert "stopped by SIGTERM" in err and "Traceback" not in err
-    assert out.strip().splitlines()[-1] == "refreshed=0 skipped=4 failed=0"
+    assert out.strip().splitlines()[-1] == summary
 
 
 # --- case 5: a cap on each answer's decoded size ------------------------------------------------
