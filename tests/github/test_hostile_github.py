@@ -31,6 +31,7 @@ from starlette.responses import Response
 from gitbrag.coordination import SQLiteStore
 from gitbrag.doors.runtime import make_client
 from gitbrag.doors.shutdown import Shutdown
+from gitbrag.fakegithub.limits import ANONYMOUS
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.models import Login
 from gitbrag.publish.publisher import Publisher
@@ -162,6 +163,9 @@ async def test_a_moved_repository_s_301_is_followed_with_the_token_and_every_fil
             assert gh.app_state.stats.faults["moved"] == 1  # the files' first page was answered 301
             assert outcome.status == "refreshed", outcome.error
             assert (await kept_files(r))[BIG_PR] == BIG_PR_FILES
+        stats = gh.app_state.stats
+        assert stats.requests["GET /repositories/{repo_id:int}/pulls/{number:int}/files"] == 2  # both pages
+        assert ANONYMOUS not in stats.tokens  # the redirect was followed with the token
         for period in ("1_year", "all_time"):
             assert report_json(tmp_path / "site", period=period)["prs_with_capped_files"] == 0
 
@@ -204,9 +208,11 @@ async def test_an_answer_trickling_a_byte_at_a_time_ends_at_the_request_deadline
         async with refresher(tmp_path, w.proxy, shutdown, github_request_deadline_seconds=1) as r:
             started = time.monotonic()
             outcome = await refresh(r, SMALL_USER, within=20)
+            claims = await r.store.active_tasks(Login(SMALL_USER), time.time())
         assert time.monotonic() - started < 10
         assert outcome.status == "failed"
         assert_one_clean_line(outcome.error, "/graphql did not arrive whole within 1s")
+        assert claims == []  # the hung refresh ended and let go of its claim: anyone may refresh the user
 
 
 def test_a_trickling_preflight_fails_the_cron_run_with_one_line(tmp_path: Path) -> None:
