@@ -19,8 +19,9 @@ GitHub punishes clients that ignore its limits. So every request goes through:
   every refresh using the client;
 * a deadline for the whole of each request (`deadline`: sent, answered and read whole, however
   the bytes trickle) and a cap on each answer's decoded size (`max_response_bytes`, counted
-  as it is decoded, so a gzip bomb stops there), both settings; a stop request
-  (`interrupt`) ends a request in flight at once;
+  as it is decoded, so a gzip bomb stops there), both settings; a deadline overrun is not
+  resent (GitHub itself gives up after 10 s); on a stop request (`interrupt`) an answer in
+  flight gets `STOP_GRACE` seconds, then the request is dropped;
 * the token only ever goes to the configured origins (scheme, host, port): a `Link` next
   page or a redirect elsewhere fails the request; GitHub's redirects for moved repositories
   (301 and friends) on that origin are followed, never read as an answer;
