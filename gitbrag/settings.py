@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     # Requests open at once per token, shared by every refresh of the process (GitHub
     # asks for few concurrent requests and caps them at 100 per account).
     github_max_in_flight: int = Field(default=10, ge=1, le=100)
+    # The whole of one request to GitHub (sent, answered, read), however its bytes trickle:
+    # GitHub stops its own work after 10 s, so a minute is ample (`client.DEFAULT_REQUEST_DEADLINE`).
+    github_request_deadline_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # One answer's decoded size at most (a gzip bomb stops there): 32 MiB, ten times GitHub's
+    # largest real answers (`client.DEFAULT_MAX_RESPONSE_BYTES`).
+    github_max_response_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, le=2**30)
     # Work in private repositories: "off" (left out), "counts" (numbers only), "full".
     private: PrivateMode = "off"
 

@@ -31,7 +31,7 @@ from gitbrag.doors.runtime import (
     report_options,
     settings_for,
 )
-from gitbrag.doors.shutdown import Interrupted, Shutdown
+from gitbrag.doors.shutdown import Interrupted, Shutdown, ShuttingDown
 from gitbrag.github.errors import GitHubError
 from gitbrag.logs import configure_logging, logs_above
 from gitbrag.models import PERIODS, InvalidLogin, Login
@@ -130,11 +130,14 @@ async def _once(
     settings: Settings, track: list[str], refresh: list[str], force: bool, console: Console | None
 ) -> PassResult:
     shutdown = Shutdown.on_signals()  # SIGTERM/SIGINT: stop claiming, cut waits on GitHub short
-    async with open_refresher(settings, shutdown=shutdown) as refresher:
-        with _progress(console, refresher) as (on_start, on_done):
-            result = await refresher.run_pass(
-                track=track, refresh=refresh, force=force, on_start=on_start, on_done=on_done
-            )
+    try:
+        async with open_refresher(settings, shutdown=shutdown) as refresher:
+            with _progress(console, refresher) as (on_start, on_done):
+                result = await refresher.run_pass(
+                    track=track, refresh=refresh, force=force, on_start=on_start, on_done=on_done
+                )
+    except ShuttingDown:  # stopped before the pass began (the preflight): nothing was done
+        result = PassResult()
     if shutdown.signum is not None:
         raise Interrupted(result.summary(), shutdown.signum)
     return result

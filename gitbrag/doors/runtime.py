@@ -6,7 +6,7 @@ GitHub started in-process with its demo dataset.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 
@@ -17,7 +17,7 @@ from gitbrag.coordination.cache import make_cache
 from gitbrag.coordination.errors import StoreError
 from gitbrag.coordination.redis import not_redis
 from gitbrag.coordination.tracking import TaskTracker, configure_tracking
-from gitbrag.doors.shutdown import Shutdown
+from gitbrag.doors.shutdown import Shutdown, ShuttingDown
 from gitbrag.github.client import GitHubClient, Sleep
 from gitbrag.github.errors import AuthError, GitHubError
 from gitbrag.github.pacing import SEARCH_PER_MINUTE, Pacing
@@ -69,10 +69,15 @@ def report_options(settings: Settings) -> ReportOptions:
 
 
 def make_client(
-    settings: Settings, *, transient_attempts: int = 5, sleep: Sleep = asyncio.sleep
+    settings: Settings,
+    *,
+    transient_attempts: int = 5,
+    sleep: Sleep = asyncio.sleep,
+    shutdown: Shutdown | None = None,
 ) -> GitHubClient:
-    """The GitHub client; `sleep` is how it waits out rate limits and backoffs (a
-    `Shutdown.sleep` lets SIGTERM cut those waits short)."""
+    """The GitHub client; `sleep` is how it waits out rate limits and backoffs. With
+    `shutdown`, SIGTERM cuts those waits short and drops requests in flight (an answer
+    trickling in must not keep a stopping process alive)."""
     tokens = settings.tokens()
     if not tokens:
         raise UsageError("no GitHub token: set GITHUB_TOKEN (or GITBRAG_GITHUB_TOKEN), or try --demo")
@@ -83,8 +88,21 @@ def make_client(
         transient_attempts=transient_attempts,
         pacing=_pacing(settings),
         max_in_flight=settings.github_max_in_flight,
-        sleep=sleep,
+        sleep=shutdown.sleep if shutdown is not None else sleep,
+        deadline=settings.github_request_deadline_seconds,
+        max_response_bytes=settings.github_max_response_bytes,
+        interrupt=_stopping(shutdown) if shutdown is not None else None,
     )
+
+
+def _stopping(shutdown: Shutdown) -> Callable[[], Awaitable[None]]:
+    """What the client races each request against: raises `ShuttingDown` on a stop request."""
+
+    async def stopped() -> None:
+        await shutdown.wait()
+        raise ShuttingDown()
+
+    return stopped
 
 
 def _pacing(settings: Settings) -> Pacing:
@@ -96,10 +114,11 @@ def _pacing(settings: Settings) -> Pacing:
     return Pacing(search=RedisWindow.from_url(settings.redis_url, SEARCH_PER_MINUTE))
 
 
-async def preflight(settings: Settings) -> None:
+async def preflight(settings: Settings, shutdown: Shutdown | None = None) -> None:
     """One free request (GET /rate_limit costs nothing), retried briefly, so a wrong URL
-    or token fails in seconds with one clear line instead of once per user."""
-    async with make_client(settings, transient_attempts=2) as probe:
+    or token fails in seconds with one clear line instead of once per user; within the
+    request deadline, and cut short by `shutdown`."""
+    async with make_client(settings, transient_attempts=2, shutdown=shutdown) as probe:
         try:
             await probe.rest_get("/rate_limit")
         except AuthError as exc:
@@ -123,8 +142,8 @@ async def open_refresher(settings: Settings, *, shutdown: Shutdown | None = None
 
     Checks first, then creates: a wrong GitHub URL or token, or a port that is not Redis,
     exits with one line before the store file or any folder exists."""
-    client = make_client(settings, sleep=shutdown.sleep if shutdown else asyncio.sleep)
-    await preflight(settings)
+    client = make_client(settings, shutdown=shutdown)
+    await preflight(settings, shutdown)
     if settings.redis_url:
         await check_redis_answers(settings.redis_url)
     try:

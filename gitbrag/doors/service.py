@@ -21,7 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from gitbrag.clock import utcnow
 from gitbrag.doors.hook import start_hook
 from gitbrag.doors.runtime import demo_github, open_refresher
-from gitbrag.doors.shutdown import Shutdown
+from gitbrag.doors.shutdown import Shutdown, ShuttingDown
 from gitbrag.refresh import Refresher
 from gitbrag.settings import Settings
 
@@ -79,8 +79,11 @@ async def serve(refresher: Refresher, settings: Settings, users: list[str], shut
 def run_service(settings: Settings, *, users: list[str], demo: bool) -> int:
     async def main(s: Settings, u: list[str]) -> None:
         shutdown = Shutdown.on_signals()  # before the preflight: a stop during it is a stop too
-        async with open_refresher(s, shutdown=shutdown) as refresher:
-            await serve(refresher, s, u, shutdown)
+        try:
+            async with open_refresher(s, shutdown=shutdown) as refresher:
+                await serve(refresher, s, u, shutdown)
+        except ShuttingDown:  # stopped during the preflight: nothing was started
+            log.info("service stopped before it started")
 
     if demo:
         with demo_github(settings) as (demo_settings, demo_users):

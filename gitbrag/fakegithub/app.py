@@ -48,10 +48,11 @@ from gitbrag.fakegithub.graphql_api import (
 )
 from gitbrag.fakegithub.limits import ANONYMOUS, RESOURCES, LimitConfig, RateLimiter, rate_headers, token_id
 from gitbrag.fakegithub.records import CompactStars, Dataset, FakePull, FakeStar
-from gitbrag.fakegithub.rest import ApiResponse, RestApi, error, rate_limit_body
+from gitbrag.fakegithub.rest import ApiResponse, RestApi, api_base, error, rate_limit_body
 
 JSON_TYPE = "application/json; charset=utf-8"
 RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+MOVED_DOCS = "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects"
 GRAPHQL_AUTH_MESSAGE = "This endpoint requires you to be authenticated."
 GRAPHQL_TIMEOUT_MESSAGE = (
     "Something went wrong while executing your query. This may be the result of a timeout, or it could "
@@ -265,6 +266,8 @@ class FakeState:
             return _json_response(refusal, {"x-github-request-id": request_id, **anonymous})
         request.state.access = self._access(token)
         request.state.search_indexed_at = self._search_indexed_at()
+        if request.url.path.startswith("/repos/") and (moved := self._moved(request)) is not None:
+            return moved
         api = handler(request)
         self.dataset.read_until = datetime.fromtimestamp(int(self.config.clock()), UTC)
         if api.hold_s > 0:
@@ -296,6 +299,38 @@ class FakeState:
         """Up to when the search index has caught up with writes, with a lag configured."""
         lag = self.faults.config.search_lag_seconds
         return None if lag <= 0 else datetime.fromtimestamp(self.config.clock() - lag, UTC)
+
+    def _moved(self, request: Request) -> Response | None:
+        """GitHub's answer for a renamed repository, when the `moved_*` switches say so:
+        301 to the same path under `/repositories/{id}` (a charged request, as any other)."""
+        params = request.path_params
+        repo = self.dataset.repo(f"{params.get('owner')}/{params.get('repo')}")
+        if repo is None or not self.faults.moves():
+            return None
+        self.stats.faults["moved"] += 1
+        rest = request.url.path.split("/", 4)[4:]  # after /repos/{owner}/{repo}
+        location = f"{api_base(request)}/repositories/{repo.id}" + (f"/{rest[0]}" if rest else "")
+        if request.url.query:
+            location += f"?{request.url.query}"
+        who = token_id(bearer_token(request))
+        try:
+            snap = self._charge(who, "core", 1)
+        except RateLimitExceeded as exc:
+            return self._rate_limited(exc.snapshot, who, request.state.request_id)
+        body = {"message": "Moved Permanently", "url": location, "documentation_url": MOVED_DOCS}
+        headers = {
+            "location": location,
+            "x-github-request-id": request.state.request_id,
+            **rate_headers(snap),
+        }
+        return Response(_dumps(body), 301, headers, media_type=JSON_TYPE)
+
+    def repo_path(self, repo_id: int) -> str | None:
+        """`owner/name` of the repository with this id (what `/repositories/{id}` names)."""
+        for repo in self.dataset.repos.values():
+            if repo.id == repo_id:
+                return repo.full_name
+        return None
 
     def _charge(self, who: str, resource: str, cost: int) -> RateSnapshot:
         snap = self.limiter.charge(who, resource, cost)
@@ -471,6 +506,10 @@ def create_app(dataset: Dataset | None = None, config: FakeConfig | None = None)
         template = f"GET {path}"
 
         async def endpoint(request: Request) -> Response:
+            if "repo_id" in request.path_params:  # /repositories/{id}/...: a moved repository's URLs
+                full_name = state.repo_path(request.path_params["repo_id"]) or "-/-"
+                owner, name = full_name.split("/", 1)
+                request.scope["path_params"] |= {"owner": owner, "repo": name}
             if resource == "search":
                 state.stats.count_authors(request.query_params.get("q", ""))
             return await state.serve(request, template, resource, handler)
@@ -512,6 +551,10 @@ def create_app(dataset: Dataset | None = None, config: FakeConfig | None = None)
         api("/repos/{owner}/{repo}/pulls/{number:int}", rest.get_pull),
         api("/repos/{owner}/{repo}/pulls/{number:int}/files", rest.pull_files),
         api("/repos/{owner}/{repo}/stargazers", rest.stargazers),
+        api("/repositories/{repo_id:int}", rest.get_repo),
+        api("/repositories/{repo_id:int}/pulls/{number:int}", rest.get_pull),
+        api("/repositories/{repo_id:int}/pulls/{number:int}/files", rest.pull_files),
+        api("/repositories/{repo_id:int}/stargazers", rest.stargazers),
         Route("/rate_limit", rate_limit_endpoint, methods=["GET"]),
         Route("/graphql", graphql, methods=["POST"]),
         *_admin_routes(state),

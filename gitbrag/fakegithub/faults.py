@@ -5,6 +5,9 @@ sees the same faults every time. Settings can be changed while the server runs
 (`POST /_fake/faults`), and `*_next` counters force the next N requests to fail a given
 way, for tests that need a fault exactly once.
 
+`moved_*` answer REST requests on a repository with GitHub's 301 for a renamed one
+(`Location: /repositories/{id}/...`, served too).
+
 The GraphQL-only faults (`rate_limit*`, `secondary_200*`, `graphql_timeout*`,
 `resource_limit_nodes`) reproduce how api.github.com/graphql fails: mostly with HTTP
 200 and an `errors` list, which a client that only checks the status code misses.
@@ -41,6 +44,10 @@ class FaultConfig:
     timeout_next: int = 0
     secondary_next: int = 0
     malformed_next: int = 0
+    # REST under /repos/{owner}/{repo}/...: 301 Moved Permanently to /repositories/{id}/..., as
+    # GitHub answers for a renamed or transferred repository (clients must follow it).
+    moved_next: int = 0
+    moved_rate: float = 0.0
     # --- POST /graphql only ---
     rate_limit_next: int = 0  # 200 + errors[{type: RATE_LIMIT, code: graphql_rate_limit}], remaining > 0
     rate_limited_next: int = 0  # the same in the older {type: RATE_LIMITED} shape
@@ -127,6 +134,10 @@ class FaultInjector:
         if self._take("graphql_timeout_next"):
             return "timeout"
         return None
+
+    def moves(self) -> bool:
+        """Whether this REST request on a repository answers 301, as for a renamed one."""
+        return self._take("moved_next") or self._roll(self.config.moved_rate)
 
     def times_out(self, nodes: int) -> bool:
         """Whether a query of `nodes` requested nodes is too big to finish in GitHub's time."""

@@ -17,6 +17,14 @@ GitHub punishes clients that ignore its limits. So every request goes through:
 * at most `max_in_flight` requests open at once per token (GitHub asks clients to avoid
   concurrent requests and caps them at 100 per account; 10 is octokit's choice), shared by
   every refresh using the client;
+* a deadline for the whole of each request (`deadline`: sent, answered and read whole, however
+  the bytes trickle) and a cap on each answer's decoded size (`max_response_bytes`, counted
+  as it is decoded, so a gzip bomb stops there), both settings; a deadline overrun is not
+  resent (GitHub itself gives up after 10 s); on a stop request (`interrupt`) an answer in
+  flight gets `STOP_GRACE` seconds, then the request is dropped;
+* the token only ever goes to the configured origins (scheme, host, port): a `Link` next
+  page or a redirect elsewhere fails the request; GitHub's redirects for moved repositories
+  (301 and friends) on that origin are followed, never read as an answer;
 * GraphQL timeouts (GitHub stops a query after 10 s) are not resent as they were: callers
   that can ask for less (`can_shrink`) get `QueryTimeout` and retry with smaller pages;
 * partial answers: nodes GitHub hides (FORBIDDEN, e.g. SAML enforcement) come back as
@@ -32,14 +40,16 @@ Tokens only ever travel in the `Authorization` header: no message or log line ho
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -47,9 +57,13 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 
 from gitbrag.clock import Seconds, epoch
 from gitbrag.github.errors import (
+    AnswerTooLarge,
     AuthError,
+    DeadlineExceeded,
+    ForeignOrigin,
     GitHubError,
     GitHubUnavailable,
+    MalformedAnswer,
     NotFound,
     QueryTimeout,
     RateLimitError,
@@ -75,11 +89,25 @@ PRIMARY_WINDOW = 3600.0
 UNKNOWN_BUDGET = 15_000
 # Requests open at once per token: GitHub allows 100 per account and asks for fewer.
 DEFAULT_MAX_IN_FLIGHT = 10
+# The whole of one request: sent, answered and read. GitHub stops its own work after 10 s;
+# an answer still trickling in after a minute is a stalled proxy or a hostile server.
+DEFAULT_REQUEST_DEADLINE = 60.0
+# One answer's decoded size. GitHub's largest (a search page of 100 pull requests with 100
+# files each, a year of reviews riding along) are a few MB: 32 MiB is ten times that.
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
+# After a stop request, how long an answer in flight may still take before it is dropped.
+STOP_GRACE = 3.0
+# Redirects followed for one request (a moved repository takes one).
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # GitHub's words when it stopped a query (HTTP 200, `data: null`).
 _TIMEOUT_MESSAGES = ("may be the result of a timeout", "something went wrong while executing your query")
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Seconds
+# Returns (by raising, e.g. `ShuttingDown`) when requests in flight must be dropped.
+Interrupt = Callable[[], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -391,9 +419,15 @@ class GitHubClient:
         clock: Clock = epoch,
         pacing: Pacing | None = None,
         pace_graphql_search: bool = False,
+        deadline: float = DEFAULT_REQUEST_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        interrupt: Interrupt | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.graphql_url = graphql_url
+        # Where the token may go: the configured API's and GraphQL's origins, nowhere else.
+        self._origins = {_origin(self.api_url), _origin(graphql_url)}
+        self._deadline, self._max_bytes, self._interrupt = deadline, max_response_bytes, interrupt
         self.usage = Usage()
         # Work in flight that concurrent callers share instead of repeating, by key (see
         # `stars.star_histories`). On the client, so it is per event loop like the client.
@@ -408,7 +442,8 @@ class GitHubClient:
         self._http = httpx.AsyncClient(
             transport=transport,
             timeout=timeout,
-            headers={"User-Agent": "gitbrag", "X-GitHub-Api-Version": API_VERSION},
+            # gzip only: the answers are inflated by `_Inflater`, a step at a time.
+            headers={"User-Agent": "gitbrag", "X-GitHub-Api-Version": API_VERSION, "Accept-Encoding": "gzip"},
         )
 
     async def __aenter__(self) -> GitHubClient:
@@ -495,7 +530,7 @@ class GitHubClient:
             for usage in self._usages():
                 usage.graphql_searches += 1
         if not isinstance(reply.json, dict):
-            raise GitHubError(f"GraphQL at {_where(self.graphql_url)} answered without a JSON object")
+            raise MalformedAnswer(f"GraphQL at {_where(self.graphql_url)} answered without a JSON object")
         data = reply.json.get("data") or {}
         self._account_points(data)
         return _answer(data, _graphql_errors(reply.json), allow_not_found)
@@ -513,7 +548,7 @@ class GitHubClient:
         With `etag`, the request is conditional: an unchanged resource comes back as
         `not_modified=True`, which GitHub does not count against the rate limit.
         """
-        url = path if path.startswith(("http://", "https://")) else self.api_url + path
+        url = self._absolute(path)
         headers = {"Accept": accept or DEFAULT_ACCEPT}
         if etag:
             headers["If-None-Match"] = etag
@@ -535,9 +570,26 @@ class GitHubClient:
         url: str | None = path
         while url is not None:
             page = await self.rest_get(url, params, accept=accept)
-            body = page.json
-            yield list(body.get("items", [])) if isinstance(body, dict) else list(body or [])
+            yield _items_of(page.json, self._absolute(url))
+            if page.next_url is not None:  # a hostile server's link must not get the token
+                self._check_origin(page.next_url, f"the next page of {_where(self._absolute(url))}")
             url, params = page.next_url, None  # the next link carries the query string
+
+    def _absolute(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.api_url + path
+
+    def _check_origin(self, url: str, what: str) -> None:
+        """The token goes only to the configured origins: anything else fails the request,
+        with one warning, before a byte is sent there."""
+        if _origin(url) in self._origins:
+            return
+        api = _origin_name(self.api_url)
+        message = (
+            f"GitHub pointed {what} at {_origin_name(url)}, not at the configured API ({api}); "
+            "not followed: the token goes only there"
+        )
+        log.warning(message, extra={"foreign_origin": _origin_name(url), "api_origin": api})
+        raise ForeignOrigin(message)
 
     def _resource_of(self, url: str) -> str:
         """Which REST budget a URL spends: search has its own, much smaller one."""
@@ -547,8 +599,9 @@ class GitHubClient:
     # --- one logical request -----------------------------------------------------------
 
     async def _send(self, call: _Call) -> _Reply:
-        """Send until GitHub answers with something other than a rate limit."""
-        waits = secondary_waits = 0
+        """Send until GitHub answers with something other than a rate limit or a redirect."""
+        self._check_origin(call.url, f"a request for {_where(call.url)}")
+        waits = secondary_waits = hops = 0
         while True:
             token = await self._acquire(call)
             try:
@@ -560,6 +613,10 @@ class GitHubClient:
             if limit is None and reply.status == 401 and len(self._pool.tokens) > 1:
                 self._revoke(token)
                 continue  # with another token; `_acquire` raises once none is left
+            if limit is None and reply.status in REDIRECT_STATUSES:
+                hops += 1
+                call = self._redirected(call, reply, hops)
+                continue
             if limit is None:
                 return self._checked(reply, call.url, token)
             waits += 1
@@ -567,6 +624,31 @@ class GitHubClient:
                 raise RateLimitError(f"GitHub kept rate-limiting {_where(call.url)} after {waits - 1} waits")
             self._note_limit(token, call.resource, limit)
             secondary_waits += 0 if limit.primary else 1
+
+    def _redirected(self, call: _Call, reply: _Reply, hops: int) -> _Call:
+        """The request again at the redirect's `Location`: GitHub answers a renamed or
+        transferred repository's URLs with a 301 there (its docs: follow it), and a redirect
+        is never an answer. Only GETs, only a few hops, only on the configured origins."""
+        where = _where(call.url)
+        location = reply.headers.get("location")
+        if call.method != "GET" or not location:
+            raise GitHubError(f"GitHub answered HTTP {reply.status} for {where} without a redirect to follow")
+        if hops > MAX_REDIRECTS:
+            raise GitHubError(f"GitHub redirected {where} more than {MAX_REDIRECTS} times")
+        try:
+            target = httpx.URL(call.url).join(location)
+        except httpx.InvalidURL:
+            raise MalformedAnswer(f"GitHub redirected {where} to an unusable Location") from None
+        self._check_origin(str(target), f"the redirect (HTTP {reply.status}) of {where}")
+        log.info(
+            "GitHub moved %s to %s (HTTP %d); following",
+            where,
+            _where(str(target)),
+            reply.status,
+            extra={"status": reply.status, "moved_from": where, "moved_to": _where(str(target))},
+        )
+        # A Location with a query string carries the parameters; one without keeps them.
+        return replace(call, url=str(target), params=call.params if not target.query else None)
 
     def _revoke(self, token: _Token) -> None:
         """A pool outlives one bad token: drop it, say so once, and let the others serve."""
@@ -671,20 +753,85 @@ class GitHubClient:
                 usage.saw_in_flight(token.open_requests)
             started = time.monotonic()
             try:
-                response = await self._http.request(
-                    call.method, call.url, headers=headers, params=call.params, json=call.json_body
-                )
-            except httpx.TransportError as exc:
-                raise _Transient(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
+                response, body = await self._exchange(call, headers)
             finally:
                 token.open_requests -= 1
                 if call.resource == "graphql":
                     self._pacing.spent(token.key, self._clock(), time.monotonic() - started)
-        if call.resource == "graphql" and _timed_out(response):
-            self._timed_out(call, response.status_code)
-        if response.status_code in TRANSIENT_STATUSES:
-            raise _Transient(f"HTTP {response.status_code}")
-        return _Reply(response.status_code, response.headers, _json_of(response), _next_url(response))
+        status = response.status_code
+        parsed, problem = _decode_json(body) if status != 304 else (None, None)
+        del body
+        if call.resource == "graphql" and _timed_out(status, parsed):
+            self._timed_out(call, status)
+        if status in TRANSIENT_STATUSES:
+            raise _Transient(f"HTTP {status}")
+        if problem is not None and response.is_success:  # a truncated answer is worth asking again
+            raise _Transient(f"malformed JSON in an HTTP {status} answer ({problem})")
+        return _Reply(status, response.headers, parsed, _next_url(response, call.url))
+
+    async def _exchange(self, call: _Call, headers: dict[str, str]) -> tuple[httpx.Response, bytearray]:
+        """One request sent and its answer read whole, within the deadline: httpx's timeout is
+        per read, so an answer trickling a byte a second would otherwise never end."""
+        try:
+            async with asyncio.timeout(self._deadline) as scope:
+                return await self._unless_interrupted(self._fetch(call, headers))
+        except TimeoutError:
+            if not scope.expired():
+                raise
+        raise DeadlineExceeded(
+            f"GitHub's answer for {_where(call.url)} did not arrive whole within {self._deadline:g}s "
+            "(GITBRAG_GITHUB_REQUEST_DEADLINE_SECONDS)"
+        )
+
+    async def _fetch(self, call: _Call, headers: dict[str, str]) -> tuple[httpx.Response, bytearray]:
+        try:
+            async with self._http.stream(
+                call.method, call.url, headers=headers, params=call.params, json=call.json_body
+            ) as response:
+                return response, await self._read_capped(response, call.url)
+        except httpx.TransportError as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__) from exc
+
+    async def _read_capped(self, response: httpx.Response, url: str) -> bytearray:
+        """The decoded body, counted as it is decoded: past the cap, reading stops (a 1 MB gzip
+        bomb unpacking to 1 GiB held 8 GB read whole), and the answer is one clear error.
+
+        Inflated here rather than by httpx, which inflates each network read whole: a 64 KiB
+        read of a bomb is 64 MB at once. Here no step yields more than the cap has left."""
+        body = bytearray()
+        inflater = _Inflater(response.headers.get("content-encoding", ""), url)
+        # Not compressed: httpx's own iteration (it also serves a body already read).
+        chunks = response.aiter_raw() if inflater.inflates else response.aiter_bytes()
+        async for raw in chunks:
+            for chunk in inflater.feed(raw, self._max_bytes - len(body) + 1):
+                if len(body) + len(chunk) > self._max_bytes:
+                    raise AnswerTooLarge(
+                        f"GitHub's answer for {_where(url)} is larger than {_size(self._max_bytes)} decoded "
+                        "(GITBRAG_GITHUB_MAX_RESPONSE_BYTES); not read further"
+                    )
+                body += chunk
+        return body
+
+    async def _unless_interrupted(self, work: Coroutine[Any, Any, T]) -> T:
+        """`work`, unless `interrupt` returns first and the answer is not in within `STOP_GRACE`
+        after: then the request is dropped and what `interrupt` raised (a shutdown) goes up.
+        A healthy answer lands within the grace, so a working refresh still finishes; one
+        trickling in does not keep a stopping process alive."""
+        if self._interrupt is None:
+            return await work
+        task, watch = asyncio.ensure_future(work), asyncio.ensure_future(self._interrupt())
+        try:
+            await asyncio.wait((task, watch), return_when=asyncio.FIRST_COMPLETED)
+            if not task.done():
+                await asyncio.wait((task,), timeout=STOP_GRACE)
+            if task.done():
+                return task.result()
+            watch.result()  # raises the interrupt's exception
+            raise asyncio.CancelledError("interrupted")  # an interrupt that returned instead
+        finally:
+            for pending in (task, watch):
+                pending.cancel()
+            await asyncio.gather(task, watch, return_exceptions=True)
 
     def _timed_out(self, call: _Call, status: int) -> None:
         """GitHub stopped the query: tell a caller who can shrink it, else retry with backoff."""
@@ -703,6 +850,10 @@ class GitHubClient:
             raise AuthError(f"GitHub rejected the token{which} (401 Bad credentials)")
         if reply.status == 404:
             raise NotFound(f"not found on GitHub: {_where(url)}")
+        if 300 <= reply.status < 400 and reply.status != 304:  # never an answer to read as data
+            raise GitHubError(
+                f"GitHub answered HTTP {reply.status} for {_where(url)}, which gitbrag does not follow"
+            )
         if reply.status >= 400:
             message = _error_message(reply.json) or "no message"
             raise GitHubError(f"GitHub answered HTTP {reply.status} for {_where(url)}: {message}")
@@ -734,18 +885,43 @@ class GitHubClient:
         log.debug("transient GitHub failure (%s); retrying", outcome, extra={"attempt": state.attempt_number})
 
 
-def _timed_out(response: httpx.Response) -> bool:
+class _Inflater:
+    """A body's Content-Encoding undone step by step, no step larger than asked (`feed`).
+
+    gzip and deflate, what the client asks for (`Accept-Encoding`); anything else is not an
+    answer it can read."""
+
+    def __init__(self, encoding: str, url: str) -> None:
+        encoding = encoding.strip().lower()
+        self._zlib: Any = None
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib, by its header
+        elif encoding not in ("", "identity"):
+            raise MalformedAnswer(f"GitHub's answer for {_where(url)} has an unknown Content-Encoding")
+
+    @property
+    def inflates(self) -> bool:
+        return self._zlib is not None
+
+    def feed(self, data: bytes, most: int) -> Iterator[bytes]:
+        """`data` decoded, in pieces of at most `most` bytes (the compressed rest is kept)."""
+        if self._zlib is None:
+            yield data
+            return
+        try:
+            yield self._zlib.decompress(data, most)
+            while self._zlib.unconsumed_tail:
+                yield self._zlib.decompress(self._zlib.unconsumed_tail, most)
+        except zlib.error:
+            raise _Transient("an answer that does not decode as its Content-Encoding says") from None
+
+
+def _timed_out(status: int, body: Any) -> bool:
     """A GraphQL answer that means "this query took too long": 502/504, or 200 with `data: null`
     and GitHub's "Something went wrong… may be the result of a timeout" message."""
-    if response.status_code in (502, 504):
+    if status in (502, 504):
         return True
-    if response.status_code != 200:
-        return False
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    if not isinstance(body, dict) or body.get("data") is not None:
+    if status != 200 or not isinstance(body, dict) or body.get("data") is not None:
         return False
     messages = " ".join(str(e.get("message", "")) for e in _graphql_errors(body)).lower()
     return any(m in messages for m in _TIMEOUT_MESSAGES)
@@ -770,21 +946,57 @@ def _answer(data: dict[str, Any], errors: list[dict[str, Any]], allow_not_found:
     return answer
 
 
-def _json_of(response: httpx.Response) -> Any:
-    """The body as JSON; a success that is not JSON is a truncated answer, worth retrying."""
-    if response.status_code == 304 or not response.content:
+def _decode_json(body: bytes | bytearray) -> tuple[Any, str | None]:
+    """(the body as JSON, None), or (None, what was wrong with it): JSON nested 100,000 deep
+    raises RecursionError in the parser, which is a malformed answer like any other."""
+    if not body:
+        return None, None
+    try:
+        return json.loads(body), None
+    except RecursionError:
+        return None, "nested deeper than any GitHub answer"
+    except ValueError:
+        return None, "not valid JSON"
+
+
+def _items_of(body: Any, url: str) -> list[Any]:
+    """A list page's items: the body itself, or `items` of a search's; anything else (a 200
+    holding a message) is a malformed answer, never an empty page."""
+    items = body.get("items") if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise MalformedAnswer(f"GitHub's answer for {_where(url)} holds no list")
+    return items
+
+
+def _next_url(response: httpx.Response, url: str) -> str | None:
+    """The `Link: rel="next"` page, made absolute against the request's URL."""
+    link = response.links.get("next", {}).get("url")
+    if not link:
         return None
     try:
-        return response.json()
-    except ValueError:
-        if response.is_success:
-            raise _Transient(f"malformed JSON in an HTTP {response.status_code} answer") from None
+        return str(httpx.URL(url).join(str(link)))
+    except httpx.InvalidURL:
+        raise MalformedAnswer(f"GitHub's next-page link for {_where(url)} is not a URL") from None
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL, default ports made explicit; None for no usable URL."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
         return None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return None
+    return parsed.scheme, parsed.host.lower(), parsed.port or (443 if parsed.scheme == "https" else 80)
 
 
-def _next_url(response: httpx.Response) -> str | None:
-    url = response.links.get("next", {}).get("url")
-    return str(url) if url else None
+def _origin_name(url: str) -> str:
+    origin = _origin(url)
+    return "an unusable URL" if origin is None else f"{origin[0]}://{origin[1]}:{origin[2]}"
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:g} MiB" if count >= 2**20 else f"{count} bytes"
 
 
 def _where(url: str) -> str:

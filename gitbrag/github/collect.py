@@ -68,6 +68,13 @@ async def collect_user(
         collection: Collection | None = None
         if previous is not None and index is not None and not previous.stars:
             previous = await _with_indexed_stars(previous, index, now)
+        if previous is not None and (short := incremental.short_of_files(previous)):
+            log.warning(
+                "the kept collection lists fewer files than GitHub counts for %d pull requests "
+                "(learnt from a faulty answer); collecting in full",
+                short,
+                extra={"user": login, "short_of_files": short},
+            )
         if previous is not None and incremental.usable(previous, login, now, private):
             try:
                 collection = await incremental.refresh(client, previous, now=now, cache=cache, index=index)

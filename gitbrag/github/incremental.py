@@ -18,7 +18,10 @@ What can change between two refreshes, and how each is caught:
   re-read, 100 per query (1 point), together with the newest stargazers of those whose
   star history is kept, which `stars.extended` uses to extend the history;
 * a repository that vanished or was renamed, or a kept history that cannot be checked,
-  makes the increment give way to a full collection (`Drifted`): rare, and always right.
+  makes the increment give way to a full collection (`Drifted`): rare, and always right;
+* a kept collection learnt from a faulty answer (a pull request listing fewer files than
+  GitHub counts, up to the 3,000 it lists: a redirect once read as an empty page) is not
+  built on: its unchanged pull requests would keep the wrong numbers for good.
 
 A full collection is also forced every `FULL_EVERY`, a safety net for anything the
 rules above cannot see (a PR deleted by GitHub staff, say).
@@ -66,6 +69,8 @@ from gitbrag.models import (
 
 UPDATED_MARGIN = timedelta(hours=1)
 FULL_EVERY = timedelta(days=7)
+# GitHub lists at most this many of a pull request's files (its `changedFiles` counts them all).
+FILES_LISTED = 3000
 # Newest stargazers read per kept history with the revalidation: enough for a repository
 # gaining up to ~18 stars between refreshes in one round trip; busier ones walk on.
 STAR_PAGE = 20
@@ -86,7 +91,16 @@ def usable(previous: Collection | None, login: str, now: datetime, private: Priv
         and previous.full_collected_at is not None
         and previous.full_collected_at <= previous.collected_at <= now
         and now - previous.full_collected_at < FULL_EVERY
+        and not short_of_files(previous)
     )
+
+
+def short_of_files(previous: Collection) -> int:
+    """How many kept pull requests list fewer files than GitHub counts for them (up to the
+    3,000 it lists). A whole answer never leaves one; a faulty one did (a 301 read as an
+    empty page), and an increment would keep those pull requests, and their numbers, as
+    they are: such a collection is collected again in full instead."""
+    return sum(1 for p in previous.pull_requests if len(p.files) < min(p.changed_files, FILES_LISTED))
 
 
 async def refresh(

@@ -28,7 +28,7 @@ from typing import Any
 
 from gitbrag.github import queries
 from gitbrag.github.client import GitHubClient, GraphQLAnswer
-from gitbrag.github.errors import GitHubError, QueryTimeout
+from gitbrag.github.errors import GitHubError, MalformedAnswer, QueryTimeout
 from gitbrag.github.nodes import ONE_SECOND, Node, iso, parse_time, pull_key, pull_request, whole_second
 from gitbrag.models import ChangedFile, PullRequest
 
@@ -128,7 +128,7 @@ class PullRequestSearch:
                 answer = await self._ask(start, end, after)
             except QueryTimeout:
                 answer = None
-            if answer is not None and self._accept(answer):
+            if answer is not None and self._accept(_checked_search(answer)):
                 search: Node = answer.data["search"]
                 return search
             self.ride_along = None  # too heavy: what rode along is asked on its own, sized to fit
@@ -221,6 +221,27 @@ class PullRequestSearch:
         for key, node in self.nodes.items():
             self.pulls[key] = pull_request(node)
         self.nodes.clear()
+
+
+def _checked_search(answer: GraphQLAnswer) -> GraphQLAnswer:
+    """`answer` if its `data.search` has what a page is read by; else one line naming what is
+    missing (a 200 without it is a malformed answer, not a crash of the refresh)."""
+    search = answer.data.get("search")
+    if not isinstance(search, dict):
+        raise MalformedAnswer("GitHub's search answer has no data.search")
+    page_info = search.get("pageInfo")
+    for field_name, ok in (
+        ("issueCount", isinstance(search.get("issueCount"), int)),
+        ("nodes", isinstance(search.get("nodes"), list | None)),
+        ("pageInfo", isinstance(page_info, dict)),
+        (
+            "pageInfo.hasNextPage",
+            isinstance(page_info, dict) and isinstance(page_info.get("hasNextPage"), bool),
+        ),
+    ):
+        if not ok:
+            raise MalformedAnswer(f"GitHub's search answer has no usable data.search.{field_name}")
+    return answer
 
 
 def _riding(path: tuple[str | int, ...]) -> bool:

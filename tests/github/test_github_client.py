@@ -575,3 +575,41 @@ async def test_a_reset_further_than_an_hour_away_rests_at_most_an_hour(fake_time
         await client.rest_get("/users/octocat")
     assert len(seen) == 2
     assert fake_time.now - START <= 3600 + 2
+
+
+# --- redirects and other origins -------------------------------------------------------------
+
+
+async def test_a_redirect_on_the_api_origin_is_followed_with_the_token(fake_time: FakeTime) -> None:
+    moved = httpx.Response(
+        301, json={"message": "Moved Permanently"}, headers={"location": API + "/repositories/7"}
+    )
+    handler, seen = script(moved, OK)
+    async with make_client(handler, fake_time) as client:
+        response = await client.rest_get("/repos/old/name")
+    assert response.json == {"login": "octocat"}
+    assert [str(r.url) for r in seen] == [API + "/repos/old/name", API + "/repositories/7"]
+    assert all(r.headers["authorization"] == "Bearer secret-token-1" for r in seen)
+
+
+async def test_endless_redirects_and_redirected_queries_are_errors_not_answers(fake_time: FakeTime) -> None:
+    loop = httpx.Response(302, headers={"location": API + "/repos/o/r"})
+    handler, seen = script(loop)
+    async with make_client(handler, fake_time) as client:
+        with pytest.raises(GitHubError, match="redirected api.github.test/repos/o/r more than 5 times"):
+            await client.rest_get("/repos/o/r")
+        with pytest.raises(GitHubError, match="without a redirect to follow"):
+            await client.graphql("{ viewer { login } }", {})  # a POST is never sent elsewhere
+
+
+async def test_a_request_for_another_origin_is_never_sent(fake_time: FakeTime) -> None:
+    handler, seen = script(OK)
+    async with make_client(handler, fake_time) as client:
+        for elsewhere in (
+            "https://api.github.test:8443/x",
+            "http://api.github.test/x",
+            "https://evil.test/x",
+        ):
+            with pytest.raises(GitHubError, match="not followed: the token goes only there"):
+                await client.rest_get(elsewhere)
+    assert seen == []
