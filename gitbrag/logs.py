@@ -116,11 +116,12 @@ class OutageLog:
         self.logger, self.down_message, self.up_message = logger, down, up
         self.down = False
 
-    def failed(self, error: str) -> None:
-        """`error`: what went wrong, by name (`ConnectionError`), never its message."""
+    def failed(self, error: str, message: str | None = None) -> None:
+        """`error`: what went wrong, by name (`ConnectionError`), never its message;
+        `message`: the down line when this outage has a more precise one than the default."""
         if not self.down:
             self.down = True
-            self.logger.warning(self.down_message, extra={"error": error})
+            self.logger.warning(message or self.down_message, extra={"error": error})
 
     def succeeded(self) -> None:
         if self.down:

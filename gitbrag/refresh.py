@@ -372,6 +372,7 @@ class Refresher:
         users now, then every due report, oldest-due first. With `force` and no `refresh`
         users, every tracked user is refreshed, due or not."""
         now = self.clock()
+        await self.tracker.release_pending()  # a full disk's leftovers, before claiming anew
         track = [*track, *await self.resolve_teams()]  # org teams' members are tracked like listed users
         track, named, invalid = _split_invalid(track, refresh)
         try:
@@ -402,11 +403,22 @@ class Refresher:
             return outcome
 
         outcomes = invalid + list(await asyncio.gather(*(one(t) for t in targets)))
+        await self._release_pending()
         if tracked is None:  # the store cannot list its users: index what the site holds
             await asyncio.to_thread(self.publish_site, self.publisher.published_logins())
             return _count(outcomes, len(outcomes) * len(PERIODS))
         await asyncio.to_thread(self.publish_site, tracked)
         return _count(outcomes, len(tracked) * len(PERIODS))
+
+    async def _release_pending(self) -> None:
+        """Claims whose release the store refused (its disk full) are released again; one
+        line for those it still refuses: they hold their reports until their lease ends."""
+        held = await self.tracker.release_pending()
+        if held:
+            log.warning(
+                "claims not released: the store refuses writes; they lapse at the end of their lease",
+                extra={"claims": len(held), "task_id": held[0]},
+            )
 
     async def resolve_teams(self) -> list[str]:
         """List the public members of every organization GITBRAG_TEAMS names (`org:NAME`), give

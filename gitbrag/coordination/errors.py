@@ -25,8 +25,20 @@ class StoreError(Exception):
 
 class StoreUnavailable(StoreError):
     """The store cannot serve gitbrag right now: Redis unreachable, too slow, read-only (a
-    replica after a failover) or full. Callers fail open on this one, as the design says:
-    a pass still publishes and the store catches up when it is back."""
+    replica after a failover), full or refusing writes (MISCONF: its own disk is full); the
+    SQLite file's disk full or failing, or its lock held too long. Callers fail open on
+    this one, as the design says: a pass still publishes and the store catches up when it
+    is back.
+
+    `headline` is what the operator reads, once per outage ("Redis refuses writes:
+    MISCONF"); None for the default "unreachable". `local`: the state file on this host,
+    whose dropped writes are each logged (one line each, no trace): they are rare and
+    each one is a report whose bookkeeping is behind."""
+
+    def __init__(self, message: str, *, headline: str | None = None, local: bool = False) -> None:
+        super().__init__(message)
+        self.headline = headline
+        self.local = local
 
 
 def error_name(exc: BaseException) -> str:
