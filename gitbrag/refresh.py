@@ -376,17 +376,19 @@ class Refresher:
         track = [*track, *await self.resolve_teams()]  # org teams' members are tracked like listed users
         track, named, invalid = _split_invalid(track, refresh)
         try:
-            await self.store.track([*track, *named, *await self._lost_or_known()], now, PERIODS)
+            everyone = [*track, *named, *await self._lost_or_known()]
+            await self.bookkeeping.track(everyone, now, PERIODS)  # dropped while the store refuses writes
             users = await self.store.tracked()
             self._remember([Login(u.display) for u in users], authoritative=True)
             self._remember(named)
-            tracked: list[Login] | None = [u.login for u in users]
+            # With the tracking dropped, the index still lists everyone (sorted, as the store's list).
+            tracked: list[Login] | None = sorted({*everyone, *(u.login for u in users)})
             targets = await self._targets(named, force, now, users)
         except StoreUnavailable as exc:
             # Fail open: without the stale index, refresh the users named now and the configured
             # ones whose published report (its generated_at) is older than the stale age.
             log.warning(
-                "store unreachable; refreshing from the site's own dates", extra={"error": error_name(exc)}
+                "store unavailable; refreshing from the site's own dates", extra={"error": error_name(exc)}
             )
             tracked = None
             targets = [Target(u, force=True) for u in named]

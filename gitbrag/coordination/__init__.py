@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from gitbrag.coordination.base import ClaimOutcome, ReportMeta, Store, TrackedUser
-from gitbrag.coordination.errors import StoreError, StoreUnavailable
+from gitbrag.coordination.errors import PassingProblem, StoreError, StoreUnavailable
 from gitbrag.coordination.redis import RedisStore
 from gitbrag.coordination.sqlite import SQLiteStore
 
@@ -20,8 +20,6 @@ __all__ = [
     "ReportMeta",
     "SQLiteStore",
     "Store",
-    "StoreError",
-    "StoreUnavailable",
     "StoreError",
     "StoreUnavailable",
     "TrackedUser",
@@ -53,6 +51,8 @@ async def check_store(store: Store) -> str | None:
     memory pressure; passes rebuild them from the site, but the operator must hear it,
     once, at start."""
     problem = await store.write_problem()
+    if isinstance(problem, PassingProblem):  # heals by itself: passes fail open, said once by them
+        return None
     if problem is None and isinstance(store, RedisStore):
         try:
             policy = await store.eviction_policy()

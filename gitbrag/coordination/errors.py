@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 C = TypeVar("C", bound=type)
 Translate = Callable[[Exception], "StoreError | None"]
 
-__all__ = ["StoreError", "StoreUnavailable", "error_name", "raises_store_errors"]
+__all__ = ["PassingProblem", "StoreError", "StoreUnavailable", "error_name", "raises_store_errors"]
 
 
 class StoreError(Exception):
@@ -39,6 +39,14 @@ class StoreUnavailable(StoreError):
         super().__init__(message)
         self.headline = headline
         self.local = local
+
+
+class PassingProblem(str):
+    """A `write_problem` that heals by itself: a Redis whose own disk is full (MISCONF), a
+    state file whose disk is full. /healthz reports it, but it is no reason to stop at
+    start (exit 2 means a setting is wrong): passes fail open and publish meanwhile."""
+
+    __slots__ = ()
 
 
 def error_name(exc: BaseException) -> str:

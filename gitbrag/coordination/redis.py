@@ -52,7 +52,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from gitbrag.clock import utcnow
 from gitbrag.coordination import starcodec
 from gitbrag.coordination.base import ClaimOutcome, ReportMeta, TrackedUser, task_user
-from gitbrag.coordination.errors import StoreError, StoreUnavailable, raises_store_errors
+from gitbrag.coordination.errors import PassingProblem, StoreError, StoreUnavailable, raises_store_errors
 from gitbrag.models import Collection, Login, StarHistory
 
 # Shared by every script: the server's clock in milliseconds.
@@ -139,10 +139,23 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (*UNREACHABLE_ERRORS, ReadOnlyE
 HEALTH_KEY = "{gitbrag}:health"  # the write probe's key (expires at once)
 
 
+# Said once per outage when Redis refuses writes because it cannot save (its own disk full).
+MISCONF_HEADLINE = "Redis refuses writes: MISCONF (it cannot save to its disk); refreshes publish without it"
+
+
+def refuses_writes(exc: BaseException) -> bool:
+    """MISCONF: Redis cannot save (its disk full) and, with `stop-writes-on-bgsave-error`,
+    refuses writes and even PING until a save succeeds. redis-py has no class for it (a
+    plain ResponseError; inside a pipeline or script its message is prefixed)."""
+    return isinstance(exc, ResponseError) and "MISCONF" in str(exc)
+
+
 def _store_error(exc: Exception) -> StoreError | None:
     """redis-py's errors as the store's own (see `gitbrag.coordination.errors`)."""
     if isinstance(exc, OUTAGE_ERRORS):
         return StoreUnavailable(f"Redis: {exc or type(exc).__name__}")
+    if refuses_writes(exc):
+        return StoreUnavailable(f"Redis: {exc}", headline=MISCONF_HEADLINE)
     if isinstance(exc, RedisError):
         return StoreError(f"Redis: {exc or type(exc).__name__}")
     return None
@@ -278,8 +291,8 @@ class RedisStore:
     async def ping(self) -> bool:
         try:
             return bool(await self._redis.ping())
-        except (RedisError, OSError):
-            return False
+        except (RedisError, OSError) as exc:
+            return refuses_writes(exc)  # MISCONF refuses PING too, yet Redis answers
 
     async def write_problem(self) -> str | None:
         """A real write (a key that expires at once), because only a write tells a
@@ -293,8 +306,9 @@ class RedisStore:
             return None  # down, not refusing: callers fail open until it is back
         except ReadOnlyError:
             return "Redis at GITBRAG_REDIS_URL is a read-only replica: point it at the primary"
-        except ResponseError as exc:  # OOM, NOPERM: Redis's own words, which hold no secret
-            return f"Redis at GITBRAG_REDIS_URL refuses writes: {exc}"
+        except ResponseError as exc:  # OOM, NOPERM, MISCONF: Redis's own words, which hold no secret
+            problem = f"Redis at GITBRAG_REDIS_URL refuses writes: {exc}"
+            return PassingProblem(problem) if refuses_writes(exc) else problem
         return None
 
     async def eviction_policy(self) -> str | None:

@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 from gitbrag.clock import utcnow
 from gitbrag.coordination import starcodec
 from gitbrag.coordination.base import ClaimOutcome, ReportMeta, TrackedUser, task_user
-from gitbrag.coordination.errors import StoreError, StoreUnavailable, raises_store_errors
+from gitbrag.coordination.errors import PassingProblem, StoreError, StoreUnavailable, raises_store_errors
 from gitbrag.models import Collection, Login, StarHistory
 
 T = TypeVar("T")
@@ -282,7 +282,7 @@ class SQLiteStore:
 
         def probe() -> str | None:
             if self._refusing is not None:
-                return f"the state file GITBRAG_STATE_PATH refuses writes: {self._refusing}"
+                return PassingProblem(f"the state file GITBRAG_STATE_PATH refuses writes: {self._refusing}")
             lock = self._lock if self._memory else self._read_lock
             with lock:
                 try:

@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 
 from gitbrag.clock import Seconds, epoch
 from gitbrag.coordination import open_store
-from gitbrag.coordination.base import ClaimOutcome, Store, normalize_task_id, task_user
+from gitbrag.coordination.base import READ_METHODS, ClaimOutcome, Store, normalize_task_id, task_user
 from gitbrag.coordination.errors import StoreUnavailable, error_name
 from gitbrag.logs import OutageLog
 from gitbrag.models import Login
@@ -228,6 +228,7 @@ class TaskTracker:
     async def guard(self, call: Awaitable[T], fallback: T) -> T:
         """Await a store call; on a Redis outage return `fallback` (fail open), logging
         the outage once and its end once."""
+        name = getattr(call, "__name__", "")
         try:
             result = await call
         except StoreUnavailable as exc:
@@ -236,7 +237,9 @@ class TaskTracker:
                 call_name = getattr(call, "__qualname__", "store call")
                 log.warning("state not recorded", extra={"call": call_name, "error": str(exc)})
             return fallback
-        self._outage.succeeded()
+        if name not in READ_METHODS or self._outage.down_message_used is None:
+            # A store that refuses writes still reads: only a write ends that outage.
+            self._outage.succeeded()
         return result
 
     async def _vanished(self, task_id: str, token: str) -> bool:

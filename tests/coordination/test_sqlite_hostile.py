@@ -14,18 +14,14 @@ import logging
 import os
 import sqlite3
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from gitbrag.coordination import SQLiteStore
-from gitbrag.models import Login
-from tests.test_faults import BYSTANDER, STALE_AFTER, VICTIM, hook, rig
+from tests.test_faults import BYSTANDER, STALE_AFTER, VICTIM, rig
 
 USERS = [VICTIM, BYSTANDER]
 
