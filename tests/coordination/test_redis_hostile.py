@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -370,3 +371,26 @@ async def test_healthz_names_misconf_and_says_redis_answers(tmp_path: Path, misc
         assert "MISCONF" in body["reason"]
         outcomes = await r.run(VICTIM)  # the service's scan: published, no "scan failed"
         assert outcomes[VICTIM].status == "refreshed"
+
+
+# --- issue 25, case 9: a Redis busy for seconds at start -----------------------------------------
+
+
+def test_a_redis_busy_for_seconds_at_start_is_waited_for_not_called_not_redis(
+    tmp_path: Path, fake: FakeGitHubServer, redis_server_factory: type[RedisServer]
+) -> None:
+    """`CLIENT PAUSE 6000 ALL` on another connection: for 6 s Redis answers nobody, as during
+    a big save or someone's `KEYS *`. The start waits (one line), then the pass runs."""
+    server = redis_server_factory().start()
+    env = gitbrag_env(fake, server.url)
+    with admin(server) as client:
+        client.execute_command("CLIENT", "PAUSE", 6000, "ALL")
+        started = time.monotonic()
+        run = refresh(tmp_path, "--user", VICTIM, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert summary(run) == "refreshed=4 skipped=0 failed=0"
+    assert "has not answered yet (busy?): waiting for it" in run.stderr
+    assert "did not answer as Redis" not in run.stderr
+    assert time.monotonic() - started >= 5  # it did wait out the pause
+    with admin(server) as client:
+        assert client.hlen("{gitbrag}:users") == 1  # and the store was used, not skipped

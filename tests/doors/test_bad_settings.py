@@ -153,6 +153,8 @@ def places(
     monkeypatch.chdir(cwd)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     monkeypatch.setenv("GITBRAG_GITHUB_API_URL", github)
+    # A port that says nothing is "not Redis" once the wait for a busy Redis is over: no wait here.
+    monkeypatch.setenv("GITBRAG_REDIS_START_WAIT_SECONDS", "1")
     (tmp_path / "adir").mkdir()
     (tmp_path / "afile").write_text("not a folder\n")
     return {"adir": str(tmp_path / "adir"), "afile": str(tmp_path / "afile"), **{
