@@ -110,6 +110,11 @@ READ_BUSY_SECONDS = 1.0
 WRITE_BUSY_SECONDS = 30.0
 
 
+# Connections to a state file that was deleted or replaced under this process (see
+# `SQLiteStore._check_file`): kept open until the process ends.
+_PARKED: list[sqlite3.Connection] = []
+
+
 def _code(exc: sqlite3.Error) -> str:
     return str(getattr(exc, "sqlite_errorname", "") or "")
 
@@ -199,7 +204,9 @@ class SQLiteStore:
                 "the state file was deleted or replaced under this process: reopening it",
                 extra={"path": str(self.path)},
             )
-            self._close_connections()
+            # Parked, not closed: the last connection to close checkpoints and deletes the WAL
+            # and shared-memory files *by name*, which now belong to the new file's users.
+            _PARKED.extend((self._conn, self._reader))
             self._open()
 
     def _rebuild(self, exc: sqlite3.Error) -> None:

@@ -14,14 +14,20 @@ import logging
 import os
 import sqlite3
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gitbrag.coordination import SQLiteStore
-from tests.test_faults import BYSTANDER, STALE_AFTER, VICTIM, rig
+from gitbrag.coordination.tracking import TaskTracker, make_task_id
+from gitbrag.models import Login
+from gitbrag.refresh import PARAMS_HASH
+from tests.test_faults import BYSTANDER, STALE_AFTER, VICTIM, hook, rig
 
 USERS = [VICTIM, BYSTANDER]
 
@@ -111,3 +117,105 @@ async def test_a_state_disk_filling_mid_run_finishes_the_pass_and_the_next_one_r
         assert {u: o.status for u, o in outcomes.items()} == dict.fromkeys(USERS, "refreshed")
         assert claims(state) == []
         assert await r.store.due(r.now) == []
+
+
+# --- case 8: a damaged state file ---------------------------------------------------------------
+
+
+def corrupt_table(path: Path, table: str) -> None:
+    """Overwrite the root page of `table` with garbage, as a bad sector or a torn copy would."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        (page_size,) = conn.execute("PRAGMA page_size").fetchone()
+        (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with path.open("r+b") as file:
+        file.seek((root - 1) * page_size)
+        file.write(b"\xa5" * page_size)
+
+
+async def test_a_damaged_state_file_is_moved_aside_once_and_rebuilt_from_the_site(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "state.sqlite3"
+    async with rig(tmp_path, store=SQLiteStore(state)) as r:
+        await r.run(*USERS)
+    corrupt_table(state, "collections")
+    for attempt in range(2):  # not "internal error (StoreError)" on every run, forever
+        async with rig(tmp_path, store=SQLiteStore(state)) as r:
+            with caplog.at_level(logging.WARNING):
+                outcomes = await r.run(*USERS)
+            assert {u: o.status for u, o in outcomes.items()} == dict.fromkeys(USERS, "refreshed"), outcomes
+            index = (r.site / "index.html").read_text()
+            assert all(f'href="{u}/index.html"' in index for u in USERS)
+            if attempt:  # the next pass has tracked again whoever the site has pages for
+                assert sorted(u.login for u in await r.store.tracked()) == sorted(USERS)
+                assert all(m.last_error is None for m in (await r.store.report_meta(Login(VICTIM))).values())
+        damaged = [rec for rec in caplog.records if rec.getMessage().startswith("the state file is damaged")]
+        assert len(damaged) == 1, [rec.getMessage() for rec in caplog.records]  # once, not per run
+        assert not any(rec.exc_info for rec in caplog.records)
+    assert len(list(tmp_path.glob("state.sqlite3.damaged-*"))) == 1
+    with contextlib.closing(sqlite3.connect(state)) as conn:
+        assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+
+
+# --- case 8: another process holds the lock -------------------------------------------------------
+
+HOLD_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN EXCLUSIVE")
+conn.execute("DELETE FROM cooldowns")
+print("locked", flush=True)
+time.sleep(30)
+"""
+
+
+async def test_read_only_endpoints_answer_within_a_second_while_another_process_holds_the_lock(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state.sqlite3"
+    async with rig(tmp_path, store=SQLiteStore(state)) as r:
+        await r.run(VICTIM)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_LOCK, str(state)], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+            async with hook(r) as url, httpx.AsyncClient(timeout=10) as http:
+                for path in ("/healthz", f"/status/{VICTIM}", "/metrics"):
+                    started = time.monotonic()
+                    answer = await http.get(url + path)
+                    took = time.monotonic() - started
+                    assert took < 1.5, f"{path} waited {took:.1f} s behind the lock"
+                    assert answer.status_code == 200, (path, answer.text)
+        finally:
+            holder.kill()
+            holder.wait()
+
+
+# --- case 10: the state file deleted under a running service -------------------------------------
+
+
+async def test_a_state_file_deleted_under_the_service_is_reopened_and_claims_are_shared_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = tmp_path / "state.sqlite3"
+    async with rig(tmp_path, store=SQLiteStore(state)) as r:
+        await r.run(*USERS)
+        for leftover in tmp_path.glob("state.sqlite3*"):  # `rm state.sqlite3*` by the operator
+            leftover.unlink()
+        cron = SQLiteStore(state)  # a cron run now creates a new file, and holds a claim in it
+        try:
+            claim = await TaskTracker(cron).try_claim(make_task_id(VICTIM, "1_year", PARAMS_HASH))
+            assert claim is not None
+            with caplog.at_level(logging.WARNING):
+                outcomes = await r.run(*USERS)  # the service's next scan
+            assert outcomes[VICTIM].status == "skipped"  # the cron run's claim is seen: no duplicate
+            assert outcomes[BYSTANDER].status == "refreshed"
+            assert [rec.getMessage() for rec in caplog.records].count(
+                "the state file was deleted or replaced under this process: reopening it"
+            ) == 1
+            assert sorted(u.login for u in await cron.tracked()) == sorted(USERS)  # one file again
+            await claim.release()
+        finally:
+            await cron.close()
