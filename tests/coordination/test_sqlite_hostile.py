@@ -30,6 +30,14 @@ from gitbrag.refresh import PARAMS_HASH
 from tests.test_faults import BYSTANDER, STALE_AFTER, VICTIM, hook, rig
 
 USERS = [VICTIM, BYSTANDER]
+HOLD_LOCK = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN EXCLUSIVE")
+conn.execute("DELETE FROM cooldowns")
+print("locked", flush=True)
+time.sleep(30)
+"""
 
 
 @pytest.fixture
@@ -79,6 +87,19 @@ class FillOnFirst(logging.Handler):
 def claims(path: Path) -> list[str]:
     with contextlib.closing(sqlite3.connect(path)) as conn:
         return [row[0] for row in conn.execute("SELECT task_id FROM tasks")]
+
+
+def files(folder: Path, pattern: str) -> list[Path]:
+    return list(folder.glob(pattern))
+
+
+def hold_lock(state: Path) -> subprocess.Popen[str]:
+    """Another process holding the state file's write lock (`BEGIN EXCLUSIVE`), once it has it."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(state)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    return holder
 
 
 def updating(site: Path, login: str) -> bool:
@@ -153,21 +174,12 @@ async def test_a_damaged_state_file_is_moved_aside_once_and_rebuilt_from_the_sit
         damaged = [rec for rec in caplog.records if rec.getMessage().startswith("the state file is damaged")]
         assert len(damaged) == 1, [rec.getMessage() for rec in caplog.records]  # once, not per run
         assert not any(rec.exc_info for rec in caplog.records)
-    assert len(list(tmp_path.glob("state.sqlite3.damaged-*"))) == 1
+    assert len(files(tmp_path, "state.sqlite3.damaged-*")) == 1
     with contextlib.closing(sqlite3.connect(state)) as conn:
         assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
 
 
 # --- case 8: another process holds the lock -------------------------------------------------------
-
-HOLD_LOCK = """
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN EXCLUSIVE")
-conn.execute("DELETE FROM cooldowns")
-print("locked", flush=True)
-time.sleep(30)
-"""
 
 
 async def test_read_only_endpoints_answer_within_a_second_while_another_process_holds_the_lock(
@@ -176,11 +188,8 @@ async def test_read_only_endpoints_answer_within_a_second_while_another_process_
     state = tmp_path / "state.sqlite3"
     async with rig(tmp_path, store=SQLiteStore(state)) as r:
         await r.run(VICTIM)
-        holder = subprocess.Popen(
-            [sys.executable, "-c", HOLD_LOCK, str(state)], stdout=subprocess.PIPE, text=True
-        )
+        holder = hold_lock(state)
         try:
-            assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
             async with hook(r) as url, httpx.AsyncClient(timeout=10) as http:
                 for path in ("/healthz", f"/status/{VICTIM}", "/metrics"):
                     started = time.monotonic()
@@ -202,7 +211,7 @@ async def test_a_state_file_deleted_under_the_service_is_reopened_and_claims_are
     state = tmp_path / "state.sqlite3"
     async with rig(tmp_path, store=SQLiteStore(state)) as r:
         await r.run(*USERS)
-        for leftover in tmp_path.glob("state.sqlite3*"):  # `rm state.sqlite3*` by the operator
+        for leftover in files(tmp_path, "state.sqlite3*"):  # `rm state.sqlite3*` by the operator
             leftover.unlink()
         cron = SQLiteStore(state)  # a cron run now creates a new file, and holds a claim in it
         try:
