@@ -113,6 +113,9 @@ WRITE_BUSY_SECONDS = 30.0
 # Connections to a state file that was deleted or replaced under this process (see
 # `SQLiteStore._check_file`): kept open until the process ends.
 _PARKED: list[sqlite3.Connection] = []
+# What a store holds while its file cannot be opened: any use is an error.
+_CLOSED = sqlite3.connect(":memory:", check_same_thread=False)
+_CLOSED.close()
 
 
 def _code(exc: sqlite3.Error) -> str:
@@ -167,24 +170,32 @@ class SQLiteStore:
         self._lock = threading.Lock()  # the write connection's
         self._read_lock = threading.Lock()  # the read connection's
         self._refusing: str | None = None  # why the last write failed (a full disk), until one commits
+        self._opened = False
         try:
             self._open()
-        except sqlite3.Error as exc:  # a read-only or unusable file: the caller says so in one line
-            raise StoreError(str(exc)) from exc
+        except sqlite3.Error as exc:
+            if not _code(exc).startswith(TRANSIENT_ERRORS):  # read-only, not a database: one line, exit 2
+                raise StoreError(str(exc)) from exc
+            # A full or failing disk, a lock held: not a setting's fault. Each call tries to open
+            # it again (and fails open meanwhile), as a Redis that is down at start is waited for.
 
     # --- plumbing -------------------------------------------------------------
 
     def _open(self) -> None:
-        """Open both connections (one, in memory) and create the schema."""
-        self._conn = _connect(str(self.path), WRITE_BUSY_SECONDS)
+        """Open both connections (one, in memory) and create the schema; until that works,
+        both are a closed connection and each call tries again (`_check_file`)."""
+        self._conn = self._reader = _CLOSED
+        self._opened = False
+        conn = _connect(str(self.path), WRITE_BUSY_SECONDS)
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(SCHEMA)
-            self._reader = self._conn if self._memory else _connect(str(self.path), READ_BUSY_SECONDS)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(SCHEMA)
+            reader = conn if self._memory else _connect(str(self.path), READ_BUSY_SECONDS)
         except BaseException:
-            self._conn.close()
+            conn.close()
             raise
+        self._conn, self._reader, self._opened = conn, reader, True
         self._opened_inode = None if self._memory else _inode(self.path)
 
     def _close_connections(self) -> None:
@@ -194,7 +205,13 @@ class SQLiteStore:
 
     def _check_file(self) -> None:
         """Reopen when the path no longer names the file these connections hold (deleted,
-        or replaced by a restore or another process's rebuild). A stat per call: cheap."""
+        or replaced by a restore or another process's rebuild). A stat per call: cheap.
+        Opens it when it could not be opened yet (its disk full at start)."""
+        if not self._opened:
+            with self._lock, self._read_lock:
+                if not self._opened:
+                    self._open()
+            return
         if self._memory or _inode(self.path) == self._opened_inode:
             return
         with self._lock, self._read_lock:
@@ -288,6 +305,10 @@ class SQLiteStore:
         process's lock (then the file is busy, not broken: None)."""
 
         def probe() -> str | None:
+            try:
+                self._check_file()
+            except sqlite3.Error as exc:  # its disk full at start: heals by itself, passes fail open
+                return PassingProblem(f"the state file GITBRAG_STATE_PATH cannot be opened now: {exc}")
             if self._refusing is not None:
                 return PassingProblem(f"the state file GITBRAG_STATE_PATH refuses writes: {self._refusing}")
             lock = self._lock if self._memory else self._read_lock
@@ -304,7 +325,7 @@ class SQLiteStore:
                         self._reader.execute("ROLLBACK")
             return None
 
-        return await self._run(probe)
+        return await asyncio.to_thread(probe)
 
     async def close(self) -> None:
         with self._lock, self._read_lock:

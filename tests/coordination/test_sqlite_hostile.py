@@ -27,7 +27,9 @@ from gitbrag.coordination import SQLiteStore
 from gitbrag.coordination.tracking import TaskTracker, make_task_id
 from gitbrag.models import Login
 from gitbrag.refresh import PARAMS_HASH
-from tests.test_faults import BYSTANDER, STALE_AFTER, VICTIM, hook, rig
+from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
+from tests.support import clean_env, refresh, summary
+from tests.test_faults import BYSTANDER, STALE_AFTER, TOKEN, VICTIM, hook, rig
 
 USERS = [VICTIM, BYSTANDER]
 HOLD_LOCK = """
@@ -138,6 +140,30 @@ async def test_a_state_disk_filling_mid_run_finishes_the_pass_and_the_next_one_r
         assert {u: o.status for u, o in outcomes.items()} == dict.fromkeys(USERS, "refreshed")
         assert claims(state) == []
         assert await r.store.due(r.now) == []
+
+
+def test_a_state_disk_full_at_start_is_no_bad_setting_the_run_publishes(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    """Not exit 2 ("bad configuration") with "disk I/O error": the run fails open and publishes."""
+    with FakeGitHubServer(shared_dataset()) as fake:
+        env = clean_env(
+            GITHUB_TOKEN=TOKEN,
+            GITBRAG_GITHUB_API_URL=fake.url,
+            GITBRAG_STATE_PATH=str(small_disk / "state.sqlite3"),
+        )
+        first = refresh(tmp_path, "--user", VICTIM, env=env)
+        assert summary(first) == "refreshed=4 skipped=0 failed=0", first.stderr[-2000:]
+        filler = fill(small_disk)
+        full = refresh(tmp_path, "--user", VICTIM, "--user", BYSTANDER, env=env)
+        assert full.returncode == 0, full.stderr[-2000:]
+        assert summary(full) == "refreshed=8 skipped=0 failed=0"
+        assert "Traceback" not in full.stderr
+        assert full.stderr.count("the state file GITBRAG_STATE_PATH cannot be used") == 1, full.stderr[-2000:]
+        filler.unlink()
+        freed = refresh(tmp_path, "--user", BYSTANDER, env=env)  # space back: the state is used again
+        assert summary(freed) == "refreshed=4 skipped=4 failed=0", freed.stderr[-2000:]
+        assert "cannot be used" not in freed.stderr
 
 
 # --- case 8: a damaged state file ---------------------------------------------------------------
