@@ -25,9 +25,9 @@ import pytest
 
 from gitbrag.coordination import SQLiteStore
 from gitbrag.coordination.tracking import TaskTracker, make_task_id
+from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.models import Login
 from gitbrag.refresh import PARAMS_HASH
-from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from tests.support import clean_env, refresh, summary
 from tests.test_faults import BYSTANDER, STALE_AFTER, TOKEN, VICTIM, hook, rig
 
