@@ -152,6 +152,8 @@ HEALTH_KEY = "{gitbrag}:health"  # the write probe's key (expires at once)
 log = logging.getLogger(__name__)
 
 # Said once per outage when Redis refuses writes because it cannot save (its own disk full).
+READ_ONLY_HEADLINE = "Redis refuses writes: a read-only replica (a failover?); refreshes publish without it"
+OOM_HEADLINE = "Redis refuses writes: OOM (maxmemory reached); refreshes publish without it"
 MISCONF_HEADLINE = "Redis refuses writes: MISCONF (it cannot save to its disk); refreshes publish without it"
 
 
@@ -164,6 +166,10 @@ def refuses_writes(exc: BaseException) -> bool:
 
 def _store_error(exc: Exception) -> StoreError | None:
     """redis-py's errors as the store's own (see `gitbrag.coordination.errors`)."""
+    if isinstance(exc, ReadOnlyError):
+        return StoreUnavailable(f"Redis: {exc}", headline=READ_ONLY_HEADLINE)
+    if isinstance(exc, OutOfMemoryError):
+        return StoreUnavailable(f"Redis: {exc}", headline=OOM_HEADLINE)
     if isinstance(exc, OUTAGE_ERRORS):
         return StoreUnavailable(f"Redis: {exc or type(exc).__name__}")
     if refuses_writes(exc):
