@@ -226,8 +226,9 @@ class TaskTracker:
     # --- outage handling ------------------------------------------------------------
 
     async def guard(self, call: Awaitable[T], fallback: T) -> T:
-        """Await a store call; on a Redis outage return `fallback` (fail open), logging
-        the outage once and its end once."""
+        """Await a store call; while the store is unavailable (`StoreUnavailable`) return
+        `fallback` (fail open), logging the outage once and its end once; each call the
+        state file drops is one line more (they are rare, and each is a report behind)."""
         name = getattr(call, "__name__", "")
         try:
             result = await call
@@ -235,7 +236,8 @@ class TaskTracker:
             self._outage.failed(error_name(exc), exc.headline)
             if exc.local:
                 call_name = getattr(call, "__qualname__", "store call")
-                log.warning("state not recorded", extra={"call": call_name, "error": str(exc)})
+                said = "state not read" if name in READ_METHODS else "state not recorded"
+                log.warning(said, extra={"call": call_name, "error": str(exc)})
             return fallback
         if name not in READ_METHODS or self._outage.down_message_used is None:
             # A store that refuses writes still reads: only a write ends that outage.
