@@ -272,9 +272,26 @@ class SQLiteStore:
     async def _run(self, fn: Callable[[], T]) -> T:
         def checked() -> T:
             self._check_file()
-            return fn()
+            try:
+                return fn()
+            except sqlite3.Error as exc:  # each write is one transaction, rolled back: safe to redo
+                if not _code(exc).startswith("SQLITE_FULL") or not self._make_room():
+                    raise
+                return fn()
 
         return await asyncio.to_thread(checked)
+
+    def _make_room(self) -> bool:
+        """On a full disk, the WAL's committed pages are copied into the database file and the
+        WAL truncated: the pages an update or a claim's release rewrite already exist there,
+        so this usually frees room for that write (a claim released rather than held until its
+        lease ends). True when the WAL was emptied."""
+        with self._lock:
+            try:
+                busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.Error:
+                return False
+        return not busy
 
     def _query(self, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         """A read, on the read connection: it never waits for this process's writes."""

@@ -142,6 +142,29 @@ async def test_a_state_disk_filling_mid_run_finishes_the_pass_and_the_next_one_r
         assert await r.store.due(r.now) == []
 
 
+async def test_a_run_filling_the_disk_of_a_settled_state_file_still_releases_its_claims(
+    tmp_path: Path, small_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The usual case, a state file from earlier runs (its pages in place): a claim's release
+    rewrites pages the file already has, so emptying the WAL into it makes room even on a full
+    disk; no claim outlives its generation, though the disk is still full."""
+    state = small_disk / "state.sqlite3"
+    async with rig(tmp_path, store=SQLiteStore(state)) as r:
+        await r.run(*USERS)
+    async with rig(tmp_path, store=SQLiteStore(state)) as r:
+        filling = FillOnFirst(small_disk, "refresh started")
+        logging.getLogger("gitbrag.refresh").addHandler(filling)
+        try:
+            with caplog.at_level(logging.INFO):
+                outcomes = await r.run(*USERS)
+        finally:
+            logging.getLogger("gitbrag.refresh").removeHandler(filling)
+        assert filling.filler is not None
+        assert {u: o.status for u, o in outcomes.items()} == dict.fromkeys(USERS, "refreshed")
+        assert claims(state) == []
+        assert not any(updating(r.site, u) for u in USERS)
+
+
 def test_a_state_disk_full_at_start_is_no_bad_setting_the_run_publishes(
     tmp_path: Path, small_disk: Path
 ) -> None:
