@@ -115,16 +115,20 @@ class OutageLog:
     def __init__(self, logger: logging.Logger, down: str, up: str) -> None:
         self.logger, self.down_message, self.up_message = logger, down, up
         self.down = False
+        self.down_message_used: str | None = None  # the precise down line of this outage, if any
 
-    def failed(self, error: str) -> None:
-        """`error`: what went wrong, by name (`ConnectionError`), never its message."""
+    def failed(self, error: str, message: str | None = None) -> None:
+        """`error`: what went wrong, by name (`ConnectionError`), never its message;
+        `message`: the down line when this outage has a more precise one than the default."""
         if not self.down:
             self.down = True
-            self.logger.warning(self.down_message, extra={"error": error})
+            self.down_message_used = message
+            self.logger.warning(message or self.down_message, extra={"error": error})
 
     def succeeded(self) -> None:
         if self.down:
             self.down = False
+            self.down_message_used = None
             self.logger.info(self.up_message)
 
 

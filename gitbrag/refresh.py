@@ -372,20 +372,23 @@ class Refresher:
         users now, then every due report, oldest-due first. With `force` and no `refresh`
         users, every tracked user is refreshed, due or not."""
         now = self.clock()
+        await self.tracker.release_pending()  # a full disk's leftovers, before claiming anew
         track = [*track, *await self.resolve_teams()]  # org teams' members are tracked like listed users
         track, named, invalid = _split_invalid(track, refresh)
         try:
-            await self.store.track([*track, *named, *await self._lost_or_known()], now, PERIODS)
+            everyone = [*track, *named, *await self._lost_or_known()]
+            await self.bookkeeping.track(everyone, now, PERIODS)  # dropped while the store refuses writes
             users = await self.store.tracked()
             self._remember([Login(u.display) for u in users], authoritative=True)
             self._remember(named)
-            tracked: list[Login] | None = [u.login for u in users]
+            # With the tracking dropped, the index still lists everyone (sorted, as the store's list).
+            tracked: list[Login] | None = sorted({*everyone, *(u.login for u in users)})
             targets = await self._targets(named, force, now, users)
         except StoreUnavailable as exc:
             # Fail open: without the stale index, refresh the users named now and the configured
             # ones whose published report (its generated_at) is older than the stale age.
             log.warning(
-                "store unreachable; refreshing from the site's own dates", extra={"error": error_name(exc)}
+                "store unavailable; refreshing from the site's own dates", extra={"error": error_name(exc)}
             )
             tracked = None
             targets = [Target(u, force=True) for u in named]
@@ -402,11 +405,22 @@ class Refresher:
             return outcome
 
         outcomes = invalid + list(await asyncio.gather(*(one(t) for t in targets)))
+        await self._release_pending()
         if tracked is None:  # the store cannot list its users: index what the site holds
             await asyncio.to_thread(self.publish_site, self.publisher.published_logins())
             return _count(outcomes, len(outcomes) * len(PERIODS))
         await asyncio.to_thread(self.publish_site, tracked)
         return _count(outcomes, len(tracked) * len(PERIODS))
+
+    async def _release_pending(self) -> None:
+        """Claims whose release the store refused (its disk full) are released again; one
+        line for those it still refuses: they hold their reports until their lease ends."""
+        held = await self.tracker.release_pending()
+        if held:
+            log.warning(
+                "claims not released: the store refuses writes; they lapse at the end of their lease",
+                extra={"claims": len(held), "task_id": held[0]},
+            )
 
     async def resolve_teams(self) -> list[str]:
         """List the public members of every organization GITBRAG_TEAMS names (`org:NAME`), give

@@ -34,6 +34,7 @@ DEFAULT_STALE_AFTER_SECONDS = DAY
 DEFAULT_TASK_TTL_SECONDS = 300
 DEFAULT_PER_USER_LIMIT = 1
 DEFAULT_MAX_CONCURRENT = 8
+DEFAULT_REDIS_START_WAIT_SECONDS = 60
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
 # What a token may hold: it travels in a header, so no space, control or non-ASCII character.
 _TOKEN_RE = re.compile(r"^[\x21-\x7e]+$")
@@ -94,6 +95,9 @@ class Settings(BaseSettings):
     per_user_limit: int = Field(default=DEFAULT_PER_USER_LIMIT, ge=1, le=100)
     scan_interval_seconds: int = Field(default=300, ge=1, le=DAY)
     max_concurrent: int = Field(default=DEFAULT_MAX_CONCURRENT, ge=1, le=256)
+    # How long a start waits for a Redis that accepts the connection but is slow to answer
+    # (a big save, someone's KEYS *) before calling it "not Redis" (exit 2).
+    redis_start_wait_seconds: int = Field(default=DEFAULT_REDIS_START_WAIT_SECONDS, ge=1, le=3600)
 
     # The refresh hook, served by `gitbrag-refresh` (the service).
     hook_host: str = "127.0.0.1"

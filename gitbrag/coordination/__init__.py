@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from gitbrag.coordination.base import ClaimOutcome, ReportMeta, Store, TrackedUser
-from gitbrag.coordination.errors import StoreError, StoreUnavailable
+from gitbrag.coordination.errors import PassingProblem, StoreError, StoreUnavailable
 from gitbrag.coordination.redis import RedisStore
 from gitbrag.coordination.sqlite import SQLiteStore
 
@@ -53,6 +53,8 @@ async def check_store(store: Store) -> str | None:
     if isinstance(store, RedisStore) and (cluster := await _cluster_problem(store)):
         return cluster
     problem = await store.write_problem()
+    if isinstance(problem, PassingProblem):  # heals by itself: passes fail open, said once by them
+        return None
     if problem is None and isinstance(store, RedisStore):
         try:
             policy = await store.eviction_policy()

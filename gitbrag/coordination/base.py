@@ -67,6 +67,22 @@ def normalize_task_id(task_id: str) -> str:
     return task_user(task_id) + sep + rest
 
 
+# The `Store` methods that only read. A store refusing writes (a read-only replica, MISCONF,
+# a full disk) still answers them, so their success does not mean it takes writes again.
+READ_METHODS = frozenset(
+    {
+        "ping",
+        "tracked",
+        "due",
+        "report_meta",
+        "load_collection",
+        "load_star_histories",
+        "task_metadata",
+        "active_tasks",
+    }
+)
+
+
 class Store(Protocol):
     """Durable state; every method is safe to call from several processes at once."""
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 C = TypeVar("C", bound=type)
 Translate = Callable[[Exception], "StoreError | None"]
 
-__all__ = ["StoreError", "StoreUnavailable", "error_name", "raises_store_errors"]
+__all__ = ["PassingProblem", "StoreError", "StoreUnavailable", "error_name", "raises_store_errors"]
 
 
 class StoreError(Exception):
@@ -25,8 +25,28 @@ class StoreError(Exception):
 
 class StoreUnavailable(StoreError):
     """The store cannot serve gitbrag right now: Redis unreachable, too slow, read-only (a
-    replica after a failover) or full. Callers fail open on this one, as the design says:
-    a pass still publishes and the store catches up when it is back."""
+    replica after a failover), full or refusing writes (MISCONF: its own disk is full); the
+    SQLite file's disk full or failing, or its lock held too long. Callers fail open on
+    this one, as the design says: a pass still publishes and the store catches up when it
+    is back.
+
+    `headline` is what the operator reads, once per outage ("Redis refuses writes:
+    MISCONF"); None for the default "unreachable". `local`: the state file on this host,
+    whose dropped writes are each logged (one line each, no trace): they are rare and
+    each one is a report whose bookkeeping is behind."""
+
+    def __init__(self, message: str, *, headline: str | None = None, local: bool = False) -> None:
+        super().__init__(message)
+        self.headline = headline
+        self.local = local
+
+
+class PassingProblem(str):
+    """A `write_problem` that heals by itself: a Redis whose own disk is full (MISCONF), a
+    state file whose disk is full. /healthz reports it, but it is no reason to stop at
+    start (exit 2 means a setting is wrong): passes fail open and publish meanwhile."""
+
+    __slots__ = ()
 
 
 def error_name(exc: BaseException) -> str:

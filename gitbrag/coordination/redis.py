@@ -47,21 +47,31 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.connection import parse_url
-from redis.exceptions import AuthenticationError, OutOfMemoryError, ReadOnlyError, RedisError, ResponseError
+from redis.exceptions import (
+    AuthenticationError,
+    BusyLoadingError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gitbrag.clock import utcnow
 from gitbrag.coordination import starcodec
 from gitbrag.coordination.base import ClaimOutcome, ReportMeta, TrackedUser, task_user
-from gitbrag.coordination.errors import StoreError, StoreUnavailable, raises_store_errors
+from gitbrag.coordination.errors import PassingProblem, StoreError, StoreUnavailable, raises_store_errors
 from gitbrag.models import Collection, Login, StarHistory
 
 # Shared by every script: the server's clock in milliseconds.
@@ -148,10 +158,31 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (*UNREACHABLE_ERRORS, ReadOnlyE
 HEALTH_KEY = "{gitbrag}:health"  # the write probe's key (expires at once)
 
 
+log = logging.getLogger(__name__)
+
+# Said once per outage when Redis refuses writes because it cannot save (its own disk full).
+READ_ONLY_HEADLINE = "Redis refuses writes: a read-only replica (a failover?); refreshes publish without it"
+OOM_HEADLINE = "Redis refuses writes: OOM (maxmemory reached); refreshes publish without it"
+MISCONF_HEADLINE = "Redis refuses writes: MISCONF (it cannot save to its disk); refreshes publish without it"
+
+
+def refuses_writes(exc: BaseException) -> bool:
+    """MISCONF: Redis cannot save (its disk full) and, with `stop-writes-on-bgsave-error`,
+    refuses writes and even PING until a save succeeds. redis-py has no class for it (a
+    plain ResponseError; inside a pipeline or script its message is prefixed)."""
+    return isinstance(exc, ResponseError) and "MISCONF" in str(exc)
+
+
 def _store_error(exc: Exception) -> StoreError | None:
     """redis-py's errors as the store's own (see `gitbrag.coordination.errors`)."""
+    if isinstance(exc, ReadOnlyError):
+        return StoreUnavailable(f"Redis: {exc}", headline=READ_ONLY_HEADLINE)
+    if isinstance(exc, OutOfMemoryError):
+        return StoreUnavailable(f"Redis: {exc}", headline=OOM_HEADLINE)
     if isinstance(exc, OUTAGE_ERRORS):
         return StoreUnavailable(f"Redis: {exc or type(exc).__name__}")
+    if refuses_writes(exc):
+        return StoreUnavailable(f"Redis: {exc}", headline=MISCONF_HEADLINE)
     if isinstance(exc, RedisError):
         return StoreError(f"Redis: {exc or type(exc).__name__}")
     return None
@@ -171,26 +202,58 @@ def redis_address(url: str) -> str:
     return f"{parts.get('host', 'localhost')}:{parts.get('port', 6379)}"
 
 
-async def not_redis(url: str, within: float) -> str | None:
+async def not_redis(url: str, within: float, patience: float | None = None) -> str | None:
     """Why whatever listens at `url` is not Redis, or None (it answers as Redis, or nothing
     listens: a Redis that is merely down is not a setting's fault, the store fails open).
 
     Something that is not Redis (another service's port) accepts the connection and then
-    says nothing or something else: every call would wait out its socket timeout."""
+    says something else, or nothing: every call would wait out its socket timeout. But a
+    Redis busy for seconds (a big save, someone's `KEYS *`, `CLIENT PAUSE`) says nothing
+    too, for a while: silence past `within` is waited for, up to `patience` seconds in
+    all, with one line saying so; only what answers something else is "not Redis" at once."""
     if not await _accepts_connections(url, within):
         return None
+    started = time.monotonic()
+    answer = await _ping(url, within)
+    patience = max(patience or within, within)
+    if answer is _Answer.SILENT and patience > within:
+        log.warning(
+            "Redis accepted the connection but has not answered yet (busy?): waiting for it",
+            extra={"redis": redis_address(url), "waited_s": within, "wait_up_to_s": patience},
+        )
+        answer = await _ping(url, max(0.1, patience - (time.monotonic() - started)))
+        if answer is _Answer.REDIS:
+            log.info("Redis answered", extra={"waited_s": round(time.monotonic() - started, 1)})
+    if answer is _Answer.SILENT:
+        return (
+            f"{redis_address(url)} accepted the connection but did not answer as Redis within {patience:g} s"
+        )
+    if answer is _Answer.OTHER:
+        return f"{redis_address(url)} accepted the connection but did not answer as Redis"
+    return None
+
+
+class _Answer(Enum):
+    REDIS = "redis"
+    SILENT = "silent"
+    OTHER = "other"  # a protocol error, a TLS failure, a closed connection: not Redis
+
+
+async def _ping(url: str, within: float) -> _Answer:
     client = aioredis.from_url(
         url, socket_connect_timeout=within, socket_timeout=within, retry=Retry(NoBackoff(), 0)
     )
     try:
         await client.ping()
-    except (AuthenticationError, ResponseError):
-        return None  # Redis it is; `check_store` says what it refuses
-    except Exception:  # a timeout, a protocol error, a TLS failure: not Redis
-        return f"{redis_address(url)} accepted the connection but did not answer as Redis within {within:g} s"
+    except (AuthenticationError, ResponseError, BusyLoadingError):
+        return _Answer.REDIS  # Redis it is (loading its data, or refusing): `check_store` says what
+    except (RedisTimeoutError, TimeoutError):
+        return _Answer.SILENT
+    except Exception:
+        return _Answer.OTHER
     finally:
         await client.aclose()
-    return None
+    return _Answer.REDIS
 
 
 async def _accepts_connections(url: str, within: float) -> bool:
@@ -287,8 +350,8 @@ class RedisStore:
     async def ping(self) -> bool:
         try:
             return bool(await self._redis.ping())
-        except (RedisError, OSError):
-            return False
+        except (RedisError, OSError) as exc:
+            return refuses_writes(exc)  # MISCONF refuses PING too, yet Redis answers
 
     async def write_problem(self) -> str | None:
         """A real write (a key that expires at once), because only a write tells a
@@ -302,8 +365,9 @@ class RedisStore:
             return None  # down, not refusing: callers fail open until it is back
         except ReadOnlyError:
             return "Redis at GITBRAG_REDIS_URL is a read-only replica: point it at the primary"
-        except ResponseError as exc:  # OOM, NOPERM: Redis's own words, which hold no secret
-            return f"Redis at GITBRAG_REDIS_URL refuses writes: {exc}"
+        except ResponseError as exc:  # OOM, NOPERM, MISCONF: Redis's own words, which hold no secret
+            problem = f"Redis at GITBRAG_REDIS_URL refuses writes: {exc}"
+            return PassingProblem(problem) if refuses_writes(exc) else problem
         return None
 
     async def cluster_problem(self) -> str | None:

@@ -22,9 +22,13 @@ than `FUTURE_TOLERANCE_SECONDS`) is due at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -34,10 +38,11 @@ from typing import Any, TypeVar
 from gitbrag.clock import utcnow
 from gitbrag.coordination import starcodec
 from gitbrag.coordination.base import ClaimOutcome, ReportMeta, TrackedUser, task_user
-from gitbrag.coordination.errors import StoreError, raises_store_errors
+from gitbrag.coordination.errors import PassingProblem, StoreError, StoreUnavailable, raises_store_errors
 from gitbrag.models import Collection, Login, StarHistory
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # A stored time this far past "now" was written by a clock that has since been set back.
 FUTURE_TOLERANCE_SECONDS = 60.0
@@ -94,85 +99,254 @@ def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
+# What a local file says when it cannot serve gitbrag *right now*: its disk is full, the disk
+# fails, another process holds the lock past the busy timeout. Like a Redis outage, a pass
+# fails open on these (it publishes; its bookkeeping catches up once the file takes writes).
+TRANSIENT_ERRORS = ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_LOCKED")
+# What a damaged file says: it is moved aside and rebuilt (see `SQLiteStore._rebuild`).
+DAMAGED_ERRORS = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+# How long an endpoint that only reads (/healthz, /status, /metrics) waits for a lock.
+READ_BUSY_SECONDS = 1.0
+WRITE_BUSY_SECONDS = 30.0
+
+
+# Connections to a state file that was deleted or replaced under this process (see
+# `SQLiteStore._check_file`): kept open until the process ends.
+_PARKED: list[sqlite3.Connection] = []
+# What a store holds while its file cannot be opened: any use is an error.
+_CLOSED = sqlite3.connect(":memory:", check_same_thread=False)
+_CLOSED.close()
+
+
+def _code(exc: sqlite3.Error) -> str:
+    return str(getattr(exc, "sqlite_errorname", "") or "")
+
+
 def _store_error(exc: Exception) -> StoreError | None:
-    """sqlite3's errors as the store's own (see `gitbrag.coordination.errors`). A local file
-    is not "unavailable" the way a network server is: its errors are real and propagate."""
-    return StoreError(str(exc)) if isinstance(exc, sqlite3.Error) else None
+    """sqlite3's errors as the store's own (see `gitbrag.coordination.errors`): a full or
+    failing disk and a lock held too long are `StoreUnavailable` (callers fail open, as for
+    Redis); anything else (a read-only file, a bug) is a `StoreError` and propagates."""
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    if _code(exc).startswith(TRANSIENT_ERRORS + DAMAGED_ERRORS):
+        headline = f"the state file GITBRAG_STATE_PATH cannot be used: {exc}; refreshes publish without it"
+        return StoreUnavailable(f"SQLite: {exc}", headline=headline, local=True)
+    return StoreError(str(exc))
+
+
+def _connect(path: str, busy_seconds: float) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=busy_seconds, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
+    return conn
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except OSError:
+        return None
 
 
 @raises_store_errors(_store_error)
 class SQLiteStore:
-    """`Store` on an SQLite file (see `gitbrag.coordination.base.Store` for the contract)."""
+    """`Store` on an SQLite file (see `gitbrag.coordination.base.Store` for the contract).
+
+    Two connections: writes go through one that waits up to 30 s for another process's
+    lock (overlapping cron runs take turns); reads go through another that waits at most a
+    second, so /healthz, /status and /metrics never queue behind a writer (WAL lets them
+    read the last committed state meanwhile). Before each call the path is checked: a
+    state file deleted or replaced under a running service is reopened, so it shares
+    claims again with the cron runs that use the new file. A damaged file is moved aside
+    with one warning and started afresh; passes rebuild it from the site and the settings."""
 
     kind = "sqlite"
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
+        self._memory = str(path) == ":memory:"
+        if not self._memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the write connection's
+        self._read_lock = threading.Lock()  # the read connection's
+        self._refusing: str | None = None  # why the last write failed (a full disk), until one commits
+        self._opened = False
         try:
-            self._conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA busy_timeout=30000")
-            self._conn.executescript(SCHEMA)
-        except sqlite3.Error as exc:  # a read-only or unusable file: the caller says so in one line
-            raise StoreError(str(exc)) from exc
+            self._open()
+        except sqlite3.Error as exc:
+            if not _code(exc).startswith(TRANSIENT_ERRORS):  # read-only, not a database: one line, exit 2
+                raise StoreError(str(exc)) from exc
+            # A full or failing disk, a lock held: not a setting's fault. Each call tries to open
+            # it again (and fails open meanwhile), as a Redis that is down at start is waited for.
 
     # --- plumbing -------------------------------------------------------------
+
+    def _open(self) -> None:
+        """Open both connections (one, in memory) and create the schema; until that works,
+        both are a closed connection and each call tries again (`_check_file`)."""
+        self._conn = self._reader = _CLOSED
+        self._opened = False
+        conn = _connect(str(self.path), WRITE_BUSY_SECONDS)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(SCHEMA)
+            reader = conn if self._memory else _connect(str(self.path), READ_BUSY_SECONDS)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn, self._reader, self._opened = conn, reader, True
+        self._opened_inode = None if self._memory else _inode(self.path)
+
+    def _close_connections(self) -> None:
+        for conn in {id(self._conn): self._conn, id(self._reader): self._reader}.values():
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+    def _check_file(self) -> None:
+        """Reopen when the path no longer names the file these connections hold (deleted,
+        or replaced by a restore or another process's rebuild). A stat per call: cheap.
+        Opens it when it could not be opened yet (its disk full at start)."""
+        if not self._opened:
+            with self._lock, self._read_lock:
+                if not self._opened:
+                    self._open()
+            return
+        if self._memory or _inode(self.path) == self._opened_inode:
+            return
+        with self._lock, self._read_lock:
+            if _inode(self.path) == self._opened_inode:
+                return
+            log.warning(
+                "the state file was deleted or replaced under this process: reopening it",
+                extra={"path": str(self.path)},
+            )
+            # Parked, not closed: the last connection to close checkpoints and deletes the WAL
+            # and shared-memory files *by name*, which now belong to the new file's users.
+            _PARKED.extend((self._conn, self._reader))
+            self._open()
+
+    def _rebuild(self, exc: sqlite3.Error) -> None:
+        """A damaged file (a corrupted page): moved aside, once, for whoever wants to look at
+        it, and a new one started, which passes fill from the site as they do an emptied one.
+        Called with the write lock held."""
+        with self._read_lock:
+            if self._memory or _inode(self.path) != self._opened_inode:
+                return  # someone (this process or another) already moved it
+            aside = self.path.with_name(f"{self.path.name}.damaged-{int(time.time())}")
+            log.warning(
+                "the state file is damaged: moved aside and started afresh; it is rebuilt from the site",
+                extra={"path": str(self.path), "moved_to": str(aside), "error": str(exc)},
+            )
+            self._close_connections()
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+            self._open()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE takes the write lock up front, so two processes never
         interleave a read-then-write and a failed step rolls the whole change back."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    if self._conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                        self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+                self._refusing = None
+            except sqlite3.Error as exc:
+                if _code(exc).startswith(("SQLITE_FULL", "SQLITE_IOERR")):
+                    self._refusing = str(exc)
+                if self._conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                if _code(exc).startswith(DAMAGED_ERRORS):
+                    self._rebuild(exc)
                 raise
-            self._conn.execute("COMMIT")
 
     async def _run(self, fn: Callable[[], T]) -> T:
-        return await asyncio.to_thread(fn)
+        def checked() -> T:
+            self._check_file()
+            try:
+                return fn()
+            except sqlite3.Error as exc:  # each write is one transaction, rolled back: safe to redo
+                if not _code(exc).startswith("SQLITE_FULL") or not self._make_room():
+                    raise
+                return fn()
+
+        return await asyncio.to_thread(checked)
+
+    def _make_room(self) -> bool:
+        """On a full disk, the WAL's committed pages are copied into the database file and the
+        WAL truncated: the pages an update or a claim's release rewrite already exist there,
+        so this usually frees room for that write (a claim released rather than held until its
+        lease ends). True when the WAL was emptied."""
+        with self._lock:
+            try:
+                busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.Error:
+                return False
+        return not busy
 
     def _query(self, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._conn.execute(sql, args).fetchall()
+        """A read, on the read connection: it never waits for this process's writes."""
+        lock = self._lock if self._memory else self._read_lock
+        try:
+            with lock:
+                return self._reader.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            if _code(exc).startswith(DAMAGED_ERRORS):
+                with self._lock:
+                    self._rebuild(exc)
+            raise
 
     # --- Store ----------------------------------------------------------------
 
     async def ping(self) -> bool:
         try:
             await self._run(lambda: self._query("SELECT 1"))
-        except sqlite3.Error:
+        except (sqlite3.Error, StoreError, OSError):
             return False
         return True
 
     async def write_problem(self) -> str | None:
         """A write rolled back at once: only a write tells a file that can still be read
-        (read-only mount, wrong owner) from one that accepts changes."""
+        (read-only mount, wrong owner) from one that accepts changes. A write that failed
+        since the last one that committed (a full disk) says so too: a rolled-back probe
+        needs no room, a real change does. The probe waits a second at most for another
+        process's lock (then the file is busy, not broken: None)."""
 
         def probe() -> str | None:
-            with self._lock:
+            try:
+                self._check_file()
+            except sqlite3.Error as exc:  # its disk full at start: heals by itself, passes fail open
+                return PassingProblem(f"the state file GITBRAG_STATE_PATH cannot be opened now: {exc}")
+            if self._refusing is not None:
+                return PassingProblem(f"the state file GITBRAG_STATE_PATH refuses writes: {self._refusing}")
+            lock = self._lock if self._memory else self._read_lock
+            with lock:
                 try:
-                    self._conn.execute("BEGIN IMMEDIATE")
-                    self._conn.execute("INSERT OR IGNORE INTO cooldowns (login, until) VALUES ('', 0)")
+                    self._reader.execute("BEGIN IMMEDIATE")
+                    self._reader.execute("INSERT OR IGNORE INTO cooldowns (login, until) VALUES ('', 0)")
                 except sqlite3.Error as exc:
+                    if _code(exc).startswith("SQLITE_BUSY"):
+                        return None
                     return f"the state file GITBRAG_STATE_PATH does not accept writes: {exc}"
                 finally:
-                    if self._conn.in_transaction:
-                        self._conn.execute("ROLLBACK")
+                    if self._reader.in_transaction:
+                        self._reader.execute("ROLLBACK")
             return None
 
-        return await self._run(probe)
+        return await asyncio.to_thread(probe)
 
     async def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        with self._lock, self._read_lock:
+            self._close_connections()
 
     async def track(self, logins: list[Login], now: datetime, periods: tuple[str, ...]) -> None:
         def work() -> None:
@@ -203,6 +377,9 @@ class SQLiteStore:
             args += (limit,)
 
         def work() -> list[sqlite3.Row]:
+            future = "SELECT 1 FROM reports WHERE last_attempt_at > ? LIMIT 1"
+            if not self._query(future, (_ts(now) + FUTURE_TOLERANCE_SECONDS,)):
+                return self._query(sql, args)  # the usual case: a read, no write lock (/metrics)
             with self._transaction() as conn:
                 # Attempted "in the future": the clock was set back since. Due now (the page may
                 # carry a future date), and no longer in the future (the refresher agrees).

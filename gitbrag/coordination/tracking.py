@@ -15,8 +15,11 @@ A claim is a lease of `ttl` seconds kept in the store with a random claim token:
 - Redis unreachable: tracking fails open, as the design says. A refresh still runs
   and publishes (duplicates are allowed then); the outage is logged once, and its end
   once. Claims granted during the outage are written to Redis when it is back, unless
-  someone else claimed the task meanwhile. The SQLite store is local, so its errors
-  are real errors and propagate.
+  someone else claimed the task meanwhile. The same holds for a Redis that refuses
+  writes (read-only, OOM, MISCONF) and for an SQLite file whose disk is full or failing
+  or whose lock is held too long (`StoreUnavailable`); SQLite's other errors (a bug, a
+  read-only file) are real errors and propagate. A release the store refused is retried,
+  so a claim never outlives its generation by more than the outage.
 
 The contract names are module-level functions. They work with no setup, from the same
 environment the CLI reads; `configure_tracking` sets the tracker behind them instead (the
@@ -41,7 +44,7 @@ from typing import Any, TypeVar
 
 from gitbrag.clock import Seconds, epoch
 from gitbrag.coordination import open_store
-from gitbrag.coordination.base import ClaimOutcome, Store, normalize_task_id, task_user
+from gitbrag.coordination.base import READ_METHODS, ClaimOutcome, Store, normalize_task_id, task_user
 from gitbrag.coordination.errors import StoreUnavailable, error_name
 from gitbrag.logs import OutageLog
 from gitbrag.models import Login
@@ -88,10 +91,19 @@ class TaskTracker:
         self._held: dict[str, str] = {}  # task id -> token, for complete_task(task_id) alone
         self._unbacked: set[str] = set()  # tokens granted or renewed while Redis was down
         self._lease_ends: dict[str, float] = {}  # token -> its lease's end at the latest (clock)
-        self._outage = OutageLog(
-            log,
-            "Redis unreachable: task tracking fails open (duplicates possible) until it is back",
-            "Redis reachable again: task tracking restored",
+        self._unreleased: dict[str, str] = {}  # task id -> token whose release the store refused
+        self._outage = (
+            OutageLog(
+                log,
+                "the state file cannot be used: task tracking fails open (duplicates possible) until it can",
+                "the state file works again: task tracking restored",
+            )
+            if store.kind == "sqlite"
+            else OutageLog(
+                log,
+                "Redis unreachable: task tracking fails open (duplicates possible) until it is back",
+                "Redis reachable again: task tracking restored",
+            )
         )
 
     @classmethod
@@ -144,7 +156,23 @@ class TaskTracker:
             del self._held[task_id]
         self._unbacked.discard(token)
         self._lease_ends.pop(token, None)
-        return bool(await self.guard(self.store.release_task(task_id, token, self.clock()), False))
+        released = await self.guard(self.store.release_task(task_id, token, self.clock()), None)
+        if released is None:  # the store refused the write (disk full, MISCONF): retried later
+            self._unreleased[task_id] = token
+            return False
+        await self.release_pending()
+        return released
+
+    async def release_pending(self) -> list[str]:
+        """Release again the claims whose release the store refused; the task ids still held
+        afterwards. A claim left in the store would hold its report, and the user under the
+        per-user limit, until its lease ends, though nobody works on it: each release is
+        retried after the next one that succeeds, and at the end of every pass."""
+        for task_id, token in list(self._unreleased.items()):
+            if await self.guard(self.store.release_task(task_id, token, self.clock()), None) is None:
+                break  # still refused: try again later
+            del self._unreleased[task_id]
+        return sorted(self._unreleased)
 
     async def renew_task(self, task_id: str, token: str | None = None, ttl: float | None = None) -> bool:
         """Extend the lease; False when the claim was lost (lapsed or taken over)."""
@@ -192,19 +220,28 @@ class TaskTracker:
         """Take over the claims `other` (the same worker, on an earlier event loop) holds."""
         self._held.update(other._held)
         self._unbacked.update(other._unbacked)
+        self._unreleased.update(other._unreleased)
         self._lease_ends.update(other._lease_ends)
 
     # --- outage handling ------------------------------------------------------------
 
     async def guard(self, call: Awaitable[T], fallback: T) -> T:
-        """Await a store call; on a Redis outage return `fallback` (fail open), logging
-        the outage once and its end once."""
+        """Await a store call; while the store is unavailable (`StoreUnavailable`) return
+        `fallback` (fail open), logging the outage once and its end once; each call the
+        state file drops is one line more (they are rare, and each is a report behind)."""
+        name = getattr(call, "__name__", "")
         try:
             result = await call
         except StoreUnavailable as exc:
-            self._outage.failed(error_name(exc))
+            self._outage.failed(error_name(exc), exc.headline)
+            if exc.local:
+                call_name = getattr(call, "__qualname__", "store call")
+                said = "state not read" if name in READ_METHODS else "state not recorded"
+                log.warning(said, extra={"call": call_name, "error": str(exc)})
             return fallback
-        self._outage.succeeded()
+        if name not in READ_METHODS or self._outage.down_message_used is None:
+            # A store that refuses writes still reads: only a write ends that outage.
+            self._outage.succeeded()
         return result
 
     async def _vanished(self, task_id: str, token: str) -> bool:

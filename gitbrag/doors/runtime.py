@@ -24,7 +24,7 @@ from gitbrag.github.pacing import SEARCH_PER_MINUTE, Pacing
 from gitbrag.publish.publisher import Publisher
 from gitbrag.refresh import Refresher
 from gitbrag.report.build import ReportOptions
-from gitbrag.settings import Settings, check_paths, load_settings
+from gitbrag.settings import DEFAULT_REDIS_START_WAIT_SECONDS, Settings, check_paths, load_settings
 
 DEMO_TOKEN = "gitbrag-demo-token"  # the fake accepts any token; this one never leaves memory
 # How long the start-up check waits for Redis to answer PING (a healthy one takes milliseconds).
@@ -127,12 +127,16 @@ async def preflight(settings: Settings, shutdown: Shutdown | None = None) -> Non
             raise UsageError(f"cannot reach the GitHub API at {settings.github_api_url}: {exc}") from None
 
 
-async def check_redis_answers(url: str, within: float = REDIS_CHECK_SECONDS) -> None:
+async def check_redis_answers(
+    url: str, within: float = REDIS_CHECK_SECONDS, patience: float = DEFAULT_REDIS_START_WAIT_SECONDS
+) -> None:
     """Whatever listens at GITBRAG_REDIS_URL answers as Redis, else `UsageError`: something
     else (another service's port) would make every call wait out its socket timeout, and a
     pass crawl for minutes and exit 0. A Redis that is merely down passes: the store fails
-    open and heals when it comes up, as documented."""
-    if problem := await not_redis(url, within):
+    open and heals when it comes up, as documented. One that is busy (a big save) is waited
+    for, up to `patience` seconds (GITBRAG_REDIS_START_WAIT_SECONDS), not called "not Redis":
+    the service would exit and, under Docker, restart in a loop."""
+    if problem := await not_redis(url, within, patience):
         raise UsageError(f"GITBRAG_REDIS_URL: {problem}")
 
 
@@ -145,7 +149,7 @@ async def open_refresher(settings: Settings, *, shutdown: Shutdown | None = None
     client = make_client(settings, shutdown=shutdown)
     await preflight(settings, shutdown)
     if settings.redis_url:
-        await check_redis_answers(settings.redis_url)
+        await check_redis_answers(settings.redis_url, patience=settings.redis_start_wait_seconds)
     try:
         store = open_store(settings)
     except StoreError as exc:  # a read-only or unusable GITBRAG_STATE_PATH: one line, exit 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -319,3 +320,77 @@ async def test_a_store_demoted_to_replica_mid_run_still_publishes(
         outcomes = await r.run(VICTIM, BYSTANDER)
         assert {o.status for o in outcomes.values()} == {"refreshed"}, outcomes
         assert all(index_lists(r.site, u) for u in USERS)
+
+
+# --- issue 25, case 7: MISCONF, a Redis whose own disk is full ---------------------------------
+
+MISCONF_LINE = "Redis refuses writes: MISCONF"
+
+
+@pytest.fixture
+def misconf(tmp_path: Path, redis_server_factory: type[RedisServer]) -> RedisServer:
+    """A real Redis that cannot save and so refuses writes (and PING): `save` points on,
+    `stop-writes-on-bgsave-error yes` (the default), and a BGSAVE that fails because the
+    dump's name is taken by a folder in its `dir`, as a full or broken disk makes it fail."""
+    folder = tmp_path / "redis-dir"
+    folder.mkdir()
+    server = redis_server_factory()
+    server.extra_args = ["--dir", str(folder)]
+    server.start()
+    (folder / "dump.rdb").mkdir()
+    (folder / "dump.rdb" / "taken").touch()
+    with admin(server) as client:
+        client.config_set("save", "3600 1")
+        client.bgsave()
+        wait_for(lambda: client.info("persistence")["rdb_last_bgsave_status"] == "err", 10, "a failed save")
+        with pytest.raises(redis.ResponseError, match="MISCONF"):
+            client.set("probe", "1")
+    return server
+
+
+def test_a_redis_refusing_writes_with_misconf_still_publishes_and_says_so_once(
+    tmp_path: Path, fake: FakeGitHubServer, misconf: RedisServer
+) -> None:
+    run = refresh(tmp_path, "--user", VICTIM, "--user", BYSTANDER, env=gitbrag_env(fake, misconf.url))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    assert summary(run) == "refreshed=8 skipped=0 failed=0"
+    assert run.stderr.count(MISCONF_LINE) == 1, run.stderr[-3000:]
+    site = tmp_path / "site"
+    assert all(index_lists(site, u) for u in USERS)
+    assert_site_whole(site)
+
+
+async def test_healthz_names_misconf_and_says_redis_answers(tmp_path: Path, misconf: RedisServer) -> None:
+    async with rig(tmp_path, store=RedisStore.from_url(misconf.url)) as r:
+        async with hook(r) as url, httpx.AsyncClient() as http:
+            answer = await http.get(url + "/healthz")
+        assert answer.status_code == 503
+        body = answer.json()
+        assert body["reachable"] is True and body["writable"] is False
+        assert "MISCONF" in body["reason"]
+        outcomes = await r.run(VICTIM)  # the service's scan: published, no "scan failed"
+        assert outcomes[VICTIM].status == "refreshed"
+
+
+# --- issue 25, case 9: a Redis busy for seconds at start -----------------------------------------
+
+
+def test_a_redis_busy_for_seconds_at_start_is_waited_for_not_called_not_redis(
+    tmp_path: Path, fake: FakeGitHubServer, redis_server_factory: type[RedisServer]
+) -> None:
+    """`CLIENT PAUSE 6000 ALL` on another connection: for 6 s Redis answers nobody, as during
+    a big save or someone's `KEYS *`. The start waits (one line), then the pass runs."""
+    server = redis_server_factory().start()
+    env = gitbrag_env(fake, server.url)
+    with admin(server) as client:
+        client.execute_command("CLIENT", "PAUSE", 6000, "ALL")
+        started = time.monotonic()
+        run = refresh(tmp_path, "--user", VICTIM, env=env)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert summary(run) == "refreshed=4 skipped=0 failed=0"
+    assert "has not answered yet (busy?): waiting for it" in run.stderr
+    assert "did not answer as Redis" not in run.stderr
+    assert time.monotonic() - started >= 5  # it did wait out the pause
+    with admin(server) as client:
+        assert client.hlen("{gitbrag}:users") == 1  # and the store was used, not skipped

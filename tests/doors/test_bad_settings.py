@@ -70,6 +70,8 @@ CASES: list[tuple[str, str]] = [
     ("GITBRAG_TASK_TTL_SECONDS", "0"),
     ("GITBRAG_SCAN_INTERVAL_SECONDS", HUGE),
     ("GITBRAG_SCAN_INTERVAL_SECONDS", "0"),
+    ("GITBRAG_REDIS_START_WAIT_SECONDS", "0"),
+    ("GITBRAG_REDIS_START_WAIT_SECONDS", HUGE),
     ("GITBRAG_MAX_CONCURRENT", "0"),
     ("GITBRAG_MAX_CONCURRENT", HUGE),
     ("GITBRAG_PER_USER_LIMIT", "0"),
@@ -157,6 +159,8 @@ def places(
     monkeypatch.chdir(cwd)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     monkeypatch.setenv("GITBRAG_GITHUB_API_URL", github)
+    # A port that says nothing is "not Redis" once the wait for a busy Redis is over: no wait here.
+    monkeypatch.setenv("GITBRAG_REDIS_START_WAIT_SECONDS", "1")
     (tmp_path / "adir").mkdir()
     (tmp_path / "afile").write_text("not a folder\n")
     return {"adir": str(tmp_path / "adir"), "afile": str(tmp_path / "afile"), **{
