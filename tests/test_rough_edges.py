@@ -191,7 +191,7 @@ def test_logs_above_the_bar_are_redacted_and_the_plain_handler_comes_back() -> N
     token = "ghp_terminal_token_0123456789"
     configure_logging("text", "INFO", secrets=[token])
     screen = io.StringIO()
-    with logs_above(Console(file=screen, force_terminal=True, width=120)):
+    with logs_above(Console(file=screen, force_terminal=True, width=120), "INFO"):
         logging.getLogger("gitbrag.test").info(f"sent {token}", extra={"header": f"Bearer {token}"})
     assert token not in screen.getvalue() and "sent ***" in screen.getvalue()
     handlers = [h for h in logging.getLogger().handlers if getattr(h, "_gitbrag", False)]

@@ -79,7 +79,7 @@ async def serve(refresher: Refresher, settings: Settings, users: list[str], shut
 def run_service(settings: Settings, *, users: list[str], demo: bool) -> int:
     async def main(s: Settings, u: list[str]) -> None:
         shutdown = Shutdown.on_signals()  # before the preflight: a stop during it is a stop too
-        async with open_refresher(s, shutdown=shutdown) as refresher:
+        async with open_refresher(s, shutdown=shutdown, demo=demo) as refresher:
             await serve(refresher, s, u, shutdown)
 
     if demo:
