@@ -145,18 +145,29 @@ def _languages(report: Report) -> Table:
     return table
 
 
-def _reviews(report: Report) -> Table | None:
-    """The repositories where the user reviewed most, as the page's "Reviews given" card."""
+def _print_reviews(report: Report, console: Console) -> None:
+    """The repositories where the user reviewed most, as the page's "Reviews given" card: a
+    table, or one line each on a terminal too narrow for whole names beside the counts."""
     if report.reviews is None or not report.reviews.repositories:
-        return None
+        return
+    shown = report.reviews.repositories[:REVIEWED_REPOSITORIES]
+    rows = [(repo.name, f"{repo.count:,}") for repo in shown]
+    name, number = _widest(r[0] for r in rows), _widest([REVIEWED, *(r[1] for r in rows)])
+    console.print()
+    if _width([name, number]) > console.width:
+        console.print(Text("Reviews given", style="italic"), justify="center")
+        for repo, reviewed in rows:
+            console.print(Text(f"{repo} · {reviewed} reviewed"))
+        return
     table = _table("Reviews given")
-    table.add_column("Repository", no_wrap=True)
-    table.add_column("Pull requests reviewed", justify="right", no_wrap=True)
-    for repo in report.reviews.repositories[:REVIEWED_REPOSITORIES]:
-        table.add_row(Text(repo.name), f"{repo.count:,}")
-    return table
+    table.add_column("Repository", no_wrap=True, width=name)
+    table.add_column(REVIEWED, justify="right", no_wrap=True, width=number)
+    for repo, reviewed in rows:
+        table.add_row(Text(repo), reviewed)
+    console.print(table)
 
 
+REVIEWED = "Reviewed"  # pull requests reviewed there
 REVIEWED_REPOSITORIES = 8  # as many as the page's card lists
 
 
@@ -210,8 +221,6 @@ def print_report(report: Report, console: Console) -> None:
         console.print(_languages(report))
         sizes = ", ".join(f"{size}: {count}" for size, count in report.size_distribution.items() if count)
         console.print(Text(f"PR sizes: {sizes}"))
-    if (reviews := _reviews(report)) is not None:
-        console.print()
-        console.print(reviews)
+    _print_reviews(report, console)
     if report.incomplete_results:
         console.print("Note: GitHub reported incomplete search results; some PRs may be missing.")
