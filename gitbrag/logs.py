@@ -9,8 +9,10 @@ Tokens never reach a log line: the GitHub client never logs headers, and a
 redacting filter replaces any configured token that slips into a message or field.
 
 On a terminal, `gitbrag-refresh --once` draws a live progress bar; `logs_above` then
-routes the text logs through rich's `RichHandler` on the bar's own console, so each line
-is printed above the bar instead of being spliced into it.
+routes the logs to the bar's own console, so each line is printed above the bar instead of
+being spliced into it, and shortens them for a person: `warning: <what happened> (<who>)`,
+no timestamp, no level column, no fields the message already says; only warnings and errors
+unless `-v`. Files, journald and JSON keep the structured lines.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
-from rich.logging import RichHandler
+from rich.text import Text
 
-# Attributes every LogRecord has; anything else was passed through `extra`.
-_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# Attributes every LogRecord has; anything else was passed through `extra`. uvicorn adds
+# `color_message`, its message again with terminal colour codes: never a field of ours.
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName", "color_message"}
+# The fields a terminal line keeps, in this order: who or what the event is about.
+_TERMINAL_FIELDS = ("user", "report", "period", "org", "variable", "error")
 
 
 def record_fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -43,11 +48,34 @@ class TextFormatter(logging.Formatter):
         return f"{stamp} {record.levelname} {record.name} {_message_and_fields(self, record)}"
 
 
-class FieldsFormatter(logging.Formatter):
-    """The message and its `key=value` fields only: `RichHandler` draws the time and level."""
+class TerminalFormatter(logging.Formatter):
+    """`warning: store lost state: tracking again ... (user=mona-lisa)`: for a person at a
+    terminal, one short line (the level as a word, then what happened, then whom it is about)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return _message_and_fields(self, record)
+        fields = record_fields(record)
+        about = [f"{k}={_text_value(fields[k])}" for k in _TERMINAL_FIELDS if k in fields]
+        line = f"{record.levelname.lower()}: {record.getMessage()}"
+        if about:
+            line += f" ({', '.join(about)})"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class ConsoleHandler(logging.Handler):
+    """Prints each line on a rich `Console` (the progress bar's: rich keeps the bar below),
+    as plain text: no markup, no highlighting, wrapped between words."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.console.print(Text(self.format(record)), highlight=False)
+        except Exception:  # a log line must never take the run down
+            self.handleError(record)
 
 
 def _message_and_fields(formatter: logging.Formatter, record: logging.LogRecord) -> str:
@@ -158,14 +186,15 @@ def _install(handler: logging.Handler) -> None:
 
 
 @contextmanager
-def logs_above(console: Console) -> Iterator[None]:
-    """While inside, gitbrag's logs are printed by rich on `console`, the console of a live
-    progress bar: rich prints them above the bar, so the two never share a line (a plain
-    stream handler writes into the middle of the bar's line). The same redaction applies;
-    the previous handler is back afterwards."""
+def logs_above(console: Console, level: int | str = logging.WARNING) -> Iterator[None]:
+    """While inside, gitbrag's logs at `level` and above are printed on `console`, the console
+    of a live progress bar: rich prints them above the bar, so the two never share a line (a
+    plain stream handler writes into the middle of the bar's line), in a person's form
+    (`TerminalFormatter`). The same redaction applies; the previous handler is back afterwards."""
     previous = _gitbrag_handlers()
-    handler = RichHandler(console=console, show_path=False, markup=False, log_time_format="%H:%M:%S")
-    handler.setFormatter(FieldsFormatter())
+    handler = ConsoleHandler(console)
+    handler.setLevel(level)
+    handler.setFormatter(TerminalFormatter())
     for old in previous:
         for redact in old.filters:
             handler.addFilter(redact)

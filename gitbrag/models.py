@@ -419,6 +419,10 @@ class Report(_Model):
     # The publisher never replaces a report with one whose number is not higher: an order
     # that wall clocks, which jump, cannot give.
     generation: int = 0
+    # Published by `gitbrag-refresh --demo` (made-up users of the built-in fake GitHub): a real
+    # run never tracks users from such pages (`PublishedSite.logins`). Written only when true, so
+    # a real report.json is byte for byte what it was before this field.
+    demo: bool = Field(default=False, exclude_if=lambda demo: not demo)
 
     @property
     def login(self) -> Login:

@@ -10,14 +10,17 @@ An empty optional setting (`GITBRAG_REDIS_URL=` in a compose file) means unset.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import AliasChoices, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -156,8 +159,8 @@ class Settings(BaseSettings):
     def _logins(cls, value: list[str]) -> list[str]:
         """A name that is not a GitHub login can never be refreshed: say so at start."""
         for number, login in enumerate(value, start=1):
-            if not is_login(login):
-                raise ValueError(f"entry #{number} is not a GitHub username")
+            if not is_login(login):  # a login is no secret: shown, so the typo is seen
+                raise ValueError(f"entry #{number} ({login!r}) is not a GitHub username")
         return value
 
     @field_validator("teams", mode="before")
@@ -322,3 +325,50 @@ def load_settings(**overrides: object) -> Settings:
             # Never echo the offending value: it could be a secret.
             problems.append(f"{name}: {err['msg']}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+# GITBRAG_* variables that are not settings of gitbrag itself but of its tooling
+# (deploy/verify-image.sh, the screenshot test): never warned about.
+_TOOLING_VARIABLES = frozenset({"GITBRAG_IMAGE", "GITBRAG_DEBIAN_MIRROR", "GITBRAG_UPDATE_SCREENSHOTS"})
+
+
+def setting_names() -> list[str]:
+    """Every variable a setting is read from (`GITBRAG_USERS`, ..., and `GITHUB_TOKEN`)."""
+    names: list[str] = []
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            names += [str(choice) for choice in alias.choices]
+        else:
+            names.append(f"GITBRAG_{name.upper()}")
+    return names
+
+
+def unknown_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> list[str]:
+    """One warning per `GITBRAG_*` variable, in the environment or `env_file`, that is no setting,
+    naming the closest setting: pydantic-settings ignores unknown variables, so a misspelled
+    `GITBRAG_USER=...` would otherwise make a run that tracks nobody and says nothing."""
+    known = setting_names()
+    found = [*(os.environ if environ is None else environ), *_dotenv_names(env_file)]
+    warnings = []
+    for variable in dict.fromkeys(found):
+        upper = variable.upper()
+        if not upper.startswith("GITBRAG_") or upper in known or upper in _TOOLING_VARIABLES:
+            continue
+        close = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else " (gitbrag ignores it; see the README's settings)"
+        warnings.append(f"{variable} is not a setting{hint}")
+    return warnings
+
+
+def _dotenv_names(env_file: Path | None) -> list[str]:
+    """The variables `env_file` sets, as written, parsed by python-dotenv as pydantic-settings
+    parses it (nothing when absent or unreadable: loading the settings reports that)."""
+    if env_file is None or not env_file.is_file():
+        return []
+    try:
+        return list(dotenv_values(env_file, encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return []

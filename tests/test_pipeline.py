@@ -37,7 +37,8 @@ def test_demo_publishes_a_browsable_site(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-1] == "refreshed=20 skipped=0 failed=0"
-    site = tmp_path / "site"
+    site = tmp_path / "demo-site"  # the demo's own folder: ./site is a real deployment's
+    assert not (tmp_path / "site").exists()
     index = (site / "index.html").read_text()
     for login in DEMO_USERS:
         assert f'href="{login.lower()}/index.html"' in index

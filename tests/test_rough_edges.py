@@ -3,8 +3,8 @@ commands run as processes, a terminal run under a real pseudo-terminal, the page
 real web server and a real browser.
 
 The demo runs are shared (module fixture `demo`): a plain run as cron makes it, then the
-site folder is deleted and a run on a terminal publishes it again, then a plain run finds
-nothing to do.
+site folder is deleted and a run on a terminal (with `-v`: its log lines too) publishes it
+again, then a plain run finds nothing to do.
 """
 
 from __future__ import annotations
@@ -103,12 +103,12 @@ class DemoRuns:
     work: Path
     first: subprocess.CompletedProcess[str]  # plain, as in cron
     terminal_code: int
-    terminal: str  # on a pseudo-terminal, after the site folder was deleted
+    terminal: str  # on a pseudo-terminal with -v, after the site folder was deleted
     again: subprocess.CompletedProcess[str]  # plain, nothing due
 
     @property
     def site(self) -> Path:
-        return self.work / "site"
+        return self.work / "demo-site"  # the demo's own folder
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +117,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRuns:
     env = clean_env()
     first = refresh(work, "--demo", env=env)
     assert first.returncode == 0, first.stderr[-3000:]
-    shutil.rmtree(work / "site")
-    code, output = run_on_terminal([REFRESH, "--once", "--demo"], work, env)
+    shutil.rmtree(work / "demo-site")
+    code, output = run_on_terminal([REFRESH, "--once", "--demo", "-v"], work, env)
     again = refresh(work, "--demo", env=env)
     return DemoRuns(work, first, code, output, again)
 
@@ -139,16 +139,19 @@ def test_on_a_terminal_logs_print_above_a_bar_counted_in_reports_and_the_end_say
     assert refreshed > 0 and failed == 0
     bars = [line for line in lines if BAR_RE.search(line)]
     assert bars, lines
-    for bar in bars:  # a log line spliced into the bar's line: "…refreshed2026-12-01T19:41:45Z INFO …"
-        assert " INFO " not in bar and "user=" not in bar and "gitbrag." not in bar, bar
+    for bar in bars:  # a log line spliced into the bar's line: "…refreshedinfo: report refreshed …"
+        assert "info:" not in bar and "user=" not in bar and "gitbrag." not in bar, bar
     totals = {int(total) for bar in bars for _, total in BAR_RE.findall(bar)}
     assert 0 not in totals, "the bar showed 0/0"
     assert max(totals) == refreshed, f"the bar counts {totals}, the summary {refreshed} reports"
-    logs = [line for line in lines if " INFO " in line]
+    logs = [line for line in lines if line.startswith("info: ")]
     assert any("generation scheduled" in line for line in logs), lines
     site = demo.site.resolve()
-    assert lines[-1].startswith(f"site: {site} "), lines[-3:]
-    assert "python3 -m http.server --directory site 8000" in lines[-1]
+    assert lines[-3:] == [
+        f"site: {site}",
+        "view it with: python3 -m http.server --directory demo-site 8000",
+        "then open http://127.0.0.1:8000/",
+    ], lines[-4:]
 
 
 def test_in_cron_the_summary_stays_the_last_line_and_nothing_is_drawn(demo: DemoRuns) -> None:
@@ -191,7 +194,7 @@ def test_logs_above_the_bar_are_redacted_and_the_plain_handler_comes_back() -> N
     token = "ghp_terminal_token_0123456789"
     configure_logging("text", "INFO", secrets=[token])
     screen = io.StringIO()
-    with logs_above(Console(file=screen, force_terminal=True, width=120)):
+    with logs_above(Console(file=screen, force_terminal=True, width=120), "INFO"):
         logging.getLogger("gitbrag.test").info(f"sent {token}", extra={"header": f"Bearer {token}"})
     assert token not in screen.getvalue() and "sent ***" in screen.getvalue()
     handlers = [h for h in logging.getLogger().handlers if getattr(h, "_gitbrag", False)]

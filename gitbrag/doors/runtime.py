@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -27,6 +28,10 @@ from gitbrag.report.build import ReportOptions
 from gitbrag.settings import DEFAULT_REDIS_START_WAIT_SECONDS, Settings, check_paths, load_settings
 
 DEMO_TOKEN = "gitbrag-demo-token"  # the fake accepts any token; this one never leaves memory
+# The demo's own site and state, beside a real deployment's `site/` and `.gitbrag/state.sqlite3`
+# and never mixed with them (unless --site-dir, GITBRAG_SITE_DIR or GITBRAG_STATE_PATH say otherwise).
+DEMO_SITE_DIR = Path("demo-site")
+DEMO_STATE_FILE = "demo.sqlite3"
 # How long the start-up check waits for Redis to answer PING (a healthy one takes milliseconds).
 REDIS_CHECK_SECONDS = 2.0
 
@@ -35,19 +40,23 @@ class UsageError(Exception):
     """Bad usage or configuration: exit 2 with the message."""
 
 
-def settings_for(site_dir: str | None) -> Settings:
-    """Settings from the environment, every value and path checked, nothing created yet."""
+def settings_for(site_dir: str | None, *, paths: bool = True) -> Settings:
+    """Settings from the environment, every value checked, and with `paths` every path too
+    (not for a command that writes nothing: `gitbrag report`); nothing created yet."""
     overrides: dict[str, object] = {}
     if site_dir is not None:
         overrides["site_dir"] = site_dir
     settings = load_settings(**overrides)
-    check_paths(settings)
+    if paths:
+        check_paths(settings)
     return settings
 
 
 @contextmanager
-def demo_github(settings: Settings) -> Iterator[tuple[Settings, list[str]]]:
-    """Start the fake GitHub in-process with its demo dataset; point settings at it."""
+def demo_github(settings: Settings, *, paths: bool = True) -> Iterator[tuple[Settings, list[str]]]:
+    """Start the fake GitHub in-process with its demo dataset; point settings at it, and at the
+    demo's own site folder and state file unless they were given: a demo run, then a real one
+    in the same folder, must not publish or track made-up users as the real site's."""
     from gitbrag.fakegithub.dataset import build_dataset
     from gitbrag.fakegithub.server import FakeGitHubServer
 
@@ -59,8 +68,13 @@ def demo_github(settings: Settings) -> Iterator[tuple[Settings, list[str]]]:
             "github_token": SecretStr(DEMO_TOKEN),
         }
         if "state_path" not in settings.model_fields_set:
-            update["state_path"] = settings.state_path.with_name("demo.sqlite3")
-        yield settings.model_copy(update=update), list(dataset.demo_users)
+            update["state_path"] = settings.state_path.with_name(DEMO_STATE_FILE)
+        if "site_dir" not in settings.model_fields_set:
+            update["site_dir"] = DEMO_SITE_DIR
+        demo = settings.model_copy(update=update)
+        if paths:
+            check_paths(demo)
+        yield demo, list(dataset.demo_users)
 
 
 def report_options(settings: Settings) -> ReportOptions:
@@ -141,8 +155,11 @@ async def check_redis_answers(
 
 
 @asynccontextmanager
-async def open_refresher(settings: Settings, *, shutdown: Shutdown | None = None) -> AsyncIterator[Refresher]:
-    """The wired refresher; with `shutdown`, a stop request ends its waits on GitHub and its claiming.
+async def open_refresher(
+    settings: Settings, *, shutdown: Shutdown | None = None, demo: bool = False
+) -> AsyncIterator[Refresher]:
+    """The wired refresher; with `shutdown`, a stop request ends its waits on GitHub and its claiming;
+    `demo`: the demo's run (`demo_github`), whose pages are marked as the demo's.
 
     Checks first, then creates: a wrong GitHub URL or token, or a port that is not Redis,
     exits with one line before the store file or any folder exists."""
@@ -173,6 +190,7 @@ async def open_refresher(settings: Settings, *, shutdown: Shutdown | None = None
                     hook_public_url=settings.hook_public_url,
                     stale_after_seconds=settings.stale_after_seconds,
                     teams=settings.teams,
+                    demo=demo,
                 ),
                 cache=make_cache(settings.redis_url),
                 stale_after=timedelta(seconds=settings.stale_after_seconds),

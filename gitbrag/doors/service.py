@@ -80,7 +80,7 @@ def run_service(settings: Settings, *, users: list[str], demo: bool) -> int:
     async def main(s: Settings, u: list[str]) -> None:
         shutdown = Shutdown.on_signals()  # before the preflight: a stop during it is a stop too
         try:
-            async with open_refresher(s, shutdown=shutdown) as refresher:
+            async with open_refresher(s, shutdown=shutdown, demo=demo) as refresher:
                 await serve(refresher, s, u, shutdown)
         except ShuttingDown:  # stopped during the preflight: nothing was started
             log.info("service stopped before it started")

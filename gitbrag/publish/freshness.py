@@ -49,6 +49,7 @@ class Stamp(BaseModel):
     until: datetime
     generated_at: datetime
     generation: int = 0
+    demo: bool = False  # published by `--demo` (`Report.demo`); not a stamp field
 
     def fields(self) -> dict[str, object]:
         """The report fields this stamp sets (`Report.model_copy(update=...)`)."""

@@ -7,14 +7,23 @@ requests by authored lines, repositories contributed to for the first time, firs
 contributions, the most-starred repositories), then per repository a bullet per merged pull
 request, largest first, a long list cut with a count and a link to the report page.
 
+It reads right wherever it is opened: as raw text (a browser showing `brag.md` from a server that
+names no charset, an editor, a review form), and rendered. So gitbrag's own words are plain ASCII
+where a character has an ASCII form (`-`, not U+2212; `...`, not U+2026: served as
+`text/markdown` without a charset, a browser decodes the file as Windows-1252 and shows each
+as `â` and two more characters), and escaping is only where CommonMark, or GitHub's autolinks,
+would otherwise read something as markup: `@Mona-Lisa` stays as typed.
+
 Everything GitHub controls (titles, names) goes through `escape`, so it reads as the text it
-is in any CommonMark renderer: CommonMark lets a backslash escape exactly the ASCII
-punctuation characters, and every one of them is escaped, so no title can open a link, an
-image, emphasis, a code span or a list; `<` becomes `&lt;` (no HTML, whatever the renderer's
-escaping rules); line breaks and control characters become spaces (a title is one line; a
-newline could start a block), and runs of spaces collapse (four of them would make a code
-block, two at the end a line break). The only links are the report's pull request URLs
-(absolute http(s), GitHub's own) and the report page; repository names are code spans.
+is in any CommonMark renderer, GitHub's included: a backslash goes before what would open a
+link, an image, emphasis, a code span, strikethrough or, at the start, a block (`#`, `>`, `-`,
+`+`, `1.`); `<` becomes `&lt;` (no HTML, whatever the renderer's
+escaping rules); what GitHub would autolink (`https://`, `www.`, `a@b.c`) is broken up by a
+backslash; line breaks and control characters become spaces (a title is one line; a newline
+could start a block), and runs of spaces collapse (four of them would make a code block, two
+at the end a line break). The only links are the report's pull request URLs (absolute
+http(s), GitHub's own) and, with GITBRAG_BASE_URL, the report page: a relative link would
+break once the document is pasted elsewhere. Repository names are code spans.
 """
 
 from __future__ import annotations
@@ -30,6 +39,19 @@ from gitbrag.publish.filters import count, format_date, safe_url
 from gitbrag.report.timeline import changes
 
 ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+# Escaped wherever they are: they open emphasis, code spans, links, strikethrough.
+_ALWAYS = frozenset("*`[]~")
+# What starts a block at the beginning of a line (a list item's text is one), and the character
+# escaped: a heading's "#", a quote's ">", a list's "-", "+" or "1." (a thematic break is "---").
+_BLOCK_START = re.compile(r"^(?:#{1,6}(?=\s|$)|>|[-+](?=\s|$|-)|\d{1,9}[.)](?=\s|$))")
+# A heading's closing sequence ("### name #"), which a renderer drops: its first "#" is escaped.
+_CLOSING_HASHES = re.compile(r"(?:^|\s)(#+)$")
+# What GitHub turns into a link, and the character whose escape stops it: the scheme's ":"
+# (`https://`), the dot after "www", an e-mail's "@".
+_AUTOLINK = re.compile(r"(?<=[A-Za-z])(:)(?=//)|(?<![\w.-])(?i:www)(\.)|(?<=[\w.+-])(@)(?=[\w-]+\.)")
+# An entity or character reference (`&amp;`, `&#60;`): its "&" is escaped, any other stays.
+_ENTITY = re.compile(r"&(?=#?[A-Za-z0-9]+;)")
+
 # Bidirectional overrides and isolates: they make text read differently from what it is.
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -38,6 +60,8 @@ _RELATIVE_PAGE = re.compile(r"^(?:\.\./)*[A-Za-z0-9_-][A-Za-z0-9_./-]*$")  # no 
 # there (parentheses, angle brackets, backslash, spaces) and brackets.
 _URL_SAFE = "/:?#@!$&'*+,;=%-._~"
 
+MINUS = "\u2212"  # what the page writes before a fall ("−12%"); brag.md writes "-"
+EN_DASH = "\u2013"  # between a custom period's dates on the page
 HIGHLIGHTS = 5  # largest merged pull requests, most-starred repositories
 FIRSTS = 10  # first contributions listed
 PER_REPOSITORY = 10  # merged pull requests listed per repository before the list is cut
@@ -45,20 +69,51 @@ REPOSITORIES = 40  # repositories listed, as the report page shows cards
 
 
 def escape(text: str) -> str:
-    """`text` as CommonMark inline content that renders exactly as `text` (see the module)."""
-    out: list[str] = []
+    """`text` as CommonMark inline content that renders exactly as `text` (see the module),
+    with as few backslashes as that takes: a reader of the raw document sees each one."""
+    cleaned: list[str] = []
     for char in text:
-        if char == "<":
-            out.append("&lt;")
-        elif char in ASCII_PUNCTUATION:
-            out.append("\\" + char)
-        elif char in _BIDI_CONTROLS:
+        if char in _BIDI_CONTROLS:
             continue
-        elif unicodedata.category(char) in ("Cc", "Zl", "Zp"):
-            out.append(" ")
-        else:
-            out.append(char)
-    return " ".join("".join(out).split())
+        cleaned.append(" " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char)
+    plain = " ".join("".join(cleaned).split())
+    marked = _marks(plain)
+    out: list[str] = []
+    for index, char in enumerate(plain):
+        if char == "<":  # never HTML, whatever a renderer's own escaping rules
+            out.append("&lt;")
+            continue
+        if index in marked or _needs_backslash(plain, index):
+            out.append("\\")
+        out.append(char)
+    return "".join(out)
+
+
+def _marks(text: str) -> set[int]:
+    """Positions that need a backslash by what surrounds them (block starts, autolinks, entities,
+    a closing `#` run) rather than by what they are."""
+    marked: set[int] = set()
+    if start := _BLOCK_START.match(text):
+        marked.add(start.start() if text[0] == "#" else start.end() - 1)
+    for found in _AUTOLINK.finditer(text):
+        marked.add(next(found.start(g) for g in (1, 2, 3) if found.group(g)))
+    marked.update(found.start() for found in _ENTITY.finditer(text))
+    if closing := _CLOSING_HASHES.search(text):
+        marked.add(closing.start(1))
+    return marked
+
+
+def _needs_backslash(text: str, index: int) -> bool:
+    char = text[index]
+    if char in _ALWAYS:
+        return True
+    if char == "_":  # within a word (snake_case) it never opens emphasis
+        before = text[index - 1] if index else " "
+        after = text[index + 1] if index + 1 < len(text) else " "
+        return not (before.isalnum() and after.isalnum())
+    if char == "\\":  # before punctuation or at the end (then before our own markup) it escapes
+        return index + 1 == len(text) or text[index + 1] in ASCII_PUNCTUATION
+    return False
 
 
 def destination(url: str) -> str | None:
@@ -90,7 +145,7 @@ def repository_name(name: str) -> str:
 
 
 def _lines(pr: ReportPR) -> str:
-    return f"+{pr.authored_additions:,} −{pr.authored_deletions:,}"
+    return f"+{pr.authored_additions:,} -{pr.authored_deletions:,}"
 
 
 def _authored(pr: ReportPR) -> int:
@@ -107,7 +162,8 @@ def _merged(report: Report) -> list[tuple[ReportRepository, ReportPR]]:
 def _title(report: Report) -> list[str]:
     who = escape(report.profile.name or report.username)
     period = parse_period(report.period)
-    return [f"# {who} (@{escape(report.username)}): {escape(period.label)}", ""]
+    label = period.label.replace(EN_DASH, "-")  # "Mar 1 - Aug 31, 2025"
+    return [f"# {who} (@{escape(report.username)}): {escape(label)}", ""]
 
 
 def _window(report: Report, page_url: str | None) -> list[str]:
@@ -129,7 +185,7 @@ def _numbers(report: Report) -> list[str]:
         "",
         f"- **{count(report.total_prs, 'pull request')}** ({report.merged_count:,} merged, "
         f"{report.open_count:,} open) in **{count(report.repo_count, 'repository', 'repositories')}**",
-        f"- **+{report.authored_additions:,} −{report.authored_deletions:,} lines** written"
+        f"- **+{report.authored_additions:,} -{report.authored_deletions:,} lines** written"
         + _generated(report),
     ]
     if report.reviews is not None:
@@ -139,14 +195,15 @@ def _numbers(report: Report) -> list[str]:
     if report.total_star_increase is not None:
         verb = "stars in total" if report.period == "all_time" else "stars gained"
         lines.append(f"- **{report.total_star_increase:,}** {verb} by the repositories contributed to")
-    lines += [f"- {change.text}" for change in changes(report)]  # our words and numbers only
+    # Our words and numbers only; the page's typographic minus as the ASCII one.
+    lines += [f"- {change.text.replace(MINUS, '-')}" for change in changes(report)]
     return [*lines, ""]
 
 
 def _generated(report: Report) -> str:
     if not (report.generated_additions or report.generated_deletions):
         return ""
-    return f" (and +{report.generated_additions:,} −{report.generated_deletions:,} in generated files)"
+    return f" (and +{report.generated_additions:,} -{report.generated_deletions:,} in generated files)"
 
 
 def _highlights(report: Report) -> list[str]:
@@ -197,7 +254,7 @@ def _first_times(report: Report) -> list[str]:
 
 
 def _cut(items: list[str], total: int) -> list[str]:
-    return items if total <= len(items) else [*items, f"- …and {total - len(items):,} more"]
+    return items if total <= len(items) else [*items, f"- ...and {total - len(items):,} more"]
 
 
 def _most_starred(report: Report) -> list[str]:
@@ -219,11 +276,11 @@ def _repositories(report: Report, page_url: str | None) -> list[str]:
         lines += [f"- {link(pr.title, pr.url)}: {_lines(pr)}" for pr in merged[:PER_REPOSITORY]]
         if len(merged) > PER_REPOSITORY:
             rest = len(merged) - PER_REPOSITORY
-            lines.append(f"- …and {_more(rest, 'more merged pull request', page_url)}")
+            lines.append(f"- ...and {_more(rest, 'more merged pull request', page_url)}")
         lines.append("")
     rest = len(with_merges) - REPOSITORIES
     if rest > 0:
-        lines += [f"…and {_more(rest, 'more repository', page_url, 'more repositories')}", ""]
+        lines += [f"...and {_more(rest, 'more repository', page_url, 'more repositories')}", ""]
     return lines
 
 
@@ -241,8 +298,8 @@ def _more(n: int, singular: str, page_url: str | None, plural: str | None = None
 
 
 def brag_markdown(report: Report, *, page_url: str | None = None) -> str:
-    """The report as a Markdown brag document; `page_url` (the report page, absolute or
-    relative to the document) is linked where lists are cut."""
+    """The report as a Markdown brag document; `page_url` (the report page, absolute, or relative
+    to the document where it cannot leave the site) is linked where lists are cut."""
     sections: Iterable[list[str]] = (
         _title(report),
         _window(report, page_url),

@@ -32,21 +32,33 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass(frozen=True)
 class PublishedSite:
-    """The published files below `site` (`site_dir` is the folder as configured, for messages)."""
+    """The published files below `site` (`site_dir` is the folder as configured, for messages);
+    `demo`: whether the reader is a `--demo` run, whose users are the demo's pages only."""
 
     site: SiteRoot
     site_dir: Path
+    demo: bool = False
 
     def logins(self) -> list[Login]:
-        """Users with a published 1-year report, from the site itself (the index's source
-        when the store cannot be reached)."""
+        """Users with a published 1-year report of the reader's kind, from the site itself (the
+        index's source when the store cannot be reached, and the users a store that lost its
+        state tracks again). A demo's pages (`Report.demo`) are never a real run's users: their
+        made-up logins may be real people on GitHub; nor are a real site's pages a demo's."""
         if not self.site.root.is_dir():
             return []
         return sorted(
             Login(d.name)
             for d in self.site.root.iterdir()
-            if is_login(d.name) and self.site.is_file(f"{d.name}/1_year/report.json")
+            if is_login(d.name)
+            and self.site.is_file(f"{d.name}/1_year/report.json")
+            and self._ours(Login(d.name))
         )
+
+    def _ours(self, login: Login) -> bool:
+        """Whether the user's 1-year report was published by a run of the reader's kind (an
+        unreadable one counts as a real run's: it was never marked as the demo's)."""
+        stamp = self.stamp(login, "1_year")
+        return (stamp.demo if stamp else False) == self.demo
 
     def periods(self, login: Login) -> list[Period]:
         """The periods of `login` on the site (a folder with its report.json), in tab order.

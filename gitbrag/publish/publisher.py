@@ -212,11 +212,15 @@ class Publisher:
         stale_after_seconds: int = DEFAULT_STALE_AFTER_SECONDS,
         rewrite_unchanged: bool = False,
         teams: Mapping[str, Sequence[str]] | None = None,
+        demo: bool = False,
     ):
         self.site_dir = Path(site_dir)
         # Resolved once: the root may be a link; below it, nothing is followed (gitbrag.publish.safepath).
         self._site = SiteRoot(self.site_dir)
-        self._published = PublishedSite(self._site, self.site_dir)
+        # `--demo`: every report.json it writes says so, and it reads as the site's users only the
+        # pages of its own kind (`PublishedSite.logins`): demo users never become a real site's.
+        self.demo = demo
+        self._published = PublishedSite(self._site, self.site_dir, demo=demo)
         self.rewrite_unchanged = rewrite_unchanged
         self.stale_after_seconds = stale_after_seconds
         self.files_written = 0
@@ -254,6 +258,8 @@ class Publisher:
         if len(users) != 1:
             raise ValueError("reports of several users passed to publish_user")
         login = users.pop()
+        if self.demo:
+            reports = {p: r.model_copy(update={"demo": True}) for p, r in reports.items()}
         recorded = (self._published.freshness(login) or Freshness()).pages
         stamps = self._refuse_older(login, reports)
         settled = {p: self._settle(reports[p], stamps.get(p), login) for p in ordered(reports)}
@@ -455,8 +461,9 @@ class Publisher:
 
     def _write_brag(self, report: Report, folder: str) -> Path:
         """`<period>/brag.md`, the report as a Markdown brag document (`markdown`); its
-        cut lists link to the report page (absolute with GITBRAG_BASE_URL: it is pasted elsewhere)."""
-        page_url = self._absolute(folder) or "index.html"
+        cut lists link to the report page with GITBRAG_BASE_URL only: the document is pasted
+        elsewhere, where a relative link leads nowhere."""
+        page_url = self._absolute(folder)
         return self._write(self.site_dir / folder / BRAG_FILE, brag_markdown(report, page_url=page_url))
 
     def _write_front(self, shown: dict[Period, Report]) -> list[Path]:

@@ -213,10 +213,12 @@ def test_an_empty_site_dir_flag_is_refused_too(
 def test_the_report_command_checks_settings_the_same_way(
     places: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GITBRAG_TEMPLATES_DIR", "/nonexistent")
+    """Every value it uses; not the folders it never touches (the site, the state, the templates:
+    it only prints), so it runs from a read-only folder (tests/doors/test_operating.py)."""
+    monkeypatch.setenv("GITBRAG_GITHUB_API_URL", "ftp://example")
     code = report_main(["report", "zero-zoe"])
     captured = capsys.readouterr()
-    assert_one_line(code, captured.err, captured.out, "GITBRAG_TEMPLATES_DIR", "")
+    assert_one_line(code, captured.err, captured.out, "GITBRAG_GITHUB_API_URL", "ftp://example")
 
 
 def test_the_service_stops_at_a_port_that_is_not_redis_before_creating_anything(

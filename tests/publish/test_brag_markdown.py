@@ -3,6 +3,7 @@ request of the report (or the report page), long lists are cut with a count and 
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -80,6 +81,48 @@ def test_any_text_escapes_to_plain_text(text: str) -> None:
     assert rendered_text(escaped) == " ".join(clean.split())
 
 
+@pytest.mark.parametrize(
+    ("text", "raw"),
+    [
+        ("The Octocat (@Mona-Lisa): 1 year", "The Octocat (@Mona-Lisa): 1 year"),
+        ("Fix #123: use snake_case in foo.py (v1.2), 50% faster!", None),
+        ("C:\\Users\\mona & friends; a > b", None),
+        ("- item", "\\- item"),
+        ("1. one", "1\\. one"),
+        ("### x #", "\\### x \\#"),
+        ("see https://evil.example, www.evil.example, evil@evil.example",
+         "see https\\://evil.example, www\\.evil.example, evil\\@evil.example"),
+        ("*b* _i_ `c` ~~s~~ [l]", "\\*b\\* \\_i\\_ \\`c\\` \\~\\~s\\~\\~ \\[l\\]"),
+    ],
+)  # fmt: skip
+def test_escaping_is_only_where_markdown_needs_it(text: str, raw: str | None) -> None:
+    """brag.md is read raw too (pasted, or shown by a browser): a backslash there is visible."""
+    assert escape(text) == (text if raw is None else raw)
+    assert rendered_text(escape(text)) == text
+
+
+def test_our_words_are_plain_ascii_and_the_report_page_is_linked_only_absolutely(tmp_path: Path) -> None:
+    """Served as `text/markdown` without a charset (python3 -m http.server), a browser decodes
+    brag.md as Windows-1252: each U+2212 minus would read "âˆ'". And a relative link to the
+    page leads nowhere once the document is pasted into a review."""
+    prs = [pr("octo/gamma", n, created=days_ago(n), merged=days_ago(n - 0.5), additions=n, deletions=3)
+           for n in range(4, 6 + PER_REPOSITORY)]  # fmt: skip
+    # More merged the year before (the first one created before that window): a fall, "-60%".
+    prs += [pr("octo/alpha", n, created=days_ago(800 if n == 1 else 700 - n), merged=days_ago(699 - n))
+            for n in range(1, 31)]  # fmt: skip
+    coll = collection(prs, [repo("octo/gamma", 40), repo("octo/alpha", 3)])
+    reports = build_reports(coll, until=UNTIL, generated_at=GENERATED)
+    Publisher(tmp_path / "site").publish_user(reports)
+    for period in reports:
+        text = (tmp_path / "site" / "octocat" / period / "brag.md").read_text(encoding="utf-8")
+        assert text.isascii(), [c for c in text if not c.isascii()]
+        assert "](index.html)" not in text and "the report page" not in text
+        assert "...and 2 more merged pull requests" in text or period != "1_year"
+    year = (tmp_path / "site" / "octocat" / "1_year" / "brag.md").read_text(encoding="utf-8")
+    assert " -3" in year and "(@OctoCat)" in year
+    assert re.search(r"^- -\d+% merged pull requests vs the year before", year, re.MULTILINE), year
+
+
 # --- the document --------------------------------------------------------------------------------
 
 
@@ -152,14 +195,14 @@ def test_the_document_has_the_window_numbers_highlights_and_merged_pull_requests
         f"- **{report.total_prs} pull requests** ({report.merged_count} merged, 1 open) in **3 repositories**"
         in markdown
     )
-    assert "(and +20,000 −7,000 in generated files)" in markdown
+    assert "(and +20,000 -7,000 in generated files)" in markdown
     largest = markdown.split("### Largest merged pull requests\n\n")[1].split("\n")[0]
-    assert largest == "1. [PR 2](https://github.com/octo/alpha/pull/2) in `octo/alpha`: +900 −50 lines"
+    assert largest == "1. [PR 2](https://github.com/octo/alpha/pull/2) in `octo/alpha`: +900 -50 lines"
     assert "### First-time contributions\n\n- [PR 2](https://github.com/octo/alpha/pull/2)" in markdown
     assert "### Repositories contributed to for the first time" in markdown
     gamma = markdown.split("### `octo/gamma`\n\n")[1].split("\n\n")[1].splitlines()
     assert len(gamma) == PER_REPOSITORY + 1
-    assert gamma[-1] == "- …and 2 more merged pull requests on [the report page](index.html)"
+    assert gamma[-1] == "- ...and 2 more merged pull requests on [the report page](index.html)"
     assert "### `octo/beta`" not in markdown  # no merged pull request there
 
 
