@@ -196,10 +196,13 @@ class Settings(BaseSettings):
         """The users' own time zones (`login@Zone` in `GITBRAG_USERS`), by lower-cased login."""
         return dict(self._user_timezones)
 
-    @field_validator("timezone")
+    @field_validator("timezone", mode="before")
     @classmethod
-    def _timezone(cls, value: str) -> str:
-        return check_timezone(value)
+    def _timezone(cls, value: object) -> object:
+        """`GITBRAG_TIMEZONE=` (a compose file passing it on unset) means the default, UTC."""
+        if isinstance(value, str):
+            return check_timezone(value.strip() or DEFAULT_TIMEZONE)
+        return value
 
     @field_validator("exclude")
     @classmethod
