@@ -75,7 +75,11 @@ def check_timezone(name: str) -> str:
 
     Exact spelling only (the zone database is case-sensitive on most hosts, so
     "europe/berlin" would work on one machine and fail on the next)."""
-    if name != DEFAULT_TIMEZONE and name not in _known_zones():
+    if name == DEFAULT_TIMEZONE:
+        return name
+    if not _known_zones():
+        raise ValueError("no time zone database on this machine: install tzdata (apt, or pip)")
+    if name not in _known_zones():
         raise ValueError(f"{name[:60]!r} is not an IANA time zone name (such as Europe/Berlin or UTC)")
     return name
 
