@@ -3,9 +3,10 @@ out of the language charts (`GITBRAG_EXCLUDE_LANGUAGES`).
 
 An exclusion is `owner/repo`, a glob of that shape (`owner/*`, `*/dotfiles`, `octo-org/test-?`),
 or either for one user only (`login:owner/repo`). Names are compared as GitHub compares them,
-ignoring case. The collection keeps the excluded work (changing the setting re-renders the
-reports without asking GitHub again); the report builder leaves it out of every number, list,
-chart and page, as it does private work, and counts it in `Report.excluded_by_operator`.
+ignoring case. The collection keeps the excluded work, so a changed setting needs no new
+collection: each user's next refresh (an incremental one; `--force` for all at once) builds
+the reports from what is kept. The report builder leaves it out of every number, list, chart
+and page, as it does private work, and counts it in `Report.excluded_by_operator`.
 
 Each entry is checked when the settings are loaded: a pattern that is not owner/repo-shaped
 (`dotfiles`, `a/b/c`, `https://github.com/a/b`) could never match and would silently publish

@@ -6,17 +6,19 @@ midnight, reviews and stars in excluded repositories, private work that is also 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from gitbrag.models import ChangedFile, ExcludedWork, ReviewContribution
 from gitbrag.periods import parse_period
+from gitbrag.publish.publisher import Publisher
 from gitbrag.report.build import ReportOptions, build_report, build_reports
 from gitbrag.report.exclude import check_language, parse_exclusion
 from gitbrag.report.timeline import bucket_starts
 from tests.report.test_report import collection, pr, repo
-from tests.test_private_and_hidden import private_repo
+from tests.test_private_and_hidden import page_text, private_repo
 
 LA = "America/Los_Angeles"
 # New Year's Eve, 22:00 in California: 06:00 on New Year's Day in UTC.
@@ -36,6 +38,17 @@ def test_a_new_years_eve_pull_request_belongs_to_the_year_it_was_made_in_there()
     assert [(t.month, t.opened) for t in local["2025"].timeline][-1] == ("2025-12", 1)
     assert [(t.month, t.opened) for t in local["1_year"].timeline if t.opened] == [("2025-12", 1)]
     assert [(t.month, t.opened) for t in utc["1_year"].timeline if t.opened] == [("2026-01", 1)]
+
+
+def test_pages_show_the_days_of_the_zone_and_name_it(tmp_path: Path) -> None:
+    made = collection([pr("octo/alpha", 1, created=NYE, merged=NYE + timedelta(minutes=30))])
+    reports = build_reports(made, until=LATER, generated_at=LATER, options=ReportOptions(timezone=LA))
+    Publisher(tmp_path).publish_user(reports)
+    page = page_text(tmp_path / "octocat" / "2025" / "index.html")
+    assert "between 1 Jan 2025 and 31 Dec 2025 (America/Los_Angeles)." in page
+    assert page.count("31 Dec 2025") == 3 and "1 Jan 2026" not in page  # the window, created, merged
+    brag = (tmp_path / "octocat" / "2025" / "brag.md").read_text()
+    assert "from 1 Jan 2025 to 31 Dec 2025 (America/Los_Angeles)" in brag
 
 
 def test_a_users_own_zone_wins_over_the_operators() -> None:
