@@ -167,6 +167,7 @@ class Settings(BaseSettings):
     def _logins(cls, value: list[str]) -> list[str]:
         """A name that is not a GitHub login can never be refreshed, a zone that is not one
         would fail every refresh of the user: say so at start."""
+        zones: dict[str, str] = {}
         for number, entry in enumerate(value, start=1):
             login, at, zone = entry.partition("@")
             if not is_login(login):
@@ -176,6 +177,8 @@ class Settings(BaseSettings):
                     check_timezone(zone)
                 except ValueError as exc:
                     raise ValueError(f"entry #{number}: {exc}") from None
+                if zones.setdefault(login.lower(), zone) != zone:
+                    raise ValueError(f"entry #{number}: {login} is given two time zones")
         return value
 
     @model_validator(mode="after")

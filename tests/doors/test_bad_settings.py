@@ -101,6 +101,7 @@ CASES: list[tuple[str, str]] = [
     ("GITBRAG_USERS", "octocat@Bad/Zone"),
     ("GITBRAG_USERS", "octocat,mona@"),
     ("GITBRAG_USERS", "@Europe/Berlin"),
+    ("GITBRAG_USERS", "mona@Europe/Berlin,Mona@Asia/Tokyo"),
     ("GITBRAG_EXCLUDE", "dotfiles"),  # not owner/repo-shaped: it could never match
     ("GITBRAG_EXCLUDE", "octo-org/app/docs"),
     ("GITBRAG_EXCLUDE", "https://github.com/octo-org/app"),
