@@ -370,6 +370,17 @@ class PrivateWork(_Model):
     total_deletions: int
 
 
+class ExcludedWork(_Model):
+    """The period's work in repositories the operator left out (`GITBRAG_EXCLUDE`): counts
+    only, nothing that names them. Counted by the report's own rules (a pull request created
+    or merged in the window, reviews as distinct pull requests), among the work the report
+    could otherwise show (private work left out by `GITBRAG_PRIVATE=off` is not counted)."""
+
+    pull_requests: int
+    repositories: int  # distinct repositories those pull requests were made in
+    reviews: int | None  # distinct pull requests reviewed there; None when reviews were not collected
+
+
 class Report(_Model):
     username: str
     period: Period
@@ -404,6 +415,12 @@ class Report(_Model):
     hidden_by_github: list[HiddenNodes] = Field(default_factory=list)
     # With GITBRAG_PRIVATE=counts: the period's work in private repositories, as numbers only.
     private_work: PrivateWork | None = None
+    # With GITBRAG_EXCLUDE set (for this user): the period's work left out by the operator's
+    # choice, as numbers only; None when nothing is excluded for the user.
+    excluded_by_operator: ExcludedWork | None = None
+    # The IANA time zone the calendar periods and the timeline's months and weeks begin in
+    # (GITBRAG_TIMEZONE, or the user's own from GITBRAG_USERS); timestamps stay UTC.
+    timezone: str = "UTC"
     # PRs of the period with more changed files than GitHub lists (3,000): their languages
     # come from the first 3,000 files.
     prs_with_capped_files: int = 0

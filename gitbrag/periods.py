@@ -5,8 +5,12 @@ The names are a contract (site folders, `report.json`'s `period`, `GITBRAG_PERIO
 
 * rolling windows ending now: ``1_year``, ``2_years``, ``5_years`` (365, 730 and 1,825
   days, as the reference tool counts them) and ``all_time`` (from GitHub's launch);
-* calendar periods, in UTC: a year ``2025``, a half ``2025-H1``, a quarter ``2025-Q3``,
-  and a range of days ``2025-03-01..2025-08-31`` (both days included).
+* calendar periods: a year ``2025``, a half ``2025-H1``, a quarter ``2025-Q3``, and a range
+  of days ``2025-03-01..2025-08-31`` (both days included), each beginning at midnight in a
+  time zone (`GITBRAG_TIMEZONE`, an IANA name; UTC by default), so that a Californian's
+  New Year's Eve pull request belongs to the year she made it in. Windows are UTC instants
+  (the zone only decides where they begin and end): rolling windows, which end "now" and
+  have no calendar boundary, are the same in every zone.
 
 People are reviewed on calendar periods, and a brag document of "2025" must not move when
 it is read in 2026, so a calendar window is fixed; one that is still running ends now.
@@ -22,9 +26,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Literal
+from zoneinfo import ZoneInfo, available_timezones
 
 # "All time" starts at GitHub's launch: nothing on GitHub is older.
 GITHUB_EPOCH = datetime(2008, 1, 1, tzinfo=UTC)
@@ -55,6 +60,34 @@ _PATTERNS = (
 PERIOD_SYNTAX = "1_year, 2_years, 5_years, all_time, YYYY, YYYY-H1, YYYY-Q3 or YYYY-MM-DD..YYYY-MM-DD"
 
 Kind = Literal["rolling", "all_time", "year", "half", "quarter", "range"]
+DEFAULT_TIMEZONE = "UTC"
+# Names the zone database has that do not name a place's time: the host's own setting.
+_NOT_ZONES = frozenset({"localtime", "Factory"})
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones()) - _NOT_ZONES
+
+
+def check_timezone(name: str) -> str:
+    """`name` when it is an IANA time zone name ("Europe/Berlin", "UTC"), else `ValueError`.
+
+    Exact spelling only (the zone database is case-sensitive on most hosts, so
+    "europe/berlin" would work on one machine and fail on the next)."""
+    if name == DEFAULT_TIMEZONE:
+        return name
+    if not _known_zones():
+        raise ValueError("no time zone database on this machine: install tzdata (apt, or pip)")
+    if name not in _known_zones():
+        raise ValueError(f"{name[:60]!r} is not an IANA time zone name (such as Europe/Berlin or UTC)")
+    return name
+
+
+@lru_cache(maxsize=256)
+def timezone_named(name: str) -> tzinfo:
+    """The zone `name` stands for; UTC needs no zone database (a slim image may have none)."""
+    return UTC if name == DEFAULT_TIMEZONE else ZoneInfo(check_timezone(name))
 
 
 @dataclass(frozen=True)
@@ -75,18 +108,26 @@ class Window:
 
 @dataclass(frozen=True)
 class PeriodSpec:
-    """A parsed period name. Calendar periods have fixed bounds (`start` included, `end` not);
-    rolling ones a length in days ending at `now`."""
+    """A parsed period name. Calendar periods have fixed bounds (`start` included, `end` not),
+    local midnights in `zone`; rolling ones a length in days ending at `now`."""
 
     name: str
     kind: Kind
     start: datetime | None = None
     end: datetime | None = None
     days: int | None = None
+    zone: str = DEFAULT_TIMEZONE
 
     @property
     def calendar(self) -> bool:
         return self.start is not None
+
+    @property
+    def _utc_bounds(self) -> tuple[datetime, datetime]:
+        """`start` and `end` as UTC instants: arithmetic on them is exact (a local one across a
+        daylight-saving change is not), and every timestamp compared with them is UTC."""
+        assert self.start is not None and self.end is not None
+        return self.start.astimezone(UTC), self.end.astimezone(UTC)
 
     def window(self, now: datetime) -> Window | None:
         """The window for a report made at `now`; None for a calendar period that has not begun."""
@@ -94,12 +135,12 @@ class PeriodSpec:
             return Window(GITHUB_EPOCH, now, running=True)
         if self.days is not None:
             return Window(now - timedelta(days=self.days), now, running=True)
-        assert self.start is not None and self.end is not None
-        if self.start > now:
+        start, end = self._utc_bounds
+        if start > now:
             return None
-        if self.end <= now:
-            return Window(self.start, self.end - ONE_MICROSECOND, running=False)
-        return Window(self.start, now, running=True)
+        if end <= now:
+            return Window(start, end - ONE_MICROSECOND, running=False)
+        return Window(start, now, running=True)
 
     def previous(self, now: datetime) -> Window | None:
         """The window of the same length just before this one (a running calendar period is
@@ -111,16 +152,17 @@ class PeriodSpec:
         if self.days is not None:
             since = current.since - timedelta(days=self.days)
             return Window(since, current.since - ONE_MICROSECOND, running=False)
-        assert self.start is not None and self.end is not None
-        start = self._predecessor_start()
+        own_start, _ = self._utc_bounds
+        start = self._predecessor_start().astimezone(UTC)
         if start < GITHUB_EPOCH:
             return None
-        whole_end = self.start - ONE_MICROSECOND
+        whole_end = own_start - ONE_MICROSECOND
         if not current.running:
             return Window(start, whole_end, running=False)
-        return Window(start, min(start + (now - self.start), whole_end), running=False)
+        return Window(start, min(start + (now - own_start), whole_end), running=False)
 
     def _predecessor_start(self) -> datetime:
+        """The local midnight the period before begins at (a range: as many days before)."""
         assert self.start is not None and self.end is not None
         if self.kind == "year":
             return self.start.replace(year=self.start.year - 1)
@@ -159,7 +201,7 @@ class PeriodSpec:
             return "the period before"
         if self.kind == "range":
             return f"the {round(current.days):,} days before"
-        name = PeriodSpec(*_calendar(self.kind, previous.since)).label
+        name = PeriodSpec(*_calendar(self.kind, previous.since.astimezone(timezone_named(self.zone)))).label
         return f"the same days of {name}" if current.running else name
 
     @property
@@ -200,34 +242,36 @@ def _range_label(period: PeriodSpec, between: str = " – ") -> str:
 
 
 @lru_cache(maxsize=4096)
-def parse_period(name: str) -> PeriodSpec:
-    """The period a name means; `ValueError` (saying what is accepted) for anything else."""
+def parse_period(name: str, zone: str = DEFAULT_TIMEZONE) -> PeriodSpec:
+    """The period a name means, its days beginning at midnight in `zone` (an IANA name);
+    `ValueError` (saying what is accepted) for anything else."""
     if name == "all_time":
-        return PeriodSpec(name, "all_time")
+        return PeriodSpec(name, "all_time", zone=zone)
     if name in ROLLING_DAYS:
-        return PeriodSpec(name, "rolling", days=ROLLING_DAYS[name])
+        return PeriodSpec(name, "rolling", days=ROLLING_DAYS[name], zone=zone)
     for kind, pattern in _PATTERNS:
         match = pattern.fullmatch(name)
         if match is not None:
-            return _calendar_period(name, kind, match.groupdict())
+            return _calendar_period(name, kind, match.groupdict(), zone)
     raise ValueError(f"{name!r} is not a period: expected {PERIOD_SYNTAX}")
 
 
-def _calendar_period(name: str, kind: str, parts: dict[str, str]) -> PeriodSpec:
+def _calendar_period(name: str, kind: str, parts: dict[str, str], zone: str) -> PeriodSpec:
+    tz = timezone_named(zone)
     if kind == "range":
         first, last = _day(parts["first"], name), _day(parts["last"], name)
         if last < first:
             raise ValueError(f"{name!r} ends before it starts")
-        start = datetime(first.year, first.month, first.day, tzinfo=UTC)
-        end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
         _check_year(name, first.year, last.year)
-        return PeriodSpec(name, "range", start, end)
+        start = datetime(first.year, first.month, first.day, tzinfo=tz)
+        end = datetime(last.year, last.month, last.day, tzinfo=tz) + timedelta(days=1)  # local midnight
+        return PeriodSpec(name, "range", start, end, zone=zone)
     year = int(parts["year"])
     _check_year(name, year)
     part = int(parts.get("part") or 1)
     months = {"year": 12, "half": 6, "quarter": 3}[kind]
-    start = datetime(year, (part - 1) * months + 1, 1, tzinfo=UTC)
-    return PeriodSpec(name, kind, start, _add_months(start, months))  # type: ignore[arg-type]
+    start = datetime(year, (part - 1) * months + 1, 1, tzinfo=tz)
+    return PeriodSpec(name, kind, start, _add_months(start, months), zone=zone)  # type: ignore[arg-type]
 
 
 def _day(text: str, name: str) -> date:

@@ -17,16 +17,27 @@ import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
-from pydantic import AliasChoices, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    HttpUrl,
+    PrivateAttr,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gitbrag.coordination.redis import redis_url_parts
 from gitbrag.models import LOGIN_RE, PrivateMode, is_login
-from gitbrag.periods import parse_period
+from gitbrag.periods import DEFAULT_TIMEZONE, check_timezone, parse_period
+from gitbrag.report.exclude import check_language, parse_exclusion
 from gitbrag.report.languages import check_glob
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -80,8 +91,15 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     base_url: str | None = None  # public URL of the site, for sitemap and canonical links
 
-    # What to refresh and when.
+    # What to refresh and when. An entry may carry the user's own time zone: "alice@Europe/Berlin"
+    # (`user_timezones`); `users` holds the logins alone.
     users: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Where calendar days, weeks, months and years begin for the reports (an IANA name).
+    timezone: str = DEFAULT_TIMEZONE
+    # Repositories left out of every report ("owner/repo", "owner/*", globs, "login:owner/repo";
+    # `gitbrag.report.exclude`), and languages left out of the language charts.
+    exclude: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    exclude_languages: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # What reports cover: periods beside the rolling ones and the calendar years with activity
     # ("2026", "2026-H1", "2026-Q3", "2026-03-01..2026-08-31"; `gitbrag.periods`), and globs of
     # files that count as generated, beside Linguist's (`gitbrag.report.languages.is_generated`).
@@ -114,7 +132,10 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("users", "periods", "generated_paths", mode="before")
+    # The users' own time zones from `GITBRAG_USERS` ("alice@Europe/Berlin"), by lower-cased login.
+    _user_timezones: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @field_validator("users", "periods", "generated_paths", "exclude", "exclude_languages", mode="before")
     @classmethod
     def _split_users(cls, value: object) -> object:
         if isinstance(value, str):
@@ -157,11 +178,69 @@ class Settings(BaseSettings):
     @field_validator("users")
     @classmethod
     def _logins(cls, value: list[str]) -> list[str]:
-        """A name that is not a GitHub login can never be refreshed: say so at start."""
-        for number, login in enumerate(value, start=1):
+        """A name that is not a GitHub login can never be refreshed, a zone that is not one
+        would fail every refresh of the user: say so at start."""
+        zones: dict[str, str] = {}
+        for number, entry in enumerate(value, start=1):
+            login, at, zone = entry.partition("@")
             if not is_login(login):  # a login is no secret: shown, so the typo is seen
                 raise ValueError(f"entry #{number} ({login!r}) is not a GitHub username")
+            if at:
+                try:
+                    check_timezone(zone)
+                except ValueError as exc:
+                    raise ValueError(f"entry #{number}: {exc}") from None
+                if zones.setdefault(login.lower(), zone) != zone:
+                    raise ValueError(f"entry #{number}: {login} is given two time zones")
         return value
+
+    @model_validator(mode="after")
+    def _user_zones(self) -> Self:
+        """`login@Zone` entries: the logins stay in `users` (what every door tracks), the
+        zones go to `user_timezones`."""
+        logins: list[str] = []
+        for entry in self.users:
+            login, at, zone = entry.partition("@")
+            logins.append(login)
+            if at:
+                self._user_timezones[login.lower()] = zone
+        self.users = logins
+        return self
+
+    @property
+    def user_timezones(self) -> dict[str, str]:
+        """The users' own time zones (`login@Zone` in `GITBRAG_USERS`), by lower-cased login."""
+        return dict(self._user_timezones)
+
+    @field_validator("timezone", mode="before")
+    @classmethod
+    def _timezone(cls, value: object) -> object:
+        """`GITBRAG_TIMEZONE=` (a compose file passing it on unset) means the default, UTC."""
+        if isinstance(value, str):
+            return check_timezone(value.strip() or DEFAULT_TIMEZONE)
+        return value
+
+    @field_validator("exclude")
+    @classmethod
+    def _exclusions(cls, value: list[str]) -> list[str]:
+        """A pattern that cannot match would publish what the operator meant to hide: refuse it."""
+        for number, entry in enumerate(value, start=1):
+            try:
+                parse_exclusion(entry)
+            except ValueError as exc:
+                raise ValueError(f"entry #{number}: {exc}") from None
+        return list(dict.fromkeys(value))
+
+    @field_validator("exclude_languages")
+    @classmethod
+    def _languages(cls, value: list[str]) -> list[str]:
+        found = []
+        for number, name in enumerate(value, start=1):
+            try:
+                found.append(check_language(name))
+            except ValueError as exc:
+                raise ValueError(f"entry #{number}: {exc}") from None
+        return list(dict.fromkeys(found))
 
     @field_validator("teams", mode="before")
     @classmethod

@@ -21,9 +21,10 @@ import subprocess
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -125,9 +126,12 @@ def expected_report(
     until: datetime,
     period: str,
     now: datetime | None = None,
+    zone: str = "UTC",
+    left_out: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """The report of `login` for `period` over [since, until], made at `now` (the end of a
-    rolling window, when not given)."""
+    rolling window, when not given), its calendar that of `zone`, without the languages
+    `left_out` in its language chart."""
     now = now or until
     repos = {r["full_name"]: r for r in data["repos"]}
 
@@ -152,7 +156,7 @@ def expected_report(
     for p in prs:
         for f in p["files"][:FILES_LISTED]:
             lang = language(f["filename"])
-            if lang and not generated(f["filename"]):
+            if lang and lang not in left_out and not generated(f["filename"]):
                 lines[lang] += f["additions"] + f["deletions"]
     sizes = Counter(size(sum(authored(p))) for p in prs)
     mine = authored_totals(prs)
@@ -189,8 +193,8 @@ def expected_report(
             }
             for name, ps in by_repo.items()
         },
-        "timeline": expected_timeline(prs, period, since, until),
-        "previous": expected_previous(data, login, period, since, now),
+        "timeline": expected_timeline(prs, period, since, until, zone),
+        "previous": expected_previous(data, login, period, since, now, zone),
         "reviews": expected_reviews(contributions(data, login, now), since, until),
     }
 
@@ -208,42 +212,63 @@ def _month(moment: datetime, months: int) -> datetime:
     return moment.replace(year=index // 12, month=index % 12 + 1, day=1)
 
 
-def bounds(period: str) -> tuple[datetime, datetime] | None:
-    """[start, end) of a calendar period; None for a rolling one."""
+def tz(zone: str) -> ZoneInfo:
+    return ZoneInfo(zone)
+
+
+def local_days(period: str) -> tuple[date, date] | None:
+    """The first day of a calendar period and the day after its last; None for a rolling one."""
     if period in ROLLING_DAYS or period == "all_time":
         return None
     if ".." in period:
-        first, last = (datetime.fromisoformat(d).replace(tzinfo=UTC) for d in period.split(".."))
+        first, last = (date.fromisoformat(d) for d in period.split(".."))
         return first, last + timedelta(days=1)
     year, _, part = period.partition("-")
     if not part:
-        return datetime(int(year), 1, 1, tzinfo=UTC), datetime(int(year) + 1, 1, 1, tzinfo=UTC)
+        return date(int(year), 1, 1), date(int(year) + 1, 1, 1)
     months = 6 if part[0] == "H" else 3
-    start = datetime(int(year), (int(part[1]) - 1) * months + 1, 1, tzinfo=UTC)
-    return start, _month(start, months)
+    first = date(int(year), (int(part[1]) - 1) * months + 1, 1)
+    after = first.month - 1 + months
+    return first, date(first.year + after // 12, after % 12 + 1, 1)
 
 
-def window(period: str, now: datetime) -> tuple[datetime, datetime]:
+def midnight(day: date, zone: str) -> datetime:
+    """The UTC instant `day` begins at in `zone`."""
+    return datetime(day.year, day.month, day.day, tzinfo=tz(zone)).astimezone(UTC)
+
+
+def bounds(period: str, zone: str = "UTC") -> tuple[datetime, datetime] | None:
+    """[start, end) of a calendar period as UTC instants, its days those of `zone`; None for a
+    rolling one."""
+    days = local_days(period)
+    return None if days is None else (midnight(days[0], zone), midnight(days[1], zone))
+
+
+def window(period: str, now: datetime, zone: str = "UTC") -> tuple[datetime, datetime]:
     if period == "all_time":
         return EPOCH, now
     if period in ROLLING_DAYS:
         return now - timedelta(days=ROLLING_DAYS[period]), now
-    start, end = bounds(period)  # type: ignore[misc]
+    start, end = bounds(period, zone)  # type: ignore[misc]
     return start, min(end - MICRO, now)
 
 
-def previous_window(period: str, since: datetime, now: datetime) -> tuple[datetime, datetime] | None:
+def previous_window(
+    period: str, since: datetime, now: datetime, zone: str = "UTC"
+) -> tuple[datetime, datetime] | None:
     if period == "all_time":
         return None
     if period in ROLLING_DAYS:
         return since - timedelta(days=ROLLING_DAYS[period]), since - MICRO
-    start, end = bounds(period)  # type: ignore[misc]
+    first, after = local_days(period)  # type: ignore[misc]
     if ".." in period:
-        before = start - (end - start)
+        earlier = first - (after - first)
     elif "-" not in period:
-        before = start.replace(year=start.year - 1)
+        earlier = first.replace(year=first.year - 1)
     else:
-        before = _month(start, -6 if "-H" in period else -3)
+        back = first.month - 1 - (6 if "-H" in period else 3)
+        earlier = date(first.year + back // 12, back % 12 + 1, 1)
+    before, start, end = midnight(earlier, zone), midnight(first, zone), midnight(after, zone)
     if before < EPOCH:
         return None
     whole = start - MICRO
@@ -261,10 +286,11 @@ def weekly(period: str) -> bool:
 
 
 def expected_timeline(
-    prs: list[dict[str, Any]], period: str, since: datetime, until: datetime
+    prs: list[dict[str, Any]], period: str, since: datetime, until: datetime, zone: str = "UTC"
 ) -> list[tuple[str, str | None, int, int]]:
     """[(month, week, opened, merged)] from the window's start (all time: the first pull
-    request's), one per month, or per ISO week (Mondays) for periods under six months."""
+    request's), one per month, or per ISO week (Mondays) for periods under six months, each
+    beginning at midnight in `zone` and named by its calendar there."""
     created = [t for p in prs if (t := ts(p["created_at"])) and since <= t <= until]
     merged = [t for p in prs if (t := ts(p["merged_at"])) and since <= t <= until]
     start = since
@@ -273,28 +299,34 @@ def expected_timeline(
             return []
         start = min(at(p["created_at"]) for p in prs)
     per_week = weekly(period)
+    days = [start.astimezone(tz(zone)).date()]  # the local day each bucket starts on
     starts = [start]
     while True:
-        day = starts[-1].replace(hour=0, minute=0, second=0, microsecond=0)
-        nxt = day + timedelta(days=7 - day.weekday()) if per_week else _month(day, 1)
-        if nxt > until:
+        day = days[-1]
+        nxt = (
+            day + timedelta(days=7 - day.weekday())
+            if per_week
+            else date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        )
+        if midnight(nxt, zone) > until:
             break
-        starts.append(nxt)
+        days.append(nxt)
+        starts.append(midnight(nxt, zone))
     ends = [*starts[1:], until + MICRO]
     rows = []
-    for begin, end in zip(starts, ends, strict=True):
-        week = "{}-W{:02d}".format(*begin.isocalendar()[:2]) if per_week else None
+    for day, begin, end in zip(days, starts, ends, strict=True):
+        week = "{}-W{:02d}".format(*day.isocalendar()[:2]) if per_week else None
         opened = sum(1 for t in created if begin <= t < end)
-        rows.append((f"{begin:%Y-%m}", week, opened, sum(1 for t in merged if begin <= t < end)))
+        rows.append((f"{day:%Y-%m}", week, opened, sum(1 for t in merged if begin <= t < end)))
     return rows
 
 
 def expected_previous(
-    data: dict[str, Any], login: str, period: str, since: datetime, now: datetime
+    data: dict[str, Any], login: str, period: str, since: datetime, now: datetime, zone: str = "UTC"
 ) -> dict[str, Any] | None:
     """The previous window's headline numbers; None for all time or when it starts before the
     user's first pull request."""
-    found = previous_window(period, since, now)
+    found = previous_window(period, since, now, zone)
     everything = reportable(data, login)
     first = min((at(p["created_at"]) for p in everything), default=None)
     if found is None or first is None or found[0] < first:
@@ -375,13 +407,16 @@ def expected_reviews(
     }
 
 
-def expected_periods(data: dict[str, Any], login: str, now: datetime, configured: list[str]) -> list[str]:
-    """The rolling periods, every calendar year with activity (newest first), then the
-    configured periods that have begun."""
-    years = {t.year for p in reportable(data, login) for t in map(ts, (p["created_at"], p["merged_at"])) if t}
-    years |= {t.year for _, _, t in contributions(data, login, now)}
-    later = [p for p in configured if bounds(p)[0] <= now and not p.isdigit()]  # type: ignore[index]
-    extra_years = {int(p) for p in configured if p.isdigit() and int(p) <= now.year}
+def expected_periods(
+    data: dict[str, Any], login: str, now: datetime, configured: list[str], zone: str = "UTC"
+) -> list[str]:
+    """The rolling periods, every calendar year with activity (newest first, years of `zone`),
+    then the configured periods that have begun."""
+    moments = [t for p in reportable(data, login) for t in map(ts, (p["created_at"], p["merged_at"])) if t]
+    moments += [t for _, _, t in contributions(data, login, now)]
+    years = {t.astimezone(tz(zone)).year for t in moments}
+    later = [p for p in configured if bounds(p, zone)[0] <= now and not p.isdigit()]  # type: ignore[index]
+    extra_years = {int(p) for p in configured if p.isdigit() and bounds(p, zone)[0] <= now}  # type: ignore[index]
     ordered_later = sorted(later, key=lambda p: bounds(p), reverse=True)  # type: ignore[arg-type, return-value]
     return [*PERIODS, *(str(y) for y in sorted(years | extra_years, reverse=True)), *ordered_later]
 

@@ -307,7 +307,7 @@ def test_gitbrag_report_shows_whole_names_page_roles_and_the_dates(demo: DemoRun
     assert not re.search(r"\b(MEMBER|CONTRIBUTOR|FIRST_TIME|COLLABORATOR|OWNER)", text)
     # The page's label, wrapped between its words when the column is narrow.
     assert re.search(r"First-time( |[^\n]*\n\s*)contributor", text.replace("\r\n", "\n")), text
-    dates = re.search(r"between (\d+ \w+ \d{4}) and (\d+ \w+ \d{4})\.", text)
+    dates = re.search(r"between (\d+ \w+ \d{4}) and (\d+ \w+ \d{4}) \(UTC\)\.", text)  # the zone named
     assert dates, text
     since, until = (datetime.strptime(d, "%d %b %Y").replace(tzinfo=UTC) for d in dates.groups())
     assert (until - since).days == 365 and abs(until - report.until) < timedelta(days=2)

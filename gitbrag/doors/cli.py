@@ -363,7 +363,8 @@ async def _report(settings: Settings, username: Login, period: str) -> Report:
     async with make_client(settings) as client:
         await preflight(settings)
         now = utcnow()
-        if parse_period(period).window(now) is None:  # before any GitHub request
+        zone = report_options(settings).zone_for(username)  # the user's calendar decides
+        if parse_period(period, zone).window(now) is None:  # before any GitHub request
             raise UsageError(f"--period {period} has not begun yet")
         collection = await collect_user(
             client, username, now=now, cache=make_cache(), private=settings.private

@@ -78,8 +78,17 @@ def demo_github(settings: Settings, *, paths: bool = True) -> Iterator[tuple[Set
 
 
 def report_options(settings: Settings) -> ReportOptions:
-    """What the settings say reports cover (`GITBRAG_PERIODS`) and count (`GITBRAG_GENERATED_PATHS`)."""
-    return ReportOptions(periods=tuple(settings.periods), generated_paths=tuple(settings.generated_paths))
+    """What the settings say reports cover (`GITBRAG_PERIODS`), count (`GITBRAG_GENERATED_PATHS`),
+    leave out (`GITBRAG_EXCLUDE`, `GITBRAG_EXCLUDE_LANGUAGES`) and which calendar they follow
+    (`GITBRAG_TIMEZONE`, `login@Zone` in `GITBRAG_USERS`)."""
+    return ReportOptions(
+        periods=tuple(settings.periods),
+        generated_paths=tuple(settings.generated_paths),
+        exclude=tuple(settings.exclude),
+        exclude_languages=tuple(settings.exclude_languages),
+        timezone=settings.timezone,
+        user_timezones=tuple(sorted(settings.user_timezones.items())),
+    )
 
 
 def make_client(

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from gitbrag.models import PERIOD_LABELS, Report
 from gitbrag.publish.filters import count, format_date, role_label
-from gitbrag.publish.pages import capped_files_note, hidden_notice, private_work_line
+from gitbrag.publish.pages import capped_files_note, excluded_work_line, hidden_notice, private_work_line
 from gitbrag.report.timeline import Change, changes
 
 
@@ -40,11 +40,12 @@ def _width(widths: Iterable[int]) -> int:
 
 
 def window(report: Report) -> str:
-    """The report's window in the page's words."""
-    until = format_date(report.until)
+    """The report's window in the page's words: days of the report's time zone, named."""
+    zone = report.timezone
+    until = format_date(report.until, zone)
     if report.period == "all_time":
-        return f"Pull requests created or merged up to {until}."
-    return f"Pull requests created or merged between {format_date(report.since)} and {until}."
+        return f"Pull requests created or merged up to {until} ({zone})."
+    return f"Pull requests created or merged between {format_date(report.since, zone)} and {until} ({zone})."
 
 
 def _summary(report: Report) -> Table:
@@ -197,7 +198,8 @@ def _percent(change: Change) -> str:
 
 def _notes(report: Report) -> list[str]:
     """What the numbers above leave out, in the same words as the report page."""
-    notes = [private_work_line(report), hidden_notice(report), capped_files_note(report)]
+    lines = (private_work_line, excluded_work_line, hidden_notice, capped_files_note)
+    notes = [line(report) for line in lines]
     return [note for note in notes if note]
 
 

@@ -14,6 +14,8 @@ from urllib.parse import quote, unquote, urlsplit
 
 from markupsafe import Markup
 
+from gitbrag.periods import DEFAULT_TIMEZONE, timezone_named
+
 if TYPE_CHECKING:
     from gitbrag.models import Profile
 
@@ -32,11 +34,12 @@ ROLE_LABELS = {
 _BARE_HOST_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2,}(?::\d+)?(?:/\S*)?$")
 
 
-def format_date(value: datetime | None) -> str:
-    """12 Mar 2025 (no locale involved, so pages do not depend on the host's settings)."""
+def format_date(value: datetime | None, zone: str = DEFAULT_TIMEZONE) -> str:
+    """12 Mar 2025 (no locale involved, so pages do not depend on the host's settings), the
+    day in `zone`: a report's dates are days of its time zone (`Report.timezone`)."""
     if value is None:
         return ""
-    value = _utc(value)
+    value = _in_zone(value, zone)
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
@@ -50,6 +53,10 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC) if value.tzinfo is not None else value
 
 
+def _in_zone(value: datetime, zone: str) -> datetime:
+    return value.astimezone(timezone_named(zone)) if value.tzinfo is not None else value
+
+
 def format_number(value: int | float) -> str:
     return f"{value:,}"
 
@@ -59,10 +66,10 @@ def iso(value: datetime) -> str:
     return _utc(value).replace(microsecond=0).isoformat()
 
 
-def iso_date(value: datetime) -> str:
-    """A `<time datetime>` day (2025-03-12, UTC): what pages show of when they were made, so
-    a page is byte-identical across a day's refreshes of an unchanged report."""
-    return _utc(value).date().isoformat()
+def iso_date(value: datetime, zone: str = DEFAULT_TIMEZONE) -> str:
+    """A `<time datetime>` day (2025-03-12, in `zone`, UTC unless told): what pages show of
+    when they were made, so a page is byte-identical across a day's refreshes of an unchanged report."""
+    return _in_zone(value, zone).date().isoformat()
 
 
 def count(value: int, singular: str, plural: str | None = None) -> str:

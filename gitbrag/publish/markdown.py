@@ -167,11 +167,12 @@ def _title(report: Report) -> list[str]:
 
 
 def _window(report: Report, page_url: str | None) -> list[str]:
-    until = format_date(report.until)
+    zone = report.timezone
+    until = format_date(report.until, zone)
     if report.period == "all_time":
-        text = f"Pull requests created or merged up to {until} (UTC)"
+        text = f"Pull requests created or merged up to {until} ({zone})"
     else:
-        text = f"Pull requests created or merged from {format_date(report.since)} to {until} (UTC)"
+        text = f"Pull requests created or merged from {format_date(report.since, zone)} to {until} ({zone})"
     text += ", as GitHub shows them; closed pull requests that were never merged are not counted."
     lines = [text, ""]
     if page_url:
@@ -234,10 +235,8 @@ def _new_repositories(report: Report) -> list[str]:
     items = []
     for repo in new[:FIRSTS]:
         first = min(repo.prs, key=lambda p: (p.created_at, p.number))
-        items.append(
-            f"- {repository_name(repo.name)}, from {format_date(repo.first_contribution_at)}: "
-            f"{link(first.title, first.url)}"
-        )
+        since = format_date(repo.first_contribution_at, report.timezone)
+        items.append(f"- {repository_name(repo.name)}, from {since}: {link(first.title, first.url)}")
     return _cut(items, len(new))
 
 
@@ -246,8 +245,9 @@ def _first_times(report: Report) -> list[str]:
         ((repo, pr) for repo in report.repositories for pr in repo.prs if pr.first_time),
         key=lambda rp: (rp[1].created_at, rp[1].url),
     )
+    zone = report.timezone
     items = [
-        f"- {link(pr.title, pr.url)} in {repository_name(repo.name)} ({format_date(pr.created_at)})"
+        f"- {link(pr.title, pr.url)} in {repository_name(repo.name)} ({format_date(pr.created_at, zone)})"
         for repo, pr in firsts[:FIRSTS]
     ]
     return _cut(items, len(firsts))

@@ -202,6 +202,15 @@ def private_work_line(report: Report) -> str | None:
     )
 
 
+def excluded_work_line(report: Report) -> str | None:
+    """What a page says of the work in repositories the operator excluded (`GITBRAG_EXCLUDE`):
+    how much, never what or where."""
+    work = report.excluded_by_operator
+    if work is None or work.pull_requests == 0:
+        return None
+    return f"{count(work.pull_requests, 'pull request')} left out by the operator's choice."
+
+
 def capped_files_note(report: Report) -> str | None:
     """Languages of pull requests beyond GitHub's file listing are a lower bound: say so."""
     n = report.prs_with_capped_files

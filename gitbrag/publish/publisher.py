@@ -263,7 +263,7 @@ class Publisher:
         recorded = (self._published.freshness(login) or Freshness()).pages
         stamps = self._refuse_older(login, reports)
         settled = {p: self._settle(reports[p], stamps.get(p), login) for p in ordered(reports)}
-        self._templates.forget_rows()
+        self._templates.forget_rows(zone=next(iter(reports.values())).timezone)  # the user's dates
         written: list[Path] = []
         pages: dict[str, str] = {}
         shown = {p: s.report for p, s in settled.items()}

@@ -25,9 +25,10 @@ from markupsafe import Markup
 
 import gitbrag
 from gitbrag.models import ReportPR
+from gitbrag.periods import DEFAULT_TIMEZONE
 from gitbrag.publish import charts
 from gitbrag.publish.filters import FILTERS, finalize
-from gitbrag.publish.pages import capped_files_note, hidden_notice, private_work_line
+from gitbrag.publish.pages import capped_files_note, excluded_work_line, hidden_notice, private_work_line
 from gitbrag.publish.sparkline import sparkline
 from gitbrag.report import timeline
 
@@ -88,8 +89,10 @@ class Templates:
         )
         self._seen = ""
         self._env.filters.update(FILTERS)
-        # A pull request's row is the same on every page that lists it: rendered once per user.
+        # A pull request's row is the same on every page that lists it: rendered once per user,
+        # its dates the days of the user's time zone (`forget_rows`).
         self._rows: dict[ReportPR, Markup] = {}
+        self._zone = DEFAULT_TIMEZONE
         self._env.globals.update(
             language_bar=charts.language_bar,
             size_columns=charts.size_columns,
@@ -101,6 +104,7 @@ class Templates:
             # What a report says of the pull requests it cannot list (see gitbrag.publish.pages).
             hidden_notice=hidden_notice,
             private_work_line=private_work_line,
+            excluded_work_line=excluded_work_line,
             capped_files_note=capped_files_note,
             sparkline=sparkline,
             **page_globals,
@@ -119,14 +123,16 @@ class Templates:
     def render(self, template: str, **context: Any) -> str:
         return self._env.get_template(template).render(**context)
 
-    def forget_rows(self) -> None:
+    def forget_rows(self, zone: str = DEFAULT_TIMEZONE) -> None:
         """Drop the rendered rows: they are kept for one user's pages only, so memory stays
-        bounded and a template edited since is not served from an old row."""
+        bounded and a template edited since is not served from an old row. The next rows show
+        dates in `zone` (the next user's `Report.timezone`)."""
         self._rows.clear()
+        self._zone = zone
 
     def _pr_row(self, pr: ReportPR) -> Markup:
         row = self._rows.get(pr)
         if row is None:
             macro = self._env.get_template("components/pr_table.html").module.row_markup  # type: ignore[attr-defined]
-            row = self._rows[pr] = Markup(macro(pr))
+            row = self._rows[pr] = Markup(macro(pr, self._zone))
         return row

@@ -29,6 +29,16 @@ What becomes of pull requests in private repositories is the collection's own
 
 A pull request is private when its repository's entry says so; the lookup ignores
 case, so "Org/Repo" and "org/repo" cannot slip a private pull request past the check.
+
+Repositories the operator excludes (`GITBRAG_EXCLUDE`, `gitbrag.report.exclude`) are taken
+out the same way, after the private ones: their pull requests and the reviews given there
+count nowhere (numbers, lists, stars, languages, timeline, previous period, the years that
+get a page), and `Report.excluded_by_operator` says how many there were, naming none.
+Languages in `GITBRAG_EXCLUDE_LANGUAGES` are left out of the language chart (the shares
+are of the other languages' lines).
+
+Calendar periods, the calendar years with activity and the timeline's months and weeks begin
+at midnight in the user's time zone (`ReportOptions.zone_for`); every timestamp stays UTC.
 """
 
 from __future__ import annotations
@@ -37,13 +47,14 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, Literal
 
 from gitbrag.models import (
     SIZE_CATEGORIES,
     ChangedFile,
     Collection,
+    ExcludedWork,
     LanguageShare,
     Period,
     PreviousPeriod,
@@ -58,7 +69,17 @@ from gitbrag.models import (
     SizeCategory,
     TimelinePoint,
 )
-from gitbrag.periods import ROLLING, Window, is_period, ordered, parse_period
+from gitbrag.periods import (
+    DEFAULT_TIMEZONE,
+    ROLLING,
+    PeriodSpec,
+    Window,
+    is_period,
+    ordered,
+    parse_period,
+    timezone_named,
+)
+from gitbrag.report.exclude import exclusions_for, is_excluded
 from gitbrag.report.languages import is_generated, language_for_path
 from gitbrag.report.timeline import buckets
 
@@ -93,11 +114,23 @@ class ReportOptions:
 
     `periods`: periods every user gets beside the rolling ones and the calendar years with
     activity (`GITBRAG_PERIODS`); `generated_paths`: globs of files that count as generated
-    (`GITBRAG_GENERATED_PATHS`), beside Linguist's rules (`languages.is_generated`).
+    (`GITBRAG_GENERATED_PATHS`), beside Linguist's rules (`languages.is_generated`);
+    `exclude`: `GITBRAG_EXCLUDE` entries as given (`report.exclude`); `exclude_languages`:
+    language names left out of the language chart (`GITBRAG_EXCLUDE_LANGUAGES`, as reports
+    spell them); `timezone`: where calendar days begin (`GITBRAG_TIMEZONE`), and
+    `user_timezones` the users' own (`login@Zone` in `GITBRAG_USERS`), by lower-cased login.
     """
 
     periods: tuple[str, ...] = ()
     generated_paths: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    exclude_languages: tuple[str, ...] = ()
+    timezone: str = DEFAULT_TIMEZONE
+    user_timezones: tuple[tuple[str, str], ...] = ()
+
+    def zone_for(self, login: str) -> str:
+        """The time zone of `login`'s reports: their own, else the operator's."""
+        return dict(self.user_timezones).get(login.lower(), self.timezone)
 
 
 @dataclass(frozen=True)
@@ -132,6 +165,16 @@ class _Prepared:
     reviews: list[ReviewContribution] | None  # those a public page may count; None: not collected
     private: list[PullRequest]  # with private_mode "counts": summed in `private_work`, nothing else
     stars_oldest_first: dict[str, list[datetime]]
+    zone: str  # the IANA name calendar periods and timeline buckets begin in
+    # With exclusions for the user: their pull requests and reviews, counted in
+    # `excluded_by_operator` only; None when nothing is excluded for the user.
+    excluded: _Excluded | None
+
+
+@dataclass(frozen=True)
+class _Excluded:
+    prs: list[PullRequest]
+    reviews: list[ReviewContribution] | None
 
 
 def build_report(
@@ -175,10 +218,18 @@ def report_periods(
 
 
 def _periods(prepared: _Prepared, now: datetime, configured: Iterable[str]) -> list[Period]:
-    years = {str(t.year) for e in prepared.entries for t in (e.pr.created_at, e.pr.merged_at) if t}
-    years |= {str(r.occurred_at.year) for r in prepared.reviews or ()}
-    begun = [p for p in (*years, *configured) if is_period(p) and parse_period(p).window(now) is not None]
+    """The years are those of the user's time zone: New Year's Eve in California is December."""
+    zone = timezone_named(prepared.zone)
+    moments = [t for e in prepared.entries for t in (e.pr.created_at, e.pr.merged_at) if t]
+    moments += [r.occurred_at for r in prepared.reviews or ()]
+    years = {str(t.astimezone(zone).year) for t in moments}
+    begun = [p for p in (*years, *configured) if is_period(p) and _spec(prepared, p).window(now) is not None]
     return ordered([*ROLLING, *begun])
+
+
+def _spec(prepared: _Prepared, period: Period) -> PeriodSpec:
+    """`period` in the user's time zone."""
+    return parse_period(period, prepared.zone)
 
 
 # --- per pull request ------------------------------------------------------------
@@ -194,13 +245,45 @@ def _prepare(collection: Collection, options: ReportOptions) -> _Prepared:
             latest[key] = pr
     reportable = [pr for pr in latest.values() if not _is_closed_unmerged(pr)]
     public, private = _split_private(collection, reportable)
+    reviews = _countable_reviews(collection)
+    patterns = exclusions_for(options.exclude, collection.login)
+    excluded = None
+    if patterns:
+        public, left_public = _split_excluded(public, patterns)
+        private, left_private = _split_excluded(private, patterns)
+        reviews, left_reviews = _split_excluded_reviews(reviews, patterns)
+        excluded = _Excluded([*left_public, *left_private], left_reviews)
     return _Prepared(
         collection=collection,
         entries=[_entry(pr, options) for pr in public],
         first_contributions=_first_contributions(public),
-        reviews=_countable_reviews(collection),
+        reviews=reviews,
         private=private,
         stars_oldest_first={name: sorted(h.starred_at) for name, h in collection.stars.items()},
+        zone=options.zone_for(collection.login),
+        excluded=excluded,
+    )
+
+
+def _split_excluded(
+    prs: list[PullRequest], patterns: tuple[str, ...]
+) -> tuple[list[PullRequest], list[PullRequest]]:
+    """(the pull requests kept, those in repositories the operator excluded)."""
+    kept: list[PullRequest] = []
+    left: list[PullRequest] = []
+    for pr in prs:
+        (left if is_excluded(pr.repo, patterns) else kept).append(pr)
+    return kept, left
+
+
+def _split_excluded_reviews(
+    reviews: list[ReviewContribution] | None, patterns: tuple[str, ...]
+) -> tuple[list[ReviewContribution] | None, list[ReviewContribution] | None]:
+    if reviews is None:
+        return None, None
+    return (
+        [r for r in reviews if not is_excluded(r.repo, patterns)],
+        [r for r in reviews if is_excluded(r.repo, patterns)],
     )
 
 
@@ -263,7 +346,7 @@ def _entry(pr: PullRequest, options: ReportOptions) -> _Entry:
     for changed in pr.files:
         (generated if is_generated(changed.path, options.generated_paths) else authored).append(changed)
     lines = _Lines(sum(f.additions for f in generated), sum(f.deletions for f in generated))
-    return _Entry(pr, _row(pr, lines), _language_lines(authored), lines)
+    return _Entry(pr, _row(pr, lines), _language_lines(authored, options.exclude_languages), lines)
 
 
 def _row(pr: PullRequest, lines: _Lines) -> ReportPR:
@@ -288,11 +371,13 @@ def _row(pr: PullRequest, lines: _Lines) -> ReportPR:
     )
 
 
-def _language_lines(files: Iterable[ChangedFile]) -> dict[str, int]:
+def _language_lines(files: Iterable[ChangedFile], left_out: Iterable[str] = ()) -> dict[str, int]:
+    """Lines per language, but for the languages `left_out` (`GITBRAG_EXCLUDE_LANGUAGES`)."""
     lines: dict[str, int] = {}
+    skipped = frozenset(left_out)
     for changed in files:
         language = language_for_path(changed.path)
-        if language is not None:
+        if language is not None and language not in skipped:
             lines[language] = lines.get(language, 0) + changed.additions + changed.deletions
     return lines
 
@@ -306,8 +391,8 @@ def _in_window(pr: PullRequest, window: Window) -> bool:
 # --- per period --------------------------------------------------------------------
 
 
-def _window(period: Period, now: datetime) -> Window:
-    window = parse_period(period).window(now)
+def _window(period: Period, now: datetime, zone: str = DEFAULT_TIMEZONE) -> Window:
+    window = parse_period(period, zone).window(now)
     if window is None:
         raise ValueError(f"period {period!r} has not begun at {now.isoformat()}")
     return window
@@ -321,7 +406,7 @@ def _build(
     generated_at: datetime,
 ) -> Report:
     collection = prepared.collection
-    window = _window(period, until)
+    window = _window(period, until, prepared.zone)
     stars_known = _stars_known(period, window, until)
     included = [e for e in prepared.entries if _in_window(e.pr, window)]
     by_repo: dict[str, list[_Entry]] = defaultdict(list)
@@ -362,6 +447,8 @@ def _build(
         # GitHub does not say when hidden pull requests were made: every period tells of them all.
         hidden_by_github=list(collection.hidden_by_github),
         private_work=_private_work(prepared, window),
+        excluded_by_operator=_excluded_work(prepared, window),
+        timezone=prepared.zone,
         prs_with_capped_files=sum(1 for e in included if e.pr.changed_files > len(e.pr.files)),
     )
 
@@ -370,29 +457,29 @@ def _over_time(
     prepared: _Prepared, period: Period, window: Window, rows: list[ReportPR], now: datetime
 ) -> dict[str, Any]:
     """The report's timeline and its comparison with the previous period."""
-    spec = parse_period(period)
+    spec = _spec(prepared, period)
     unit: Literal["month", "week"] = "week" if spec.weekly else "month"
+    zone = timezone_named(prepared.zone)
     if period == "all_time":  # from the user's first pull request, not from 2008
         first = min((r.created_at for r in rows), default=None)
-        points = _timeline(window, rows, spec.weekly, first) if first is not None else []
+        points = _timeline(window, rows, spec.weekly, first, zone) if first is not None else []
     else:
-        points = _timeline(window, rows, spec.weekly, None)
+        points = _timeline(window, rows, spec.weekly, None, zone)
     return {"timeline": points, "timeline_unit": unit, "previous": _previous(prepared, period, now)}
 
 
 def _timeline(
-    window: Window, rows: list[ReportPR], weekly: bool, first: datetime | None
+    window: Window, rows: list[ReportPR], weekly: bool, first: datetime | None, zone: tzinfo
 ) -> list[TimelinePoint]:
-    return buckets(
-        window, (r.created_at for r in rows), (r.merged_at for r in rows), weekly=weekly, first=first
-    )
+    created, merged = (r.created_at for r in rows), (r.merged_at for r in rows)
+    return buckets(window, created, merged, weekly=weekly, first=first, zone=zone)
 
 
 def _previous(prepared: _Prepared, period: Period, now: datetime) -> PreviousPeriod | None:
     """The previous window's headline numbers, by the report's own rules; None for all time,
     and when the user's first pull request came after that window began: a window they were
     not active throughout would flatter the comparison (every number "up")."""
-    spec = parse_period(period)
+    spec = _spec(prepared, period)
     window = spec.previous(now)
     first = min(prepared.first_contributions.values(), default=None)
     if window is None or first is None or window.since < first:
@@ -450,6 +537,22 @@ def _private_work(prepared: _Prepared, window: Window) -> PrivateWork | None:
         repo_count=len({pr.repo.lower() for pr in included}),
         total_additions=sum(pr.additions for pr in included),
         total_deletions=sum(pr.deletions for pr in included),
+    )
+
+
+def _excluded_work(prepared: _Prepared, window: Window) -> ExcludedWork | None:
+    """The period's work in excluded repositories, under the report's window rules; None
+    when nothing is excluded for the user."""
+    excluded = prepared.excluded
+    if excluded is None:
+        return None
+    included = [pr for pr in excluded.prs if _in_window(pr, window)]
+    reviews = None
+    if excluded.reviews is not None:
+        inside = (r for r in excluded.reviews if window.contains(r.occurred_at))
+        reviews = len({(r.repo.lower(), r.number) for r in inside})
+    return ExcludedWork(
+        pull_requests=len(included), repositories=len({pr.repo.lower() for pr in included}), reviews=reviews
     )
 
 

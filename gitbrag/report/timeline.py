@@ -7,7 +7,9 @@ numbers also as text), and `changes` says "+30% merged pull requests vs the year
 
 Buckets are named by calendar month ("2025-03") or ISO week ("2025-W10"), never by the exact
 start of the window, so a rolling report whose window moved a day keeps the same timeline
-unless a pull request entered or left it.
+unless a pull request entered or left it. Months and weeks begin at midnight in the report's
+time zone (`GITBRAG_TIMEZONE`), as its calendar periods do: a pull request opened on a
+Californian's New Year's Eve is counted in December, not in January as UTC would have it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import xml.etree.ElementTree as ET
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from markupsafe import Markup
 
@@ -33,16 +35,18 @@ MIN_VISIBLE = 2.0  # a non-zero count is never drawn thinner than this
 
 @dataclass(frozen=True)
 class Bucket:
-    start: datetime
+    start: datetime  # a UTC instant
     month: str
     week: str | None
 
 
-def bucket_starts(window: Window, *, weekly: bool, first: datetime | None = None) -> list[Bucket]:
+def bucket_starts(
+    window: Window, *, weekly: bool, first: datetime | None = None, zone: tzinfo = UTC
+) -> list[Bucket]:
     """The buckets covering `window` (from `first` when later: all time starts with the user's
-    first pull request, not 2008), each starting at a month's first day or a Monday (UTC),
-    the first at the window's start."""
-    start = max(window.since, first) if first is not None else window.since
+    first pull request, not 2008), each starting at a month's first day or a Monday, midnight
+    in `zone`, the first at the window's start."""
+    start = (max(window.since, first) if first is not None else window.since).astimezone(zone)
     buckets = [_bucket(start, weekly)]
     boundary = _next_boundary(start, weekly)
     while boundary <= window.until:
@@ -51,15 +55,19 @@ def bucket_starts(window: Window, *, weekly: bool, first: datetime | None = None
     return buckets
 
 
-def _bucket(start: datetime, weekly: bool) -> Bucket:
+def _bucket(local_start: datetime, weekly: bool) -> Bucket:
+    """Named by the local calendar, kept as a UTC instant (what the times are compared with)."""
+    start = local_start.astimezone(UTC)
     if not weekly:
-        return Bucket(start, f"{start:%Y-%m}", None)
-    year, week, _ = start.isocalendar()
-    return Bucket(start, f"{start:%Y-%m}", f"{year}-W{week:02d}")
+        return Bucket(start, f"{local_start:%Y-%m}", None)
+    year, week, _ = local_start.isocalendar()
+    return Bucket(start, f"{local_start:%Y-%m}", f"{year}-W{week:02d}")
 
 
 def _next_boundary(moment: datetime, weekly: bool) -> datetime:
-    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    """The next local midnight that begins a week or a month (wall-clock arithmetic in
+    `moment`'s zone: the days of a daylight-saving change are 23 or 25 hours long)."""
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0, fold=0)
     if weekly:
         return midnight + timedelta(days=7 - midnight.weekday())
     first = midnight.replace(day=1)
@@ -73,9 +81,10 @@ def buckets(
     *,
     weekly: bool,
     first: datetime | None = None,
+    zone: tzinfo = UTC,
 ) -> list[TimelinePoint]:
-    """Pull requests created and merged inside `window`, counted per bucket."""
-    starts = bucket_starts(window, weekly=weekly, first=first)
+    """Pull requests created and merged inside `window`, counted per bucket (`zone`'s months or weeks)."""
+    starts = bucket_starts(window, weekly=weekly, first=first, zone=zone)
     times = [b.start for b in starts]
     opened = [0] * len(starts)
     merges = [0] * len(starts)

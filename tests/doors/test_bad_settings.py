@@ -100,6 +100,22 @@ CASES: list[tuple[str, str]] = [
     ("GITBRAG_TEAMS", "web=org:../octo-org"),  # org:NAME takes an organization name, checked like a login
     ("GITBRAG_TEAMS", "web=alice,org:"),
     ("GITBRAG_TEAMS", "web=org:octo org"),
+    ("GITBRAG_TIMEZONE", "Mars/Olympus"),
+    ("GITBRAG_TIMEZONE", "europe/berlin"),  # the zone database is case-sensitive on most hosts
+    ("GITBRAG_TIMEZONE", "../../etc/passwd"),
+    ("GITBRAG_TIMEZONE", "localtime"),  # the host's own setting, not a zone
+    ("GITBRAG_USERS", "octocat@Bad/Zone"),
+    ("GITBRAG_USERS", "octocat,mona@"),
+    ("GITBRAG_USERS", "@Europe/Berlin"),
+    ("GITBRAG_USERS", "mona@Europe/Berlin,Mona@Asia/Tokyo"),
+    ("GITBRAG_EXCLUDE", "dotfiles"),  # not owner/repo-shaped: it could never match
+    ("GITBRAG_EXCLUDE", "octo-org/app/docs"),
+    ("GITBRAG_EXCLUDE", "https://github.com/octo-org/app"),
+    ("GITBRAG_EXCLUDE", "*"),
+    ("GITBRAG_EXCLUDE", "octo-org/[ab"),
+    ("GITBRAG_EXCLUDE", "not a login:octo-org/app"),
+    ("GITBRAG_EXCLUDE", "octo-org/app,octo org/app"),
+    ("GITBRAG_EXCLUDE_LANGUAGES", "Klingon"),
 ]
 
 
