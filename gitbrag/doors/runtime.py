@@ -48,7 +48,7 @@ def settings_for(site_dir: str | None) -> Settings:
 @contextmanager
 def demo_github(settings: Settings) -> Iterator[tuple[Settings, list[str]]]:
     """Start the fake GitHub in-process with its demo dataset; point settings at it."""
-    from gitbrag.fakegithub.dataset import build_dataset
+    from gitbrag.fakegithub.dataset import DEMO_TEAMS, build_dataset
     from gitbrag.fakegithub.server import FakeGitHubServer
 
     dataset = build_dataset()
@@ -57,6 +57,7 @@ def demo_github(settings: Settings) -> Iterator[tuple[Settings, list[str]]]:
             "github_api_url": fake.url,
             "github_graphql_url": fake.url + "/graphql",
             "github_token": SecretStr(DEMO_TOKEN),
+            "teams": settings.teams or {name: list(members) for name, members in DEMO_TEAMS.items()},  # a team page to see
         }
         if "state_path" not in settings.model_fields_set:
             update["state_path"] = settings.state_path.with_name("demo.sqlite3")
