@@ -238,7 +238,8 @@ class Hook:
         period = request.query_params.get("period", DEFAULT_PERIOD)
         if not self.publishes(login, period):
             raise HTTPException(
-                400, f"unknown period; expected one of {', '.join(PERIODS)}, or a period the site has a page for"
+                400,
+                f"unknown period; expected one of {', '.join(PERIODS)}, or a period the site has a page for",
             )
         body = await read_body(request)
         await self.authorize(request, body)

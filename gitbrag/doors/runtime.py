@@ -57,7 +57,8 @@ def demo_github(settings: Settings) -> Iterator[tuple[Settings, list[str]]]:
             "github_api_url": fake.url,
             "github_graphql_url": fake.url + "/graphql",
             "github_token": SecretStr(DEMO_TOKEN),
-            "teams": settings.teams or {name: list(members) for name, members in DEMO_TEAMS.items()},  # a team page to see
+            "teams": settings.teams
+            or {name: list(members) for name, members in DEMO_TEAMS.items()},  # a team page to see
         }
         if "state_path" not in settings.model_fields_set:
             update["state_path"] = settings.state_path.with_name("demo.sqlite3")

@@ -297,7 +297,10 @@ def _stat_change(what: str, current: int, previous: int, against: str) -> StatCh
         return StatChange(what, "same", "same", f"about the same as {against}, which had {previous:,}")
     direction = "up" if percent > 0 else "down"
     return StatChange(
-        what, direction, f"{abs(percent):,}%", f"{direction} {abs(percent):,}% on {against}, which had {previous:,}"
+        what,
+        direction,
+        f"{abs(percent):,}%",
+        f"{direction} {abs(percent):,}% on {against}, which had {previous:,}",
     )
 
 

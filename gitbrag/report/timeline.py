@@ -162,7 +162,13 @@ def timeline_chart(points: Sequence[TimelinePoint], unit: str) -> Chart:
     largest = timeline_scale(points)[0]
     for value in timeline_scale(points):
         y = f"{HEIGHT - HEIGHT * value / largest:.2f}"
-        attrs = {"class": "chart-grid", "x1": "0", "x2": str(max(len(points) * step - GAP, 1)), "y1": y, "y2": y}
+        attrs = {
+            "class": "chart-grid",
+            "x1": "0",
+            "x2": str(max(len(points) * step - GAP, 1)),
+            "y1": y,
+            "y2": y,
+        }
         ET.SubElement(svg, "line", attrs)
     for i, point in enumerate(points):
         for offset, value, css in (
