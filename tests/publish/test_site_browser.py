@@ -444,7 +444,8 @@ def test_no_breakdown_card_sits_alone_and_no_card_is_a_tall_empty_block(
         )
         assert sorted(tops.count(t) for t in set(tops)) == [3, 3]  # 3 + 3, no empty slot
         empty = page.locator("main .card").evaluate_all(
-            "els => els.map(e => e.getBoundingClientRect().bottom - e.lastElementChild.getBoundingClientRect().bottom)"
+            "els => els.map(e => e.getBoundingClientRect().bottom"
+            " - e.lastElementChild.getBoundingClientRect().bottom)"
         )
         assert max(empty) < 160, empty
     tab.close()
