@@ -160,16 +160,11 @@ def timeline_chart(points: Sequence[TimelinePoint], unit: str) -> Chart:
     )
     ET.SubElement(svg, "title").text = text
     largest = timeline_scale(points)[0]
-    for value in timeline_scale(points):
-        y = f"{HEIGHT - HEIGHT * value / largest:.2f}"
-        attrs = {
-            "class": "chart-grid",
-            "x1": "0",
-            "x2": str(max(len(points) * step - GAP, 1)),
-            "y1": y,
-            "y2": y,
-        }
-        ET.SubElement(svg, "line", attrs)
+    width = str(max(len(points) * step - GAP, 1))
+    for value in timeline_scale(points):  # the scale's lines, a drawing unit thick (about a pixel)
+        y = f"{min(HEIGHT - HEIGHT * value / largest, HEIGHT - 1):.2f}"
+        attrs = {"class": "chart-grid", "x": "0", "y": y, "width": width, "height": "1"}
+        ET.SubElement(svg, "rect", attrs)
     for i, point in enumerate(points):
         for offset, value, css in (
             (0, point.opened, "timeline-opened"),

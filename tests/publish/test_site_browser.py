@@ -213,7 +213,7 @@ def test_index_to_report_to_periods_with_the_numbers_of_report_json(
     assert page.url == base + "mona-lisa/index.html"
     one_year = json.loads((folder / "mona-lisa" / "1_year" / "report.json").read_text())
     assert shown_numbers(page) == expected_numbers(one_year)
-    titles = page.locator("table.prs td.t a").all_inner_texts()
+    titles = page.locator("table.prs td.t a").all_text_contents()
     assert sorted(titles) == sorted(pr["title"] for r in one_year["repositories"] for pr in r["prs"])
 
     for label, period in [("All time", "all_time"), ("2 years", "2_years"), ("1 year", "1_year")]:
@@ -238,6 +238,7 @@ def test_a_prolific_users_every_pull_request_is_one_click_away(
     repo = max(report["repositories"], key=lambda r: (r["merged_count"], lines_of(r)))
     assert page.locator("details.repo").first.get_attribute("open") is not None
     page.get_by_role("link", name=f"All {repo['pr_count']:,} pull requests in {repo['name']}").click()
+    page.wait_for_url("**/repos/**")
     listed = page.locator("table.prs td.t a").all_inner_texts()
     pages = page.get_by_role("navigation", name="Pages of this list").get_by_role("link")
     for n in range(2, pages.count() + 1):
@@ -374,13 +375,15 @@ def test_the_report_reads_as_a_summary_first_with_every_pull_request_on_the_page
     assert names[0] != most_stars
     # Every pull request is on the page; those not shown at first are inside a <details>.
     rows = page.locator("table.prs td.t a")
-    titles = rows.all_inner_texts()
+    titles = rows.all_text_contents()
     assert sorted(titles) == sorted(pr["title"] for r in report["repositories"] for pr in r["prs"])
     hidden = [i for i in range(rows.count()) if not rows.nth(i).is_visible()]
     assert hidden, "the page lists every pull request in full"
     assert all(rows.nth(i).evaluate("a => a.closest('details:not([open])') !== null") for i in hidden)
     # A closed repository opens to its largest few and "Show all N".
-    closed = page.locator("details.repo:not([open])").first
+    first_closed = page.locator("details.repo").evaluate_all("els => els.findIndex(e => !e.open)")
+    closed = page.locator("details.repo").nth(first_closed)
+    assert not closed.locator("table.prs").first.is_visible()
     closed.locator("summary").first.click()
     assert closed.locator("table.prs").first.is_visible()
     # The reader may sort by the stars the repositories gained instead, without a server.
@@ -588,16 +591,34 @@ def test_screenshots_at_phone_and_desktop_widths(site: tuple[str, Path], browser
     # and the 1-year card in both variants at its own size.
     sharing = {
         f"{what}-{viewport['width']}-{scheme}.png": (path, viewport, scheme)
-        for what, path in (("index", "index.html"), ("team", "teams/platform/index.html"))
+        for what, path in (
+            ("report", "mona-lisa/index.html"),
+            ("index", "index.html"),
+            ("team", "teams/platform/index.html"),
+        )
         for viewport in (DESKTOP, PHONE)
         for scheme in ("light", "dark")
     }
     card = {"width": 495, "height": 195}
     sharing |= {"card-light.png": ("mona-lisa/card.svg", card, "light")}
     sharing |= {"card-dark.png": ("mona-lisa/card-dark.svg", card, "light")}
+    # The report's repositories: a line each, the first few open to their largest pull requests.
+    sharing |= {
+        f"report-repos-{viewport['width']}-{scheme}.png": (
+            "mona-lisa/index.html#repos-heading",
+            viewport,
+            scheme,
+        )
+        for viewport in (DESKTOP, PHONE)
+        for scheme in ("light", "dark")
+    }
     for name, (path, viewport, scheme) in sharing.items():
         tab = Reader(browser, viewport=viewport, scheme=scheme)
-        tab.open(base + path).screenshot(path=str(ARTIFACTS / name))
+        page = tab.open(base + path)
+        if "#" in path:
+            page.locator("#" + path.partition("#")[2]).scroll_into_view_if_needed()
+            page.evaluate("window.scrollBy(0, -16)")
+        page.screenshot(path=str(ARTIFACTS / name))
         tab.close()
         assert (ARTIFACTS / name).stat().st_size > 5_000  # a picture, not a blank page
     if os.environ.get("GITBRAG_UPDATE_SCREENSHOTS") == "1":
