@@ -68,6 +68,8 @@ LANGUAGE_BY_SUFFIX = {
     ".py": "Python", ".ts": "TypeScript", ".go": "Go", ".rs": "Rust", ".java": "Java", ".c": "C",
     ".rb": "Ruby", ".css": "CSS", ".html": "HTML", ".md": "Markdown", ".yml": "YAML", ".json": "JSON",
     "Makefile": "Makefile", "Dockerfile": "Dockerfile", "LICENSE": None,
+    # the demo's lockfiles and built files (`DEMO_GENERATED_FILES`)
+    ".js": "JavaScript", "Cargo.lock": "TOML", "yarn.lock": None, "poetry.lock": None,
 }  # fmt: skip
 
 

@@ -89,6 +89,7 @@ from gitbrag.doors.connections import (
 )
 from gitbrag.metrics import Scrape, hook_request
 from gitbrag.models import PERIODS, InvalidLogin, Login, is_login
+from gitbrag.periods import is_period
 from gitbrag.refresh import Refresher, Target
 from gitbrag.settings import Settings
 
@@ -224,6 +225,7 @@ class Hook:
         self.allow_new_users = settings.allow_new_users
         self.cooldown = settings.force_cooldown_seconds
         self.base_url = settings.base_url.rstrip("/") if settings.base_url else ""
+        self.periods = frozenset(settings.periods)
         self.clock = clock
 
     def now(self) -> datetime:
@@ -234,13 +236,17 @@ class Hook:
     async def refresh(self, request: Request) -> Response:
         login = valid_login(request)
         period = request.query_params.get("period", DEFAULT_PERIOD)
-        if period not in PERIODS:
-            raise HTTPException(400, f"unknown period; expected one of {', '.join(PERIODS)}")
+        if not self.publishes(login, period):
+            raise HTTPException(
+                400,
+                f"unknown period; expected one of {', '.join(PERIODS)}, or a period the site has a page for",
+            )
         body = await read_body(request)
         await self.authorize(request, body)
         await self.ensure_tracked(login)
         await self.cool_down(login)
-        target = Target(login, period, force=True)
+        # One generation makes every period: a year's or GITBRAG_PERIODS' page takes the past year's claim.
+        target = Target(login, period if period in PERIODS else DEFAULT_PERIOD, force=True)
         claim = await from_store(self.refresher.claim(target))
         if claim is None:
             status = "already_running"
@@ -251,6 +257,14 @@ class Hook:
         report_url = f"{self.base_url}/{login}/{period}/"
         payload = {"status": status, "username": login, "period": period, "report_url": report_url}
         return JSONResponse(payload, status_code=202)
+
+    def publishes(self, login: Login, period: str) -> bool:
+        """Whether `period` is one the site publishes: a rolling one, a GITBRAG_PERIODS entry,
+        or one the user has a page for (a calendar year with activity: `?period=2025` from
+        that year's page)."""
+        if period in PERIODS or period in self.periods:
+            return True
+        return is_period(period) and period in self.refresher.publisher.published_periods(login)
 
     async def authorize(self, request: Request, body: bytes) -> None:
         """With a secret: the bearer secret, or a signature of this very request that was

@@ -57,7 +57,7 @@ def demo_github(settings: Settings, *, paths: bool = True) -> Iterator[tuple[Set
     """Start the fake GitHub in-process with its demo dataset; point settings at it, and at the
     demo's own site folder and state file unless they were given: a demo run, then a real one
     in the same folder, must not publish or track made-up users as the real site's."""
-    from gitbrag.fakegithub.dataset import build_dataset
+    from gitbrag.fakegithub.dataset import DEMO_TEAMS, build_dataset
     from gitbrag.fakegithub.server import FakeGitHubServer
 
     dataset = build_dataset()
@@ -66,6 +66,8 @@ def demo_github(settings: Settings, *, paths: bool = True) -> Iterator[tuple[Set
             "github_api_url": fake.url,
             "github_graphql_url": fake.url + "/graphql",
             "github_token": SecretStr(DEMO_TOKEN),
+            "teams": settings.teams
+            or {name: list(members) for name, members in DEMO_TEAMS.items()},  # a team page to see
         }
         if "state_path" not in settings.model_fields_set:
             update["state_path"] = settings.state_path.with_name(DEMO_STATE_FILE)

@@ -35,6 +35,19 @@ from gitbrag.fakegithub.records import (
 
 DEMO_SEED = 20080410  # GitHub's public launch day; `gitbrag-fake-github` and `--demo` serve it
 DEMO_USERS = ("Mona-Lisa", "prolific-pat", "zero-zoe", "hostile-hank", "steady-sam")
+# The demo's team (GITBRAG_TEAMS when it is unset): a team page, and the members' links to it.
+DEMO_TEAMS: dict[str, tuple[str, ...]] = {"platform": ("Mona-Lisa", "prolific-pat", "steady-sam")}
+# Generated and vendored files some demo pull requests also change (a lockfile beside a
+# dependency change, a vendored package, a built bundle): the lines a report sets apart
+# from the authored ones (`gitbrag.report.languages.is_generated`). (path, additions, deletions)
+DEMO_GENERATED_FILES = (
+    ("package-lock.json", 1840, 912),
+    ("Cargo.lock", 412, 388),
+    ("vendor/github.com/pkg/errors/errors.go", 288, 0),
+    ("yarn.lock", 964, 640),
+    ("dist/app.min.js", 2, 2),
+    ("poetry.lock", 530, 497),
+)
 REALISM_USERS = ("dormant-dora", "private-priya", "huge-hugo")
 PRIVATE_ORG = "priya-corp"  # owns private repositories only
 SAML_ORG = "saml-corp"  # enforces SAML SSO on its (public) repositories
@@ -391,6 +404,21 @@ def _demo(b: _Builder) -> None:
     _zoe(b)
     _hank(b)
     _sam(b)
+    _generated_files(b, "Mona-Lisa", every=5)
+    _generated_files(b, "prolific-pat", every=40)
+
+
+def _generated_files(b: _Builder, login: str, *, every: int) -> None:
+    """Add a generated or vendored file (`DEMO_GENERATED_FILES`, in turn) to every `every`-th
+    of the user's merged pull requests of the past year, newest first. Uses no randomness,
+    so every other record of the dataset stays exactly as it was."""
+    year_ago = b.ago(365)
+    mine = [p for p in b.ds.pulls if p.author == login and p.merged_at and p.created_at > year_ago]
+    mine = [p for p in sorted(mine, key=lambda p: p.created_at, reverse=True) if len(p.files) < 90]
+    for n, pull in enumerate(mine[::every]):
+        path, additions, deletions = DEMO_GENERATED_FILES[n % len(DEMO_GENERATED_FILES)]
+        if all(f.filename != path for f in pull.files):
+            pull.files = [*pull.files, FakeFile(path, additions, deletions)]
 
 
 def _contribute(

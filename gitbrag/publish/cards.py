@@ -30,6 +30,7 @@ WIDTH = 495
 HEIGHT = 195
 TOP_LANGUAGES = 3
 NAME_CHARS = 30  # longer names are cut with an ellipsis: the card has a fixed width
+STARS_WHOSE = "by their repos"  # the card's stars are the repositories', never the person's own
 FONT = "-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif"
 
 # The site's palette (templates/assets/style.css), light and dark.
@@ -83,7 +84,8 @@ class Headline:
             (compact(self.merged), "merged"),
             (compact(self.repos), "repos"),
             (compact(self.lines), "lines"),
-            ("—" if self.stars is None else compact(self.stars), "stars gained"),
+            # Not the person's stars: what the repositories they worked in gained (a second line says whose).
+            ("—" if self.stars is None else compact(self.stars), f"stars gained\n{STARS_WHOSE}"),
         ]
 
     def sentence(self) -> str:
@@ -158,15 +160,18 @@ def _draw_stats(svg: ET.Element, stats: Sequence[tuple[str, str]], colors: dict[
     column = (WIDTH - 40) / len(stats)
     for index, (value, label) in enumerate(stats):
         x = 20 + column * index + column / 2
-        _text(svg, x, 112, value, fill=colors["text"], **{
+        _text(svg, x, 108, value, fill=colors["text"], **{
             "font-size": "22", "font-weight": "700", "text-anchor": "middle"})  # fmt: skip
-        _text(svg, x, 131, label, fill=colors["muted"], **{"font-size": "12", "text-anchor": "middle"})
+        first, _, second = label.partition("\n")
+        _text(svg, x, 126, first, fill=colors["muted"], **{"font-size": "12", "text-anchor": "middle"})
+        if second:
+            _text(svg, x, 139, second, fill=colors["muted"], **{"font-size": "10.5", "text-anchor": "middle"})
 
 
 def _draw_languages(
     svg: ET.Element, languages: Sequence[tuple[str, float]], colors: dict[str, str], palette: Sequence[str]
 ) -> None:
-    left, width, y = 20.0, WIDTH - 40.0, 150.0
+    left, width, y = 20.0, WIDTH - 40.0, 152.0
     ET.SubElement(svg, "rect", {"x": f"{left:g}", "y": f"{y:g}", "width": f"{width:g}", "height": "8",
                                 "rx": "4", "fill": colors["track"]})  # fmt: skip
     x = left
@@ -181,7 +186,7 @@ def _draw_languages(
     step = width / TOP_LANGUAGES
     for index, ((lang, pct), color) in enumerate(zip(languages, palette, strict=False)):
         lx = left + step * index
-        ET.SubElement(svg, "circle", {"cx": f"{lx + 5:g}", "cy": "176", "r": "5", "fill": color})
+        ET.SubElement(svg, "circle", {"cx": f"{lx + 5:g}", "cy": "177", "r": "5", "fill": color})
         _text(
-            svg, lx + 15, 180, f"{shorten(lang, 16)} {pct:.0f}%", fill=colors["text"], **{"font-size": "12"}
+            svg, lx + 15, 181, f"{shorten(lang, 16)} {pct:.0f}%", fill=colors["text"], **{"font-size": "12"}
         )

@@ -14,6 +14,8 @@ from gitbrag.publish.filters import count
 
 REPORT_ROW_BUDGET = 250
 REPO_CARD_LIMIT = 40
+OPEN_REPOS = 4  # repositories shown open at first: the rest are one line each, opened on demand
+LARGEST_SHOWN = 3  # pull requests a repository shows before "Show all N"
 REPO_PAGE_ROWS = 400
 GROUP_COST = 3  # a repository heading on a "more repositories" page weighs about 3 rows
 
@@ -45,20 +47,71 @@ def row_cap(counts: list[int], budget: int) -> int:
     return low
 
 
+def authored_lines(repo: ReportRepository) -> int:
+    """The lines the person wrote there: generated and vendored files left out."""
+    return sum(pr.authored_additions + pr.authored_deletions for pr in repo.prs)
+
+
+def pr_lines(pr: ReportPR) -> int:
+    return pr.authored_additions + pr.authored_deletions
+
+
+def ordered_repositories(report: Report) -> list[ReportRepository]:
+    """The repositories as a page lists them: what the person did first (merged pull
+    requests, then authored lines, then pull requests), never what the repository did
+    (its stars are a column and a sort the reader may choose, not the order)."""
+    return sorted(
+        report.repositories,
+        key=lambda r: (-r.merged_count, -authored_lines(r), -r.pr_count, r.name.lower()),
+    )
+
+
+def largest(prs: list[ReportPR], n: int = LARGEST_SHOWN) -> list[ReportPR]:
+    """The `n` largest pull requests by authored lines (ties: the newest first, as listed)."""
+    return sorted(prs, key=pr_lines, reverse=True)[:n]
+
+
 @dataclass(frozen=True)
 class RepoView:
     """A repository as a report page shows it: its newest pull requests (`shown`) and, when
     that is not all of them, `href` (relative to the period's folder): its own pages for a
-    card, a "more repositories" page for the rest. `folder` holds its own pages."""
+    card, a "more repositories" page for the rest. `folder` holds its own pages.
+
+    A card leads with its largest few pull requests (`leading`); the others it lists
+    (`others`, newest first) are one click away in a `<details>` ("Show all N"), so the page
+    reads as a summary first and still holds every pull request it lists. `is_open`: the
+    card is open when the page loads (the first few repositories)."""
 
     repo: ReportRepository
     shown: list[ReportPR]
     folder: str
     href: str
+    is_open: bool = False
 
     @property
     def complete(self) -> bool:
         return len(self.shown) == len(self.repo.prs)
+
+    @property
+    def leading(self) -> list[ReportPR]:
+        return largest(self.repo.prs)
+
+    @property
+    def others(self) -> list[ReportPR]:
+        first = set(map(id, self.leading))
+        return [pr for pr in self.shown if id(pr) not in first]
+
+    @property
+    def lines(self) -> int:
+        return authored_lines(self.repo)
+
+    @property
+    def authored_additions(self) -> int:
+        return sum(pr.authored_additions for pr in self.repo.prs)
+
+    @property
+    def authored_deletions(self) -> int:
+        return sum(pr.authored_deletions for pr in self.repo.prs)
 
 
 @dataclass(frozen=True)
@@ -90,13 +143,14 @@ class PagePlan:
 def plan_page(
     report: Report, *, row_budget: int = REPORT_ROW_BUDGET, card_limit: int = REPO_CARD_LIMIT
 ) -> PagePlan:
-    carded = report.repositories[:card_limit]
+    repositories = ordered_repositories(report)
+    carded = repositories[:card_limit]
     cap = row_cap([len(r.prs) for r in carded], row_budget)
     cards = []
-    for repo in carded:
+    for rank, repo in enumerate(carded):
         folder = repo_folder(repo.name)
-        cards.append(RepoView(repo, repo.prs[:cap], folder, folder + "index.html"))
-    rest = report.repositories[card_limit:]
+        cards.append(RepoView(repo, repo.prs[:cap], folder, folder + "index.html", rank < OPEN_REPOS))
+    rest = repositories[card_limit:]
     anchors = [f"r{i}" for i in range(card_limit + 1, card_limit + 1 + len(rest))]
     more_pages = paginate_groups(rest, anchors)
     first_page = {g.anchor: n for n, page in enumerate(more_pages, 1) for g in page if not g.continued}
@@ -221,3 +275,58 @@ def capped_files_note(report: Report) -> str | None:
         f"Languages of {count(n, 'pull request')} come from {whose} first {GITHUB_FILES_LISTED:,} "
         "changed files (GitHub lists no more)."
     )
+
+
+# --- beside each headline number: how it compares with the period before --------------------
+
+
+@dataclass(frozen=True)
+class StatChange:
+    """A headline number against the previous period's, as the page shows it beside the
+    number: a glyph and a percentage for the eye (`arrow`, `shown`), the same in words for a
+    screen reader (`words`), and `what` the number is (the element's `data-change`)."""
+
+    what: str  # "merged pull requests"
+    direction: str  # "up", "down" or "same"
+    shown: str  # "55%", "new", "same"
+    words: str  # "up 55% on the year before, which had 38"
+
+    @property
+    def arrow(self) -> str:
+        return {"up": "▲", "down": "▼"}.get(self.direction, "=")
+
+
+def _stat_change(what: str, current: int, previous: int, against: str) -> StatChange | None:
+    if current == previous == 0:
+        return None
+    if previous == 0:
+        return StatChange(what, "up", "new", f"none in {against}")
+    percent = round(100 * (current - previous) / previous)
+    if percent == 0:
+        return StatChange(what, "same", "same", f"about the same as {against}, which had {previous:,}")
+    direction = "up" if percent > 0 else "down"
+    return StatChange(
+        what,
+        direction,
+        f"{abs(percent):,}%",
+        f"{direction} {abs(percent):,}% on {against}, which had {previous:,}",
+    )
+
+
+def stat_changes(report: Report) -> dict[str, StatChange]:
+    """Per headline number (keyed like its `data-stat`), how it compares with the previous
+    period; empty when there is none to compare with (the first year of activity, all time)."""
+    before = report.previous
+    if before is None:
+        return {}
+    pairs = {
+        "total_prs": ("pull requests", report.total_prs, before.total_prs),
+        "merged_count": ("merged pull requests", report.merged_count, before.merged_count),
+        "repo_count": ("repositories", report.repo_count, before.repo_count),
+        "authored_additions": ("lines added", report.authored_additions, before.authored_additions),
+        "authored_deletions": ("lines deleted", report.authored_deletions, before.authored_deletions),
+    }
+    if report.reviews is not None and before.reviews is not None:
+        pairs["reviews"] = ("reviews", report.reviews.total, before.reviews)
+    found = {key: _stat_change(*pair, before.label) for key, pair in pairs.items()}
+    return {key: change for key, change in found.items() if change is not None}

@@ -608,9 +608,8 @@ class Publisher:
     def _refresh_url(self, report: Report) -> str | None:
         if not self.hook_public_url:
             return None
-        # The hook knows the rolling periods (a refresh makes them all, calendar ones too).
-        period = report.period if report.period in PERIODS else PERIODS[0]
-        return f"{self.hook_public_url}/refresh/{quote(report.username)}?period={period}"
+        # The hook takes every period the site publishes (a refresh makes them all).
+        return f"{self.hook_public_url}/refresh/{quote(report.username)}?period={quote(report.period)}"
 
     def _remove_retired_periods(self, login: Login, reports: dict[Period, Report]) -> None:
         """Drop the folders of periods a whole publish no longer has (a year whose only pull

@@ -109,7 +109,11 @@ def _draw_stats(draw: ImageDraw.ImageDraw, headline: Headline) -> None:
         draw.rounded_rectangle((x, top, x + width, top + height), radius=18, fill=PALETTE["panel"],
                                outline=PALETTE["border"], width=2)  # fmt: skip
         draw.text((x + width / 2, top + 70), value, font=_font(64), fill=PALETTE["text"], anchor="mm")
-        draw.text((x + width / 2, top + 132), label, font=_font(28), fill=PALETTE["muted"], anchor="mm")
+        first, _, second = label.partition("\n")
+        below = 118 if second else 132
+        draw.text((x + width / 2, top + below), first, font=_font(28), fill=PALETTE["muted"], anchor="mm")
+        if second:
+            draw.text((x + width / 2, top + 148), second, font=_font(22), fill=PALETTE["muted"], anchor="mm")
 
 
 def _draw_languages(draw: ImageDraw.ImageDraw, headline: Headline) -> None:

@@ -28,7 +28,13 @@ from gitbrag.models import ReportPR
 from gitbrag.periods import DEFAULT_TIMEZONE
 from gitbrag.publish import charts
 from gitbrag.publish.filters import FILTERS, finalize
-from gitbrag.publish.pages import capped_files_note, excluded_work_line, hidden_notice, private_work_line
+from gitbrag.publish.pages import (
+    capped_files_note,
+    excluded_work_line,
+    hidden_notice,
+    private_work_line,
+    stat_changes,
+)
 from gitbrag.publish.sparkline import sparkline
 from gitbrag.report import timeline
 
@@ -98,6 +104,8 @@ class Templates:
             size_columns=charts.size_columns,
             timeline_chart=timeline.timeline_chart,
             point_label=timeline.point_label,
+            timeline_scale=timeline.timeline_scale,
+            timeline_labels=timeline.timeline_labels,
             changes=timeline.changes,
             color_class=charts.color_class,
             pr_row=self._pr_row,
@@ -106,6 +114,7 @@ class Templates:
             private_work_line=private_work_line,
             excluded_work_line=excluded_work_line,
             capped_files_note=capped_files_note,
+            stat_changes=stat_changes,
             sparkline=sparkline,
             **page_globals,
         )

@@ -112,8 +112,48 @@ def point_label(point: TimelinePoint) -> str:
     return f"{MONTHS[int(month) - 1]} {year}"
 
 
+def axis_top(largest: int) -> int:
+    """The top of the chart's scale: the smallest even "round" number (2, 4, 10, 20, 40,
+    100...) at or above `largest`, so the scale's middle line is a whole number too."""
+    top = 2
+    while top < largest:
+        top = _next_round(top)
+    return top
+
+
+def _next_round(top: int) -> int:
+    """2 → 4 → 10 → 20 → 40 → 100 ... (each ×2, ×2.5, ×2, the halves whole numbers)."""
+    digits = str(top)
+    return top * 5 // 2 if digits.startswith("4") else top * 2
+
+
+def timeline_scale(points: Sequence[TimelinePoint]) -> list[int]:
+    """The values of the chart's horizontal lines, top first: its top, half, and 0."""
+    top = axis_top(max((max(p.opened, p.merged) for p in points), default=0))
+    return [top, top // 2, 0]
+
+
+def timeline_labels(points: Sequence[TimelinePoint]) -> list[tuple[str, str, str]]:
+    """What to write under the chart, left to right: (where its bucket starts, as a
+    percentage of the chart's width; the month's short name; the year, under the first
+    bucket and every January, else ""). A weekly timeline: its first and last week only,
+    the last as "end" (set against the right edge)."""
+    step = 2 * BAR + GAP
+    width = max(len(points) * step - GAP, 1)
+    if points and points[0].week is not None:
+        ends = [("0", point_label(points[0]), "")]
+        return ends + ([("end", point_label(points[-1]), "")] if len(points) > 1 else [])
+    found = []
+    for i, point in enumerate(points):
+        year, month = point.month.split("-")
+        first = i == 0 or month == "01"
+        found.append((f"{100 * i * step / width:.2f}", MONTHS[int(month) - 1], year if first else ""))
+    return found
+
+
 def timeline_chart(points: Sequence[TimelinePoint], unit: str) -> Chart:
-    """Two columns per bucket (opened, merged), heights relative to the busiest bucket."""
+    """Two columns per bucket (opened, merged), heights on the scale of `timeline_scale`
+    (its top a round number at or above the busiest bucket), with its lines drawn."""
     parts = [f"{point_label(p)}: {p.opened:,} opened, {p.merged:,} merged" for p in points]
     text = f"Pull requests opened and merged per {unit}: " + "; ".join(parts) + "."
     step = 2 * BAR + GAP
@@ -128,7 +168,12 @@ def timeline_chart(points: Sequence[TimelinePoint], unit: str) -> Chart:
         },
     )
     ET.SubElement(svg, "title").text = text
-    largest = max((max(p.opened, p.merged) for p in points), default=0)
+    largest = timeline_scale(points)[0]
+    width = str(max(len(points) * step - GAP, 1))
+    for value in timeline_scale(points):  # the scale's lines, a drawing unit thick (about a pixel)
+        y = f"{min(HEIGHT - HEIGHT * value / largest, HEIGHT - 1):.2f}"
+        attrs = {"class": "chart-grid", "x": "0", "y": y, "width": width, "height": "1"}
+        ET.SubElement(svg, "rect", attrs)
     for i, point in enumerate(points):
         for offset, value, css in (
             (0, point.opened, "timeline-opened"),

@@ -2,7 +2,8 @@
    (1) tells from the user's generated.json whether the report is being updated right now,
    when it was last checked, and, past the stale age, how old it is (a static page cannot
    know "now" when it is read), (2) wires the "Refresh now" button to the refresh hook, and
-   (3) makes the index table sortable and searchable. No third-party code, no network
+   (3) makes the index table sortable and searchable, (4) lets a report's repositories be sorted
+   another way, and (5) copies an embed snippet. No third-party code, no network
    except the hook the operator configured. */
 (function () {
   "use strict";
@@ -151,8 +152,58 @@
     });
   }
 
+  // The report's repositories come ordered by what the person did (merged pull requests,
+  // then lines); the reader may sort them by lines, the stars the repositories gained, or
+  // name instead. Every number is already in the page (data-*): no server involved.
+  function repoSort() {
+    document.querySelectorAll("[data-repo-sort]").forEach(function (box) {
+      var list = document.getElementById(box.getAttribute("data-repo-sort"));
+      if (!list) return;
+      var buttons = box.querySelectorAll("button[data-sort-key]");
+      box.hidden = false;
+      Array.prototype.forEach.call(buttons, function (button) {
+        button.addEventListener("click", function () {
+          var key = button.getAttribute("data-sort-key");
+          Array.prototype.forEach.call(buttons, function (other) {
+            other.setAttribute("aria-pressed", other === button ? "true" : "false");
+          });
+          var items = Array.prototype.slice.call(list.children);
+          items.sort(function (a, b) {
+            if (key === "name") return a.getAttribute("data-name").localeCompare(b.getAttribute("data-name"));
+            if (key === "rank") return Number(a.getAttribute("data-rank")) - Number(b.getAttribute("data-rank"));
+            var order = Number(b.getAttribute("data-" + key)) - Number(a.getAttribute("data-" + key));
+            return order || Number(a.getAttribute("data-rank")) - Number(b.getAttribute("data-rank"));
+          });
+          items.forEach(function (item) { list.appendChild(item); });
+        });
+      });
+    });
+  }
+
+  // "Copy" beside each embed snippet. Without script (or clipboard access) the snippet
+  // stays plain selectable text, and the button is never shown.
+  function copyButtons() {
+    if (!navigator.clipboard) return;
+    document.querySelectorAll("[data-copy]").forEach(function (button) {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      if (!source) return;
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        navigator.clipboard.writeText(source.textContent).then(function () {
+          button.textContent = "Copied";
+        }, function () {
+          button.textContent = "Select and copy";
+        }).then(function () {
+          setTimeout(function () { button.textContent = "Copy"; }, 2000);
+        });
+      });
+    });
+  }
+
   freshness();
   refreshButtons();
   sortableTables();
   filters();
+  repoSort();
+  copyButtons();
 })();

@@ -633,3 +633,27 @@ def listening_port() -> Iterator[int]:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         yield int(sock.getsockname()[1])
+
+
+def test_a_year_the_site_has_a_page_for_can_be_refreshed(hooks: Callable[..., RunningHook]) -> None:
+    """The "Refresh now" button of a calendar year's page (`?period=2025`) is accepted, as is a
+    GITBRAG_PERIODS entry; a year the site has no page for is still a 400."""
+    hook = hooks(periods=["2024-H2"])
+    assert httpx.post(hook.url + "/refresh/steady-sam").status_code == 202
+    hook.call(lambda r: r.drain())
+    site = hook.settings.site_dir
+    years = sorted(p.name for p in (site / "steady-sam").iterdir() if p.name.isdigit())
+    assert years, "steady-sam has calendar years with activity"
+    hook.clock.advance(3600)  # past the cooldown
+    answer = httpx.post(hook.url + f"/refresh/steady-sam?period={years[-1]}")
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["period"] == years[-1]
+    assert answer.json()["report_url"] == f"/steady-sam/{years[-1]}/"
+    hook.call(lambda r: r.drain())
+    hook.clock.advance(3600)
+    assert httpx.post(hook.url + "/refresh/steady-sam?period=2024-H2").status_code == 202
+    hook.call(lambda r: r.drain())
+    hook.clock.advance(3600)
+    for missing in ("1999", "2009", "2024-Q1"):
+        answer = httpx.post(hook.url + f"/refresh/steady-sam?period={missing}")
+        assert answer.status_code == 400 and "unknown period" in answer.json()["error"], missing

@@ -171,6 +171,10 @@ def shown_numbers(page: Any) -> dict[str, str]:
     }
 
 
+def lines_of(repo: dict[str, Any]) -> int:
+    return sum(pr["authored_additions"] + pr["authored_deletions"] for pr in repo["prs"])
+
+
 def expected_numbers(report: dict[str, Any]) -> dict[str, str]:
     reviews = report["reviews"]["total"] if report["reviews"] else 0
     stars = report["total_star_increase"]
@@ -179,8 +183,8 @@ def expected_numbers(report: dict[str, Any]) -> dict[str, str]:
         "merged_count": f"{report['merged_count']:,}",
         "open_count": f"{report['open_count']:,}",
         "repo_count": f"{report['repo_count']:,}",
-        "authored_additions": f"+{report['authored_additions']:,}",
-        "authored_deletions": f"−{report['authored_deletions']:,}",
+        "authored_additions": f"+{report['authored_additions']:,}" if report["authored_additions"] else "0",
+        "authored_deletions": f"−{report['authored_deletions']:,}" if report["authored_deletions"] else "0",
         "total_changed_files": f"{report['total_changed_files']:,}",
         "total_star_increase": "—" if stars is None else f"+{stars:,}",
     }
@@ -209,7 +213,7 @@ def test_index_to_report_to_periods_with_the_numbers_of_report_json(
     assert page.url == base + "mona-lisa/index.html"
     one_year = json.loads((folder / "mona-lisa" / "1_year" / "report.json").read_text())
     assert shown_numbers(page) == expected_numbers(one_year)
-    titles = page.locator("table.prs td.t a").all_inner_texts()
+    titles = page.locator("table.prs td.t a").all_text_contents()
     assert sorted(titles) == sorted(pr["title"] for r in one_year["repositories"] for pr in r["prs"])
 
     for label, period in [("All time", "all_time"), ("2 years", "2_years"), ("1 year", "1_year")]:
@@ -230,8 +234,11 @@ def test_a_prolific_users_every_pull_request_is_one_click_away(
     page = reader.open(base + "prolific-pat/all_time/index.html")
     report = json.loads((folder / "prolific-pat" / "all_time" / "report.json").read_text())
     assert shown_numbers(page) == expected_numbers(report)
-    repo = report["repositories"][0]
+    # The repository with the most merged pull requests comes first, open, with its largest few.
+    repo = max(report["repositories"], key=lambda r: (r["merged_count"], lines_of(r)))
+    assert page.locator("details.repo").first.get_attribute("open") is not None
     page.get_by_role("link", name=f"All {repo['pr_count']:,} pull requests in {repo['name']}").click()
+    page.wait_for_url("**/repos/**")
     listed = page.locator("table.prs td.t a").all_inner_texts()
     pages = page.get_by_role("navigation", name="Pages of this list").get_by_role("link")
     for n in range(2, pages.count() + 1):
@@ -342,6 +349,129 @@ def test_avatars_never_shift_the_layout_whether_they_load_or_not(
         assert page.evaluate("window.__shift") == 0
         assert page.locator(".profile .avatar-initials").inner_text() == "ML"
         tab.close()
+
+
+# --- a page a person is proud to share (issue 30) ----------------------------------------------------
+
+# document.documentElement.scrollHeight of mona-lisa/1_year/ at 1280 px before issue 30: every
+# pull request listed in full, repositories by the stars they gained.
+HEIGHT_BEFORE_1280 = 11_489
+
+
+def test_the_report_reads_as_a_summary_first_with_every_pull_request_on_the_page(
+    site: tuple[str, Path], reader: Reader
+) -> None:
+    base, folder = site
+    report = json.loads((folder / "mona-lisa" / "1_year" / "report.json").read_text())
+    page = reader.open(base + "mona-lisa/1_year/index.html")
+    assert page.evaluate("document.documentElement.scrollHeight") <= HEIGHT_BEFORE_1280 // 2
+    # What the person did leads: most merged pull requests, then most authored lines.
+    names = page.locator("details.repo h3").all_inner_texts()
+    expected = sorted(
+        report["repositories"], key=lambda r: (-r["merged_count"], -lines_of(r), -r["pr_count"])
+    )
+    assert names == [r["name"] for r in expected]
+    most_stars = max(report["repositories"], key=lambda r: r["star_increase"] or 0)["name"]
+    assert names[0] != most_stars
+    # Every pull request is on the page; those not shown at first are inside a <details>.
+    rows = page.locator("table.prs td.t a")
+    titles = rows.all_text_contents()
+    assert sorted(titles) == sorted(pr["title"] for r in report["repositories"] for pr in r["prs"])
+    hidden = [i for i in range(rows.count()) if not rows.nth(i).is_visible()]
+    assert hidden, "the page lists every pull request in full"
+    assert all(rows.nth(i).evaluate("a => a.closest('details:not([open])') !== null") for i in hidden)
+    # A closed repository opens to its largest few and "Show all N".
+    first_closed = page.locator("details.repo").evaluate_all("els => els.findIndex(e => !e.open)")
+    closed = page.locator("details.repo").nth(first_closed)
+    assert not closed.locator("table.prs").first.is_visible()
+    closed.locator("summary").first.click()
+    assert closed.locator("table.prs").first.is_visible()
+    # The reader may sort by the stars the repositories gained instead, without a server.
+    page.get_by_role("button", name="Stars gained").click()
+    gained = [
+        int(v) for v in page.locator("details.repo").evaluate_all("els => els.map(e => e.dataset.stars)")
+    ]
+    assert (
+        gained == sorted(gained, reverse=True)
+        and names[0] != page.locator("details.repo h3").first.inner_text()
+    )
+    assert page.get_by_role("button", name="Stars gained").get_attribute("aria-pressed") == "true"
+
+
+def test_each_headline_number_says_how_it_changed_and_the_chart_has_a_scale(
+    site: tuple[str, Path], reader: Reader
+) -> None:
+    base, folder = site
+    report = json.loads((folder / "mona-lisa" / "1_year" / "report.json").read_text())
+    previous = report["previous"]
+    page = reader.open(base + "mona-lisa/1_year/index.html")
+    change = page.locator(".stat:has([data-stat=merged_count]) [data-change]")
+    percent = round(100 * (report["merged_count"] - previous["merged_count"]) / previous["merged_count"])
+    arrow = "▲" if percent > 0 else "▼"
+    assert change.locator("[aria-hidden=true]").inner_text() == f"{arrow} {abs(percent)}%"
+    words = change.locator(".visually-hidden").text_content()
+    assert f"{abs(percent)}% on {previous['label']}, which had {previous['merged_count']}" in words
+    assert page.locator(".comparison").count() == 0  # no separate bullet list any more
+    # The activity chart's scale: its top covers the busiest month, its values are written.
+    scale = [int(v.replace(",", "")) for v in page.locator(".timeline-scale li").all_inner_texts()]
+    busiest = max(max(p["opened"], p["merged"]) for p in report["timeline"])
+    assert scale[0] >= busiest and scale[-1] == 0 and len(scale) == 3
+    assert page.locator(".timeline-scale").is_visible()
+    assert len(page.locator(".timeline-axis > span").all_inner_texts()) == len(report["timeline"])
+    text = page.locator("main").inner_text()
+    assert "−0" not in text and "every one is in" not in text
+    # Sizes are a scale of one hue, not red alarms.
+    for size in ("huge", "massive"):
+        rgb = page.evaluate(
+            f"getComputedStyle(document.querySelector('.z-{size}') || document.body).backgroundColor"
+        )
+        r, g, b = (int(x) for x in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3])
+        assert b > r, (size, rgb)
+
+
+def test_no_breakdown_card_sits_alone_and_no_card_is_a_tall_empty_block(
+    site: tuple[str, Path], browser: Any
+) -> None:
+    base, _ = site
+    tab = Reader(browser)
+    page = tab.open(base + "mona-lisa/1_year/index.html")
+    tops = page.locator(".breakdown > .card").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().top)"
+    )
+    rows = {round(t) for t in tops}
+    assert all(tops.count(t) > 1 for t in tops) and len(rows) == 2  # 2 × 2, no card alone
+    for path in ("teams/platform/index.html", "teams/platform/all_time/index.html"):
+        page = tab.open(base + path)
+        tops = page.locator(".stats .stat").evaluate_all(
+            "els => els.map(e => Math.round(e.getBoundingClientRect().top))"
+        )
+        assert sorted(tops.count(t) for t in set(tops)) == [3, 3]  # 3 + 3, no empty slot
+        empty = page.locator("main .card").evaluate_all(
+            "els => els.map(e => e.getBoundingClientRect().bottom"
+            " - e.lastElementChild.getBoundingClientRect().bottom)"
+        )
+        assert max(empty) < 160, empty
+    tab.close()
+
+
+def test_the_embed_snippet_has_a_copy_button_and_the_card_says_whose_stars(
+    site: tuple[str, Path], browser: Any
+) -> None:
+    base, folder = site
+    tab = Reader(browser)
+    tab.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = tab.open(base + "mona-lisa/index.html")
+    page.locator("details.embed summary").click()
+    button = page.locator("[data-copy=snippet-md-text]")
+    button.click()
+    from playwright.sync_api import expect
+
+    expect(button).to_have_text("Copied")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.locator("#snippet-md-text").inner_text()
+    assert copied.startswith("[![") and f"({base}mona-lisa/card.svg)" in copied
+    tab.close()
+    assert "by their repos" in (folder / "mona-lisa" / "card.svg").read_text()
 
 
 # --- accessibility and pictures ------------------------------------------------------------------------
@@ -461,16 +591,34 @@ def test_screenshots_at_phone_and_desktop_widths(site: tuple[str, Path], browser
     # and the 1-year card in both variants at its own size.
     sharing = {
         f"{what}-{viewport['width']}-{scheme}.png": (path, viewport, scheme)
-        for what, path in (("index", "index.html"), ("team", "teams/platform/index.html"))
+        for what, path in (
+            ("report", "mona-lisa/index.html"),
+            ("index", "index.html"),
+            ("team", "teams/platform/index.html"),
+        )
         for viewport in (DESKTOP, PHONE)
         for scheme in ("light", "dark")
     }
     card = {"width": 495, "height": 195}
     sharing |= {"card-light.png": ("mona-lisa/card.svg", card, "light")}
     sharing |= {"card-dark.png": ("mona-lisa/card-dark.svg", card, "light")}
+    # The report's repositories: a line each, the first few open to their largest pull requests.
+    sharing |= {
+        f"report-repos-{viewport['width']}-{scheme}.png": (
+            "mona-lisa/index.html#repos-heading",
+            viewport,
+            scheme,
+        )
+        for viewport in (DESKTOP, PHONE)
+        for scheme in ("light", "dark")
+    }
     for name, (path, viewport, scheme) in sharing.items():
         tab = Reader(browser, viewport=viewport, scheme=scheme)
-        tab.open(base + path).screenshot(path=str(ARTIFACTS / name))
+        page = tab.open(base + path)
+        if "#" in path:
+            page.locator("#" + path.partition("#")[2]).scroll_into_view_if_needed()
+            page.evaluate("window.scrollBy(0, -16)")
+        page.screenshot(path=str(ARTIFACTS / name))
         tab.close()
         assert (ARTIFACTS / name).stat().st_size > 5_000  # a picture, not a blank page
     if os.environ.get("GITBRAG_UPDATE_SCREENSHOTS") == "1":

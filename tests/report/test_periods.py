@@ -326,7 +326,8 @@ def test_the_page_draws_the_timeline_with_its_numbers_as_a_table(tmp_path: Path)
     Publisher(tmp_path / "site").publish_user(reports)
     page = (tmp_path / "site" / "octocat" / "2025" / "index.html").read_text(encoding="utf-8")
     svg = page.split('<svg class="chart chart-timeline"')[1].split("</svg>")[0]
-    assert svg.count("<rect") == 12  # six months with one opened and one merged each
+    assert svg.count('<rect class="timeline-') == 12  # six months with one opened and one merged each
+    assert svg.count('<rect class="chart-grid"') == 3  # the scale's lines: its top, half and 0
     assert "<title>Pull requests opened and merged per month: Jan 2025: 1 opened, 1 merged;" in svg
     table = page.split('<details class="timeline-table">')[1].split("</details>")[0]
     assert table.count('<tr><th scope="row">') == 12
