@@ -34,6 +34,9 @@ DEFAULT_STALE_AFTER_SECONDS = DAY
 DEFAULT_TASK_TTL_SECONDS = 300
 DEFAULT_PER_USER_LIMIT = 1
 DEFAULT_MAX_CONCURRENT = 8
+# Failed GitHub requests one refresh may make before it gives up (`gitbrag.github.budget`): a
+# healthy refresh makes none; under a total outage a refresh sends at most this many requests.
+DEFAULT_RETRIES_PER_REFRESH = 20
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
 # What a token may hold: it travels in a header, so no space, control or non-ASCII character.
 _TOKEN_RE = re.compile(r"^[\x21-\x7e]+$")
@@ -60,6 +63,9 @@ class Settings(BaseSettings):
     # Requests open at once per token, shared by every refresh of the process (GitHub
     # asks for few concurrent requests and caps them at 100 per account).
     github_max_in_flight: int = Field(default=10, ge=1, le=100)
+    # Failed requests (timeouts, 5xx, dropped connections) one user's refresh may make in a pass
+    # before it fails ("gave up after N retries this pass"), plus one per two answered requests.
+    github_retries_per_refresh: int = Field(default=DEFAULT_RETRIES_PER_REFRESH, ge=1, le=10_000)
     # Work in private repositories: "off" (left out), "counts" (numbers only), "full".
     private: PrivateMode = "off"
 

@@ -170,3 +170,9 @@ class Store(Protocol):
         seconds left. The hook uses it so an anonymous "Refresh now" button cannot make
         the service spend GitHub's rate limit on one user over and over."""
         ...
+
+    async def untrack(self, login: Login) -> None:
+        """Forget the user: no longer tracked, its report metadata, kept collection and
+        force-refresh cooldown gone (its claims are its holders' to release). For a name
+        GitHub does not know on its first refresh; a user that existed is marked missing."""
+        ...

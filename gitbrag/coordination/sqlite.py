@@ -402,3 +402,11 @@ class SQLiteStore:
             last_error=row["last_error"],
             failures=row["failures"],
         )
+
+    async def untrack(self, login: Login) -> None:
+        def work() -> None:
+            with self._transaction() as conn:
+                for table in ("users", "reports", "collections", "cooldowns"):
+                    conn.execute(f"DELETE FROM {table} WHERE login = ?", (login,))  # noqa: S608
+
+        await self._run(work)
