@@ -414,16 +414,16 @@ class Refresher:
         users, every tracked user is refreshed, due or not.
 
         Names never refreshed before are asked about first, a hundred per query
-        (`newcomers`): the users GitHub does not know are one log line, failed outcomes and
+        (`_newcomers`): the users GitHub does not know are one log line, failed outcomes and
         no longer tracked; the others are refreshed after the known users' due reports, so
         a long list of bad names cannot starve the good ones."""
         now = self.clock()
         members = await self.resolve_teams()  # org teams' members are tracked like listed users
         track, named, invalid = _split_invalid([*track, *members], refresh)
         listed = set(map(Login, members))  # GitHub listed them: no need to ask whether they exist
-        fresh: set[Login] = set()
+        published = set(await asyncio.to_thread(self.publisher.published_logins))
         try:
-            fresh = await self._new_names([*named, *track], listed)
+            fresh = await self._new_names([*named, *track], listed | published)
             old = [n for n in [*track, *named] if n not in fresh]
             await self.store.track([*old, *await self._lost_or_known()], now, PERIODS)
             users = await self.store.tracked()
@@ -442,7 +442,8 @@ class Refresher:
             tracked = None
             targets = [Target(u, force=True, reason="named") for u in named]
             targets += await asyncio.to_thread(self._stale_on_site, track, now, {t.login for t in targets})
-        known, unverified = await self._verified(targets, fresh, listed)
+            fresh = {t.login for t in targets}  # the store cannot say which were ever generated
+        known, unverified = await self._verified(targets, fresh, listed | published)
         asked_now = [t for t in unverified if t.reason == "named"]  # asked for by name: first
         later = [t for t in unverified if t.reason != "named"]
         if on_start:
@@ -459,9 +460,9 @@ class Refresher:
         def run(batch: Iterable[Target]) -> list[asyncio.Task[UserOutcome]]:
             return [asyncio.create_task(one(t)) for t in batch]
 
-        first = await self.newcomers(asked_now, now, tracked is not None, on_done)
+        first = await self._newcomers(asked_now, now, tracked is not None, on_done)
         running = run([*first.found, *known])  # known users' reports claim the slots first
-        then = await self.newcomers(later, now, tracked is not None, on_done)
+        then = await self._newcomers(later, now, tracked is not None, on_done)
         running += run(then.found)  # queued behind every known user's report
         outcomes = invalid + first.failed + then.failed + list(await asyncio.gather(*running))
         if tracked is None:  # the store cannot list its users: index what the site holds
@@ -475,35 +476,30 @@ class Refresher:
 
     # --- names never refreshed before --------------------------------------------------
 
-    async def _new_names(self, names: list[Login], listed: set[Login]) -> set[Login]:
-        """The pass's names the store does not track and the site does not show: to be asked
-        about before they are tracked (the names GitHub listed as org members excepted)."""
+    async def _new_names(self, names: list[Login], exist: set[Login]) -> set[Login]:
+        """The pass's names the store does not track, to be asked about before they are
+        tracked, but for those known to `exist` (published, or listed by GitHub as org members)."""
         tracked = {u.login for u in await self.store.tracked()}
-        published = set(await asyncio.to_thread(self.publisher.published_logins))
-        return {n for n in names if n not in tracked and n not in published and n not in listed}
+        return {n for n in names if n not in tracked and n not in exist}
 
     async def _verified(
-        self, targets: list[Target], fresh: set[Login], listed: set[Login]
+        self, targets: list[Target], fresh: set[Login], exist: set[Login]
     ) -> tuple[list[Target], list[Target]]:
-        """`targets` split into users known to exist (published, generated once, or `listed`
-        by GitHub as org members) and the others, whose name is checked before a refresh is
-        spent on it. `fresh`: names the store does not hold (it need not be asked)."""
-        published = set(await asyncio.to_thread(self.publisher.published_logins))
+        """`targets` split into users known to `exist` (published, or listed by GitHub as org
+        members) or generated once, and the others, whose name is checked before a refresh
+        is spent on it. `fresh`: names the store need not be asked about (it does not hold
+        them, or cannot be reached)."""
         known: list[Target] = []
         unverified: list[Target] = []
         for target in targets:
             login = target.login
-            if (
-                login in published
-                or login in listed
-                or (login not in fresh and await self._ever_generated(login))
-            ):
+            if login in exist or (login not in fresh and await self._ever_generated(login)):
                 known.append(target)
             else:
                 unverified.append(target)
         return known, unverified
 
-    async def newcomers(
+    async def _newcomers(
         self,
         targets: list[Target],
         now: datetime,
@@ -541,9 +537,10 @@ class Refresher:
             )
             result.failed += [UserOutcome(t.login, "failed", PERIODS, error=str(exc)) for t in ask]
             return
+        held = {t.login for t in ask if t.reason != "new"}  # "new": never in the store
         for login in lookup.unknown:
             self._unknown[login] = now
-            if tracking:
+            if tracking and login in held:
                 await self.bookkeeping.untrack(login)
         if lookup.unknown:
             shown = ", ".join(login.spelling for login in lookup.unknown[:UNKNOWN_SHOWN])
