@@ -103,11 +103,12 @@ class Target:
 
 @dataclass
 class Newcomers:
-    """What asking GitHub about never-refreshed names gave: users to refresh, and failures."""
+    """What asking GitHub about never-refreshed names gave: users to refresh, and the outcomes
+    of the others (failed: unknown, or GitHub could not say; skipped: shutting down)."""
 
     found: list[Target] = field(default_factory=list)
     unknown: list[Login] = field(default_factory=list)  # GitHub does not know them
-    failed: list[UserOutcome] = field(default_factory=list)
+    outcomes: list[UserOutcome] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -464,7 +465,7 @@ class Refresher:
         running = run([*first.found, *known])  # known users' reports claim the slots first
         then = await self._newcomers(later, now, tracked is not None, on_done)
         running += run(then.found)  # queued behind every known user's report
-        outcomes = invalid + first.failed + then.failed + list(await asyncio.gather(*running))
+        outcomes = invalid + first.outcomes + then.outcomes + list(await asyncio.gather(*running))
         if tracked is None:  # the store cannot list its users: index what the site holds
             await asyncio.to_thread(self.publish_site, self.publisher.published_logins())
             return _count(outcomes, len(outcomes) * len(PERIODS))
@@ -517,25 +518,30 @@ class Refresher:
         for target in targets:
             checked = self._unknown.get(target.login)
             if target.reason != "named" and checked is not None and now - checked < self.stale_after:
-                result.failed.append(UserOutcome(target.login, "failed", PERIODS, error=USER_NOT_FOUND))
+                result.outcomes.append(UserOutcome(target.login, "failed", PERIODS, error=USER_NOT_FOUND))
             else:
                 ask.append(target)
         if ask:
             await self._ask_github(ask, now, tracking, result)
         if on_done:
-            for outcome in result.failed:
+            for outcome in result.outcomes:
                 on_done(outcome)
         return result
 
     async def _ask_github(self, ask: list[Target], now: datetime, tracking: bool, result: Newcomers) -> None:
         try:
+            if self.shutdown is not None and self.shutdown.requested:
+                raise ShuttingDown
             lookup = await look_up(self.client, [t.login for t in ask])
+        except ShuttingDown:  # not a failure: they are asked about on the next run
+            result.outcomes += [UserOutcome(t.login, "skipped", (), error="shutting down") for t in ask]
+            return
         except GitHubError as exc:
             log.warning(
                 "could not ask GitHub which new names it knows; they wait for the next pass",
                 extra={"users": len(ask), "error": str(exc)},
             )
-            result.failed += [UserOutcome(t.login, "failed", PERIODS, error=str(exc)) for t in ask]
+            result.outcomes += [UserOutcome(t.login, "failed", PERIODS, error=str(exc)) for t in ask]
             return
         held = {t.login for t in ask if t.reason != "new"}  # "new": never in the store
         for login in lookup.unknown:
@@ -552,7 +558,7 @@ class Refresher:
                 extra={"users": len(lookup.unknown), "user": lookup.unknown[0].spelling},
             )
         result.unknown = lookup.unknown
-        result.failed += [
+        result.outcomes += [
             UserOutcome(login, "failed", PERIODS, error=USER_NOT_FOUND) for login in lookup.unknown
         ]
         found = [t for t in ask if t.login in lookup.known]
