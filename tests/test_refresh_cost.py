@@ -202,6 +202,10 @@ def test_a_hook_added_name_github_does_not_know_is_untracked_again(
             tracked = hook.call(lambda r: r.store.tracked())
             assert Login(name) not in {u.login for u in tracked}
             assert hook.call(lambda r: r.store.due(hook.now() + timedelta(days=400))) == []
+            # Its cooldown went with it: asking again is a new name's first refresh, not a 429.
+            assert httpx.post(hook.url + f"/refresh/{name}", headers=auth).status_code == 202
+            hook.call(lambda r: r.drain())
+            assert not httpx.get(hook.url + f"/status/{name}").json()["tracked"]
             # A real user added the same way stays tracked.
             assert httpx.post(hook.url + "/refresh/zero-zoe", headers=auth).status_code == 202
             hook.call(lambda r: r.drain())
