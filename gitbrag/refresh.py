@@ -10,7 +10,9 @@ to replace a newer report, so a worker that was paused past its lease cannot
 overwrite fresher pages.
 
 Any failure before the publish leaves the old pages in place; the error is recorded
-on the user's reports and they are retried later with growing backoff.
+on the user's reports and they are retried later with growing backoff. What a refresh may
+spend on failed requests is bounded (`gitbrag.github.budget`), and names never refreshed
+before are asked about a hundred per query, after the known users' reports (`run_pass`).
 """
 
 from __future__ import annotations
