@@ -10,7 +10,9 @@ to replace a newer report, so a worker that was paused past its lease cannot
 overwrite fresher pages.
 
 Any failure before the publish leaves the old pages in place; the error is recorded
-on the user's reports and they are retried later with growing backoff.
+on the user's reports and they are retried later with growing backoff. What a refresh may
+spend on failed requests is bounded (`gitbrag.github.budget`), and names never refreshed
+before are asked about a hundred per query, after the known users' reports (`run_pass`).
 """
 
 from __future__ import annotations
@@ -35,10 +37,12 @@ from gitbrag.coordination.errors import StoreUnavailable, error_name
 from gitbrag.coordination.failopen import FailOpenStore
 from gitbrag.coordination.tracking import Claim, TaskTracker, hash_params, make_task_id
 from gitbrag.doors.shutdown import Shutdown, ShuttingDown
+from gitbrag.github.budget import retry_budget
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.collect import UserNotFound, collect_user
 from gitbrag.github.errors import GitHubError
 from gitbrag.github.orgs import public_members
+from gitbrag.github.users import look_up
 from gitbrag.memory import release_freed_memory
 from gitbrag.metrics import ACTIVE_GENERATIONS, duplicate_skipped, generation_finished
 from gitbrag.models import LOGIN_RE, PERIODS, Collection, InvalidLogin, Login, PrivateMode, StarHistory
@@ -46,7 +50,7 @@ from gitbrag.publish.publisher import IndexEntry, Publisher, SupersededError
 from gitbrag.publish.safepath import SiteRoot
 from gitbrag.report import teams
 from gitbrag.report.build import ReportOptions, build_reports
-from gitbrag.settings import DEFAULT_MAX_CONCURRENT, DEFAULT_STALE_AFTER_SECONDS
+from gitbrag.settings import DEFAULT_MAX_CONCURRENT, DEFAULT_RETRIES_PER_REFRESH, DEFAULT_STALE_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -57,6 +61,9 @@ RETRY_BASE_SECONDS = 300
 PARAMS_HASH = hash_params({"exclude_closed_unmerged": True, "star_increase": True})
 
 Status = Literal["refreshed", "failed", "skipped"]
+USER_NOT_FOUND = "GitHub user not found"
+# Names a "GitHub does not know" line shows; the rest are counted.
+UNKNOWN_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,16 @@ class Target:
     @property
     def why(self) -> str:
         return self.reason or ("forced" if self.force else "due")
+
+
+@dataclass
+class Newcomers:
+    """What asking GitHub about never-refreshed names gave: users to refresh, and the outcomes
+    of the others (failed: unknown, or GitHub could not say; skipped: shutting down)."""
+
+    found: list[Target] = field(default_factory=list)
+    unknown: list[Login] = field(default_factory=list)  # GitHub does not know them
+    outcomes: list[UserOutcome] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -135,6 +152,7 @@ class Refresher:
         cache: BaseCache | None = None,
         stale_after: timedelta = timedelta(seconds=DEFAULT_STALE_AFTER_SECONDS),
         max_concurrent: int = DEFAULT_MAX_CONCURRENT,
+        retries_per_refresh: int = DEFAULT_RETRIES_PER_REFRESH,
         clock: Now = utcnow,
         private: PrivateMode = "off",
         shutdown: Shutdown | None = None,
@@ -147,6 +165,8 @@ class Refresher:
         self.cache = cache
         self.stale_after = stale_after
         self.max_concurrent = max_concurrent
+        # GITBRAG_GITHUB_RETRIES_PER_REFRESH: failed requests one user's refresh may make (`budget`).
+        self.retries_per_refresh = retries_per_refresh
         self.clock = clock
         self.private: PrivateMode = private  # GITBRAG_PRIVATE: what of private work is fetched and shown
         # GITBRAG_PERIODS, GITBRAG_GENERATED_PATHS: what the reports cover and count.
@@ -160,6 +180,8 @@ class Refresher:
         self.teams = {name: list(members) for name, members in publisher.teams.items()}
         self._org_members: dict[str, list[str]] = {}  # by the org's Login: public members, as last listed
         self._orgs_failing: set[str] = set()  # the Logins of orgs whose last listing failed (logged once)
+        # Names GitHub said it does not know, and when: not asked again within the stale age.
+        self._unknown: dict[Login, datetime] = {}
         publisher.teams = teams.resolve_teams(self.teams, {}, self._shown_members())
 
     @property
@@ -260,7 +282,7 @@ class Refresher:
         started = time.monotonic()
         now = self.clock()
         log.info("refresh started", extra={"user": self.spelling(login)})
-        marked = False
+        marked = first = False
         try:
             # Inside the try: a site that cannot be written (full, read-only) fails this
             # report at once, before any GitHub budget is spent, and not the whole pass.
@@ -268,15 +290,22 @@ class Refresher:
             generation = await _on_disk(self._next_generation, login)
             previous = await self.bookkeeping.load_collection(login)
             release_freed_memory()  # what parsing it took (as much again as the collection)
-            collection = await collect_user(
-                self.client,
-                login,
-                now=now,
-                cache=self.cache,
-                previous=previous,
-                private=self.private,
-                index=_StoreStarIndex(self.bookkeeping),
-            )
+            first = previous is None and generation == 1
+            with retry_budget(self.retries_per_refresh) as budget:
+                try:
+                    collection = await collect_user(
+                        self.client,
+                        login,
+                        now=now,
+                        cache=self.cache,
+                        previous=previous,
+                        private=self.private,
+                        index=_StoreStarIndex(self.bookkeeping),
+                    )
+                except GitHubError as exc:
+                    if (blamed := budget.blame(exc)) is not exc:
+                        raise blamed from exc
+                    raise
             self._remember([Login(collection.login)], authoritative=True)
             del previous
             await self._keep_collection(collection)
@@ -295,7 +324,7 @@ class Refresher:
                     await _on_disk(self.publisher.set_updating, login, False)
             if not isinstance(exc, Exception):
                 raise
-            return await self._not_published(login, now, started, exc)
+            return await self._not_published(login, now, started, exc, first=first)
         # The pages are out; if the store is unreachable now, the report is simply due again.
         await self.bookkeeping.mark_generated(login, list(PERIODS), now, now + self.stale_after)
         seconds = time.monotonic() - started
@@ -324,16 +353,18 @@ class Refresher:
         return 1 + self.publisher.published_generation(login)
 
     async def _not_published(
-        self, login: Login, now: datetime, started: float, exc: Exception
+        self, login: Login, now: datetime, started: float, exc: Exception, *, first: bool = False
     ) -> UserOutcome:
-        """Record why nothing was published."""
+        """Record why nothing was published (`first`: nothing ever was, nor collected)."""
         if isinstance(exc, SupersededError):
             fields = {"user": self.spelling(login), "reason": str(exc)}
             log.warning("generation superseded; not published", extra=fields)
             return UserOutcome(login, "skipped", (), time.monotonic() - started, str(exc))
         if isinstance(exc, UserNotFound):
+            if first and not await self._ever_generated(login):
+                return await self._forget(login, started)
             await self.bookkeeping.mark_missing(login, True)
-            return await self._failed(login, now, started, "GitHub user not found", self.stale_after)
+            return await self._failed(login, now, started, USER_NOT_FOUND, self.stale_after)
         if isinstance(exc, GitHubError):
             return await self._failed(login, now, started, str(exc))
         if isinstance(exc, OSError):
@@ -341,6 +372,19 @@ class Refresher:
         # A bug must cost one report, not the pass: record it (no trace in the status) and go on.
         log.error("generation crashed", exc_info=exc, extra={"user": self.spelling(login)})
         return await self._failed(login, now, started, f"internal error ({type(exc).__name__}); see the logs")
+
+    async def _ever_generated(self, login: Login) -> bool:
+        metas = await self.bookkeeping.report_meta(login)
+        return any(m.generated_at is not None for m in metas.values())
+
+    async def _forget(self, login: Login, started: float) -> UserOutcome:
+        """A name GitHub does not know, on its first refresh (a typo, a hook call for a name
+        that never existed): it is untracked again rather than asked about forever. A user
+        that existed and then went away is kept (marked missing, pages kept) instead."""
+        await self.bookkeeping.untrack(login)
+        generation_finished("failed", len(PERIODS), time.monotonic() - started)
+        log.warning("GitHub does not know the user; no longer tracked", extra={"user": self.spelling(login)})
+        return UserOutcome(login, "failed", PERIODS, time.monotonic() - started, USER_NOT_FOUND)
 
     async def _failed(
         self, login: Login, now: datetime, started: float, error: str, retry_in: timedelta | None = None
@@ -370,20 +414,30 @@ class Refresher:
     ) -> PassResult:
         """One pass: add `track` and `refresh` users to the tracked set, refresh the `refresh`
         users now, then every due report, oldest-due first. With `force` and no `refresh`
-        users, every tracked user is refreshed, due or not."""
+        users, every tracked user is refreshed, due or not.
+
+        Names never refreshed before are asked about first, a hundred per query
+        (`_newcomers`): the users GitHub does not know are one log line, failed outcomes and
+        no longer tracked; the others are refreshed after the known users' due reports, so
+        a long list of bad names cannot starve the good ones."""
         now = self.clock()
         await self.tracker.release_pending()  # a full disk's leftovers, before claiming anew
-        track = [*track, *await self.resolve_teams()]  # org teams' members are tracked like listed users
-        track, named, invalid = _split_invalid(track, refresh)
+        members = await self.resolve_teams()  # org teams' members are tracked like listed users
+        track, named, invalid = _split_invalid([*track, *members], refresh)
+        listed = set(map(Login, members))  # GitHub listed them: no need to ask whether they exist
+        published = set(await asyncio.to_thread(self.publisher.published_logins))
         try:
-            everyone = [*track, *named, *await self._lost_or_known()]
+            fresh = await self._new_names([*named, *track], listed | published)
+            everyone = [*(n for n in [*track, *named] if n not in fresh), *await self._lost_or_known()]
             await self.bookkeeping.track(everyone, now, PERIODS)  # dropped while the store refuses writes
             users = await self.store.tracked()
             self._remember([Login(u.display) for u in users], authoritative=True)
             self._remember(named)
             # With the tracking dropped, the index still lists everyone (sorted, as the store's list).
             tracked: list[Login] | None = sorted({*everyone, *(u.login for u in users)})
-            targets = await self._targets(named, force, now, users)
+            targets = await self._targets([n for n in named if n not in fresh], force, now, users)
+            new = [n for n in dict.fromkeys([*named, *track]) if n in fresh]  # in the order given
+            targets += [Target(n, force=n in named, reason="named" if n in named else "new") for n in new]
         except StoreUnavailable as exc:
             # Fail open: without the stale index, refresh the users named now and the configured
             # ones whose published report (its generated_at) is older than the stale age.
@@ -391,8 +445,12 @@ class Refresher:
                 "store unavailable; refreshing from the site's own dates", extra={"error": error_name(exc)}
             )
             tracked = None
-            targets = [Target(u, force=True) for u in named]
+            targets = [Target(u, force=True, reason="named") for u in named]
             targets += await asyncio.to_thread(self._stale_on_site, track, now, {t.login for t in targets})
+            fresh = {t.login for t in targets}  # the store cannot say which were ever generated
+        known, unverified = await self._verified(targets, fresh, listed | published)
+        asked_now = [t for t in unverified if t.reason == "named"]  # asked for by name: first
+        later = [t for t in unverified if t.reason != "named"]
         if on_start:
             on_start(len(targets))
         limit = asyncio.Semaphore(self.max_concurrent)
@@ -404,11 +462,21 @@ class Refresher:
                 on_done(outcome)
             return outcome
 
-        outcomes = invalid + list(await asyncio.gather(*(one(t) for t in targets)))
+        def run(batch: Iterable[Target]) -> list[asyncio.Task[UserOutcome]]:
+            return [asyncio.create_task(one(t)) for t in batch]
+
+        first = await self._newcomers(asked_now, now, tracked is not None, on_done)
+        running = run([*first.found, *known])  # known users' reports claim the slots first
+        then = await self._newcomers(later, now, tracked is not None, on_done)
+        running += run(then.found)  # queued behind every known user's report
+        outcomes = invalid + first.outcomes + then.outcomes + list(await asyncio.gather(*running))
         await self._release_pending()
         if tracked is None:  # the store cannot list its users: index what the site holds
             await asyncio.to_thread(self.publish_site, self.publisher.published_logins())
             return _count(outcomes, len(outcomes) * len(PERIODS))
+        gone = {*first.unknown, *then.unknown}
+        added = [t.login for t in [*first.found, *then.found]]
+        tracked = [u for u in dict.fromkeys([*tracked, *added]) if u not in gone]
         await asyncio.to_thread(self.publish_site, tracked)
         return _count(outcomes, len(tracked) * len(PERIODS))
 
@@ -421,6 +489,100 @@ class Refresher:
                 "claims not released: the store refuses writes; they lapse at the end of their lease",
                 extra={"claims": len(held), "task_id": held[0]},
             )
+
+    # --- names never refreshed before --------------------------------------------------
+
+    async def _new_names(self, names: list[Login], exist: set[Login]) -> set[Login]:
+        """The pass's names the store does not track, to be asked about before they are
+        tracked, but for those known to `exist` (published, or listed by GitHub as org members)."""
+        tracked = {u.login for u in await self.store.tracked()}
+        return {n for n in names if n not in tracked and n not in exist}
+
+    async def _verified(
+        self, targets: list[Target], fresh: set[Login], exist: set[Login]
+    ) -> tuple[list[Target], list[Target]]:
+        """`targets` split into users known to `exist` (published, or listed by GitHub as org
+        members) or generated once, and the others, whose name is checked before a refresh
+        is spent on it. `fresh`: names the store need not be asked about (it does not hold
+        them, or cannot be reached)."""
+        known: list[Target] = []
+        unverified: list[Target] = []
+        for target in targets:
+            login = target.login
+            if login in exist or (login not in fresh and await self._ever_generated(login)):
+                known.append(target)
+            else:
+                unverified.append(target)
+        return known, unverified
+
+    async def _newcomers(
+        self,
+        targets: list[Target],
+        now: datetime,
+        tracking: bool,
+        on_done: Callable[[UserOutcome], None] | None = None,
+    ) -> Newcomers:
+        """Ask GitHub about the users of `targets` (never refreshed), a hundred names a query.
+
+        Those it does not know fail without a refresh, in ONE log line, and are untracked; a
+        name asked about within the stale age is not asked again (unless named: asked for
+        now), nor logged again. Those it knows are tracked and returned to be refreshed. When
+        GitHub cannot say, the names wait for the next pass (one log line)."""
+        result = Newcomers()
+        ask: list[Target] = []
+        for target in targets:
+            checked = self._unknown.get(target.login)
+            if target.reason != "named" and checked is not None and now - checked < self.stale_after:
+                result.outcomes.append(UserOutcome(target.login, "failed", PERIODS, error=USER_NOT_FOUND))
+            else:
+                ask.append(target)
+        if ask:
+            await self._ask_github(ask, now, tracking, result)
+        if on_done:
+            for outcome in result.outcomes:
+                on_done(outcome)
+        return result
+
+    async def _ask_github(self, ask: list[Target], now: datetime, tracking: bool, result: Newcomers) -> None:
+        try:
+            if self.shutdown is not None and self.shutdown.requested:
+                raise ShuttingDown
+            lookup = await look_up(self.client, [t.login for t in ask])
+        except ShuttingDown:  # not a failure: they are asked about on the next run
+            result.outcomes += [UserOutcome(t.login, "skipped", (), error="shutting down") for t in ask]
+            return
+        except GitHubError as exc:
+            log.warning(
+                "could not ask GitHub which new names it knows; they wait for the next pass",
+                extra={"users": len(ask), "error": str(exc)},
+            )
+            result.outcomes += [UserOutcome(t.login, "failed", PERIODS, error=str(exc)) for t in ask]
+            return
+        held = {t.login for t in ask if t.reason != "new"}  # "new": never in the store
+        for login in lookup.unknown:
+            self._unknown[login] = now
+            if tracking and login in held:
+                await self.bookkeeping.untrack(login)
+        if lookup.unknown:
+            shown = ", ".join(login.spelling for login in lookup.unknown[:UNKNOWN_SHOWN])
+            more = len(lookup.unknown) - UNKNOWN_SHOWN
+            log.warning(
+                f"{len(lookup.unknown)} names GitHub does not know: {shown}"
+                + (f", … (+{more} more)" if more > 0 else "")
+                + "; not tracked, asked again after the stale age",
+                extra={"users": len(lookup.unknown), "user": lookup.unknown[0].spelling},
+            )
+        result.unknown = lookup.unknown
+        result.outcomes += [
+            UserOutcome(login, "failed", PERIODS, error=USER_NOT_FOUND) for login in lookup.unknown
+        ]
+        found = [t for t in ask if t.login in lookup.known]
+        for target in found:
+            self._unknown.pop(target.login, None)
+            self._spellings[target.login] = lookup.known[target.login]
+        if tracking and found:
+            await self.tracker.guard(self.store.track([t.login for t in found], now, PERIODS), None)
+        result.found = found
 
     async def resolve_teams(self) -> list[str]:
         """List the public members of every organization GITBRAG_TEAMS names (`org:NAME`), give

@@ -49,6 +49,9 @@ DEFAULT_TASK_TTL_SECONDS = 300
 DEFAULT_PER_USER_LIMIT = 1
 DEFAULT_MAX_CONCURRENT = 8
 DEFAULT_REDIS_START_WAIT_SECONDS = 60
+# Failed GitHub requests one refresh may make before it gives up (`gitbrag.github.budget`): a
+# healthy refresh makes none; under a total outage a refresh sends at most this many requests.
+DEFAULT_RETRIES_PER_REFRESH = 20
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
 # What a token may hold: it travels in a header, so no space, control or non-ASCII character.
 _TOKEN_RE = re.compile(r"^[\x21-\x7e]+$")
@@ -81,6 +84,9 @@ class Settings(BaseSettings):
     # One answer's decoded size at most (a gzip bomb stops there): 32 MiB, ten times GitHub's
     # largest real answers (`client.DEFAULT_MAX_RESPONSE_BYTES`).
     github_max_response_bytes: int = Field(default=32 * 1024 * 1024, ge=1024, le=2**30)
+    # Failed requests (timeouts, 5xx, dropped connections) one user's refresh may make in a pass
+    # before it fails ("gave up after N retries this pass"), plus one per two answered requests.
+    github_retries_per_refresh: int = Field(default=DEFAULT_RETRIES_PER_REFRESH, ge=1, le=10_000)
     # Work in private repositories: "off" (left out), "counts" (numbers only), "full".
     private: PrivateMode = "off"
 

@@ -158,9 +158,12 @@ def test_a_user_github_does_not_know_is_not_retried_every_pass(
     assert first.returncode == 1
     assert first.stdout.splitlines()[-1] == "refreshed=0 skipped=0 failed=4"
     assert not (tmp_path / "site" / "no-such-user-here").exists()
+    asked = fake.app_state.stats.requests["POST /graphql"]
     again = refresh(tmp_path, env=env)
     assert again.returncode == 0
-    assert again.stdout.splitlines()[-1] == "refreshed=0 skipped=4 failed=0"
+    # GitHub never knew it: it was untracked again (issue 25, case 3), and is not asked about.
+    assert again.stdout.splitlines()[-1] == "refreshed=0 skipped=0 failed=0"
+    assert fake.app_state.stats.requests["POST /graphql"] == asked
 
 
 def test_json_logs_tell_the_story_and_never_the_token(tmp_path: Path, fake: FakeGitHubServer) -> None:

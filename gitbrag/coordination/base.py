@@ -196,3 +196,11 @@ class Store(Protocol):
         request's delivery id with it (`hook:delivery:<id>`), so a captured request replayed
         to any replica sharing the store is refused while its timestamp is still accepted."""
         ...
+
+    # --- forgetting a user -----------------------------------------------------
+
+    async def untrack(self, login: Login) -> None:
+        """Forget the user: no longer tracked, its report metadata, kept collection and
+        force-refresh cooldown gone (its claims are its holders' to release). For a name
+        GitHub does not know on its first refresh; a user that existed is marked missing."""
+        ...

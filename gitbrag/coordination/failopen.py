@@ -69,3 +69,6 @@ class FailOpenStore:
 
     async def mark_missing(self, login: Login, missing: bool) -> None:
         await self.guard(self.store.mark_missing(login, missing), None)
+
+    async def untrack(self, login: Login) -> None:
+        await self.guard(self.store.untrack(login), None)

@@ -551,6 +551,21 @@ class RedisStore:
         it (`now` is ignored). The hook's delivery ids are `gitbrag:once:hook:delivery:<id>`."""
         return bool(await self._redis.set(_once_key(key), "1", nx=True, px=_ms(ttl)))
 
+    # --- forgetting a user -----------------------------------------------------
+
+    async def untrack(self, login: Login) -> None:
+        """The `{gitbrag}` keys in one MULTI (one slot on a cluster), then the user's own."""
+        periods = sorted(str(p) for p in await self._redis.smembers(_reports_key(login)))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(USERS, login)
+            pipe.srem(MISSING, login)
+            if periods:
+                pipe.zrem(DUE, *(f"{login} {period}" for period in periods))
+            pipe.delete(_reports_key(login), *(_report_key(login, period) for period in periods))
+            await pipe.execute()
+        await self._redis.delete(_collection_key(login))
+        await self._redis.delete(_cooldown_key(login))
+
 
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))

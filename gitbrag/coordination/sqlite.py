@@ -602,6 +602,16 @@ class SQLiteStore:
 
         return await self._run(work)
 
+    # --- forgetting a user -------------------------------------------------------
+
+    async def untrack(self, login: Login) -> None:
+        def work() -> None:
+            with self._transaction() as conn:
+                for table in ("users", "reports", "collections", "cooldowns"):
+                    conn.execute(f"DELETE FROM {table} WHERE login = ?", (login,))  # noqa: S608
+
+        await self._run(work)
+
 
 # `remember_once`'s table, created by its first call (inside its transaction).
 ONCE_SCHEMA = (

@@ -206,6 +206,7 @@ async def open_refresher(
                 cache=make_cache(settings.redis_url),
                 stale_after=timedelta(seconds=settings.stale_after_seconds),
                 max_concurrent=settings.max_concurrent,
+                retries_per_refresh=settings.github_retries_per_refresh,
                 private=settings.private,
                 shutdown=shutdown,
                 report_options=report_options(settings),

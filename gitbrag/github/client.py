@@ -56,6 +56,7 @@ import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from gitbrag.clock import Seconds, epoch
+from gitbrag.github import budget
 from gitbrag.github.errors import (
     AnswerTooLarge,
     AuthError,
@@ -734,7 +735,9 @@ class GitHubClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._send_once(call, token)
+                    # The refresh's budget of failed requests (`gitbrag.github.budget`) admits each attempt.
+                    async with budget.admitted():
+                        return await self._send_once(call, token)
         except _Transient as exc:
             raise GitHubUnavailable(
                 f"GitHub API at {_where(call.url)} is unavailable: {exc} "

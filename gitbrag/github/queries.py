@@ -171,3 +171,19 @@ def repositories_query(plain: int, starred: int) -> str:
             )
     body = "\n".join(fields)
     return f"query Repositories({', '.join(params)}) {{\n{body}\n  {RATE_LIMIT}\n}}\n"
+
+
+# --- which names GitHub knows ---------------------------------------------------------------
+
+# Logins checked per query: a `user` field holds no connection, so a hundred of them cost
+# what one does (1 point); GitHub answers an unknown one as null with a NOT_FOUND error whose
+# `path` is its alias, beside the others' data.
+USERS_BATCH = 100
+
+
+def users_query(count: int) -> str:
+    """Whether each of `count` logins is a GitHub user, and its spelling there: `u{i}` is
+    `user(login: $login{i}) { login }`."""
+    params = ", ".join(f"$login{i}: String!" for i in range(count))
+    fields = "\n".join(f"  u{i}: user(login: $login{i}) {{ login }}" for i in range(count))
+    return f"query Users({params}) {{\n{fields}\n  {RATE_LIMIT}\n}}\n"

@@ -338,7 +338,8 @@ def test_a_user_github_does_not_know_fails_with_a_plain_status(hooks: Callable[.
     assert httpx.post(hook.url + "/refresh/no-such-user-here", headers=auth).status_code == 202
     hook.call(lambda r: r.drain())
     status = httpx.get(hook.url + "/status/no-such-user-here").json()
-    assert status["periods"]["1_year"]["last_error"] == "GitHub user not found"
+    # Never refreshed, unknown to GitHub: untracked again (issue 25, case 3; tests/test_refresh_cost.py).
+    assert status == {"username": "no-such-user-here", "tracked": False, "periods": {}}
     assert SECRET not in str(status) and "Traceback" not in str(status)
 
 

@@ -35,7 +35,9 @@ STOP_WITHIN_S = 10  # the rest is an hour; the stop takes well under a second
 @pytest.fixture
 def fake() -> Iterator[FakeGitHubServer]:
     with FakeGitHubServer(shared_dataset()) as server:
-        httpx.post(server.url + "/_fake/limits", json={"graphql": 0}).raise_for_status()
+        # One point: the pass's lookup of its new names (100 a query, issue 25); then the first
+        # generation finds the budget spent and rests on it.
+        httpx.post(server.url + "/_fake/limits", json={"graphql": 1}).raise_for_status()
         yield server
 
 
@@ -120,7 +122,7 @@ def test_sigterm_stops_a_service_resting_on_a_rate_limit_and_leaves_no_claim(
     # The resting claim was released, nothing was recorded against either user, and the
     # queued user was never claimed (GitHub never saw a search for it).
     assert_nothing_held_or_recorded(backend)
-    assert searched(fake) == {FIRST}
+    assert searched(fake) <= {FIRST}  # FIRST's search waits for the reset the lookup's answer showed
     heal_and_refresh(fake, tmp_path, env)
 
 

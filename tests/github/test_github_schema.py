@@ -48,6 +48,8 @@ def every_document() -> dict[str, str]:
         documents[f"Repositories({plain}, {starred})"] = queries.repositories_query(plain, starred)
     for spans in (1, 2, 76, 120):  # a quarter, a quarter's end, every quarter since 2008, and beyond
         documents[f"Reviews({spans})"] = queries.reviews_query(spans)
+    for count in (1, 2, queries.USERS_BATCH):
+        documents[f"Users({count})"] = queries.users_query(count)
     for spans in (1, 2):
         ride_along = queries.profile_pull_requests_and_reviews(spans)
         documents[f"ProfileAndPullRequestsAndReviews({spans})"] = ride_along

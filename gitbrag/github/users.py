@@ -1,0 +1,44 @@
+"""Which names GitHub knows, a hundred at a time (`queries.users_query`).
+
+Why: a name GitHub does not know (a typo in `GITBRAG_USERS`, a hook call for a name that
+never existed) cost a whole refresh to find out: a search query, its claim and three log
+lines. Five thousand of them spent an hour's budget before the real users were reached.
+Asked as aliases of one query, a hundred names cost one point and one round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitbrag.github import queries
+from gitbrag.github.client import GitHubClient
+from gitbrag.models import Login
+
+
+@dataclass
+class Lookup:
+    """What GitHub said of each name asked about."""
+
+    known: dict[Login, str] = field(default_factory=dict)  # GitHub's spelling, by Login
+    unknown: list[Login] = field(default_factory=list)
+
+
+async def look_up(client: GitHubClient, logins: Sequence[Login], batch: int = queries.USERS_BATCH) -> Lookup:
+    """Ask GitHub about `logins`, `batch` per query. Raises the client's errors (`GitHubError`)
+    when GitHub cannot say; what earlier batches found is then lost with it, which costs at
+    most a query per hundred names again on the next pass."""
+    found = Lookup()
+    for start in range(0, len(logins), batch):
+        chunk = list(logins[start : start + batch])
+        variables: dict[str, Any] = {f"login{i}": login.spelling for i, login in enumerate(chunk)}
+        data = await client.graphql(queries.users_query(len(chunk)), variables, allow_not_found=True)
+        for i, login in enumerate(chunk):
+            node = data.get(f"u{i}")
+            # GitHub matches logins case-insensitively and answers with its own spelling.
+            if isinstance(node, dict) and str(node.get("login", "")).lower() == login:
+                found.known[login] = str(node["login"])
+            else:
+                found.unknown.append(login)
+    return found
