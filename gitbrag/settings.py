@@ -35,7 +35,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gitbrag.coordination.redis import redis_url_parts
-from gitbrag.models import LOGIN_RE, PrivateMode, is_login
+from gitbrag.models import LOGIN_RE, Login, PrivateMode, is_login
 from gitbrag.periods import DEFAULT_TIMEZONE, check_timezone, parse_period
 from gitbrag.report.exclude import check_language, parse_exclusion
 from gitbrag.report.languages import check_glob
@@ -196,7 +196,7 @@ class Settings(BaseSettings):
                     check_timezone(zone)
                 except ValueError as exc:
                     raise ValueError(f"entry #{number}: {exc}") from None
-                if zones.setdefault(login.lower(), zone) != zone:
+                if zones.setdefault(Login(login), zone) != zone:
                     raise ValueError(f"entry #{number}: {login} is given two time zones")
         return value
 
@@ -209,7 +209,7 @@ class Settings(BaseSettings):
             login, at, zone = entry.partition("@")
             logins.append(login)
             if at:
-                self._user_timezones[login.lower()] = zone
+                self._user_timezones[Login(login)] = zone
         self.users = logins
         return self
 

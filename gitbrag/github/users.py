@@ -14,7 +14,7 @@ from typing import Any
 
 from gitbrag.github import queries
 from gitbrag.github.client import GitHubClient
-from gitbrag.models import Login
+from gitbrag.models import Login, is_login
 
 
 @dataclass
@@ -37,8 +37,13 @@ async def look_up(client: GitHubClient, logins: Sequence[Login], batch: int = qu
         for i, login in enumerate(chunk):
             node = data.get(f"u{i}")
             # GitHub matches logins case-insensitively and answers with its own spelling.
-            if isinstance(node, dict) and str(node.get("login", "")).lower() == login:
+            if isinstance(node, dict) and _same(str(node.get("login", "")), login):
                 found.known[login] = str(node["login"])
             else:
                 found.unknown.append(login)
     return found
+
+
+def _same(answered: str, login: Login) -> bool:
+    """GitHub's spelling of `login` (a name it would not accept as a login is not one)."""
+    return is_login(answered) and Login(answered) == login

@@ -56,6 +56,7 @@ from gitbrag.models import (
     Collection,
     ExcludedWork,
     LanguageShare,
+    Login,
     Period,
     PreviousPeriod,
     PrivateWork,
@@ -130,7 +131,7 @@ class ReportOptions:
 
     def zone_for(self, login: str) -> str:
         """The time zone of `login`'s reports: their own, else the operator's."""
-        return dict(self.user_timezones).get(login.lower(), self.timezone)
+        return dict(self.user_timezones).get(Login(login), self.timezone)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from functools import lru_cache
 
-from gitbrag.models import LOGIN_RE
+from gitbrag.models import LOGIN_RE, Login
 from gitbrag.report.languages import EXTENSIONS, FILENAMES
 
 # One side of owner/repo: the characters GitHub allows in owners and repositories, and glob
@@ -39,7 +39,7 @@ class Exclusion:
     login: str | None = None  # lower-cased; None: every user
 
     def applies_to(self, login: str) -> bool:
-        return self.login is None or self.login == login.lower()
+        return self.login is None or self.login == Login(login)
 
 
 def parse_exclusion(entry: str) -> Exclusion:
@@ -49,7 +49,7 @@ def parse_exclusion(entry: str) -> Exclusion:
         raise ValueError(f"{entry[:80]!r}: what comes before ':' must be a GitHub username")
     if not _PATTERN_RE.fullmatch(pattern) or pattern.count("[") != pattern.count("]"):
         raise ValueError(f"{entry[:80]!r} is not owner/repo-shaped: expected {EXCLUDE_SYNTAX}")
-    return Exclusion(pattern.lower(), login.lower() if sep else None)
+    return Exclusion(pattern.lower(), Login(login) if sep else None)
 
 
 @lru_cache(maxsize=1024)
