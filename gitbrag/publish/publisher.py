@@ -657,8 +657,10 @@ class Publisher:
         login = report.login
         card_folder = "" if report.period == "1_year" else f"{report.period}/"
         page_folder = f"{login}/" if report.period == "1_year" else f"{login}/{report.period}/"
-        # Without the site's address, paths from its root: the same text on both pages of a report.
-        base = self.base_url or "/"
+        # Without the site's address, paths from it (`login/card.svg`), to be put after it: a
+        # path from the server's root ("/login/...") is wrong for a site under a path prefix
+        # (GitHub Pages' `/REPO/`). The same text on both pages of a report.
+        base = self.base_url or ""
         card = f"{base}{login}/{card_folder}card.svg"
         dark = f"{base}{login}/{card_folder}card-dark.svg"
         page = base + page_folder

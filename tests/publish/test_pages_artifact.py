@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -47,6 +48,22 @@ def refused_by_pages(site: Path) -> list[str]:
                 found.append(f"{relative}: not a file")
             if name.startswith("."):
                 found.append(f"{relative}: a hidden file")
+    return found
+
+
+def paths_from_the_servers_root(site: Path) -> list[str]:
+    """Links and asset addresses that start at the server's root ("/x"): wrong when the site
+    is served under a path prefix (`/REPO/`). Only the 404 page may have them, without
+    GITBRAG_BASE_URL (it is served at any depth: nothing relative can work there)."""
+    attribute = re.compile(r"""(?:href|src|srcset|action|content|data-[\w-]+)=["'](/[^/"'][^"']*)""")
+    escaped = re.compile(r"&#34;(/[^/&][^&]*)&#34;|\]\((/[^/)][^)]*)\)")  # the embed snippets
+    found = []
+    for path in sorted(site.rglob("*")):
+        if path.suffix not in (".html", ".xml", ".svg", ".md") or path.name == "404.html":
+            continue
+        text = path.read_text(encoding="utf-8")
+        hits = attribute.findall(text) + [a or b for a, b in escaped.findall(text)]
+        found += [f"{path.relative_to(site)}: {hit}" for hit in hits]
     return found
 
 
@@ -94,6 +111,7 @@ def test_after_a_killed_pass_the_site_holds_nothing_pages_would_refuse(tmp_path:
         second = refresh(tmp_path, env=env)
         assert second.returncode == 0, second.stderr[-3000:]
     assert refused_by_pages(site) == []
+    assert paths_from_the_servers_root(site) == []
     listing = archive_as_pages_does(site, tmp_path / "artifact.tar")
     assert [line for line in listing if not line.startswith(("-", "d"))] == []  # no link entry
     names = [line.split()[-1] for line in listing]
