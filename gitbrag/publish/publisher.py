@@ -317,7 +317,8 @@ class Publisher:
         for relative, data in self._assets.files():
             self._write(self.site_dir / relative, data)
         # Served for any missing URL, so relative links cannot work there: the stylesheet is
-        # inlined and links are absolute (from the base URL, else from the server's root).
+        # inlined and links are absolute, from the base URL; without one, from the server's
+        # root, right only for a site served at the root (not under GitHub Pages' `/REPO/`).
         css = Markup(self._assets.source("style.css").read_text(encoding="utf-8"))  # our own asset
         html = self._render("404.html", page="404.html", absolute=True, inline_css=css)
         self._write(self.site_dir / "404.html", html)
