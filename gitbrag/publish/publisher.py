@@ -317,7 +317,8 @@ class Publisher:
         for relative, data in self._assets.files():
             self._write(self.site_dir / relative, data)
         # Served for any missing URL, so relative links cannot work there: the stylesheet is
-        # inlined and links are absolute (from the base URL, else from the server's root).
+        # inlined and links are absolute, from the base URL; without one, from the server's
+        # root, right only for a site served at the root (not under GitHub Pages' `/REPO/`).
         css = Markup(self._assets.source("style.css").read_text(encoding="utf-8"))  # our own asset
         html = self._render("404.html", page="404.html", absolute=True, inline_css=css)
         self._write(self.site_dir / "404.html", html)
@@ -657,8 +658,10 @@ class Publisher:
         login = report.login
         card_folder = "" if report.period == "1_year" else f"{report.period}/"
         page_folder = f"{login}/" if report.period == "1_year" else f"{login}/{report.period}/"
-        # Without the site's address, paths from its root: the same text on both pages of a report.
-        base = self.base_url or "/"
+        # Without the site's address, paths from it (`login/card.svg`), to be put after it: a
+        # path from the server's root ("/login/...") is wrong for a site under a path prefix
+        # (GitHub Pages' `/REPO/`). The same text on both pages of a report.
+        base = self.base_url or ""
         card = f"{base}{login}/{card_folder}card.svg"
         dark = f"{base}{login}/{card_folder}card-dark.svg"
         page = base + page_folder

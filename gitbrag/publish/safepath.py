@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import logging
 import os
@@ -37,8 +38,14 @@ from typing import BinaryIO
 log = logging.getLogger(__name__)
 
 FILE_MODE = 0o644
-# A temporary file this old belongs to no live writer (a write takes milliseconds).
+# A temporary file this old belongs to no live writer (a write takes milliseconds): the rule
+# where a writer's lock cannot be seen (a filesystem without flock).
 TEMP_MAX_AGE_SECONDS = 600
+# A writer holds an exclusive flock on its temporary file from creation to rename, so an
+# unlocked one is a dead writer's, swept at the next pass, however young: GitHub Pages would
+# publish it (upload-pages-artifact takes every file). The grace only covers filesystems
+# whose flock is a no-op, where a live writer's file would look unlocked too.
+TEMP_GRACE_SECONDS = 5
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # A name that changes under us this many times in a row is being raced on purpose.
 _ATTEMPTS = 5
@@ -67,6 +74,39 @@ def _encoded(data: bytes | str) -> bytes:
 
 def _is_link(dir_fd: int, name: str) -> bool:
     return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+
+
+def _locked_temp_file(dir_fd: int, name: str) -> tuple[str, int]:
+    """A new hidden temporary file for `name`, open for writing and flocked, so that a sweep
+    knows it from a dead writer's. A sweep may take it between the creation and the lock
+    (it then has no name: no link left): a fresh one is made instead."""
+    for _ in range(_ATTEMPTS):
+        tmp = f".{name}.{secrets.token_hex(6)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                     dir_fd=dir_fd)  # fmt: skip
+        try:
+            _lock(fd, blocking=True)
+        except BaseException:
+            os.close(fd)
+            raise
+        if os.fstat(fd).st_nlink > 0:
+            return tmp, fd
+        os.close(fd)
+    raise OSError(errno.EAGAIN, f"{name}: its temporary files were removed {_ATTEMPTS} times in a row")
+
+
+def _lock(fd: int, *, blocking: bool) -> bool:
+    """An exclusive flock on `fd`: False when another process holds one (non-blocking) or the
+    filesystem has no locks (the caller then cannot tell a live writer: see the sweep)."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError as exc:
+        if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            return False
+        raise
+    return True
 
 
 def _fsync_dir(dir_fd: int) -> None:
@@ -160,9 +200,7 @@ class SiteRoot:
         is replaced, not followed); the folder is fsynced so the rename survives a crash."""
         *folders, name = _relative_parts(relative)
         with self.folder(folders, create=True) as dir_fd:
-            tmp = f".{name}.{secrets.token_hex(6)}.tmp"
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
-                         dir_fd=dir_fd)  # fmt: skip
+            tmp, fd = _locked_temp_file(dir_fd, name)
             try:
                 with os.fdopen(fd, "wb") as out:
                     out.write(data)
@@ -309,22 +347,40 @@ class SiteRoot:
                     os.unlink(entry.name, dir_fd=dir_fd)
 
     def sweep_temp_files(self, older_than_seconds: float) -> int:
-        """Delete regular `.*.tmp` files older than `older_than_seconds`, in real folders only
-        (`os.fwalk` without following links)."""
+        """Delete the regular `.*.tmp` files of dead writers, in real folders only (`os.fwalk`
+        without following links): those no live writer holds locked (a few seconds old at
+        least), and those older than `older_than_seconds` whatever their lock."""
         if not self.root.is_dir():
             return 0
-        cutoff = time.time() - older_than_seconds
+        now = time.time()
         removed = 0
         for _, _, files, dir_fd in os.fwalk(self.root, follow_symlinks=False):
             for name in files:
-                if not (name.startswith(".") and name.endswith(".tmp")):
-                    continue
-                with contextlib.suppress(FileNotFoundError):
-                    info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-                    if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
-                        os.unlink(name, dir_fd=dir_fd)
-                        removed += 1
+                if name.startswith(".") and name.endswith(".tmp"):
+                    removed += _sweep_one(dir_fd, name, now, older_than_seconds)
         return removed
+
+
+def _sweep_one(dir_fd: int, name: str, now: float, older_than_seconds: float) -> int:
+    """1 when the temporary file `name` was a dead writer's and is deleted, else 0."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:  # gone meanwhile, a link (ELOOP), unreadable: not ours to judge
+        return 0
+    try:
+        info = os.fstat(fd)
+        age = now - info.st_mtime
+        if not stat.S_ISREG(info.st_mode) or age < TEMP_GRACE_SECONDS:
+            return 0
+        if not _lock(fd, blocking=False) and age < older_than_seconds:
+            return 0  # a live writer's (or no locks here: only the age can tell)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=dir_fd)  # under our lock: a writer flocking it now sees no link
+            log.info("swept a dead writer's temporary file", extra={"file": name, "age_seconds": round(age)})
+            return 1
+        return 0
+    finally:
+        os.close(fd)
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:
@@ -339,6 +395,6 @@ def atomic_write(path: Path, data: bytes | str) -> None:
 
 def sweep_temp_files(site_dir: Path, older_than_seconds: float = TEMP_MAX_AGE_SECONDS) -> int:
     """Delete temporary files of writers that died before their rename (kill -9, power
-    loss). Only old ones: a younger one may belong to a writer still at work. Links are
-    not followed, so nothing outside `site_dir` is ever swept."""
+    loss): unlocked ones (a live writer holds its file flocked), and any older than
+    `older_than_seconds`. Links are not followed, so nothing outside `site_dir` is ever swept."""
     return SiteRoot(site_dir).sweep_temp_files(older_than_seconds)

@@ -71,7 +71,10 @@ def test_without_a_base_url_the_embed_snippet_says_it_needs_one(tmp_path: Path) 
     prs = [pr("octo/core", 1, merged=days_ago(3))]
     page = publish(tmp_path / "a", prs)
     assert "data-needs-base-url" in page and "GITBRAG_BASE_URL" in page.split('class="embed card"')[1]
-    assert "/octocat/card.svg" in page  # root-relative: the note says why that breaks in a README
+    # Paths from the site's address, never from the server's root: under a path prefix
+    # (GitHub Pages' /REPO/) "/octocat/..." is another site's. The note says what to add.
+    assert "[![GitHub contributions of @OctoCat](octocat/card.svg)](octocat/)" in page
+    assert not any(root in page for root in ('="/octocat', "(/octocat", "&#34;/octocat"))
     page = publish(tmp_path / "b", prs, base_url="https://brag.example.org/")
     assert "data-needs-base-url" not in page
     assert "[![GitHub contributions of @OctoCat](https://brag.example.org/octocat/card.svg)]" in page
