@@ -100,16 +100,19 @@ def window_pages(ds: Dataset, repo: str, since: datetime) -> int:
     return max(1, -(-stars // 100))
 
 
-async def searched(url: str, counts: dict[str, int], at: list[datetime]) -> dict[str, object]:
+async def searched(
+    url: str, counts: dict[str, int], at: list[datetime], newest: dict[str, datetime] | None = None
+) -> dict[str, object]:
     async with GitHubClient(["benchmark-cold-start-token"], url, url + "/graphql") as client:
-        return dict(await star_positions(client, counts, at))
+        return dict(await star_positions(client, counts, at, newest))
 
 
 def search_row(fake: object, ds: Dataset, label: str, counts: dict[str, int], now: datetime) -> list[str]:
     at = moments(now)
     reach = {repo: n for repo, n in counts.items() if n <= REACH}
     started = time.monotonic()
-    found = asyncio.run(searched(fake.url, reach, at))  # type: ignore[attr-defined]
+    newest = {repo: ds.repos[repo.lower()].stars[-1].starred_at for repo in reach if counts[repo]}
+    found = asyncio.run(searched(fake.url, reach, at, newest))  # type: ignore[attr-defined]
     seconds = time.monotonic() - started
     wrong = sum(
         1

@@ -66,18 +66,29 @@ class StarPositions:
 
 
 async def star_positions(
-    client: GitHubClient, counts: dict[str, int], moments: list[datetime]
+    client: GitHubClient,
+    counts: dict[str, int],
+    moments: list[datetime],
+    newest: dict[str, datetime] | None = None,
 ) -> dict[str, StarPositions]:
     """`moments` located in each repository's REST list (`counts`: repository -> its
     stargazer count), the repositories searched side by side. A repository left out, or a
-    moment missing from its `older`, is one REST could not answer: walk it instead."""
+    moment missing from its `older`, is one REST could not answer: walk it instead.
+
+    `newest` (repository -> its newest star's time, which the GraphQL page that reads the
+    count shows too) only guides the first guesses; the answers never depend on it."""
     names = list(counts)
-    found = await asyncio.gather(*(_one(client, repo, counts[repo], moments) for repo in names))
+    tops = newest or {}
+    found = await asyncio.gather(
+        *(_one(client, repo, counts[repo], moments, tops.get(repo)) for repo in names)
+    )
     return {repo: positions for repo, positions in zip(names, found, strict=True) if positions is not None}
 
 
-async def _one(client: GitHubClient, repo: str, count: int, moments: list[datetime]) -> StarPositions | None:
-    search = _Search(client, repo, count)
+async def _one(
+    client: GitHubClient, repo: str, count: int, moments: list[datetime], newest: datetime | None
+) -> StarPositions | None:
+    search = _Search(client, repo, count, newest)
     try:
         for moment in sorted(set(moments)):
             older = await search.older(moment)
@@ -97,8 +108,9 @@ async def _one(client: GitHubClient, repo: str, count: int, moments: list[dateti
 class _Search:
     """One repository's pages, read as the moments need them."""
 
-    def __init__(self, client: GitHubClient, repo: str, count: int) -> None:
+    def __init__(self, client: GitHubClient, repo: str, count: int, newest: datetime | None) -> None:
         self.client = client
+        self.newest = newest
         self.found = StarPositions(repo=repo, count=count)
         self.last = min(-(-count // PER_PAGE), MAX_PAGE)  # the last page REST serves
         self.complete = count <= REACH  # the last page served is the list's end
@@ -134,6 +146,8 @@ class _Search:
         """A page between `low` and `high - 1`, placed by the star times read around them
         (stars arrive unevenly, but seldom so unevenly that this is worse than halving)."""
         before, after = self.found.pages.get(low - 1), self.found.pages.get(high)
+        if after is None and high == self.last + 1 and self.complete and self.newest is not None:
+            after = [self.newest]  # the list's end: just past the newest star
         if before is None or after is None or after[0] <= before[-1]:
             return (low + high) // 2
         share = (moment - before[-1]) / (after[0] - before[-1])
