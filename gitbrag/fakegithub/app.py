@@ -53,6 +53,7 @@ from gitbrag.fakegithub.rest import ApiResponse, RestApi, api_base, error, rate_
 JSON_TYPE = "application/json; charset=utf-8"
 RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 MOVED_DOCS = "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects"
+STARGAZERS_DOCS = "https://docs.github.com/rest/activity/starring#list-stargazers"
 GRAPHQL_AUTH_MESSAGE = "This endpoint requires you to be authenticated."
 GRAPHQL_TIMEOUT_MESSAGE = (
     "Something went wrong while executing your query. This may be the result of a timeout, or it could "
@@ -268,7 +269,7 @@ class FakeState:
         request.state.search_indexed_at = self._search_indexed_at()
         if request.url.path.startswith("/repos/") and (moved := self._moved(request)) is not None:
             return moved
-        api = handler(request)
+        api = self._restricted(request) or handler(request)
         self.dataset.read_until = datetime.fromtimestamp(int(self.config.clock()), UTC)
         if api.hold_s > 0:
             await _hold(request, api.hold_s)
@@ -299,6 +300,18 @@ class FakeState:
         """Up to when the search index has caught up with writes, with a lag configured."""
         lag = self.faults.config.search_lag_seconds
         return None if lag <= 0 else datetime.fromtimestamp(self.config.clock() - lag, UTC)
+
+    def _restricted(self, request: Request) -> ApiResponse | None:
+        """The REST stargazers list as GitHub serves it to a token that is neither admin nor
+        collaborator since its 2026-06-30 changelog, when `stargazers_restricted` says so."""
+        status = self.faults.config.stargazers_restricted
+        if not status or not request.url.path.endswith("/stargazers"):
+            return None
+        self.stats.faults["stargazers_restricted"] += 1
+        if status == 403:
+            return ApiResponse(403, {"message": "Must have admin rights to Repository.",
+                                     "documentation_url": STARGAZERS_DOCS, "status": "403"})  # fmt: skip
+        return ApiResponse(200, [])
 
     def _moved(self, request: Request) -> Response | None:
         """GitHub's answer for a renamed repository, when the `moved_*` switches say so:

@@ -64,6 +64,10 @@ class FaultConfig:
     # GitHub's search index trails writes: a pull request created or changed within this many
     # seconds (the fake's clock) is not yet searchable, or still shows as it was before (0 = off).
     search_lag_seconds: float = 0.0
+    # --- REST stargazers (GET /repos/{owner}/{repo}/stargazers) ---
+    # GitHub's 2026-06-30 changelog limits this list to a repository's admins and collaborators;
+    # others "may see empty responses or 403 errors": 403 answers 403, 200 an empty list (0 = open).
+    stargazers_restricted: int = 0
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class Fault:
 
 
 TIMEOUT_STYLES = (200, 502, 504)
+RESTRICTIONS = (0, 200, 403)
 
 
 @dataclass
@@ -97,6 +102,8 @@ class FaultInjector:
                 raise ValueError(f"fault setting {key!r} must be a number")
             if key == "graphql_timeout_style" and value not in TIMEOUT_STYLES:
                 raise ValueError(f"graphql_timeout_style must be one of {TIMEOUT_STYLES}")
+            if key == "stargazers_restricted" and value not in RESTRICTIONS:
+                raise ValueError(f"stargazers_restricted must be one of {RESTRICTIONS}")
             setattr(self.config, key, type(getattr(self.config, key))(value))
         if "seed" in changes:
             self._rng.seed(self.config.seed)
