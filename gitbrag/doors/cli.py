@@ -294,11 +294,28 @@ def _report_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--json", action="store_true", help="the same as --format json")
     r.add_argument("--demo", action="store_true", help="use the built-in fake GitHub")
+    u = sub.add_parser(
+        "users",
+        help="list the tracked users: where each came from, when last refreshed, its last error",
+        epilog="Exit status: 0 listed, 1 the store cannot be reached, 2 bad configuration.",
+    )
+    u.add_argument("--json", action="store_true", help="a JSON array, one object per user")
+    t = sub.add_parser(
+        "untrack",
+        help="stop tracking users: removed from the store, and their pages from the site",
+        epilog="Exit status: 0 all untracked, 1 some not (not tracked, or listed in GITBRAG_USERS or\n"
+        "GITBRAG_TEAMS: remove them there first), 2 bad usage (not a GitHub login) or configuration.",
+    )
+    t.add_argument("usernames", nargs="+", metavar="USER")
+    for command in (u, t):
+        command.add_argument("--site-dir", metavar="D", help="the site (default: GITBRAG_SITE_DIR or ./site)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _report_parser().parse_args(argv)
+    if args.command in ("users", "untrack"):
+        return _users_main(args)
     try:
         login = Login(args.username)  # before any setting, token or request
     except InvalidLogin:
@@ -325,6 +342,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     _print(report, fmt)
     return 0
+
+
+def _users_main(args: argparse.Namespace) -> int:
+    """`gitbrag users` and `gitbrag untrack` (`gitbrag.doors.users`): the store and the site only."""
+    from gitbrag.doors.users import untrack_command, users_command
+
+    try:
+        settings = settings_for(args.site_dir, paths=False)
+        configure_logging(settings.log_format, "WARNING", secrets=settings.secrets())
+        _warn_unknown_settings()
+    except (ConfigError, UsageError) as exc:
+        print(f"gitbrag: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "users":
+        return users_command(settings, args.json)
+    return untrack_command(settings, args.usernames)
 
 
 def _waiting(what: str) -> AbstractContextManager[object]:
