@@ -7,6 +7,7 @@ loopback, the real SQLite state file (or a real Redis), the site on disk.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -100,6 +101,31 @@ def test_untrack_exit_statuses(tmp_path: Path, fake: FakeGitHubServer) -> None:
     assert (tmp_path / "site" / "zero-zoe" / "index.html").is_file()
 
 
+def test_a_user_github_no_longer_knows_is_reported_kept_and_not_retried(
+    tmp_path: Path, fake: FakeGitHubServer
+) -> None:
+    env = env_for(fake, GITBRAG_USERS="zero-zoe")
+    assert refresh(tmp_path, "--user", "steady-sam", env=env).returncode == 0
+    dataset = shared_dataset()
+    deleted = dataclasses.replace(
+        dataset, users={k: v for k, v in dataset.users.items() if k != "steady-sam"}
+    )
+    with FakeGitHubServer(deleted) as after:
+        later = env_for(after, GITBRAG_USERS="zero-zoe")
+        failed = refresh(tmp_path, "--force", env=later)
+        assert failed.returncode == 1, failed.stdout  # the pass that finds it gone says so
+        users = listed(tmp_path, later)
+        assert users["steady-sam"]["status"] == "missing"
+        assert users["steady-sam"]["last_error"] == "GitHub user not found"
+        assert (tmp_path / "site" / "steady-sam" / "index.html").is_file()  # its pages kept
+        again = refresh(tmp_path, "--force", env=later)
+        assert again.returncode == 0, again.stdout + again.stderr[-2000:]  # not retried
+        assert "failed=0" in summary(again)
+        untracked = gitbrag(tmp_path, "untrack", "steady-sam", env=later)
+        assert untracked.returncode == 0, untracked.stderr
+        assert not (tmp_path / "site" / "steady-sam").exists()
+
+
 def test_users_on_a_folder_never_used_lists_nobody_and_creates_nothing(tmp_path: Path) -> None:
     result = gitbrag(tmp_path, "users", "--json", env=clean_env())
     assert result.returncode == 0 and json.loads(result.stdout) == []
@@ -109,7 +135,9 @@ def test_users_on_a_folder_never_used_lists_nobody_and_creates_nothing(tmp_path:
 # --- finding 4: new settings reach every page ---------------------------------------------------
 
 
-def test_new_settings_render_every_page_again_at_no_github_cost(tmp_path: Path, fake: FakeGitHubServer) -> None:
+def test_new_settings_render_every_page_again_at_no_github_cost(
+    tmp_path: Path, fake: FakeGitHubServer
+) -> None:
     users = "zero-zoe,steady-sam"
     first = refresh(tmp_path, env=env_for(fake, GITBRAG_USERS=users))
     assert first.returncode == 0, first.stderr[-2000:]
@@ -123,6 +151,7 @@ def test_new_settings_render_every_page_again_at_no_github_cost(tmp_path: Path, 
         GITBRAG_USERS=users,
         GITBRAG_BASE_URL="https://brag.example.org/",
         GITBRAG_TEAMS="core=zero-zoe,steady-sam",
+        GITBRAG_TIMEZONE="Europe/Berlin",
     )
     second = refresh(tmp_path, env=env)
     assert second.returncode == 0, second.stderr[-2000:]
@@ -130,6 +159,8 @@ def test_new_settings_render_every_page_again_at_no_github_cost(tmp_path: Path, 
         html = page.read_text()
         assert f'<link rel="canonical" href="https://brag.example.org/{page.parent.name}/' in html, page
         assert "teams/core/" in html, page
+    for report in site.glob("*/*/report.json"):
+        assert json.loads(report.read_text())["timezone"] == "Europe/Berlin", report
     for period_page in site.glob("*/*/index.html"):
         if period_page.parts[-3] in ("zero-zoe", "steady-sam"):
             assert "https://brag.example.org/" in period_page.read_text(), period_page
