@@ -1,4 +1,5 @@
-"""Command-line doors: `gitbrag-refresh` (cron pass or service) and `gitbrag report`.
+"""Command-line doors: `gitbrag-refresh` (cron pass or service), `gitbrag report`, and
+`gitbrag users` / `gitbrag untrack` (`gitbrag.doors.users`).
 
 Exit codes of `gitbrag-refresh --once`: 0 when everything it attempted succeeded,
 1 when some report failed (its old page stays), 2 on bad usage or configuration.
@@ -267,12 +268,14 @@ def _progress(console: Console | None, refresher: Refresher) -> Iterator[Progres
 def _report_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gitbrag",
-        description="GitHub contribution (brag) reports: `gitbrag report USER` prints one to the terminal.",
+        description="GitHub contribution (brag) reports: `gitbrag report USER` prints one to the terminal;\n"
+        "`gitbrag users` lists the tracked users, `gitbrag untrack USER...` stops tracking them.",
         epilog="The site (a report page per user and period, brag.md, the index) is published by\n"
         "gitbrag-refresh: `gitbrag-refresh --once` from cron, `gitbrag-refresh` as a service,\n"
         "`gitbrag-refresh --once --demo` to try it without a token (see gitbrag-refresh --help).\n"
         + MORE
-        + "Exit status: 0 printed, 1 GitHub failed or does not know the user, 2 bad usage or configuration.",
+        + "Exit status of report: 0 printed, 1 GitHub failed or does not know the user, 2 bad usage or\n"
+        "configuration (users, untrack: see gitbrag users --help, gitbrag untrack --help).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=_version("gitbrag"))
