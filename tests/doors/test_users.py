@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -175,3 +176,23 @@ def test_new_settings_render_every_page_again_at_no_github_cost(
     # Nothing changed since: the next pass renders nothing again.
     third = refresh(tmp_path, env=env)
     assert summary(third).startswith("refreshed=0"), third.stdout
+
+
+def test_a_state_file_from_before_sources_is_upgraded_in_place(tmp_path: Path) -> None:
+    """A state file written before `source` was kept: the column is added when it is opened,
+    and its users are listed (where a setting lists them, that is their source)."""
+    state = tmp_path / ".gitbrag" / "state.sqlite3"
+    state.parent.mkdir()
+    with sqlite3.connect(state) as conn:
+        conn.execute(
+            "CREATE TABLE users (login TEXT PRIMARY KEY, display TEXT NOT NULL, added_at REAL NOT NULL,"
+            " missing INTEGER NOT NULL DEFAULT 0)"
+        )
+        conn.executemany(
+            "INSERT INTO users VALUES (?, ?, 0, 0)", [("zero-zoe", "zero-zoe"), ("old-olga", "Old-Olga")]
+        )
+    users = listed(tmp_path, clean_env(GITBRAG_USERS="zero-zoe"))
+    assert users["zero-zoe"]["source"] == "settings"
+    assert users["old-olga"]["source"] == "unknown" and users["old-olga"]["status"] == "new"
+    with sqlite3.connect(state) as conn:
+        assert "source" in {row[1] for row in conn.execute("PRAGMA table_info(users)")}
