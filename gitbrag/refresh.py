@@ -674,18 +674,19 @@ class Refresher:
         for meta in await self.store.due(now):
             if meta.login not in missing:
                 targets.setdefault(meta.login, Target(meta.login, meta.period))
-        for login in await self._pages_missing([u for u in tracked if u.login not in targets]):
+        published = set(await asyncio.to_thread(self.publisher.published_logins))
+        for login in await self._pages_missing([u for u in tracked if u.login not in targets], published):
             targets[login] = Target(login, force=True, reason="pages missing")
-        for login in await self._renders_stale([u.login for u in tracked if u.login not in targets]):
+        stale = [u.login for u in tracked if u.login not in targets and u.login in published]
+        for login in await self._renders_stale(stale):
             targets[login] = Target(login, force=True, reason="settings changed", render=True)
         return list(targets.values())
 
-    async def _pages_missing(self, users: list[TrackedUser]) -> list[Login]:
+    async def _pages_missing(self, users: list[TrackedUser], published: set[Login]) -> list[Login]:
         """Users the store calls fresh whose pages are not on the site: a site folder emptied
         or replaced (`rm -r site`, another `--site-dir`, a new volume) would otherwise stay
         empty until the reports go stale, a day later. Users whose last attempt failed keep
-        their backoff, and users GitHub does not know stay skipped."""
-        published = set(await asyncio.to_thread(self.publisher.published_logins))
+        their backoff, and users GitHub does not know stay skipped. `published`: the site's users."""
         lost = []
         for user in users:
             if user.missing or user.login in published:
@@ -710,17 +711,13 @@ class Refresher:
         for source, group in by_source.items():
             await self.bookkeeping.track(group, now, PERIODS, source)
 
-    async def _renders_stale(self, logins: list[Login]) -> list[Login]:
+    async def _renders_stale(self, published: list[Login]) -> list[Login]:
         """Published users whose pages were made with other settings than today's (a new
         GITBRAG_BASE_URL, GITBRAG_HOOK_PUBLIC_URL, GITBRAG_TEAMS or org membership,
         GITBRAG_PERIODS, GITBRAG_EXCLUDE, GITBRAG_TIMEZONE...): rendered again this pass from
         their kept collections, due or not, at no GitHub cost (`render_again`)."""
 
-        def stale() -> list[Login]:
-            published = set(self.publisher.published_logins())
-            return [u for u in logins if u in published and self.publisher.renders_stale(u)]
-
-        found = await asyncio.to_thread(stale)
+        found = await asyncio.to_thread(lambda: [u for u in published if self.publisher.renders_stale(u)])
         if found:
             log.info(
                 "settings changed: rendering pages again from the kept collections",
