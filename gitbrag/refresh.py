@@ -39,7 +39,7 @@ from gitbrag.coordination.tracking import Claim, TaskTracker, hash_params, make_
 from gitbrag.doors.shutdown import Shutdown, ShuttingDown
 from gitbrag.github.budget import retry_budget
 from gitbrag.github.client import GitHubClient
-from gitbrag.github.collect import UserNotFound, collect_user
+from gitbrag.github.collect import UserNotFound, _with_indexed_stars, collect_user
 from gitbrag.github.errors import GitHubError
 from gitbrag.github.orgs import public_members
 from gitbrag.github.users import look_up
@@ -97,6 +97,7 @@ class Target:
     period: str = "1_year"
     force: bool = False
     reason: str = ""  # why it runs, for the log: "named", "pages missing"; else forced or due
+    render: bool = False  # only render the pages again, from the kept collection (`render_again`)
 
     @property
     def why(self) -> str:
@@ -183,6 +184,8 @@ class Refresher:
         # Names GitHub said it does not know, and when: not asked again within the stale age.
         self._unknown: dict[Login, datetime] = {}
         publisher.teams = teams.resolve_teams(self.teams, {}, self._shown_members())
+        publisher.report_settings = repr(self.report_options)  # part of what pages are made with
+        self._origin: dict[Login, str] = {}  # this pass's names: where each came from (`SOURCES`)
 
     @property
     def bookkeeping(self) -> FailOpenStore:
@@ -240,6 +243,8 @@ class Refresher:
                     )
                     return UserOutcome(login, "skipped", (), error="already fresh")
                 with ACTIVE_GENERATIONS.track_inprogress():
+                    if target.render:
+                        return await self.render_again(login, fence=claim.holds)
                     return await self.refresh_user(login, fence=claim.holds)
         except ShuttingDown:
             # Not a failure: nothing is recorded, the claim is released below, the report stays due.
@@ -422,14 +427,16 @@ class Refresher:
         a long list of bad names cannot starve the good ones."""
         now = self.clock()
         await self.tracker.release_pending()  # a full disk's leftovers, before claiming anew
+        configured = list(track)
         members = await self.resolve_teams()  # org teams' members are tracked like listed users
-        track, named, invalid = _split_invalid([*track, *members], refresh)
+        track, named, invalid = _split_invalid([*configured, *members], refresh)
+        self._origin = _origins(track, set(configured), named)
         listed = set(map(Login, members))  # GitHub listed them: no need to ask whether they exist
         published = set(await asyncio.to_thread(self.publisher.published_logins))
         try:
             fresh = await self._new_names([*named, *track], listed | published)
             everyone = [*(n for n in [*track, *named] if n not in fresh), *await self._lost_or_known()]
-            await self.bookkeeping.track(everyone, now, PERIODS)  # dropped while the store refuses writes
+            await self._track(everyone, now)  # dropped while the store refuses writes
             users = await self.store.tracked()
             self._remember([Login(u.display) for u in users], authoritative=True)
             self._remember(named)
@@ -581,7 +588,7 @@ class Refresher:
             self._unknown.pop(target.login, None)
             self._spellings[target.login] = lookup.known[target.login]
         if tracking and found:
-            await self.tracker.guard(self.store.track([t.login for t in found], now, PERIODS), None)
+            await self._track([t.login for t in found], now)
         result.found = found
 
     async def resolve_teams(self) -> list[str]:
@@ -641,6 +648,8 @@ class Refresher:
         known = [u.login for u in await self.store.tracked()]
         published = await asyncio.to_thread(self.publisher.published_logins)
         lost = sorted(set(published) - set(known))
+        for login in lost:
+            self._origin.setdefault(login, "site")
         if lost:
             log.warning(
                 "store lost state: tracking again the users whose pages are published",
@@ -654,23 +663,30 @@ class Refresher:
         """Named users first (forced), then one target per user with due reports, in the order
         their oldest report fell due, then users whose pages went missing from the site; with
         `force` and no names, every tracked user."""
+        # GitHub said they no longer exist (renamed, deleted): kept, pages too, until untracked,
+        # and refreshed again only when named (`--user`, the hook), not every stale age.
+        missing = {u.login for u in tracked if u.missing}
         if force and not named:
-            return [Target(u.login, force=True) for u in tracked]
+            return [Target(u.login, force=True) for u in tracked if u.login not in missing]
         targets = {u: Target(u, force=True, reason="named") for u in named}
         if force:
             return list(targets.values())
         for meta in await self.store.due(now):
-            targets.setdefault(meta.login, Target(meta.login, meta.period))
-        for login in await self._pages_missing([u for u in tracked if u.login not in targets]):
+            if meta.login not in missing:
+                targets.setdefault(meta.login, Target(meta.login, meta.period))
+        published = set(await asyncio.to_thread(self.publisher.published_logins))
+        for login in await self._pages_missing([u for u in tracked if u.login not in targets], published):
             targets[login] = Target(login, force=True, reason="pages missing")
+        stale = [u.login for u in tracked if u.login not in targets and u.login in published]
+        for login in await self._renders_stale(stale):
+            targets[login] = Target(login, force=True, reason="settings changed", render=True)
         return list(targets.values())
 
-    async def _pages_missing(self, users: list[TrackedUser]) -> list[Login]:
+    async def _pages_missing(self, users: list[TrackedUser], published: set[Login]) -> list[Login]:
         """Users the store calls fresh whose pages are not on the site: a site folder emptied
         or replaced (`rm -r site`, another `--site-dir`, a new volume) would otherwise stay
         empty until the reports go stale, a day later. Users whose last attempt failed keep
-        their backoff, and users GitHub does not know stay skipped."""
-        published = set(await asyncio.to_thread(self.publisher.published_logins))
+        their backoff, and users GitHub does not know stay skipped. `published`: the site's users."""
         lost = []
         for user in users:
             if user.missing or user.login in published:
@@ -684,6 +700,56 @@ class Refresher:
                 extra={"users": len(lost), "user": self.spelling(lost[0])},
             )
         return lost
+
+    # --- sources, and pages made with other settings (issue 27) --------------------------
+
+    async def _track(self, logins: list[Login], now: datetime) -> None:
+        """Track `logins`, each with where this pass found it (a user keeps its first source)."""
+        by_source: dict[str | None, list[Login]] = {}
+        for login in logins:
+            by_source.setdefault(self._origin.get(login), []).append(login)
+        for source, group in by_source.items():
+            await self.bookkeeping.track(group, now, PERIODS, source)
+
+    async def _renders_stale(self, published: list[Login]) -> list[Login]:
+        """Published users whose pages were made with other settings than today's (a new
+        GITBRAG_BASE_URL, GITBRAG_HOOK_PUBLIC_URL, GITBRAG_TEAMS or org membership,
+        GITBRAG_PERIODS, GITBRAG_EXCLUDE, GITBRAG_TIMEZONE...): rendered again this pass from
+        their kept collections, due or not, at no GitHub cost (`render_again`)."""
+
+        found = await asyncio.to_thread(lambda: [u for u in published if self.publisher.renders_stale(u)])
+        if found:
+            log.info(
+                "settings changed: rendering pages again from the kept collections",
+                extra={"users": len(found), "user": self.spelling(found[0])},
+            )
+        return found
+
+    async def render_again(
+        self, login: Login, *, fence: Callable[[], Awaitable[bool]] | None = None
+    ) -> UserOutcome:
+        """Build the user's reports from the kept collection (the builder is pure) as of when it
+        was collected, and publish them with today's settings: no GitHub request, no new due
+        time. Without a kept collection (a Redis that let it expire) it is a refresh."""
+        started = time.monotonic()
+        collection = await self.bookkeeping.load_collection(login)
+        if collection is None:
+            return await self.refresh_user(login, fence=fence)
+        try:
+            at = collection.collected_at
+            collection = await _with_indexed_stars(collection, _StoreStarIndex(self.bookkeeping), at)
+            generation = await _on_disk(self._next_generation, login)
+            reports = build_reports(collection, until=at, generated_at=at, options=self.report_options)
+            reports = {p: r.model_copy(update={"generation": generation}) for p, r in reports.items()}
+            del collection
+            if fence is not None and not await fence():
+                raise SupersededError("the claim on this report was lost")
+            await _on_disk(self.publisher.publish_user, reports)
+        except Exception as exc:
+            return await self._not_published(login, self.clock(), started, exc)
+        seconds = time.monotonic() - started
+        log.info("pages rendered again (settings changed)", extra={"user": self.spelling(login)})
+        return UserOutcome(login, "refreshed", PERIODS, seconds)
 
     def _stale_on_site(self, logins: Iterable[Login], now: datetime, skip: set[Login]) -> list[Target]:
         """Configured users whose published 1-year report is missing or stale: the due list
@@ -722,6 +788,18 @@ def _split_invalid(
     if bad:
         log.warning("ignoring names that are not GitHub usernames", extra={"count": len(bad)})
     return [parsed[u] for u in track if u in parsed], [parsed[u] for u in refresh if u in parsed], bad
+
+
+def _origins(track: list[Login], configured: set[str], named: list[Login]) -> dict[Login, str]:
+    """Where each of a pass's names came from: GITBRAG_USERS (`configured`), else a team's
+    organization, else `--user`."""
+    listed = {login for login in track if login.spelling in configured or str(login) in configured}
+    origin: dict[Login, str] = {}
+    for login in track:
+        origin.setdefault(login, "settings" if login in listed else "team")
+    for login in named:
+        origin.setdefault(login, "cli")
+    return origin
 
 
 def _count(outcomes: list[UserOutcome], tracked_reports: int) -> PassResult:

@@ -122,7 +122,9 @@ def stopped_at(moment: datetime) -> Callable[[], datetime]:
 class StoreDown(SQLiteStore):
     """A store whose users cannot be listed: the pass falls back on the site's own dates."""
 
-    async def track(self, logins: list[str], now: datetime, periods: tuple[str, ...]) -> None:
+    async def track(
+        self, logins: list[str], now: datetime, periods: tuple[str, ...], source: str | None = None
+    ) -> None:
         raise StoreUnavailable("the store is down")
 
 

@@ -42,6 +42,14 @@ class TrackedUser:
     login: Login
     display: str  # GitHub's spelling, as last seen
     missing: bool = False  # GitHub said the user does not exist
+    # Where it came from when first tracked (`SOURCES`); None: tracked before sources were kept.
+    source: str | None = None
+
+
+# Where a tracked user came from (`gitbrag users` shows it; `gitbrag untrack` checks it):
+# GITBRAG_USERS, `--user`, the hook, a GITBRAG_TEAMS organization, the site's own pages
+# (tracked again after the store lost its state).
+SOURCES = ("settings", "cli", "hook", "team", "site")
 
 
 class ClaimOutcome(StrEnum):
@@ -100,9 +108,12 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
-    async def track(self, logins: list[Login], now: datetime, periods: tuple[str, ...]) -> None:
+    async def track(
+        self, logins: list[Login], now: datetime, periods: tuple[str, ...], source: str | None = None
+    ) -> None:
         """Add users to the tracked set (a new user's display name is its Login's spelling);
-        each report they lack becomes due at `now`."""
+        each report they lack becomes due at `now`. `source` (`SOURCES`) is kept for a user
+        that has none yet: where it came from first."""
         ...
 
     async def tracked(self) -> list[TrackedUser]:

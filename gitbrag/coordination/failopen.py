@@ -36,10 +36,12 @@ class FailOpenStore:
     store: Store
     guard: Guard
 
-    async def track(self, logins: list[Login], now: datetime, periods: tuple[str, ...]) -> None:
+    async def track(
+        self, logins: list[Login], now: datetime, periods: tuple[str, ...], source: str | None = None
+    ) -> None:
         """Dropped while the store refuses writes (MISCONF, a full disk): it may still read,
         and a pass then still goes by its stale index."""
-        await self.guard(self.store.track(logins, now, periods), None)
+        await self.guard(self.store.track(logins, now, periods, source), None)
 
     async def report_meta(self, login: Login) -> dict[str, ReportMeta]:
         return await self.guard(self.store.report_meta(login), {})

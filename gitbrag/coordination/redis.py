@@ -16,6 +16,7 @@ literal characters of those names, kept so an upgrade keeps its state).
                                             crashed worker's claim stops counting at once
     {gitbrag}:users                         hash login -> GitHub's spelling
     {gitbrag}:missing                       set of logins GitHub says do not exist
+    {gitbrag}:sources                       hash login -> where it came from (base.SOURCES)
     {gitbrag}:report:mona-lisa:1_year       hash: one report's metadata
     {gitbrag}:reports:mona-lisa             set: the periods the user has metadata for
     {gitbrag}:due                           the stale index: sorted set of
@@ -148,6 +149,7 @@ return redis.call('PTTL', KEYS[1])
 
 USERS = "{gitbrag}:users"
 MISSING = "{gitbrag}:missing"
+SOURCES = "{gitbrag}:sources"
 DUE = "{gitbrag}:due"
 
 # The errors that mean "Redis cannot serve gitbrag right now" (as opposed to a bug): unreachable,
@@ -401,11 +403,15 @@ class RedisStore:
 
     # --- users and reports --------------------------------------------------
 
-    async def track(self, logins: list[Login], now: datetime, periods: tuple[str, ...]) -> None:
+    async def track(
+        self, logins: list[Login], now: datetime, periods: tuple[str, ...], source: str | None = None
+    ) -> None:
         due_at = now.timestamp()
         async with self._redis.pipeline(transaction=True) as pipe:
             for login in logins:
                 pipe.hsetnx(USERS, login, login.spelling)
+                if source:
+                    pipe.hsetnx(SOURCES, login, source)
                 for period in periods:
                     pipe.hsetnx(_report_key(login, period), "next_due_at", due_at)
                     pipe.zadd(DUE, {f"{login} {period}": due_at}, nx=True)
@@ -417,8 +423,12 @@ class RedisStore:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hgetall(USERS)
             pipe.smembers(MISSING)
-            users, missing = await pipe.execute()
-        return [TrackedUser(Login(login), users[login], login in missing) for login in sorted(users)]
+            pipe.hgetall(SOURCES)
+            users, missing, sources = await pipe.execute()
+        return [
+            TrackedUser(Login(login), users[login], login in missing, sources.get(login))
+            for login in sorted(users)
+        ]
 
     async def due(self, now: datetime, limit: int | None = None) -> list[ReportMeta]:
         """ZRANGEBYSCORE with LIMIT: O(log n + k) for k due reports."""
@@ -558,6 +568,7 @@ class RedisStore:
         periods = sorted(str(p) for p in await self._redis.smembers(_reports_key(login)))
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hdel(USERS, login)
+            pipe.hdel(SOURCES, login)
             pipe.srem(MISSING, login)
             if periods:
                 pipe.zrem(DUE, *(f"{login} {period}" for period in periods))

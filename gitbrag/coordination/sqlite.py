@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS users (
     login     TEXT PRIMARY KEY,          -- lowercased
     display   TEXT NOT NULL,             -- GitHub's spelling
     added_at  REAL NOT NULL,
-    missing   INTEGER NOT NULL DEFAULT 0 -- GitHub says the user does not exist
+    missing   INTEGER NOT NULL DEFAULT 0, -- GitHub says the user does not exist
+    source    TEXT                       -- where it came from (base.SOURCES); NULL: unknown
 );
 CREATE TABLE IF NOT EXISTS reports (
     login           TEXT NOT NULL,
@@ -134,6 +135,18 @@ def _store_error(exc: Exception) -> StoreError | None:
     return StoreError(str(exc))
 
 
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Columns added since a state file was created: `users.source` (issue 27). Two processes
+    opening an old file at once both try; the second finds the column there."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(users)")}
+    if "source" not in columns:
+        try:
+            conn.execute("ALTER TABLE users ADD COLUMN source TEXT")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):
+                raise
+
+
 def _connect(path: str, busy_seconds: float) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=busy_seconds, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
@@ -191,6 +204,7 @@ class SQLiteStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(SCHEMA)
+            _migrate(conn)
             reader = conn if self._memory else _connect(str(self.path), READ_BUSY_SECONDS)
         except BaseException:
             conn.close()
@@ -348,14 +362,16 @@ class SQLiteStore:
         with self._lock, self._read_lock:
             self._close_connections()
 
-    async def track(self, logins: list[Login], now: datetime, periods: tuple[str, ...]) -> None:
+    async def track(
+        self, logins: list[Login], now: datetime, periods: tuple[str, ...], source: str | None = None
+    ) -> None:
         def work() -> None:
             with self._transaction() as conn:
                 for login in logins:
                     conn.execute(
-                        "INSERT INTO users (login, display, added_at) VALUES (?, ?, ?) "
-                        "ON CONFLICT(login) DO NOTHING",
-                        (login, login.spelling, _ts(now)),
+                        "INSERT INTO users (login, display, added_at, source) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT(login) DO UPDATE SET source = COALESCE(users.source, excluded.source)",
+                        (login, login.spelling, _ts(now), source),
                     )
                     conn.executemany(
                         "INSERT INTO reports (login, period, next_due_at) VALUES (?, ?, ?) "
@@ -367,7 +383,7 @@ class SQLiteStore:
 
     async def tracked(self) -> list[TrackedUser]:
         rows = await self._run(lambda: self._query("SELECT * FROM users ORDER BY login"))
-        return [TrackedUser(Login(r["login"]), r["display"], bool(r["missing"])) for r in rows]
+        return [TrackedUser(Login(r["login"]), r["display"], bool(r["missing"]), r["source"]) for r in rows]
 
     async def due(self, now: datetime, limit: int | None = None) -> list[ReportMeta]:
         sql = "SELECT * FROM reports WHERE next_due_at <= ? ORDER BY next_due_at, login, period"

@@ -1,4 +1,5 @@
-"""Command-line doors: `gitbrag-refresh` (cron pass or service) and `gitbrag report`.
+"""Command-line doors: `gitbrag-refresh` (cron pass or service), `gitbrag report`, and
+`gitbrag users` / `gitbrag untrack` (`gitbrag.doors.users`).
 
 Exit codes of `gitbrag-refresh --once`: 0 when everything it attempted succeeded,
 1 when some report failed (its old page stays), 2 on bad usage or configuration.
@@ -267,12 +268,14 @@ def _progress(console: Console | None, refresher: Refresher) -> Iterator[Progres
 def _report_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gitbrag",
-        description="GitHub contribution (brag) reports: `gitbrag report USER` prints one to the terminal.",
+        description="GitHub contribution (brag) reports: `gitbrag report USER` prints one to the terminal;\n"
+        "`gitbrag users` lists the tracked users, `gitbrag untrack USER...` stops tracking them.",
         epilog="The site (a report page per user and period, brag.md, the index) is published by\n"
         "gitbrag-refresh: `gitbrag-refresh --once` from cron, `gitbrag-refresh` as a service,\n"
         "`gitbrag-refresh --once --demo` to try it without a token (see gitbrag-refresh --help).\n"
         + MORE
-        + "Exit status: 0 printed, 1 GitHub failed or does not know the user, 2 bad usage or configuration.",
+        + "Exit status of report: 0 printed, 1 GitHub failed or does not know the user, 2 bad usage or\n"
+        "configuration (users, untrack: see gitbrag users --help, gitbrag untrack --help).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=_version("gitbrag"))
@@ -294,11 +297,28 @@ def _report_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--json", action="store_true", help="the same as --format json")
     r.add_argument("--demo", action="store_true", help="use the built-in fake GitHub")
+    u = sub.add_parser(
+        "users",
+        help="list the tracked users: where each came from, when last refreshed, its last error",
+        epilog="Exit status: 0 listed, 1 the store cannot be reached, 2 bad configuration.",
+    )
+    u.add_argument("--json", action="store_true", help="a JSON array, one object per user")
+    t = sub.add_parser(
+        "untrack",
+        help="stop tracking users: removed from the store, and their pages from the site",
+        epilog="Exit status: 0 all untracked, 1 some not (not tracked, or listed in GITBRAG_USERS or\n"
+        "GITBRAG_TEAMS: remove them there first), 2 bad usage (not a GitHub login) or configuration.",
+    )
+    t.add_argument("usernames", nargs="+", metavar="USER")
+    for command in (u, t):
+        command.add_argument("--site-dir", metavar="D", help="the site (default: GITBRAG_SITE_DIR or ./site)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _report_parser().parse_args(argv)
+    if args.command in ("users", "untrack"):
+        return _users_main(args)
     try:
         login = Login(args.username)  # before any setting, token or request
     except InvalidLogin:
@@ -325,6 +345,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     _print(report, fmt)
     return 0
+
+
+def _users_main(args: argparse.Namespace) -> int:
+    """`gitbrag users` and `gitbrag untrack` (`gitbrag.doors.users`): the store and the site only."""
+    from gitbrag.doors.users import untrack_command, users_command
+
+    try:
+        settings = settings_for(args.site_dir, paths=False)
+        configure_logging(settings.log_format, "WARNING", secrets=settings.secrets())
+        _warn_unknown_settings()
+    except (ConfigError, UsageError) as exc:
+        print(f"gitbrag: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "users":
+        return users_command(settings, args.json)
+    return untrack_command(settings, args.usernames)
 
 
 def _waiting(what: str) -> AbstractContextManager[object]:

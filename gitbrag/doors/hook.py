@@ -324,7 +324,7 @@ class Hook:
             raise HTTPException(404, f"{login.spelling} is not tracked; only tracked users can be refreshed")
         if not self.allow_new_users:
             raise HTTPException(403, f"{login.spelling} is not tracked and adding users is disabled")
-        await from_store(self.store.track([login], self.now(), PERIODS))
+        await from_store(self.store.track([login], self.now(), PERIODS, "hook"))
         log.info("user added by the hook", extra={"user": login})
 
     async def cool_down(self, login: Login) -> None:

@@ -36,6 +36,7 @@ from gitbrag.publish.filters import iso
 UPDATING = "updating"
 GENERATION = "generation"
 PAGES = "pages"
+SETTINGS = "settings"
 FILE_NAME = "generated.json"
 
 
@@ -72,12 +73,17 @@ class Freshness:
     pages: dict[str, str] = field(
         default_factory=dict
     )  # group -> "<inputs>:<files>" (gitbrag.publish.publisher)
+    # A digest of the settings the pages and reports were made with (`Publisher.rendered_with`):
+    # when they change, the refresher renders the pages again from the kept collection.
+    settings: str = ""
 
     def to_json(self) -> str:
         body: dict[str, object] = {period: iso(at) for period, at in self.checked.items()}
         body |= {UPDATING: self.updating, GENERATION: self.generation}
         if self.pages:
             body[PAGES] = self.pages
+        if self.settings:
+            body[SETTINGS] = self.settings
         return json.dumps(body, indent=1) + "\n"
 
     @classmethod
@@ -92,7 +98,7 @@ class Freshness:
             return None
         checked: dict[str, datetime] = {}
         for key, value in body.items():
-            if key in (UPDATING, GENERATION, PAGES):
+            if key in (UPDATING, GENERATION, PAGES, SETTINGS):
                 continue
             try:
                 at = datetime.fromisoformat(value)
@@ -104,7 +110,14 @@ class Freshness:
         generation = body.get(GENERATION, 0)
         if not isinstance(generation, int) or isinstance(generation, bool) or generation < 0:
             return None
-        return cls(checked, body.get(UPDATING) is True, generation, _pages(body.get(PAGES)))
+        settings = body.get(SETTINGS)
+        return cls(
+            checked,
+            body.get(UPDATING) is True,
+            generation,
+            _pages(body.get(PAGES)),
+            settings if isinstance(settings, str) else "",
+        )
 
 
 def _pages(value: object) -> dict[str, str]:

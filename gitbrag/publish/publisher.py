@@ -231,6 +231,9 @@ class Publisher:
         self.hook_public_url = hook.rstrip("/") if hook else None
         # GITBRAG_TEAMS (gitbrag.report.teams): team name -> member logins, for team pages and links.
         self.teams = {name: list(members) for name, members in (teams or {}).items()}
+        # What else shapes the reports (GITBRAG_PERIODS, GITBRAG_EXCLUDE, GITBRAG_TIMEZONE...), as
+        # the refresher says: part of `rendered_with`, so a change renders every page again.
+        self.report_settings = ""
         self._assets = Assets(found)
         self._templates = Templates(
             found, {"asset_path": self._assets.path, "stale_after_seconds": stale_after_seconds}
@@ -350,6 +353,32 @@ class Publisher:
     def checked_at(self, login: Login, period: Period) -> datetime | None:
         """When the report was last generated, changed or not (`PublishedSite.checked_at`)."""
         return self._published.checked_at(Login(login), period)
+
+    # --- settings the pages were made with, and forgetting a user (issue 27) ----------
+
+    def rendered_with(self, login: Login) -> str:
+        """A digest of the settings that shape the user's pages and reports: the base URL, the
+        hook's public URL, the stale age, the user's teams, and the report settings. Recorded
+        in generated.json; when it no longer matches, the refresher renders the user's pages
+        again from the kept collection (no GitHub request), due or not."""
+        return _digest(
+            self.base_url, self.hook_public_url, self.stale_after_seconds,
+            teams.teams_of(login, self.teams), self.report_settings,
+        )  # fmt: skip
+
+    def renders_stale(self, login: Login) -> bool:
+        """Whether the user's published pages were made with other settings than today's (or
+        before they were recorded)."""
+        freshness = self._published.freshness(Login(login))
+        return freshness is not None and freshness.settings != self.rendered_with(Login(login))
+
+    def remove_user(self, login: Login, spellings: Sequence[str] = ()) -> None:
+        """Delete the user's folder (pages, report.json files, feed, cards) and the folders of
+        its spelling redirects (`spellings`), through `SiteRoot` (no link below the root is
+        followed). Each file goes on its own: call it after the index and the team pages were
+        written without the user, so no page links to what is gone."""
+        for name in {Login(login), *(s for s in spellings if Login(s) == Login(login))}:
+            self._site.remove_tree(name)
 
     # --- settling each report against the site ----------------------------------------
 
@@ -603,7 +632,9 @@ class Publisher:
             ):
                 checked[period] = at
         generation = max([old.generation, *(r.generation for r in reports.values())])
-        fresh = Freshness(checked, updating=updating, generation=generation, pages=pages)
+        fresh = Freshness(
+            checked, updating=updating, generation=generation, pages=pages, settings=self.rendered_with(login)
+        )
         return self._write(self.site_dir / login / FRESHNESS_FILE, fresh.to_json())
 
     def _refresh_url(self, report: Report) -> str | None:

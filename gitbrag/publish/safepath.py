@@ -333,6 +333,19 @@ class SiteRoot:
         except (FileNotFoundError, UnsafePathError):
             return  # nothing there, or not ours to enter
 
+    def remove_tree(self, relative: str | PurePosixPath) -> None:
+        """Delete a folder and everything below it (a link: the link itself, never its target);
+        a live writer's hidden temporary file keeps its folder until the sweep takes it."""
+        *folders, name = _relative_parts(relative)
+        gone = contextlib.suppress(FileNotFoundError, UnsafePathError)
+        with gone, self.folder(folders, create=False) as dir_fd:
+            if _is_link(dir_fd, name):
+                os.unlink(name, dir_fd=dir_fd)
+                return
+        self.prune(relative, set())
+        with contextlib.suppress(OSError), self.folder(folders, create=False) as dir_fd:
+            os.rmdir(name, dir_fd=dir_fd)
+
     def _prune_in(self, dir_fd: int, here: PurePosixPath, keep: set[PurePosixPath]) -> None:
         for entry in list(os.scandir(dir_fd)):
             with contextlib.suppress(OSError):  # gone meanwhile, or not empty: keep going

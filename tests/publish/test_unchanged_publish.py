@@ -106,6 +106,7 @@ def test_an_unchanged_refresh_writes_only_generated_json(
     assert publisher.read_report("prolific", "5_years") == first["5_years"]
     recorded = freshness(site)
     assert set(recorded.pop("pages")) == {*again, FRONT}  # type: ignore[arg-type]
+    assert isinstance(recorded.pop("settings"), str)  # what the pages were made with (issue 27)
     assert recorded == dict.fromkeys(again, (GENERATED + later).isoformat()) | {
         "updating": False,
         "generation": 2,
