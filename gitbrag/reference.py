@@ -93,8 +93,8 @@ HEADER = """# Configuration
 Every setting is an environment variable; a `.env` file in the working directory works too.
 An invalid value stops the program at start, before anything is created, with one line naming
 the variable and exit code 2. An empty optional setting (`GITBRAG_REDIS_URL=`) means unset. A
-`GITBRAG_*` variable that is not a setting gets one warning naming the closest one
-(`GITBRAG_USER is not a setting; did you mean GITBRAG_USERS?`), and the run goes on.
+`GITBRAG_*` variable that is not a setting (a misspelled name, say) gets one warning naming
+the closest setting, and the run goes on.
 
 | variable | type | default | range | meaning |
 | --- | --- | --- | --- | --- |
