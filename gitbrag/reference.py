@@ -74,12 +74,12 @@ MEANINGS: dict[str, str] = {
     "scan_interval_seconds": "The service's pass interval (with jitter).",
     "max_concurrent": "Users refreshed at once.",
     "redis_start_wait_seconds": "How long a start waits for a Redis that accepts the connection but does "
-    "not answer yet (busy with a save, say) before calling it \"not Redis\".",
+    'not answer yet (busy with a save, say) before calling it "not Redis".',
     "hook_host": "Where the service's hook listens: an IP address or host name.",
     "hook_port": "The hook's port (`0` picks a free port).",
     "hook_secret": "Shared secret for `/refresh` (Bearer, or the single-use signature); kept in memory "
     "only. See [The refresh hook](hook.md).",
-    "hook_public_url": "The hook's public URL; report pages show \"Refresh now\" only when set.",
+    "hook_public_url": 'The hook\'s public URL; report pages show "Refresh now" only when set.',
     "allow_new_users": "With the secret, `/refresh` may add users not yet tracked.",
     "force_cooldown_seconds": "Minimum time between two forced refreshes of one user (`0`: none).",
     "log_format": "`text` (`key=value` fields) or `json` (one object per line).",

@@ -202,7 +202,11 @@ def unknown_flags(words: list[str]) -> list[str]:
         command, args = ("gitbrag", "report"), args[1:]
     usage = help_text(command)
     flags = [a.split("=")[0] for a in args if re.match(r"^--?[A-Za-z]", a)]
-    return [f"{' '.join(command)} {f}" for f in flags if not re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", usage)]
+    return [
+        f"{' '.join(command)} {f}"
+        for f in flags
+        if not re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", usage)
+    ]
 
 
 def test_every_command_shown_exists_with_the_flags_shown() -> None:
@@ -308,7 +312,10 @@ def test_the_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     writable = re.findall(r"^ReadWritePaths=(.*)$", text, flags=re.M)
     assert writable == ["/srv/gitbrag/site /var/lib/gitbrag"]  # the site and the state only
     result = subprocess.run(
-        [systemd_analyze(), "verify", str(runnable_unit(tmp_path))], capture_output=True, text=True, timeout=60
+        [systemd_analyze(), "verify", str(runnable_unit(tmp_path))],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     # `verify` prints a directive it cannot parse as a warning and still exits 0: neither is allowed.
     assert result.returncode == 0 and not result.stderr.strip() and not result.stdout.strip(), result.stderr
