@@ -1,5 +1,5 @@
 # gitbrag: the refresher service (scheduler + the refresh hook on port 8080), as a non-root user.
-# Build: docker build -t gitbrag .    Run: see README ("Docker").
+# Build: docker build -t gitbrag .    Run: see docs/deploy/docker.md.
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./

@@ -93,6 +93,10 @@ def period_since(period: str, until: datetime) -> datetime:
     return window.since
 
 
+# report.json's format version (see `Report.schema_version`).
+REPORT_SCHEMA_VERSION = 1
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -382,6 +386,9 @@ class ExcludedWork(_Model):
 
 
 class Report(_Model):
+    # The version of report.json's format (docs/report.schema.json): raised when a field changes
+    # meaning or goes away, so a reader can tell which format a file is in.
+    schema_version: int = REPORT_SCHEMA_VERSION
     username: str
     period: Period
     since: datetime

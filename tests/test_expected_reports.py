@@ -568,3 +568,14 @@ def test_user_without_prs_gets_a_report(published: tuple[Path, dict[str, Any], l
     report = json.loads((site / "zero-zoe" / "1_year" / "report.json").read_text())
     assert report["total_prs"] == 0 and report["repositories"] == []
     assert (site / "zero-zoe" / "index.html").is_file()
+
+
+def test_every_published_report_matches_the_published_schema(
+    published: tuple[Path, dict[str, Any], list[str]],
+) -> None:
+    """docs/report.schema.json holds every report.json this cron run published, each saying
+    its format version."""
+    from tests.test_docs import check_reports
+
+    site, _, users = published
+    assert check_reports(site) >= 4 * len(users)

@@ -227,10 +227,10 @@ def test_the_login_as_github_spells_it_leads_to_the_report(demo: DemoRuns) -> No
 def test_nginx_serves_the_redirect_and_the_404_page(demo: DemoRuns, tmp_path: Path) -> None:
     from tests.doors.test_nginx import deployed_conf, main_conf, nginx_binary
 
-    readme = (ROOT / "README.md").read_text()
+    guide = (ROOT / "docs" / "site.md").read_text()
     conf = (ROOT / "deploy" / "nginx.conf").read_text()
     for line in ("try_files $uri $uri/ =404;", "error_page 404 /404.html;"):
-        assert line in readme and line in conf
+        assert line in guide and line in conf
     port = free_port()
     server_conf = tmp_path / "gitbrag.conf"
     server_conf.write_text(deployed_conf(port, demo.site, f"127.0.0.1:{free_port()}"))

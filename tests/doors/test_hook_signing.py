@@ -248,13 +248,13 @@ async def test_remember_once_on_redis_is_one_key_with_a_ttl(redis_url: str) -> N
 
 # --- the documented scheme, for callers ---------------------------------------------------
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+HOOK_PAGE = Path(__file__).resolve().parents[2] / "docs" / "hook.md"
 
 
 def readme_shell_example() -> str:
-    """The README's signing example, exactly as printed there (after "Signing a request")."""
-    text = README.read_text()
-    after = text[text.index("**Signing a request.**") :]
+    """docs/hook.md's signing example, exactly as printed there (after "Signing a request")."""
+    text = HOOK_PAGE.read_text()
+    after = text[text.index("## Signing a request") :]
     block = after[after.index("```sh\n") + len("```sh\n") :]
     return block[: block.index("```")]
 
