@@ -37,6 +37,9 @@ MEANINGS: dict[str, str] = {
     "github_graphql_url": "GraphQL endpoint; derived from the REST URL (`.../api/graphql`) when unset.",
     "github_max_in_flight": "Requests open at once per token, shared by every refresh of the process "
     "(GitHub caps an account at 100 and asks for few).",
+    "github_retries_per_refresh": "Failed GitHub requests (timeouts, 5xx, dropped connections, "
+    "malformed answers) one user's refresh may make in a pass, plus one per two answered requests, "
+    'before it fails with "gave up after N retries this pass"; a healthy refresh is never cut short.',
     "github_request_deadline_seconds": "The longest one request to GitHub may take, whole (sending and "
     "reading every byte); past it the request fails and is not resent.",
     "github_max_response_bytes": "The largest answer, decoded, read from GitHub; past it reading stops "
@@ -160,7 +163,7 @@ def configuration_markdown() -> str:
     """docs/configuration.md: one row per setting, in the class's order."""
     missing = [name for name in Settings.model_fields if name not in MEANINGS]
     if missing:
-        raise SystemExit(f"gitbrag.reference: no meaning written for {', '.join(missing)} (MEANINGS)")
+        raise ValueError(f"gitbrag.reference: no meaning written for {', '.join(missing)} (MEANINGS)")
     rows = []
     for name, info in Settings.model_fields.items():
         names = " or ".join(f"`{v}`" for v in reversed(variables(name, info)))
