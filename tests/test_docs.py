@@ -168,6 +168,7 @@ def help_text(command: tuple[str, ...]) -> str:
 
 
 REDIRECT = re.compile(r"^\d*[<>]")
+SUBCOMMANDS = ("report", "users", "untrack")  # `gitbrag`'s; each has its own --help
 
 
 def commands_in(text: str) -> Iterator[list[str]]:
@@ -197,9 +198,9 @@ def unknown_flags(words: list[str]) -> list[str]:
     command = (words[0],)
     args = words[1:]
     if words[0] == "gitbrag" and args and not args[0].startswith("-"):
-        if args[0] != "report":
+        if args[0] not in SUBCOMMANDS:
             return [f"gitbrag {args[0]}: no such command"]
-        command, args = ("gitbrag", "report"), args[1:]
+        command, args = ("gitbrag", args[0]), args[1:]
     usage = help_text(command)
     flags = [a.split("=")[0] for a in args if re.match(r"^--?[A-Za-z]", a)]
     return [

@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 SOURCE = "self-hosted brag reports; installed from its repository or image, not PyPI's 'gitbrag'"
 MORE = (
     "Settings are GITBRAG_* environment variables (or a .env file in the working folder), e.g.\n"
-    'GITHUB_TOKEN, GITBRAG_USERS, GITBRAG_SITE_DIR; the README lists them all (section "Settings").\n'
+    "GITHUB_TOKEN, GITBRAG_USERS, GITBRAG_SITE_DIR; docs/configuration.md lists them all, and the\n"
+    "README says where to start.\n"
 )
 
 
