@@ -485,7 +485,9 @@ class Refresher:
         added = [t.login for t in [*first.found, *then.found]]
         tracked = [u for u in dict.fromkeys([*tracked, *added]) if u not in gone]
         await asyncio.to_thread(self.publish_site, tracked)
-        return _count(outcomes, len(tracked) * len(PERIODS))
+        # Names a stop left unasked are not tracked yet, but their reports were asked for: skipped.
+        unasked = {o.login for o in [*first.outcomes, *then.outcomes] if o.status == "skipped"}
+        return _count(outcomes, len({*tracked, *unasked}) * len(PERIODS))
 
     async def _release_pending(self) -> None:
         """Claims whose release the store refused (its disk full) are released again; one

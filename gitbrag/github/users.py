@@ -14,6 +14,7 @@ from typing import Any
 
 from gitbrag.github import queries
 from gitbrag.github.client import GitHubClient
+from gitbrag.github.errors import MalformedAnswer
 from gitbrag.models import Login, is_login
 
 
@@ -35,13 +36,28 @@ async def look_up(client: GitHubClient, logins: Sequence[Login], batch: int = qu
         variables: dict[str, Any] = {f"login{i}": login.spelling for i, login in enumerate(chunk)}
         data = await client.graphql(queries.users_query(len(chunk)), variables, allow_not_found=True)
         for i, login in enumerate(chunk):
-            node = data.get(f"u{i}")
-            # GitHub matches logins case-insensitively and answers with its own spelling.
-            if isinstance(node, dict) and _same(str(node.get("login", "")), login):
-                found.known[login] = str(node["login"])
-            else:
+            node = _answer_for(data, f"u{i}", login)
+            if node is None:  # GitHub's null (with a NOT_FOUND error): no such user
                 found.unknown.append(login)
+            else:
+                found.known[login] = str(node["login"])
     return found
+
+
+def _answer_for(data: dict[str, Any], alias: str, login: Login) -> dict[str, Any] | None:
+    """GitHub's node for `login`, or None when GitHub says there is no such user.
+
+    Anything else is a malformed answer, never "unknown": a user GitHub does not know is
+    untracked, so an answer missing its alias (a proxy's or a hostile server's) must not
+    untrack anyone. GitHub matches logins case-insensitively and answers with its own spelling."""
+    if alias not in data:
+        raise MalformedAnswer(f"GitHub's answer to the user lookup has no {alias} (for {login.spelling})")
+    node = data[alias]
+    if node is None:
+        return None
+    if not isinstance(node, dict) or not _same(str(node.get("login", "")), login):
+        raise MalformedAnswer(f"GitHub answered the user lookup for {login.spelling} with another user")
+    return node
 
 
 def _same(answered: str, login: Login) -> bool:
