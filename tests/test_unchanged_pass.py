@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from gitbrag.coordination import SQLiteStore, StoreUnavailable
+from gitbrag.coordination import SQLiteStore, StoreUnavailable, TrackedUser
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.github.client import GitHubClient
 from gitbrag.models import Period, Report
@@ -120,11 +120,16 @@ def stopped_at(moment: datetime) -> Callable[[], datetime]:
 
 
 class StoreDown(SQLiteStore):
-    """A store whose users cannot be listed: the pass falls back on the site's own dates."""
+    """A store that is down: it can neither track nor list users (a store that only refuses
+    writes still lists them, and the pass goes on from its due list), so the pass falls back
+    on the site's own dates."""
 
     async def track(
         self, logins: list[str], now: datetime, periods: tuple[str, ...], source: str | None = None
     ) -> None:
+        raise StoreUnavailable("the store is down")
+
+    async def tracked(self) -> list[TrackedUser]:
         raise StoreUnavailable("the store is down")
 
 
