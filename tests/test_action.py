@@ -75,12 +75,23 @@ def test_action_and_example_workflow_validate_against_schemastore() -> None:
         errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(data)]
         assert not errors, (name, errors)
     # The schemas do bite: an action without `runs`, a workflow job without `runs-on`.
-    assert list(_validator("github-action.json").iter_errors({k: v for k, v in action.items() if k != "runs"}))
+    assert list(
+        _validator("github-action.json").iter_errors({k: v for k, v in action.items() if k != "runs"})
+    )
     broken = json.loads(json.dumps(workflow))
     del broken["jobs"]["publish"]["runs-on"]
     assert list(_validator("github-workflow.json").iter_errors(broken))
     # What the issue names: the inputs, the outputs, the Pages steps and their permissions.
-    assert set(action["inputs"]) == {"users", "teams", "periods", "token", "base-url", "site-dir", "budget", "private"}
+    assert set(action["inputs"]) == {
+        "users",
+        "teams",
+        "periods",
+        "token",
+        "base-url",
+        "site-dir",
+        "budget",
+        "private",
+    }
     assert action["inputs"]["token"]["default"] == "${{ github.token }}"
     assert action["inputs"]["site-dir"]["default"] == "site"
     assert set(action["outputs"]) == {"site-dir", "refreshed", "failed", "deferred"}
@@ -135,7 +146,9 @@ class Run:
         self.summary_file.touch()
 
     def play(self, action: dict[str, Any]) -> None:
-        inputs = {name: self.inputs.get(name, spec.get("default", "")) for name, spec in action["inputs"].items()}
+        inputs = {
+            name: self.inputs.get(name, spec.get("default", "")) for name, spec in action["inputs"].items()
+        }
         self.inputs = {k: self._expand(str(v), inputs) for k, v in inputs.items()}
         failed = False
         for step in action["runs"]["steps"]:
@@ -150,7 +163,9 @@ class Run:
         if scope == "inputs":
             return (inputs or self.inputs).get(rest, "")
         if scope == "github":
-            return {"run_id": self.run_id, "workspace": str(self.workspace), **self.runner.github}.get(rest, "")
+            return {"run_id": self.run_id, "workspace": str(self.workspace), **self.runner.github}.get(
+                rest, ""
+            )
         if scope == "runner":
             return {"temp": str(self.temp)}.get(rest, "")
         if scope == "steps":
@@ -167,7 +182,7 @@ class Run:
             return self._uses(uses, {k: self._expand(str(v)) for k, v in step.get("with", {}).items()})
         assert step.get("shell") == "bash", step
         script = self._expand(step["run"])
-        if 'pip install' in script and "$GITHUB_ACTION_PATH" in script:
+        if "pip install" in script and "$GITHUB_ACTION_PATH" in script:
             self.logs.append("(install step: the installed package stands in)")
             return True
         output_file = self.temp / f"output-{len(self.logs)}"
@@ -229,7 +244,9 @@ def giant_world() -> Dataset:
     rng = random.Random("action giants")
     for name, (total, per_day) in GIANTS.items():
         repo = dataset.repos[name]
-        repo.stars = CompactStars(_star_times(rng, repo.created_at, dataset.anchor, total, per_day), salt=repo.id)
+        repo.stars = CompactStars(
+            _star_times(rng, repo.created_at, dataset.anchor, total, per_day), salt=repo.id
+        )
     return dataset
 
 
@@ -288,7 +305,10 @@ def test_three_scheduled_runs_on_a_1000_point_budget_publish_the_whole_dataset(
             k: counts[k] for k in ("refreshed", "failed", "deferred")
         }
         assert outputs["site-dir"] == "site"
-        assert f"refreshed: {counts['refreshed']} · failed: {counts['failed']} · deferred: {counts['deferred']}" in summary
+        assert (
+            f"refreshed: {counts['refreshed']} · failed: {counts['failed']} · deferred: {counts['deferred']}"
+            in summary
+        )
         assert f"GraphQL points spent: {spent[-1]:,} ·" in summary  # measured at the fake: the same
         assert f"left: {5000 - sum(spent):,}" in summary  # the fake's tokens have 5,000 an hour
         for login in users:

@@ -49,7 +49,9 @@ def budget(given: str, left: int | None) -> int:
         try:
             value = int(given)
         except ValueError:
-            raise SystemExit(f"gitbrag action: the budget input must be a whole number, not {given!r}") from None
+            raise SystemExit(
+                f"gitbrag action: the budget input must be a whole number, not {given!r}"
+            ) from None
         if value < 1:
             raise SystemExit("gitbrag action: the budget input must be at least 1")
         return value
@@ -85,8 +87,15 @@ def user_lines(site: Path, users: str) -> list[str]:
             lines.append(f"| {login.spelling} | not published yet | | |")
             continue
         stars = report.get("total_star_increase")
-        shown = "stars still being counted" if report.get("stars_pending") else ("—" if stars is None else f"+{stars:,}")
-        lines.append(f"| {report.get('username', name)} | {report.get('generated_at', '')} | {report.get('total_prs', 0):,} | {shown} |")
+        shown = (
+            "stars still being counted"
+            if report.get("stars_pending")
+            else ("—" if stars is None else f"+{stars:,}")
+        )
+        lines.append(
+            f"| {report.get('username', name)} | {report.get('generated_at', '')}"
+            f" | {report.get('total_prs', 0):,} | {shown} |"
+        )
     return lines
 
 
@@ -114,7 +123,11 @@ def summary_markdown(counts: dict[str, int], spent: int | None, left: int | None
     if counts["deferred"]:
         lines += ["Deferred reports are done by the next run, oldest due first.", ""]
     if users:
-        lines += ["| user | generated | pull requests (1 year) | stars gained (1 year) |", "|---|---|---|---|", *users]
+        lines += [
+            "| user | generated | pull requests (1 year) | stars gained (1 year) |",
+            "|---|---|---|---|",
+            *users,
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -133,7 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["budget"]:
         points = budget(os.environ.get("BUDGET_INPUT", ""), left)
         _append("GITHUB_OUTPUT", f"points={points}\nleft-before={'' if left is None else left}\n")
-        print(f"gitbrag action: budget {points} points (the token has {'unknown' if left is None else left} left)")
+        print(
+            f"gitbrag action: budget {points} points"
+            f" (the token has {'unknown' if left is None else left} left)"
+        )
         return 0
     if args[:1] == ["summary"] and len(args) == 2:
         counts = parse_summary(Path(args[1]).read_text(encoding="utf-8", errors="replace"))
@@ -142,8 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         site = os.environ.get("GITBRAG_SITE_DIR", "site")
         users = user_lines(Path(site), os.environ.get("GITBRAG_USERS", ""))
         _append("GITHUB_STEP_SUMMARY", summary_markdown(counts, spent, left, users))
-        outputs = [f"site-dir={site}", *(f"{name}={counts[name]}" for name in ("refreshed", "failed", "deferred"))]
-        outputs += [f"points-spent={'' if spent is None else spent}", f"points-left={'' if left is None else left}"]
+        outputs = [
+            f"site-dir={site}",
+            *(f"{name}={counts[name]}" for name in ("refreshed", "failed", "deferred")),
+        ]
+        outputs += [
+            f"points-spent={'' if spent is None else spent}",
+            f"points-left={'' if left is None else left}",
+        ]
         _append("GITHUB_OUTPUT", "\n".join(outputs) + "\n")
         return 0
     print("usage: python -m gitbrag.doors.action budget | summary PASS_OUTPUT", file=sys.stderr)
