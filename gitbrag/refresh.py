@@ -379,6 +379,8 @@ class Refresher:
         users now, then every due report, oldest-due first. With `force` and no `refresh`
         users, every tracked user is refreshed, due or not."""
         now = self.clock()
+        if self.client.budget is not None:  # GITBRAG_BUDGET_POINTS is what one pass may spend
+            self.client.budget.restart()
         await self.tracker.release_pending()  # a full disk's leftovers, before claiming anew
         track = [*track, *await self.resolve_teams()]  # org teams' members are tracked like listed users
         track, named, invalid = _split_invalid(track, refresh)

@@ -47,6 +47,10 @@ class PointBudget:
         if self.start < 0:
             self.start = self.usage.graphql_points
 
+    def restart(self) -> None:
+        """A new pass: the budget is per pass (the service runs one every scan interval)."""
+        self.start = self.usage.graphql_points
+
     @property
     def spent(self) -> int:
         return self.usage.graphql_points - self.start
