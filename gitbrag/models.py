@@ -232,6 +232,9 @@ class StarHistory(_Model):
     # `starred_at` (counted though gone) or older than `since` (harmless). A bound, not a count.
     unlocated: int = 0
     reconcile: Reconciliation | None = None
+    # A walk a pass's point budget stopped (GITBRAG_BUDGET_POINTS): the cursor its next page
+    # starts from; `since` is then the oldest star read, not the window start. None: complete.
+    resume_cursor: str | None = None
 
 
 class ReviewContribution(_Model):
@@ -316,6 +319,9 @@ class ReportRepository(_Many):
     # How far `star_increase` may be too high: unstars GitHub's counts revealed that no
     # re-read has located yet (`github.reconcile`); 0 means exact.
     star_increase_uncertainty: int = 0
+    # The repository's star history is still being walked (a budgeted pass stopped it): the
+    # period's stars are not known yet, so `star_increase` is None rather than a wrong number.
+    stars_pending: bool = False
     role: str  # author_association of the user's latest PR there
     # The user's first (open or merged) pull request there, in any period: inside the
     # window, the repository is one they contributed to for the first time.
@@ -411,6 +417,9 @@ class Report(_Model):
     total_star_increase: int | None
     # The repositories' `star_increase_uncertainty` summed: the total is exact within it.
     star_increase_uncertainty: int = 0
+    # Some repository's stars are still being counted (see ReportRepository.stars_pending):
+    # `total_star_increase` is then None, and the page says so.
+    stars_pending: bool = False
     languages: list[LanguageShare]
     size_distribution: dict[str, int]  # every SIZE_CATEGORIES key, in that order
     roles: dict[str, int]  # repositories per role

@@ -76,6 +76,10 @@ MEANINGS: dict[str, str] = {
     "per_user_limit": "Generations of one reported user at once.",
     "scan_interval_seconds": "The service's pass interval (with jitter).",
     "max_concurrent": "Users refreshed at once.",
+    "budget_points": "GraphQL points one pass may spend (none: no budget). The pass stops claiming new "
+    "reports before the budget runs out, stops star walks at a page boundary (their cursors kept), "
+    'publishes what is done (stars not yet counted show as "stars still being counted") and prints '
+    "`deferred=N`; the next pass goes on from there, oldest due first.",
     "redis_start_wait_seconds": "How long a start waits for a Redis that accepts the connection but does "
     'not answer yet (busy with a save, say) before calling it "not Redis".',
     "hook_host": "Where the service's hook listens: an IP address or host name.",

@@ -60,7 +60,7 @@ RETRY_BASE_SECONDS = 300
 # The parameters a report is generated with; part of every task id.
 PARAMS_HASH = hash_params({"exclude_closed_unmerged": True, "star_increase": True})
 
-Status = Literal["refreshed", "failed", "skipped"]
+Status = Literal["refreshed", "failed", "skipped", "deferred"]
 USER_NOT_FOUND = "GitHub user not found"
 # Names a "GitHub does not know" line shows; the rest are counted.
 UNKNOWN_SHOWN = 20
@@ -83,9 +83,12 @@ class PassResult:
     skipped: int = 0
     failed: int = 0
     outcomes: list[UserOutcome] = field(default_factory=list)
+    deferred: int = 0  # left for the next pass by GITBRAG_BUDGET_POINTS
+    budgeted: bool = False  # a point budget was set: the summary line says what it deferred
 
     def summary(self) -> str:
-        return f"refreshed={self.refreshed} skipped={self.skipped} failed={self.failed}"
+        line = f"refreshed={self.refreshed} skipped={self.skipped} failed={self.failed}"
+        return f"{line} deferred={self.deferred}" if self.budgeted or self.deferred else line
 
 
 @dataclass(frozen=True)
@@ -317,6 +320,7 @@ class Refresher:
             reports = build_reports(collection, until=now, generated_at=now, options=self.report_options)
             reports = {p: r.model_copy(update={"generation": generation}) for p, r in reports.items()}
             spelled, prs = collection.login, len(collection.pull_requests)
+            counting = any(h.resume_cursor is not None for h in collection.stars.values())  # issue 28
             # The collection (50 MB of a 20,000-PR user's) is not needed to render the pages.
             del collection
             release_freed_memory()
@@ -331,7 +335,10 @@ class Refresher:
                 raise
             return await self._not_published(login, now, started, exc, first=first)
         # The pages are out; if the store is unreachable now, the report is simply due again.
-        await self.bookkeeping.mark_generated(login, list(PERIODS), now, now + self.stale_after)
+        # Stars still being counted (a budget stopped a walk): due again at once, to go on with it.
+        await self.bookkeeping.mark_generated(
+            login, list(PERIODS), now, now if counting else now + self.stale_after
+        )
         seconds = time.monotonic() - started
         generation_finished("refreshed", len(PERIODS), seconds)
         log.info(
@@ -426,6 +433,8 @@ class Refresher:
         no longer tracked; the others are refreshed after the known users' due reports, so
         a long list of bad names cannot starve the good ones."""
         now = self.clock()
+        if self.client.budget is not None:  # GITBRAG_BUDGET_POINTS is what one pass may spend
+            self.client.budget.restart()
         await self.tracker.release_pending()  # a full disk's leftovers, before claiming anew
         configured = list(track)
         members = await self.resolve_teams()  # org teams' members are tracked like listed users
@@ -464,7 +473,7 @@ class Refresher:
 
         async def one(target: Target) -> UserOutcome:
             async with limit:
-                outcome = await self.generate(target)
+                outcome = self._deferred(target) or await self.generate(target)
             if on_done:
                 on_done(outcome)
             return outcome
@@ -480,14 +489,35 @@ class Refresher:
         await self._release_pending()
         if tracked is None:  # the store cannot list its users: index what the site holds
             await asyncio.to_thread(self.publish_site, self.publisher.published_logins())
-            return _count(outcomes, len(outcomes) * len(PERIODS))
+            return self._budgeted(_count(outcomes, len(outcomes) * len(PERIODS)))
         gone = {*first.unknown, *then.unknown}
         added = [t.login for t in [*first.found, *then.found]]
         tracked = [u for u in dict.fromkeys([*tracked, *added]) if u not in gone]
         await asyncio.to_thread(self.publish_site, tracked)
         # Names a stop left unasked are not tracked yet, but their reports were asked for: skipped.
         unasked = {o.login for o in [*first.outcomes, *then.outcomes] if o.status == "skipped"}
-        return _count(outcomes, len({*tracked, *unasked}) * len(PERIODS))
+        return self._budgeted(_count(outcomes, len({*tracked, *unasked}) * len(PERIODS)))
+
+    # --- GITBRAG_BUDGET_POINTS (issue 28): a pass within a point budget -------------------
+
+    def _deferred(self, target: Target) -> UserOutcome | None:
+        """`target` left for the next pass when the budget no longer covers a new report
+        (`github.points.PointBudget.may_claim`); not claimed, so it stays due, oldest first."""
+        budget = self.client.budget
+        if budget is None or budget.may_claim():
+            return None
+        log.info(
+            "deferred: the pass's point budget is spent",
+            extra={"user": self.spelling(target.login), "points_left": budget.left},
+        )
+        return UserOutcome(target.login, "deferred", PERIODS, error="point budget spent")
+
+    def _budgeted(self, result: PassResult) -> PassResult:
+        """The pass's result with its deferred reports counted apart from the skipped."""
+        result.budgeted = self.client.budget is not None
+        result.deferred = sum(len(o.periods) for o in result.outcomes if o.status == "deferred")
+        result.skipped = max(0, result.skipped - result.deferred)
+        return result
 
     async def _release_pending(self) -> None:
         """Claims whose release the store refused (its disk full) are released again; one

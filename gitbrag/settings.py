@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     per_user_limit: int = Field(default=DEFAULT_PER_USER_LIMIT, ge=1, le=100)
     scan_interval_seconds: int = Field(default=300, ge=1, le=DAY)
     max_concurrent: int = Field(default=DEFAULT_MAX_CONCURRENT, ge=1, le=256)
+    # GraphQL points a pass may spend (a workflow's GITHUB_TOKEN has 1,000 an hour): it stops
+    # claiming, ends star walks at a page boundary, and defers the rest (`github.points`). None: no budget.
+    budget_points: int | None = Field(default=None, ge=1, le=10_000_000)
     # How long a start waits for a Redis that accepts the connection but is slow to answer
     # (a big save, someone's KEYS *) before calling it "not Redis" (exit 2).
     redis_start_wait_seconds: int = Field(default=DEFAULT_REDIS_START_WAIT_SECONDS, ge=1, le=3600)

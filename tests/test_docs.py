@@ -34,10 +34,6 @@ DOCS = sorted((ROOT / "docs").rglob("*.md"))
 PAGES = [README, ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md", *DOCS]
 # Pages that may name tests, commits and issues (for contributors, and the history).
 FOR_CONTRIBUTORS = {ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md", ROOT / "docs" / "architecture.md"}
-# Files the GitHub Action's branch adds (action.yml, examples/github-pages.yml) and the setting it
-# adds: tolerated until that branch is merged. Remove both after the merge.
-PENDING_PATHS = {ROOT / "action.yml", ROOT / "examples" / "github-pages.yml"}
-PENDING_SETTINGS = {"GITBRAG_BUDGET_POINTS"}
 COMMANDS = ("gitbrag", "gitbrag-refresh", "gitbrag-fake-github")
 TEST_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .venv/bin/pytest"
 
@@ -82,7 +78,7 @@ def names_in(text: str) -> set[str]:
 
 
 def test_every_gitbrag_name_in_the_docs_is_a_setting() -> None:
-    known = set(setting_names()) | _TOOLING_VARIABLES | PENDING_SETTINGS
+    known = set(setting_names()) | _TOOLING_VARIABLES
     files = [*PAGES, ROOT / "deploy" / "gitbrag.service"]
     unknown = {f"{rel(p)}: {name}" for p in files for name in names_in(p.read_text()) if name not in known}
     assert not unknown
@@ -143,8 +139,7 @@ def test_every_relative_link_and_anchor_resolves(page: Path) -> None:
         file_part, _, anchor = target.partition("#")
         dest = (page.parent / file_part).resolve() if file_part else page
         if not dest.exists():
-            if dest not in PENDING_PATHS:
-                broken.append(f"{target}: no such file")
+            broken.append(f"{target}: no such file")
             continue
         if anchor and dest.suffix == ".md" and anchor not in anchors(dest):
             broken.append(f"{target}: no heading with that anchor")

@@ -49,6 +49,8 @@ def encode(history: StarHistory) -> bytes:
         "u": history.unlocated,
         "rc": history.reconcile.model_dump(mode="json") if history.reconcile else None,
     }
+    if history.resume_cursor is not None:  # a walk the point budget stopped (`github.points`)
+        doc["rs"] = history.resume_cursor
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
 
 
@@ -94,6 +96,7 @@ def _decoded(data: bytes) -> StarHistory:
         ],
         unlocated=doc.get("u", 0),
         reconcile=Reconciliation.model_validate(doc["rc"]) if doc.get("rc") else None,
+        resume_cursor=doc.get("rs"),
     )
 
 

@@ -22,6 +22,7 @@ from gitbrag.doors.shutdown import Shutdown, ShuttingDown
 from gitbrag.github.client import GitHubClient, Sleep
 from gitbrag.github.errors import AuthError, GitHubError
 from gitbrag.github.pacing import SEARCH_PER_MINUTE, Pacing
+from gitbrag.github.points import PointBudget
 from gitbrag.publish.publisher import Publisher
 from gitbrag.refresh import Refresher
 from gitbrag.report.build import ReportOptions
@@ -106,7 +107,7 @@ def make_client(
     tokens = settings.tokens()
     if not tokens:
         raise UsageError("no GitHub token: set GITHUB_TOKEN (or GITBRAG_GITHUB_TOKEN), or try --demo")
-    return GitHubClient(
+    client = GitHubClient(
         tokens,
         settings.github_api_url,
         settings.graphql_url,
@@ -118,6 +119,9 @@ def make_client(
         max_response_bytes=settings.github_max_response_bytes,
         interrupt=_stopping(shutdown) if shutdown is not None else None,
     )
+    if settings.budget_points is not None:  # GITBRAG_BUDGET_POINTS
+        client.budget = PointBudget(settings.budget_points, client.usage)
+    return client
 
 
 def _stopping(shutdown: Shutdown) -> Callable[[], Awaitable[None]]:

@@ -49,7 +49,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -70,6 +70,9 @@ from gitbrag.github.errors import (
     RateLimitError,
 )
 from gitbrag.github.pacing import Pacing, token_key
+
+if TYPE_CHECKING:
+    from gitbrag.github.points import PointBudget
 
 log = logging.getLogger(__name__)
 
@@ -430,6 +433,8 @@ class GitHubClient:
         self._origins = {_origin(self.api_url), _origin(graphql_url)}
         self._deadline, self._max_bytes, self._interrupt = deadline, max_response_bytes, interrupt
         self.usage = Usage()
+        # GITBRAG_BUDGET_POINTS: a pass's point budget (`github.points`), which star walks respect.
+        self.budget: PointBudget | None = None
         # Work in flight that concurrent callers share instead of repeating, by key (see
         # `stars.star_histories`). On the client, so it is per event loop like the client.
         self.in_flight: dict[str, asyncio.Future[Any]] = {}

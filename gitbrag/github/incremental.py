@@ -142,6 +142,7 @@ async def refresh(
     since = period_since("5_years", now)
     needed = recent_repos(pulls, since, repositories, previous.private_mode)
     kept = {r: previous.stars[r] for r in needed if r in previous.stars and r in keep_stars}
+    kept = {r: h for r, h in kept.items() if h.resume_cursor is None}  # partial: `star_histories` goes on
     stars = await _extend_all(client, kept, fresh, since, index, now)
     stars |= await star_histories(
         client, [r for r in needed if r not in stars], since, cache=cache, index=index, now=now

@@ -47,7 +47,7 @@ from typing import Any, Protocol
 from aiocache.base import BaseCache
 
 from gitbrag.clock import utcnow
-from gitbrag.github import reconcile, starpages
+from gitbrag.github import points, reconcile, starpages
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.nodes import Node, parse_time
 from gitbrag.github.queries import PAGE_SIZE
@@ -81,6 +81,7 @@ class Walk:
     count: int | None = None  # stargazerCount read with the first page
     cursor: str | None = None  # where to continue; None once done
     exhausted: bool = False  # the last page read was the repository's oldest
+    stopped: bool = False  # the pass's point budget ended it at a page boundary (`points`)
 
     def absorb(self, repository: Node) -> None:
         """Take in one page (a `repository { stargazerCount stargazers {...} }` node)."""
@@ -131,6 +132,7 @@ async def star_histories(
         kept = await _indexed(index, [r for r in repos if r not in found], day)
         walks = await _extensions(client, kept)
         learnt = await brought_up_to_date(client, index, kept, walks, now or utcnow())
+        learnt = await points.resumed(client, index, learnt, day, continue_walks, thinned)
         await _cache(cache, {keys[repo]: history for repo, history in learnt.items()})
     walked = await _walk_once(
         client, [r for r in repos if r not in found and r not in learnt], day, keys, cache
@@ -192,7 +194,7 @@ async def _indexed(index: StarIndex, repos: list[str], day: datetime) -> dict[st
     return {
         repo: history
         for repo, history in (await index.load(repos) if repos else {}).items()
-        if history.since <= day and history.stargazer_count is not None
+        if (history.since <= day or history.resume_cursor is not None) and history.stargazer_count is not None
     }
 
 
@@ -277,19 +279,14 @@ async def _walk(
 ) -> dict[str, StarHistory]:
     """Walk `repos` in full back to `day`, and cache what was found."""
     walks = {repo: Walk(stop_at=day) for repo in repos}
-    await continue_walks(client, walks, first_round=True)
+    await continue_walks(client, walks, first_round=True, stoppable=True)
     walked = {
-        repo: StarHistory(
-            repo=repo,
-            since=day,
-            starred_at=w.starred_at,
-            stargazer_count=w.count,
-            checkpoints=thinned([c for c in w.checkpoints if c.at >= day], w.starred_at, day),
-        )
+        repo: points.walked(repo, w, day, thinned)
         for repo, w in walks.items()
-        if w.count is not None
+        if w.count is not None or w.stopped
     }
-    await _cache(cache, {keys[repo]: history for repo, history in walked.items()})
+    # A walk the budget stopped is not cached: the index keeps it, to be continued.
+    await _cache(cache, {keys[repo]: h for repo, h in walked.items() if h.resume_cursor is None})
     return walked
 
 
@@ -297,6 +294,7 @@ def trimmed(history: StarHistory, since: datetime) -> StarHistory:
     """The history from `since` on (it must reach back that far)."""
     times = history.starred_at[: newer_than(history.starred_at, since, or_equal=True)]
     checkpoints = [c for c in history.checkpoints if c.at >= since]
+    since = max(since, history.since) if history.resume_cursor is not None else since
     return history.model_copy(update={"since": since, "starred_at": times, "checkpoints": checkpoints})
 
 
@@ -315,16 +313,25 @@ def _star_key(repo: str, day: datetime) -> str:
     return f"gitbrag:stars:{repo.lower()}:{day.date().isoformat()}"
 
 
-async def continue_walks(client: GitHubClient, walks: dict[str, Walk], *, first_round: bool = False) -> None:
+async def continue_walks(
+    client: GitHubClient, walks: dict[str, Walk], *, first_round: bool = False, stoppable: bool = False
+) -> None:
     """Read pages, round after round, until every walk is done; the client's pager sends
     them together with the pages other refreshes are walking (`starpages`).
 
     With `first_round`, every walk starts from the newest star; otherwise only walks
-    with a cursor continue. A repository that no longer exists keeps `count` None.
+    with a cursor continue. A repository that no longer exists keeps `count` None. With
+    `stoppable`, the client's point budget may end the walks between rounds (`points`).
     """
     pages = starpages.pager(client)
     pending = list(walks) if first_round else [repo for repo, w in walks.items() if w.cursor]
     while pending:
+        if stoppable and client.budget is not None and not client.budget.may_walk(len(pending), STAR_BATCH):
+            # GITBRAG_BUDGET_POINTS: stop at this page boundary; each walk keeps its cursor.
+            log.info("star walks stopped by the point budget", extra={"walks": len(pending)})
+            for repo in pending:
+                walks[repo].stopped = True
+            return
         nodes = await asyncio.gather(*(pages.page(repo, walks[repo].cursor) for repo in pending))
         for repo, node in zip(pending, nodes, strict=True):
             if node is None:  # deleted or hidden since: no stars to count

@@ -196,6 +196,8 @@ def _numbers(report: Report) -> list[str]:
     if report.total_star_increase is not None:
         verb = "stars in total" if report.period == "all_time" else "stars gained"
         lines.append(f"- **{report.total_star_increase:,}** {verb} by the repositories contributed to")
+    elif report.stars_pending:
+        lines.append("- Repository stars: stars still being counted")
     # Our words and numbers only; the page's typographic minus as the ASCII one.
     lines += [f"- {change.text.replace(MINUS, '-')}" for change in changes(report)]
     return [*lines, ""]

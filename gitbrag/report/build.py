@@ -418,6 +418,7 @@ def _build(
         period,
     )
     rows = [e.row for e in included]
+    pending = any(r.stars_pending for r in repositories)
     return Report(
         **_over_time(prepared, period, window, rows, until),
         reviews=_reviews(prepared, window),
@@ -437,8 +438,11 @@ def _build(
         generated_additions=sum(r.additions - r.authored_additions for r in rows),
         generated_deletions=sum(r.deletions - r.authored_deletions for r in rows),
         total_changed_files=sum(r.changed_files for r in rows),
-        total_star_increase=sum(r.star_increase or 0 for r in repositories) if stars_known else None,
+        total_star_increase=sum(r.star_increase or 0 for r in repositories)
+        if stars_known and not pending
+        else None,
         star_increase_uncertainty=sum(r.star_increase_uncertainty for r in repositories),
+        stars_pending=pending,
         languages=_languages(e.language_lines for e in included),
         size_distribution=_size_distribution(rows),
         roles=dict(Counter(r.role for r in repositories)),
@@ -489,7 +493,7 @@ def _previous(prepared: _Prepared, period: Period, now: datetime) -> PreviousPer
     rows = [e.row for e in inside]
     repos = {e.pr.repo for e in inside}
     stars = None
-    if _within_star_histories(window, now):
+    if _within_star_histories(window, now) and not any(_stars_pending(prepared, r, window) for r in repos):
         stars = sum(_star_increase(prepared, repo, window) for repo in repos)
     reviews = _reviews(prepared, window)
     return PreviousPeriod(
@@ -569,13 +573,16 @@ def _repository(
     info = prepared.collection.repositories.get(name)
     stars = info.stargazer_count if info else 0
     rows = [e.row for e in newest_first]
+    pending = stars_known and period != "all_time" and _stars_pending(prepared, name, window)
+    counted = stars_known and not pending
     return ReportRepository(
         name=info.name_with_owner if info else name,
         url=info.url if info else _repo_url_from_pr(newest_first[0].pr),
         description=info.description if info else None,
         stars=stars,
-        star_increase=_repository_stars(prepared, name, stars, period, window) if stars_known else None,
-        star_increase_uncertainty=_uncertainty(prepared, name, period) if stars_known else 0,
+        star_increase=_repository_stars(prepared, name, stars, period, window) if counted else None,
+        star_increase_uncertainty=_uncertainty(prepared, name, period) if counted else 0,
+        stars_pending=pending,
         # The user's relationship to the repository as of their most recent PR there.
         role=newest_first[0].pr.author_association,
         first_contribution_at=prepared.first_contributions[name],
@@ -611,6 +618,13 @@ def _uncertainty(prepared: _Prepared, repo: str, period: Period) -> int:
     """Unstars of the repository not yet located (all time reads the exact stargazer count)."""
     history = prepared.collection.stars.get(repo)
     return 0 if period == "all_time" or history is None else history.unlocated
+
+
+def _stars_pending(prepared: _Prepared, repo: str, window: Window) -> bool:
+    """Whether the repository's star walk, stopped by a pass's point budget, has not yet
+    reached back to the window's start: its stars there are still being counted."""
+    history = prepared.collection.stars.get(repo)
+    return history is not None and history.resume_cursor is not None and history.since > window.since
 
 
 def _star_increase(prepared: _Prepared, repo: str, window: Window) -> int:
