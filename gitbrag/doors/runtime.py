@@ -80,6 +80,19 @@ def demo_github(settings: Settings, *, paths: bool = True) -> Iterator[tuple[Set
         yield demo, list(dataset.demo_users)
 
 
+def make_publisher(settings: Settings, *, demo: bool = False) -> Publisher:
+    """The publisher the settings describe (the refresher's, and `gitbrag untrack`'s)."""
+    return Publisher(
+        settings.site_dir,
+        templates_dir=settings.templates_dir,
+        base_url=settings.base_url,
+        hook_public_url=settings.hook_public_url,
+        stale_after_seconds=settings.stale_after_seconds,
+        teams=settings.teams,
+        demo=demo,
+    )
+
+
 def report_options(settings: Settings) -> ReportOptions:
     """What the settings say reports cover (`GITBRAG_PERIODS`), count (`GITBRAG_GENERATED_PATHS`),
     leave out (`GITBRAG_EXCLUDE`, `GITBRAG_EXCLUDE_LANGUAGES`) and which calendar they follow
@@ -198,15 +211,7 @@ async def open_refresher(
                 store=store,
                 client=client,
                 tracker=tracker,
-                publisher=Publisher(
-                    settings.site_dir,
-                    templates_dir=settings.templates_dir,
-                    base_url=settings.base_url,
-                    hook_public_url=settings.hook_public_url,
-                    stale_after_seconds=settings.stale_after_seconds,
-                    teams=settings.teams,
-                    demo=demo,
-                ),
+                publisher=make_publisher(settings, demo=demo),
                 cache=make_cache(settings.redis_url),
                 stale_after=timedelta(seconds=settings.stale_after_seconds),
                 max_concurrent=settings.max_concurrent,

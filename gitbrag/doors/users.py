@@ -21,6 +21,7 @@ from datetime import datetime
 from gitbrag.coordination import open_store
 from gitbrag.coordination.base import Store, TrackedUser
 from gitbrag.coordination.errors import StoreError, StoreUnavailable
+from gitbrag.doors.runtime import make_publisher
 from gitbrag.models import LOGIN_RE, InvalidLogin, Login
 from gitbrag.publish.publisher import IndexEntry, Publisher
 from gitbrag.publish.safepath import SiteRoot
@@ -126,7 +127,7 @@ async def untrack(settings: Settings, logins: list[Login]) -> Untracked:
         return result
     store = open_store(settings)
     try:
-        publisher = _publisher(settings)
+        publisher = make_publisher(settings)
         tracked = {u.login: u for u in await store.tracked()}
         published = set(await asyncio.to_thread(publisher.published_logins))
         for login in logins:
@@ -148,17 +149,6 @@ async def untrack(settings: Settings, logins: list[Login]) -> Untracked:
     finally:
         await store.close()
     return result
-
-
-def _publisher(settings: Settings) -> Publisher:
-    return Publisher(
-        settings.site_dir,
-        templates_dir=settings.templates_dir,
-        base_url=settings.base_url,
-        hook_public_url=settings.hook_public_url,
-        stale_after_seconds=settings.stale_after_seconds,
-        teams=settings.teams,
-    )
 
 
 def _unpublish(
