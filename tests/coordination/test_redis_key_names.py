@@ -134,6 +134,9 @@ class _ClusterNode(RedisServer):
             "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no", "--cluster-enabled", "yes", "--dir", str(self.folder),
             "--cluster-config-file", f"nodes-{self.port}.conf",
+            # The cluster bus listens on port + 10000 unless told otherwise: past 55535 there is
+            # no such port and the node exits at start.
+            "--cluster-port", str(free_port()),
         ]  # fmt: skip
         self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
