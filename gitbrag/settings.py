@@ -15,9 +15,9 @@ import ipaddress
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -39,6 +39,8 @@ from gitbrag.models import LOGIN_RE, Login, PrivateMode, is_login
 from gitbrag.periods import DEFAULT_TIMEZONE, check_timezone, parse_period
 from gitbrag.report.exclude import check_language, parse_exclusion
 from gitbrag.report.languages import check_glob
+
+T = TypeVar("T")
 
 DEFAULT_API_URL = "https://api.github.com"
 DAY = 86400
@@ -233,23 +235,13 @@ class Settings(BaseSettings):
     @classmethod
     def _exclusions(cls, value: list[str]) -> list[str]:
         """A pattern that cannot match would publish what the operator meant to hide: refuse it."""
-        for number, entry in enumerate(value, start=1):
-            try:
-                parse_exclusion(entry)
-            except ValueError as exc:
-                raise ValueError(f"entry #{number}: {exc}") from None
+        _each(value, parse_exclusion)
         return list(dict.fromkeys(value))
 
     @field_validator("exclude_languages")
     @classmethod
     def _languages(cls, value: list[str]) -> list[str]:
-        found = []
-        for number, name in enumerate(value, start=1):
-            try:
-                found.append(check_language(name))
-            except ValueError as exc:
-                raise ValueError(f"entry #{number}: {exc}") from None
-        return list(dict.fromkeys(found))
+        return list(dict.fromkeys(_each(value, check_language)))
 
     @field_validator("teams", mode="before")
     @classmethod
@@ -264,21 +256,13 @@ class Settings(BaseSettings):
     @classmethod
     def _periods(cls, value: list[str]) -> list[str]:
         """A period that cannot be parsed would fail every refresh: say which, and what is accepted."""
-        for number, name in enumerate(value, start=1):
-            try:
-                parse_period(name)
-            except ValueError as exc:
-                raise ValueError(f"entry #{number}: {exc}") from None
+        _each(value, parse_period)
         return list(dict.fromkeys(value))
 
     @field_validator("generated_paths")
     @classmethod
     def _globs(cls, value: list[str]) -> list[str]:
-        for number, glob in enumerate(value, start=1):
-            try:
-                check_glob(glob)
-            except ValueError as exc:
-                raise ValueError(f"entry #{number}: {exc}") from None
+        _each(value, check_glob)
         return value
 
     @field_validator("hook_host")
@@ -331,6 +315,18 @@ class Settings(BaseSettings):
         if self.github_token is None:
             return []
         return [t.strip() for t in self.github_token.get_secret_value().split(",") if t.strip()]
+
+
+def _each(entries: list[str], check: Callable[[str], T]) -> list[T]:
+    """Each entry of a list setting checked, in order; the first refused one is named by its
+    position (`entry #3: ...`), so the one line that stops the start points at it."""
+    found = []
+    for number, entry in enumerate(entries, start=1):
+        try:
+            found.append(check(entry))
+        except ValueError as exc:
+            raise ValueError(f"entry #{number}: {exc}") from None
+    return found
 
 
 def check_redis_url(url: str) -> None:
