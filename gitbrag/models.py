@@ -256,6 +256,10 @@ class Collection(_Model):
     pull_requests: list[PullRequest]
     repositories: dict[str, Repository]  # by nameWithOwner
     stars: dict[str, StarHistory]  # by nameWithOwner
+    # Repositories whose list of stargazers GitHub refused to the token (since its 2026-06-30
+    # changelog, admins and collaborators only): no history in `stars`; stars gained there
+    # are not available (never 0). Asked again by every refresh.
+    stars_refused: list[str] = Field(default_factory=list)
     collected_at: datetime
     # True when GitHub itself said a search was incomplete (results may be missing).
     incomplete_results: bool = False
@@ -322,6 +326,10 @@ class ReportRepository(_Many):
     # The repository's star history is still being walked (a budgeted pass stopped it): the
     # period's stars are not known yet, so `star_increase` is None rather than a wrong number.
     stars_pending: bool = False
+    # GitHub refused the repository's list of stargazers to the token (since its 2026-06-30
+    # changelog, admins and collaborators only): the period's stars gained are not available,
+    # so `star_increase` is None, never 0 or a guess; `stars` (the stargazer count) stays.
+    stars_unavailable: bool = False
     role: str  # author_association of the user's latest PR there
     # The user's first (open or merged) pull request there, in any period: inside the
     # window, the repository is one they contributed to for the first time.
@@ -420,6 +428,9 @@ class Report(_Model):
     # Some repository's stars are still being counted (see ReportRepository.stars_pending):
     # `total_star_increase` is then None, and the page says so.
     stars_pending: bool = False
+    # Some repository's stars gained are not available (see ReportRepository.stars_unavailable):
+    # `total_star_increase` is then None, and the page says so.
+    stars_unavailable: bool = False
     languages: list[LanguageShare]
     size_distribution: dict[str, int]  # every SIZE_CATEGORIES key, in that order
     roles: dict[str, int]  # repositories per role

@@ -86,6 +86,9 @@ class FakeConfig:
     private_access: bool = True  # authenticated tokens see private repositories (a `repo`-scoped token)
     saml_authorized_tokens: frozenset[str] = frozenset()  # tokens authorised for SAML-enforcing orgs
     max_concurrent_per_token: int = 100  # GitHub's concurrency cap: more at once get a secondary limit
+    # The account each token belongs to: a token administers its account's repositories, whose
+    # stargazers stay readable under the `stargazers_restricted*` faults (`access.py`).
+    token_owners: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -307,6 +310,9 @@ class FakeState:
         status = self.faults.config.stargazers_restricted
         if not status or not request.url.path.endswith("/stargazers"):
             return None
+        repo = self.dataset.repo(f"{request.path_params.get('owner')}/{request.path_params.get('repo')}")
+        if repo is not None and request.state.access.administers(repo):
+            return None
         self.stats.faults["stargazers_restricted"] += 1
         if status == 403:
             return ApiResponse(403, {"message": "Must have admin rights to Repository.",
@@ -356,7 +362,10 @@ class FakeState:
         if token is None:
             return ANONYMOUS_ACCESS
         return Access(
-            private=self.config.private_access, saml_authorized=token in self.config.saml_authorized_tokens
+            private=self.config.private_access,
+            saml_authorized=token in self.config.saml_authorized_tokens,
+            login=self.config.token_owners.get(token),
+            graphql_stargazers_restricted=bool(self.faults.config.stargazers_restricted_graphql),
         )
 
     def _authenticate(self, token: str | None, resource: str) -> ApiResponse | None:
@@ -470,6 +479,9 @@ class FakeState:
             return snap
 
         status, body = run_prepared(self.dataset, query, charge, options)
+        refused = sum(1 for e in body.get("errors", ()) if (e.get("path") or [None])[-1] == "stargazers")
+        if refused:
+            self.stats.faults["stargazers_restricted_graphql"] += refused
         snap = charged[-1] if charged else self.limiter.peek(who, "graphql")
         return ApiResponse(status, body, rate_headers(snap))
 

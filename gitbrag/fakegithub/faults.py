@@ -68,6 +68,12 @@ class FaultConfig:
     # GitHub's 2026-06-30 changelog limits this list to a repository's admins and collaborators;
     # others "may see empty responses or 403 errors": 403 answers 403, 200 an empty list (0 = open).
     stargazers_restricted: int = 0
+    # --- GraphQL `Repository.stargazers` ---
+    # 1: the same restriction on GraphQL's connection, as GitHub refuses a field: HTTP 200,
+    # FORBIDDEN at `[..., "stargazers"]`, and null up to the nearest nullable field (the
+    # repository: `stargazers` is non-null in GitHub's schema). A token administers the
+    # repositories of its account (`FakeConfig.token_owners`); those stay readable (0 = open).
+    stargazers_restricted_graphql: int = 0
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,7 @@ class Fault:
 
 TIMEOUT_STYLES = (200, 502, 504)
 RESTRICTIONS = (0, 200, 403)
+SWITCHES = (0, 1)
 
 
 @dataclass
@@ -104,6 +111,8 @@ class FaultInjector:
                 raise ValueError(f"graphql_timeout_style must be one of {TIMEOUT_STYLES}")
             if key == "stargazers_restricted" and value not in RESTRICTIONS:
                 raise ValueError(f"stargazers_restricted must be one of {RESTRICTIONS}")
+            if key == "stargazers_restricted_graphql" and value not in SWITCHES:
+                raise ValueError(f"stargazers_restricted_graphql must be one of {SWITCHES}")
             setattr(self.config, key, type(getattr(self.config, key))(value))
         if "seed" in changes:
             self._rng.seed(self.config.seed)

@@ -60,7 +60,7 @@ from graphql import (
 from graphql.utilities import get_operation_ast
 
 from gitbrag.fakegithub import keyset
-from gitbrag.fakegithub.access import FULL_ACCESS, SAML_MESSAGE, Access
+from gitbrag.fakegithub.access import FULL_ACCESS, SAML_MESSAGE, STARGAZERS_REFUSED_MESSAGE, Access
 from gitbrag.fakegithub.budget import RateLimitExceeded, RateSnapshot
 from gitbrag.fakegithub.records import (
     Dataset,
@@ -153,6 +153,12 @@ class GitHubGraphQLError(Exception):
 def saml_error() -> GitHubGraphQLError:
     """GitHub's answer for an org's node when the token lacks SAML authorisation for the org."""
     return GitHubGraphQLError("FORBIDDEN", SAML_MESSAGE, {"saml_failure": True})
+
+
+def stargazers_refused_error() -> GitHubGraphQLError:
+    """GitHub's answer for a field the token may not read (`saml_failure: false`): since its
+    2026-06-30 changelog, a repository's stargazers are for its admins and collaborators."""
+    return GitHubGraphQLError("FORBIDDEN", STARGAZERS_REFUSED_MESSAGE, {"saml_failure": False})
 
 
 def rate_limit_error(legacy: bool = False) -> Json:
@@ -715,7 +721,13 @@ class _RepositoryNode:
         return _iso(self._repo.pushed_at)
 
     def stargazers(self, _info: object, orderBy: Json | None = None, **page: Any) -> _StarConnection:  # noqa: N803
-        """Keyset-paged like GitHub's (`keyset.py`): a kept cursor survives unstars elsewhere."""
+        """Keyset-paged like GitHub's (`keyset.py`): a kept cursor survives unstars elsewhere.
+
+        Refused (FORBIDDEN) to a token that does not administer the repository while the
+        `stargazers_restricted_graphql` fault is on: the field is non-null in GitHub's schema,
+        so the null reaches the repository node, with the error's path at this field."""
+        if self._scope.access.refuses_stargazers(self._repo):
+            raise stargazers_refused_error()
         _check_bounds("stargazers", page.get("first"), page.get("last"))
         newest_first = orderBy is not None and orderBy.get("direction") == "DESC"
         order = keyset.StarOrder(self._repo.stars)  # STARRED_AT ASC is GitHub's default

@@ -110,9 +110,10 @@ async def _collect(
     repositories = {r.name_with_owner: r for r in map(repository, search.repositories.values())}
     since = period_since("5_years", now)
     walk = incremental.recent_repos(pulls, since, repositories, private)
+    refused: set[str] = set()  # stargazers GitHub refused to the token: stars gained not available
     # The reviews' further pages (a year of over a hundred), beside the star walks.
     stars, user_reviews = await asyncio.gather(
-        star_histories(client, walk, since, cache=cache, index=index),
+        star_histories(client, walk, since, cache=cache, index=index, refused=refused),
         ride.read(client, profile.login, search.user, max_nodes=search.page_size**2),
     )
     user_reviews = None if user_reviews is None else reviews.kept(private, user_reviews)
@@ -122,6 +123,7 @@ async def _collect(
         pull_requests=pulls,
         repositories=repositories,
         stars=stars,
+        stars_refused=sorted(refused),
         collected_at=now,
         incomplete_results=search.incomplete,
         full_collected_at=now,

@@ -19,6 +19,9 @@ What can change between two refreshes, and how each is caught:
   star history is kept, which `stars.extended` uses to extend the history;
 * a repository that vanished or was renamed, or a kept history that cannot be checked,
   makes the increment give way to a full collection (`Drifted`): rare, and always right;
+* a repository whose stargazers GitHub now refuses to the token (admins and collaborators
+  only, since its 2026-06-30 changelog) is no drift: its metadata is read on its own, its
+  kept history is neither extended nor used, and the collection names it in `stars_refused`;
 * a kept collection learnt from a faulty answer (a pull request listing fewer files than
   GitHub counts, up to the 3,000 it lists: a redirect once read as an empty page) is not
   built on: its unchanged pull requests would keep the wrong numbers for good.
@@ -46,7 +49,7 @@ from gitbrag.github.errors import QueryTimeout
 from gitbrag.github.nodes import Node, iso, pull_key, repository
 from gitbrag.github.nodes import profile as profile_of
 from gitbrag.github.pulls import PullRequestSearch
-from gitbrag.github.starpages import STAR_BATCH, even_batches, halves_of
+from gitbrag.github.starpages import STAR_BATCH, even_batches, halves_of, refused_stargazers
 from gitbrag.github.stars import (
     StarIndex,
     brought_up_to_date,
@@ -122,7 +125,7 @@ async def refresh(
         ride_along=ride.search_fields() if ride else None,
     )
     keep_stars = sorted(set(previous.stars) & set(previous.repositories))
-    fresh, _, all_reviews = await asyncio.gather(
+    (fresh, refused), _, all_reviews = await asyncio.gather(
         revalidate(client, sorted(previous.repositories), set(keep_stars)),
         search.run(GITHUB_EPOCH, now),
         # Kept reviews: this year's ride along with the search; none kept: all, in their own query.
@@ -141,11 +144,20 @@ async def refresh(
         repositories = {name: r for name, r in repositories.items() if not r.private}
     since = period_since("5_years", now)
     needed = recent_repos(pulls, since, repositories, previous.private_mode)
-    kept = {r: previous.stars[r] for r in needed if r in previous.stars and r in keep_stars}
+    refused &= set(needed)
+    kept = {
+        r: previous.stars[r] for r in needed if r in previous.stars and r in keep_stars and r not in refused
+    }
     kept = {r: h for r, h in kept.items() if h.resume_cursor is None}  # partial: `star_histories` goes on
-    stars = await _extend_all(client, kept, fresh, since, index, now)
+    stars = await _extend_all(client, kept, fresh, since, index, now, refused)
     stars |= await star_histories(
-        client, [r for r in needed if r not in stars], since, cache=cache, index=index, now=now
+        client,
+        [r for r in needed if r not in stars and r not in refused],
+        since,
+        cache=cache,
+        index=index,
+        now=now,
+        refused=refused,
     )
     user_reviews, reviews_at = await _brought_up_to_date(client, previous, ride, search, all_reviews, now)
     return Collection(
@@ -154,6 +166,7 @@ async def refresh(
         pull_requests=sorted(pulls, key=lambda p: (p.created_at, p.repo, p.number)),
         repositories=repositories,
         stars=stars,
+        stars_refused=sorted(refused),
         collected_at=now,
         incomplete_results=search.incomplete,
         full_collected_at=previous.full_collected_at,
@@ -228,20 +241,27 @@ def _merged_pulls(kept: list[PullRequest], updated: Iterable[PullRequest]) -> li
 # --- repositories --------------------------------------------------------------------------
 
 
-async def revalidate(client: GitHubClient, repos: list[str], starred: set[str]) -> dict[str, Node]:
-    """Each repository's fresh node (with its newest stargazers when in `starred`).
+async def revalidate(
+    client: GitHubClient, repos: list[str], starred: set[str]
+) -> tuple[dict[str, Node], set[str]]:
+    """Each repository's fresh node (with its newest stargazers when in `starred`), and the
+    repositories of `starred` whose stargazers GitHub refused (their nodes without them).
 
     Raises `Drifted` when one vanished or now answers to another name.
     """
     batches = even_batches(repos, STAR_BATCH)
     answers = await asyncio.gather(*(_revalidate_batch(client, batch, starred) for batch in batches))
     fresh: dict[str, Node] = {}
-    for answer in answers:
-        fresh |= answer
-    return fresh
+    refused: set[str] = set()
+    for nodes, denied in answers:
+        fresh |= nodes
+        refused |= denied
+    return fresh, refused
 
 
-async def _revalidate_batch(client: GitHubClient, batch: list[str], starred: set[str]) -> dict[str, Node]:
+async def _revalidate_batch(
+    client: GitHubClient, batch: list[str], starred: set[str]
+) -> tuple[dict[str, Node], set[str]]:
     plain = [r for r in batch if r not in starred]
     stars = [r for r in batch if r in starred]
     variables: dict[str, Any] = {"starPage": STAR_PAGE} if stars else {}
@@ -260,17 +280,22 @@ async def _revalidate_batch(client: GitHubClient, batch: list[str], starred: set
         halves = await asyncio.gather(
             *(_revalidate_batch(client, half, starred) for half in halves_of(batch))
         )
-        return halves[0] | halves[1]
-    if answer.hidden or answer.limited:
+        return halves[0][0] | halves[1][0], halves[0][1] | halves[1][1]
+    denied = refused_stargazers(answer)
+    refused = {repo for repo, alias in aliases.items() if alias in denied}
+    if answer.limited or any(str(h.path[0]) not in denied for h in answer.hidden):
         raise Drifted("GitHub now hides or cuts short some of the user's repositories")
+    # Refused stargazers null the whole node (a non-null field): read those repositories' metadata alone.
+    fresh, _ = await _revalidate_batch(client, sorted(refused), set()) if refused else ({}, set())
     data = answer.data
-    fresh: dict[str, Node] = {}
     for repo, alias in aliases.items():
+        if repo in refused:
+            continue
         node = data.get(alias)
         if node is None or node["nameWithOwner"].lower() != repo.lower():
             raise Drifted(f"repository {repo} was deleted, hidden or renamed")
         fresh[repo] = node
-    return fresh
+    return fresh, refused
 
 
 # --- stars -------------------------------------------------------------------------------
@@ -283,16 +308,19 @@ async def _extend_all(
     since: datetime,
     index: StarIndex | None,
     now: datetime,
+    refused: set[str],
 ) -> dict[str, StarHistory]:
     """Kept histories extended with the stars since, re-read where unstars showed
-    (`stars.brought_up_to_date`); walked again where that cannot be done.
+    (`stars.brought_up_to_date`); walked again where that cannot be done, unless GitHub
+    refused their stargazers meanwhile (then named in `refused`, with no history).
 
     The index keeps them whole (from their own start, not this window's), so whoever needs
     them next extends them from here."""
     walks = {repo: extension(history, fresh[repo]) for repo, history in kept.items()}
     await continue_walks(client, walks)
+    refused |= {repo for repo, walk in walks.items() if walk.refused}
     learnt = await brought_up_to_date(client, index, kept, walks, now)
-    again = [repo for repo in kept if repo not in learnt]
+    again = [repo for repo in kept if repo not in learnt and repo not in refused]
     return {repo: trimmed(h, since) for repo, h in learnt.items()} | await star_histories(
-        client, again, since, now=now
+        client, again, since, now=now, refused=refused
     )

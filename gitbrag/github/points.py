@@ -111,12 +111,16 @@ async def resumed(
     day: datetime,
     walk_on: Continue,
     thin: Thin,
+    refused: set[str],
 ) -> dict[str, StarHistory]:
     """`histories` with the partial ones walked on from their cursor towards `day` (as far
     as the budget allows), and what changed saved to the index.
 
     The newer end was brought up to date first (`stars.extended`, which squares the counts);
-    the stars older than the oldest read were `count - len(kept)` and only those are read now."""
+    the stars older than the oldest read were `count - len(kept)` and only those are read now.
+    A walk GitHub refused (its stargazers are for admins and collaborators) leaves its partial
+    history as the index holds it, still partial, and its repository out of the result and
+    in `refused`: joined, it would pass for complete."""
     partial = {repo: h for repo, h in histories.items() if h.resume_cursor}
     if not partial:
         return histories
@@ -125,9 +129,11 @@ async def resumed(
         walks[repo] = walk = _walk_type()(stop_at=day)
         walk.cursor = history.resume_cursor
     await walk_on(client, walks, stoppable=True)
-    done = {repo: _joined(h, walks[repo], day, thin) for repo, h in partial.items()}
+    denied = {repo for repo, walk in walks.items() if walk.refused}
+    refused |= denied
+    done = {repo: _joined(h, walks[repo], day, thin) for repo, h in partial.items() if repo not in denied}
     await index.save([h for repo, h in done.items() if h != partial[repo]])
-    return histories | done
+    return {repo: h for repo, h in histories.items() if repo not in denied} | done
 
 
 def _joined(history: StarHistory, walk: Walk, day: datetime, thin: Thin) -> StarHistory:

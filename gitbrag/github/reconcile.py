@@ -31,7 +31,7 @@ from typing import Any
 
 from gitbrag.github import starpages
 from gitbrag.github.client import GitHubClient
-from gitbrag.github.nodes import Node, parse_time
+from gitbrag.github.nodes import parse_time
 from gitbrag.models import Reconciliation, StarCheckpoint, StarHistory
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def _first_under(checkpoints: list[StarCheckpoint], below: datetime | None) -> i
 def _replaced(
     history: StarHistory,
     chosen: list[StarCheckpoint | None],
-    pages: list[Node | None],
+    pages: list[starpages.Page],
     lower: datetime | None,
 ) -> tuple[StarHistory, int] | None:
     """The history with the stretch between `chosen[0]` (None: the newest star) and `lower`
@@ -156,10 +156,11 @@ def _replaced(
     return history.model_copy(update={"starred_at": times}), len(kept) - len(now_listed)
 
 
-def _covering(page: Node | None, end: datetime, *, inclusive: bool) -> list[Any] | None:
+def _covering(page: starpages.Page, end: datetime, *, inclusive: bool) -> list[Any] | None:
     """The page's edges if it reached `end` (the next checkpoint, or the history's start,
-    which the stretch includes when `inclusive`), else None."""
-    if page is None:
+    which the stretch includes when `inclusive`), else None (also when GitHub refused it:
+    the history is then kept as it was, its bound still stated)."""
+    if page is None or isinstance(page, starpages.Refused):
         return None
     connection = page["stargazers"]
     edges: list[Any] = connection["edges"]

@@ -11,6 +11,11 @@ same time fall into step and share every round after the first.
 
 The pager charges each query's points to the refreshes whose pages it carried, in
 proportion, so each collection's logged cost stays meaningful and the sum stays exact.
+
+Since GitHub's 2026-06-30 changelog a repository's stargazers are for its admins and
+collaborators. A refused `stargazers` comes back FORBIDDEN beside the other repositories'
+pages (the repository's node null: the field is non-null in GitHub's schema); such a page
+is `REFUSED`, told apart from a deleted repository, so that no walk counts it as no stars.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from gitbrag.github import queries
-from gitbrag.github.client import GitHubClient, Usage, current_usage_scope, usage_scope
+from gitbrag.github.client import GitHubClient, GraphQLAnswer, Usage, current_usage_scope, usage_scope
 from gitbrag.github.errors import GitHubError, QueryTimeout
 from gitbrag.github.nodes import Node
 
@@ -35,11 +40,23 @@ _SETTLE_TURNS = 50  # event-loop turns at most to let resumed walks ask for thei
 T = TypeVar("T")
 
 
+class Refused:
+    """GitHub refused a repository's list of stargazers to the token (FORBIDDEN at its
+    `stargazers`): asking again will not help, and its stars gained cannot be counted."""
+
+    def __repr__(self) -> str:
+        return "REFUSED"
+
+
+REFUSED = Refused()
+Page = Node | Refused | None  # a page, refused, or None: the repository is gone (or hidden whole)
+
+
 @dataclass
 class _Ask:
     repo: str
     cursor: str | None
-    future: asyncio.Future[Node | None]
+    future: asyncio.Future[Page]
     usage: Usage | None  # the asking refresh's usage scope, charged its share
 
 
@@ -51,10 +68,11 @@ class StarPager:
         self._queue: list[_Ask] = []
         self._task: asyncio.Task[None] | None = None
 
-    async def page(self, repo: str, cursor: str | None) -> Node | None:
+    async def page(self, repo: str, cursor: str | None) -> Page:
         """The `repository { stargazerCount stargazers {...} }` node of `repo`'s page after
-        `cursor` (newest first; None: the newest page), or None when the repository is gone."""
-        future: asyncio.Future[Node | None] = asyncio.get_running_loop().create_future()
+        `cursor` (newest first; None: the newest page), `REFUSED` when GitHub refuses the
+        repository's stargazers to the token, or None when the repository is gone."""
+        future: asyncio.Future[Page] = asyncio.get_running_loop().create_future()
         self._queue.append(_Ask(repo, cursor, future, current_usage_scope()))
         if self._task is None:
             # An empty context: the shared queries belong to no refresh's usage scope.
@@ -125,9 +143,10 @@ def even_batches(items: list[T], most: int) -> list[list[T]]:
     return [items[i::count] for i in range(count)]
 
 
-async def stargazer_page(client: GitHubClient, asks: list[tuple[str, str | None]]) -> Node:
+async def stargazer_page(client: GitHubClient, asks: list[tuple[str, str | None]]) -> dict[str, Page]:
     """One page for each (repository, cursor) of `asks`, as `r{i}` nodes (null: gone, or
-    hidden by GitHub). A repository may be asked several times with different cursors.
+    hidden by GitHub; `REFUSED`: its stargazers refused to the token, the other pages
+    answered all the same). A repository may be asked several times with different cursors.
 
     When GitHub times the batch out, each half is asked on its own (down to one page,
     which is then retried like any transient failure).
@@ -149,8 +168,24 @@ async def stargazer_page(client: GitHubClient, asks: list[tuple[str, str | None]
         return pages[0] | {f"r{len(first) + i}": node for i, node in enumerate(pages[1].values())}
     if answer.limited:
         raise GitHubError("GitHub cut a page of stargazers short (resource limits)")
-    # A repository GitHub hides (SAML, FORBIDDEN) is null like a deleted one: no stars to count.
-    return {f"r{i}": answer.data.get(f"r{i}") for i in range(len(asks))}
+    refused = refused_stargazers(answer)
+    # A repository GitHub hides whole (SAML) is null like a deleted one: no stars to count.
+    return {f"r{i}": REFUSED if f"r{i}" in refused else answer.data.get(f"r{i}") for i in range(len(asks))}
+
+
+def refused_stargazers(answer: GraphQLAnswer) -> set[str]:
+    """The aliases whose `stargazers` GitHub refused (FORBIDDEN at `[alias, "stargazers"]`;
+    not SAML, which hides the whole repository), also when GitHub answered the field null
+    but kept the rest of the node."""
+    refused = {
+        str(hidden.path[0])
+        for hidden in answer.hidden
+        if hidden.reason == "forbidden" and len(hidden.path) >= 2 and hidden.path[1] == "stargazers"
+    }
+    for alias, node in answer.data.items():
+        if isinstance(node, dict) and "stargazers" in node and node["stargazers"] is None:
+            refused.add(alias)
+    return refused
 
 
 def halves_of(batch: list[T]) -> tuple[list[T], list[T]]:

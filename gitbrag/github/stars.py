@@ -31,6 +31,12 @@ Bringing a kept history up to date (extending it, re-reading where unstars showe
 it) is one refresh at a time per repository and client (`upkeep`): each starts from what
 the last one saved, not from the copy it loaded when it began. Otherwise eight refreshes
 near a giant each re-read the same unstars and write over one another's progress.
+
+A repository whose stargazers GitHub refuses to the token (admins and collaborators only,
+since its 2026-06-30 changelog: `starpages.REFUSED`) gets no history at all, neither in the
+result nor in the index, whatever pages were read before the refusal: its walk is `refused`,
+named to the caller, and asked once per refresh (the next refresh asks again, in case the
+token was granted access), never counted as a repository without stars.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ from gitbrag.github import points, reconcile, starpages
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.nodes import Node, parse_time
 from gitbrag.github.queries import PAGE_SIZE
+from gitbrag.github.starpages import REFUSED, Refused
 from gitbrag.models import StarCheckpoint, StarHistory
 
 log = logging.getLogger(__name__)
@@ -82,6 +89,7 @@ class Walk:
     cursor: str | None = None  # where to continue; None once done
     exhausted: bool = False  # the last page read was the repository's oldest
     stopped: bool = False  # the pass's point budget ended it at a page boundary (`points`)
+    refused: bool = False  # GitHub refused the repository's stargazers: nothing it read counts
 
     def absorb(self, repository: Node) -> None:
         """Take in one page (a `repository { stargazerCount stargazers {...} }` node)."""
@@ -111,6 +119,7 @@ async def star_histories(
     cache: BaseCache | None = None,
     index: StarIndex | None = None,
     now: datetime | None = None,
+    refused: set[str] | None = None,
 ) -> dict[str, StarHistory]:
     """Each repository's stars since `since`, newest first: from the cache, else the index
     extended to now (and re-read where unstars showed, `reconcile`), else a full walk (and
@@ -118,8 +127,10 @@ async def star_histories(
 
     Walks reach back to midnight UTC of `since`'s day and are cached under that day, so
     collections made moments apart (different `now`, same day) share one walk.
-    Repositories that no longer exist are left out.
+    Repositories that no longer exist are left out; those whose stargazers GitHub refused
+    are left out too, and added to `refused`.
     """
+    denied: set[str] = set()
     day = since.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     keys = {repo: _star_key(repo, day) for repo in repos}
     found: dict[str, StarHistory] = {}
@@ -131,14 +142,25 @@ async def star_histories(
     if index is not None:
         kept = await _indexed(index, [r for r in repos if r not in found], day)
         walks = await _extensions(client, kept)
+        denied |= {repo for repo, walk in walks.items() if walk.refused}
         learnt = await brought_up_to_date(client, index, kept, walks, now or utcnow())
-        learnt = await points.resumed(client, index, learnt, day, continue_walks, thinned)
+        learnt = await points.resumed(client, index, learnt, day, continue_walks, thinned, denied)
         await _cache(cache, {keys[repo]: history for repo, history in learnt.items()})
-    walked = await _walk_once(
-        client, [r for r in repos if r not in found and r not in learnt], day, keys, cache
+    outcome = await _walk_once(
+        client, [r for r in repos if r not in found and r not in learnt and r not in denied], day, keys, cache
     )
+    walked = {repo: h for repo, h in outcome.items() if not isinstance(h, Refused)}
+    denied |= set(outcome) - set(walked)
     if index is not None:
         await save_changed(index, kept, walked)
+    if denied:
+        log.info(
+            "GitHub refused the stargazers of %d repositories; their stars gained are not available",
+            len(denied),
+            extra={"refused": sorted(denied)},
+        )
+    if refused is not None:
+        refused |= denied
     return {repo: trimmed(history, since) for repo, history in (found | learnt | walked).items()}
 
 
@@ -211,9 +233,12 @@ async def settle(
     """The kept histories brought up to date by their extension walks, and re-read where
     unstars are still unlocated and a re-read is due (`reconcile`). Left out: histories the
     counts contradict, or with unstars and no checkpoints to re-read from (written before
-    checkpoints existed): the caller walks those again in full."""
+    checkpoints existed): the caller walks those again in full. Left out as well: walks GitHub
+    refused (the caller must not walk those again)."""
     result: dict[str, StarHistory] = {}
     for repo, walk in walks.items():
+        if walk.refused:  # what it read before the refusal proves nothing: no history at all
+            continue
         history = extended(kept[repo], walk, kept[repo].since)
         legacy = history is not None and not history.checkpoints and len(history.starred_at) > PAGE_SIZE
         if history is not None and not (history.unlocated and legacy):
@@ -232,15 +257,20 @@ class _Abandoned(Exception):
     """The walk a waiter was sharing failed: the waiter walks the repository itself."""
 
 
+Walked = dict[str, StarHistory | Refused]  # a full walk's outcome per repository
+
+
 async def _walk_once(
     client: GitHubClient, repos: list[str], day: datetime, keys: dict[str, str], cache: BaseCache | None
-) -> dict[str, StarHistory]:
+) -> Walked:
     """Walk `repos` back to `day`, sharing walks already in flight on `client` (single-flight)."""
     flights = client.in_flight
     theirs = {repo: flights[keys[repo]] for repo in repos if keys[repo] in flights}
     mine = [repo for repo in repos if repo not in theirs]
     loop = asyncio.get_running_loop()
-    promised: dict[str, asyncio.Future[StarHistory | None]] = {repo: loop.create_future() for repo in mine}
+    promised: dict[str, asyncio.Future[StarHistory | Refused | None]] = {
+        repo: loop.create_future() for repo in mine
+    }
     flights.update({keys[repo]: future for repo, future in promised.items()})
     try:
         walked = await _walk(client, mine, day, keys, cache)
@@ -259,9 +289,10 @@ async def _walk_once(
 
 async def _shared(
     theirs: dict[str, asyncio.Future[Any]],
-) -> tuple[dict[str, StarHistory], list[str]]:
-    """What other callers' walks found, and the repositories whose walk failed (walk again)."""
-    found: dict[str, StarHistory] = {}
+) -> tuple[Walked, list[str]]:
+    """What other callers' walks found (or were refused), and the repositories whose walk
+    failed (walk again)."""
+    found: Walked = {}
     failed: list[str] = []
     for repo, future in theirs.items():
         try:
@@ -276,18 +307,19 @@ async def _shared(
 
 async def _walk(
     client: GitHubClient, repos: list[str], day: datetime, keys: dict[str, str], cache: BaseCache | None
-) -> dict[str, StarHistory]:
-    """Walk `repos` in full back to `day`, and cache what was found."""
+) -> Walked:
+    """Walk `repos` in full back to `day`, and cache what was found (never a refused walk,
+    whatever pages it read before the refusal)."""
     walks = {repo: Walk(stop_at=day) for repo in repos}
     await continue_walks(client, walks, first_round=True, stoppable=True)
     walked = {
         repo: points.walked(repo, w, day, thinned)
         for repo, w in walks.items()
-        if w.count is not None or w.stopped
+        if (w.count is not None or w.stopped) and not w.refused
     }
     # A walk the budget stopped is not cached: the index keeps it, to be continued.
     await _cache(cache, {keys[repo]: h for repo, h in walked.items() if h.resume_cursor is None})
-    return walked
+    return walked | {repo: REFUSED for repo, w in walks.items() if w.refused}
 
 
 def trimmed(history: StarHistory, since: datetime) -> StarHistory:
@@ -320,7 +352,8 @@ async def continue_walks(
     them together with the pages other refreshes are walking (`starpages`).
 
     With `first_round`, every walk starts from the newest star; otherwise only walks
-    with a cursor continue. A repository that no longer exists keeps `count` None. With
+    with a cursor continue. A repository that no longer exists keeps `count` None; one
+    whose stargazers GitHub refuses ends `refused` (and is not asked again). With
     `stoppable`, the client's point budget may end the walks between rounds (`points`).
     """
     pages = starpages.pager(client)
@@ -335,6 +368,10 @@ async def continue_walks(
         nodes = await asyncio.gather(*(pages.page(repo, walks[repo].cursor) for repo in pending))
         for repo, node in zip(pending, nodes, strict=True):
             if node is None:  # deleted or hidden since: no stars to count
+                walks[repo].cursor = None
+                continue
+            if isinstance(node, Refused):  # admins and collaborators only: not a lack of stars
+                walks[repo].refused = True
                 walks[repo].cursor = None
                 continue
             walks[repo].absorb(node)

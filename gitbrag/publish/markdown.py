@@ -198,6 +198,8 @@ def _numbers(report: Report) -> list[str]:
         lines.append(f"- **{report.total_star_increase:,}** {verb} by the repositories contributed to")
     elif report.stars_pending:
         lines.append("- Repository stars: stars still being counted")
+    elif report.stars_unavailable:
+        lines.append("- Repository stars gained: not available (stargazers are for admins and collaborators)")
     # Our words and numbers only; the page's typographic minus as the ASCII one.
     lines += [f"- {change.text.replace(MINUS, '-')}" for change in changes(report)]
     return [*lines, ""]
@@ -291,6 +293,8 @@ def _repository_line(repo: ReportRepository) -> str:
     facts.append(count(repo.stars, "star"))
     if repo.star_increase is not None and repo.star_increase > 0:
         facts.append(f"+{repo.star_increase:,} in the period")
+    elif repo.stars_unavailable:
+        facts.append("stars gained not available")
     return ", ".join(facts) + "."
 
 

@@ -166,6 +166,7 @@ class _Prepared:
     reviews: list[ReviewContribution] | None  # those a public page may count; None: not collected
     private: list[PullRequest]  # with private_mode "counts": summed in `private_work`, nothing else
     stars_oldest_first: dict[str, list[datetime]]
+    stars_refused: frozenset[str]  # GitHub refused their stargazers: stars gained not available
     zone: str  # the IANA name calendar periods and timeline buckets begin in
     # With exclusions for the user: their pull requests and reviews, counted in
     # `excluded_by_operator` only; None when nothing is excluded for the user.
@@ -261,6 +262,7 @@ def _prepare(collection: Collection, options: ReportOptions) -> _Prepared:
         reviews=reviews,
         private=private,
         stars_oldest_first={name: sorted(h.starred_at) for name, h in collection.stars.items()},
+        stars_refused=frozenset(collection.stars_refused),
         zone=options.zone_for(collection.login),
         excluded=excluded,
     )
@@ -419,6 +421,7 @@ def _build(
     )
     rows = [e.row for e in included]
     pending = any(r.stars_pending for r in repositories)
+    unavailable = any(r.stars_unavailable for r in repositories)
     return Report(
         **_over_time(prepared, period, window, rows, until),
         reviews=_reviews(prepared, window),
@@ -439,10 +442,11 @@ def _build(
         generated_deletions=sum(r.deletions - r.authored_deletions for r in rows),
         total_changed_files=sum(r.changed_files for r in rows),
         total_star_increase=sum(r.star_increase or 0 for r in repositories)
-        if stars_known and not pending
+        if stars_known and not pending and not unavailable
         else None,
         star_increase_uncertainty=sum(r.star_increase_uncertainty for r in repositories),
         stars_pending=pending,
+        stars_unavailable=unavailable,
         languages=_languages(e.language_lines for e in included),
         size_distribution=_size_distribution(rows),
         roles=dict(Counter(r.role for r in repositories)),
@@ -493,7 +497,8 @@ def _previous(prepared: _Prepared, period: Period, now: datetime) -> PreviousPer
     rows = [e.row for e in inside]
     repos = {e.pr.repo for e in inside}
     stars = None
-    if _within_star_histories(window, now) and not any(_stars_pending(prepared, r, window) for r in repos):
+    unknown = any(_stars_pending(prepared, r, window) or r in prepared.stars_refused for r in repos)
+    if _within_star_histories(window, now) and not unknown:
         stars = sum(_star_increase(prepared, repo, window) for repo in repos)
     reviews = _reviews(prepared, window)
     return PreviousPeriod(
@@ -574,7 +579,8 @@ def _repository(
     stars = info.stargazer_count if info else 0
     rows = [e.row for e in newest_first]
     pending = stars_known and period != "all_time" and _stars_pending(prepared, name, window)
-    counted = stars_known and not pending
+    unavailable = stars_known and period != "all_time" and name in prepared.stars_refused
+    counted = stars_known and not pending and not unavailable
     return ReportRepository(
         name=info.name_with_owner if info else name,
         url=info.url if info else _repo_url_from_pr(newest_first[0].pr),
@@ -583,6 +589,7 @@ def _repository(
         star_increase=_repository_stars(prepared, name, stars, period, window) if counted else None,
         star_increase_uncertainty=_uncertainty(prepared, name, period) if counted else 0,
         stars_pending=pending,
+        stars_unavailable=unavailable,
         # The user's relationship to the repository as of their most recent PR there.
         role=newest_first[0].pr.author_association,
         first_contribution_at=prepared.first_contributions[name],

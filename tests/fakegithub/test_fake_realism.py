@@ -25,6 +25,9 @@ TOKEN = "ghp_realism_unauthorised"
 SSO_TOKEN = "ghp_realism_sso_authorised"
 AUTH = {"Authorization": f"token {TOKEN}"}
 SSO_AUTH = {"Authorization": f"token {SSO_TOKEN}"}
+# The token of the account star-rocket: it administers star-rocket's repositories.
+OWNER_TOKEN = "ghp_realism_star_rocket_owner"
+OWNER_AUTH = {"Authorization": f"token {OWNER_TOKEN}"}
 YEAR = timedelta(days=365)
 SAML_MESSAGE = (
     "Resource protected by organization SAML enforcement. "
@@ -42,7 +45,9 @@ query($q: String!, $first: Int!, $files: Int!) {
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeGitHubServer]:
-    config = FakeConfig(saml_authorized_tokens=frozenset({SSO_TOKEN}))
+    config = FakeConfig(
+        saml_authorized_tokens=frozenset({SSO_TOKEN}), token_owners={OWNER_TOKEN: "star-rocket"}
+    )
     with FakeGitHubServer(shared_dataset(), config) as s:
         yield s
 
@@ -252,6 +257,39 @@ def test_saml_refuses_rest_repository_routes(gh: httpx.Client, server: FakeGitHu
         assert gh.get(f"/repos/{owner_repo}{path}", headers=SSO_AUTH).status_code == 200
     assert httpx.get(f"{server.url}/repos/{owner_repo}").status_code == 200, "public data stays public"
     assert gh.get("/repos/star-rocket/rocket").status_code == 200
+
+
+STARS = """{ r0: repository(owner: "star-rocket", name: "rocket") {
+                 nameWithOwner stargazerCount stargazers(first: 2) { edges { starredAt } } }
+             r1: repository(owner: "octo-org", name: "calm-graph") { nameWithOwner stargazerCount } }"""
+REFUSED = "Resource not accessible by integration"
+
+
+def test_restricted_graphql_stargazers_are_forbidden_where_github_puts_it(gh: httpx.Client) -> None:
+    """`stargazers` is non-null in GitHub's schema: refusing it nulls the repository node, the
+    error's path names the field, and what did not ask for stargazers is answered in full."""
+    open_body = _graphql(gh, STARS).json()
+    assert "errors" not in open_body and len(open_body["data"]["r0"]["stargazers"]["edges"]) == 2
+    _faults(gh, stargazers_restricted_graphql=1)
+    response = _graphql(gh, STARS)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] == {"r0": None, "r1": open_body["data"]["r1"]}
+    [error] = body["errors"]
+    assert error == {"type": "FORBIDDEN", "path": ["r0", "stargazers"], "extensions": {"saml_failure": False},
+                     "locations": [{"line": 2, "column": 47}], "message": REFUSED}  # fmt: skip
+    count = _graphql(gh, '{ repository(owner: "star-rocket", name: "rocket") { stargazerCount } }').json()
+    assert count == {"data": {"repository": {"stargazerCount": open_body["data"]["r0"]["stargazerCount"]}}}
+    assert gh.get("/_fake/stats").json()["faults"]["stargazers_restricted_graphql"] == 1
+
+
+def test_a_token_administering_the_repository_still_reads_its_stargazers(gh: httpx.Client) -> None:
+    _faults(gh, stargazers_restricted_graphql=1, stargazers_restricted=403)
+    own = _graphql(gh, STARS, headers=OWNER_AUTH).json()
+    assert "errors" not in own and len(own["data"]["r0"]["stargazers"]["edges"]) == 2
+    assert gh.get("/repos/star-rocket/rocket/stargazers", headers=OWNER_AUTH).status_code == 200
+    assert gh.get("/repos/star-rocket/rocket/stargazers").status_code == 403
+    assert gh.post("/_fake/faults", json={"stargazers_restricted_graphql": 2}).status_code == 400
 
 
 # --- GraphQL rate limits and secondary limits ------------------------------------------------
