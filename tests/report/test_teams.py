@@ -579,3 +579,25 @@ async def test_a_pass_refreshing_one_user_renders_only_that_users_teams(
     [line] = [r for r in caplog.records if r.getMessage() == "team pages published"]
     assert (getattr(line, "teams", None), getattr(line, "of", None)) == (1, 2)  # "mixed" only
     assert (site / "teams" / "web" / "index.html").stat().st_mtime_ns == web.st_mtime_ns
+
+
+def test_untracking_a_member_renders_its_teams_without_it(tmp_path: Path) -> None:
+    from gitbrag.doors.users import _unpublish
+    from gitbrag.models import Login
+
+    site = tmp_path / "site"
+    settings = load_settings(teams="core=alice,bob;other=carol")
+    publisher = Publisher(site, teams=settings.teams)
+    for login in ("alice", "bob", "carol"):
+        publisher.publish_user(user(login, 2))
+    publisher.publish_teams()
+
+    untracking = Publisher(site, teams=settings.teams)
+    _unpublish(untracking, settings, [Login("bob")], [Login("alice"), Login("carol")], {})
+    assert not (site / "bob").exists()
+    assert published_members((site / "teams" / "core" / "index.html").read_text("utf-8"), LOGIN_RE) == [
+        "alice"
+    ]
+    rendered = untracking.files_written + untracking.files_unchanged
+    assert rendered == 1 + len(_pages_of("core")) + 1  # the index, core's pages, teams/rendered.json
+    assert _team_pages(site) == _full_rebuild(site, {"core": ["alice"], "other": ["carol"]}, tmp_path)
