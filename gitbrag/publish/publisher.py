@@ -758,7 +758,7 @@ class Publisher:
             written += self._publish_team(name, self.teams[name])
         self._write_teams_record(keys, record, everything=len(render) == len(self.teams), written=written)
         self._teams_due -= due
-        log.info(
+        (log.info if render else log.debug)(  # a pass that changed nothing says nothing
             "team pages published",
             extra={"teams": len(render), "of": len(self.teams), "users": len(members_due)},
         )
