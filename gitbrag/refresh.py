@@ -801,7 +801,9 @@ class Refresher:
         reports = (self.publisher.read_report(login, "1_year") for login in logins)
         self.publisher.publish_static()
         self.publisher.publish_index([IndexEntry.from_report(r) for r in reports if r is not None])
-        self.publisher.publish_teams()  # GITBRAG_TEAMS: from the members' published reports
+        # GITBRAG_TEAMS: the teams of the users published since the last call (the publisher
+        # records them), and those whose members or settings changed; not every team.
+        self.publisher.publish_teams(refreshed=())
 
 
 def _split_invalid(

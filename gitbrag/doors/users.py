@@ -173,7 +173,7 @@ def _unpublish(
     reports = (publisher.read_report(login, "1_year") for login in remaining if login not in gone)
     if publisher.site_dir.is_dir():
         publisher.publish_index([IndexEntry.from_report(r) for r in reports if r is not None])
-        publisher.publish_teams()
+        publisher.publish_teams(refreshed=())  # the teams `gone` leaves: their members changed
     for login in gone:
         publisher.remove_user(login, spellings.get(login, []))
 

@@ -25,9 +25,11 @@ from gitbrag.periods import is_period, ordered
 from gitbrag.publish.freshness import FILE_NAME as FRESHNESS_FILE
 from gitbrag.publish.freshness import Freshness, Stamp
 from gitbrag.publish.safepath import SiteRoot, UnsafePathError
+from gitbrag.report.teams import SUMMARY_VERSION, MemberSummaries
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
+SUMMARY_FILE = "team-summary.json"  # <login>/team-summary.json: what team pages read of a member
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,18 @@ class PublishedSite:
         """A published report.json's window, time and generation (`Stamp`): None when missing,
         unreadable or behind a link, as `report` answers."""
         return self._read(Stamp, login, period, quiet=True)
+
+    def team_summaries(self, login: Login) -> MemberSummaries | None:
+        """The user's `<login>/team-summary.json` (what team pages add up, `gitbrag.report.teams`),
+        or None when missing, unreadable, of another version or behind a link."""
+        try:
+            summaries = MemberSummaries.model_validate_json(self.site.read_bytes(f"{login}/{SUMMARY_FILE}"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValidationError) as exc:  # UnsafePathError is an OSError
+            log.warning("ignoring an unreadable team summary", extra={"user": login, "reason": str(exc)})
+            return None
+        return summaries if summaries.version == SUMMARY_VERSION else None
 
     def report(self, login: Login, period: Period) -> Report | None:
         """A published report.json, or None when missing or unreadable (e.g. an older format)."""

@@ -19,6 +19,8 @@ on any web server, and opened straight from disk)::
                                             site/<login>/card.svg
     site/<login>/<period>/social.png        the og:image (`socialimage`), drawn when it changes
     site/teams/<team>/[<period>/]index.html with GITBRAG_TEAMS: the members' reports added up
+    site/teams/rendered.json                what each team's pages were rendered with (`publish_teams`)
+    site/<login>/team-summary.json          what team pages read of a member (`teams.MemberSummary`)
     site/<login>/<period>/brag.md           the Markdown brag document (`markdown`)
     site/<login>/<period>/repos/<owner>/<name>/index.html (page-2.html, ...)
                                             a repository's full list, when its card shows only part
@@ -59,9 +61,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -89,8 +92,8 @@ from gitbrag.publish.pages import (
     plan_page,
     summary_sentence,
 )
-from gitbrag.publish.published import PublishedSite
-from gitbrag.publish.safepath import TEMP_MAX_AGE_SECONDS, SiteRoot
+from gitbrag.publish.published import SUMMARY_FILE, PublishedSite
+from gitbrag.publish.safepath import TEMP_MAX_AGE_SECONDS, SiteRoot, UnsafePathError
 from gitbrag.publish.templates import Templates, code_digest, search_path
 from gitbrag.report import teams
 from gitbrag.settings import DEFAULT_STALE_AFTER_SECONDS
@@ -98,6 +101,9 @@ from gitbrag.settings import DEFAULT_STALE_AFTER_SECONDS
 log = logging.getLogger(__name__)
 
 BRAG_FILE = "brag.md"  # beside each period's report.json
+# What each team's pages were rendered with (`Publisher.publish_teams`).
+TEAMS_RECORD = "teams/rendered.json"
+TEAMS_RECORD_VERSION = 1
 
 
 def _report_json(report: Report) -> bytes:
@@ -231,6 +237,9 @@ class Publisher:
         self.hook_public_url = hook.rstrip("/") if hook else None
         # GITBRAG_TEAMS (gitbrag.report.teams): team name -> member logins, for team pages and links.
         self.teams = {name: list(members) for name, members in (teams or {}).items()}
+        # Users published since the team pages were last published: their teams are rendered
+        # next (`publish_teams`), whichever door refreshed them (a pass, the hook between passes).
+        self._teams_due: set[Login] = set()
         # What else shapes the reports (GITBRAG_PERIODS, GITBRAG_EXCLUDE, GITBRAG_TIMEZONE...), as
         # the refresher says: part of `rendered_with`, so a change renders every page again.
         self.report_settings = ""
@@ -270,7 +279,9 @@ class Publisher:
         written: list[Path] = []
         pages: dict[str, str] = {}
         shown = {p: s.report for p, s in settled.items()}
-        for group, key in self._page_inputs(settled, shown).items():
+        inputs = self._page_inputs(settled, shown)
+        written += self._write_team_summaries(login, shown, inputs)
+        for group, key in inputs.items():
             paths = self._group_paths(login, group, shown)
             # A period whose report.json is rewritten is rendered: its record cannot hold.
             may_keep = group == FRONT or settled[group].on_site
@@ -289,6 +300,7 @@ class Publisher:
         self._remove_retired_periods(login, reports)
         written.append(self._write_freshness(login, reports, updating=updating, pages=pages))
         self._templates.forget_rows()
+        self._teams_due.add(login)
         return written
 
     def set_updating(self, login: Login, updating: bool) -> bool:
@@ -721,25 +733,132 @@ class Publisher:
             for name in teams.teams_of(report.username, self.teams)
         ]
 
-    def publish_teams(self) -> list[Path]:
+    def publish_teams(self, refreshed: Iterable[str] | None = None) -> list[Path]:
         """`site/teams/<team>/index.html` (the past year) and `site/teams/<team>/<period>/index.html`
-        for each rolling period, from the members' published reports (`gitbrag.report.teams`); the
-        pages of teams no longer configured are removed."""
-        members = sorted({Login(m) for names in self.teams.values() for m in names})
+        for each rolling period, added up from the members' summaries (`_member_summaries`); the
+        pages of teams no longer configured are removed. Returns the pages written.
+
+        `refreshed` None renders every team (the behaviour before pages were rendered by what
+        changed). Otherwise only the teams that changed are: those holding a user of
+        `refreshed` or one this publisher published since its last team publish
+        (`publish_user` records them), those whose members, code, templates or settings differ
+        from what `teams/rendered.json` records their pages were rendered with (GITBRAG_TEAMS
+        edited, an organization's members changed), and those never rendered. So a user's
+        refresh costs its teams' members' summaries, whatever the number of teams."""
+        due = set(self._teams_due)  # publish_user may add more meanwhile (the hook): kept for next time
+        keys = self._team_keys()
+        record = {} if refreshed is None else self._teams_record()
+        members_due = due | {Login(login) for login in refreshed or ()}
+        holding = {
+            name for name, logins in self.teams.items() if not members_due.isdisjoint(map(Login, logins))
+        }
+        render = [name for name in self.teams if name in holding or record.get(name) != keys[name]]
         written: list[Path] = []
-        for period in PERIODS:
-            found: dict[str, Report] = {
-                m: r for m in members if (r := self._published.report(m, period)) is not None
-            }
-            for name, logins in self.teams.items():
-                team = teams.team_report(name, period, logins, found)
-                pages = [f"teams/{name}/{period}/index.html"]
-                if period == "1_year":
-                    pages.append(f"teams/{name}/index.html")
-                written += [self._write_team_page(team, page) for page in pages]
-        # A team taken out of GITBRAG_TEAMS (or all of them) leaves no page behind.
-        self._remove_unlisted(self.site_dir / "teams", set(written))
+        for name in render:
+            written += self._publish_team(name, self.teams[name])
+        self._write_teams_record(keys, record, everything=len(render) == len(self.teams), written=written)
+        self._teams_due -= due
+        (log.info if render else log.debug)(  # a pass that changed nothing says nothing
+            "team pages published",
+            extra={"teams": len(render), "of": len(self.teams), "users": len(members_due)},
+        )
         return written
+
+    def _publish_team(self, name: str, members: Sequence[str]) -> list[Path]:
+        """One team's pages, every rolling period, its members read once each (their
+        summaries added up as they are read: memory holds the team's totals, not its members)."""
+        totals = {period: teams.TeamTotals(name, period) for period in PERIODS}
+        for member in members:
+            summaries = self._member_summaries(Login(member))
+            for period, total in totals.items():
+                total.add(member, summaries.get(period))
+        written: list[Path] = []
+        for period, total in totals.items():
+            team = total.report()
+            pages = [f"teams/{name}/{period}/index.html"]
+            if period == "1_year":
+                pages.append(f"teams/{name}/index.html")
+            written += [self._write_team_page(team, page) for page in pages]
+        return written
+
+    def _member_summaries(self, login: Login) -> dict[str, teams.MemberSummary]:
+        """A member's summaries by period: from its team-summary.json, each period's when
+        generated.json records its pages as rendered from the report it was made from (the
+        publish that wrote it is whole), else from the published report.json (a site published
+        before the summaries, a publish cut short); a period with neither is not published yet."""
+        found = self._published.team_summaries(login)
+        rendered = (self._published.freshness(login) or Freshness()).pages if found is not None else {}
+        periods: dict[str, teams.MemberSummary] = {}
+        for period in PERIODS:
+            key = found.inputs.get(period) if found is not None else None
+            if found is not None and key and rendered.get(period, "").startswith(key + ":"):
+                periods[period] = found.periods[period]
+            elif (report := self._published.report(login, period)) is not None:
+                periods[period] = teams.member_summary(report)
+        return periods
+
+    def _write_team_summaries(
+        self, login: Login, shown: dict[Period, Report], inputs: dict[str, str]
+    ) -> list[Path]:
+        """`<login>/team-summary.json`, what team pages read of the user (`teams.MemberSummary`,
+        per rolling period), for a user in a team; removed for a user in none (it would go stale
+        unread). Written before the report.json files, with the key of each period's pages that
+        generated.json records at the end of the publish (`_page_inputs`): until it does, team
+        pages read the report.json files instead. The same reports write the same bytes: an
+        unchanged refresh does not write it."""
+        relative = f"{login}/{SUMMARY_FILE}"
+        if not teams.teams_of(login, self.teams):
+            with contextlib.suppress(UnsafePathError):  # the user's folder a link: replaced by the writes
+                self._site.unlink(relative)
+            return []
+        periods = [p for p in PERIODS if p in shown]
+        summaries = teams.MemberSummaries(
+            inputs={p: inputs[p] for p in periods},
+            periods={p: teams.member_summary(shown[p]) for p in periods},
+        )
+        return [self._write(self.site_dir / relative, summaries.model_dump_json().encode() + b"\n")]
+
+    def _team_keys(self) -> dict[str, str]:
+        """Per team, a digest of what its pages are rendered from besides the members' reports:
+        its members (in order: the not yet published are listed so), the code, the templates
+        and the publisher's settings."""
+        shared = _digest(
+            code_digest(),
+            self._templates.digest(),
+            self.base_url,
+            self.hook_public_url,
+            self.stale_after_seconds,
+        )
+        return {name: _digest(shared, name, list(members)) for name, members in self.teams.items()}
+
+    def _teams_record(self) -> dict[str, str]:
+        """`teams/rendered.json`: the key (`_team_keys`) each team's pages were last rendered
+        with; empty when missing or unreadable (every team is rendered then)."""
+        try:
+            record = json.loads(self._site.read_bytes(TEAMS_RECORD))
+        except (OSError, ValueError):  # missing, a link, not JSON
+            return {}
+        found = record.get("teams") if isinstance(record, dict) else None
+        if not isinstance(found, dict) or record.get("version") != TEAMS_RECORD_VERSION:
+            return {}
+        return {str(name): str(key) for name, key in found.items()}
+
+    def _write_teams_record(
+        self, keys: dict[str, str], record: dict[str, str], *, everything: bool, written: list[Path]
+    ) -> None:
+        """Record what the teams' pages were rendered with (after writing them: a publish cut
+        short renders them again), and remove the pages of teams no longer configured: every
+        file below teams/ not written now, when every team was rendered; else the folders of
+        the teams the record has and the setting no longer does."""
+        path = self.site_dir / TEAMS_RECORD
+        if keys:
+            self._write(path, json.dumps({"version": TEAMS_RECORD_VERSION, "teams": keys}, sort_keys=True))
+        if everything:
+            self._remove_unlisted(self.site_dir / "teams", set(written) | ({path} if keys else set()))
+            return
+        for name in sorted(set(record) - set(keys)):
+            if teams.TEAM_RE.fullmatch(name):  # the record's names become paths: only team names
+                self._site.remove_tree(f"teams/{name}")
 
     def _write_team_page(self, team: teams.TeamReport, page: str) -> Path:
         on_period_page = page.count("/") == 3

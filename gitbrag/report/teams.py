@@ -2,6 +2,10 @@
 period, `site/teams/<team>/index.html` (the past year) and `site/teams/<team>/<period>/`,
 adding up its members' published reports. Pure functions: reports in, a `TeamReport` out.
 
+A team page reads of each member only a `MemberSummary` (the report without its pull
+requests, kept small beside the reports on the site), added up one member at a time
+(`TeamTotals`): a team costs its members' summaries, never their whole reports.
+
 A listed member must be a tracked user: a team adds nobody to the tracked set (that would let
 a settings typo spend the rate limit). A member with no published report for the period is
 listed as "not yet published" and counts for nothing until their report is there.
@@ -20,6 +24,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from gitbrag.models import LanguageShare, Login, Report, TimelinePoint
 
@@ -28,6 +35,7 @@ TEAM_RE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$")
 TOP_LANGUAGES = 10
 TOP_REPOSITORIES = 25
 ORG_PREFIX = "org:"  # `web=org:octo-org`: the organization's public members
+SUMMARY_VERSION = 1  # `MemberSummaries.version`: raised when a summary's meaning changes
 _MEMBER_ATTRIBUTE = re.compile(r'data-member="([^"<>]+)"')
 
 
@@ -169,48 +177,203 @@ class TeamReport:
     reviews: None = field(default=None)  # the timeline partial asks; teams have no reviews total
 
 
-def team_report(team: str, period: str, members: Sequence[str], reports: Mapping[str, Report]) -> TeamReport:
-    """Add up `reports` (by Login) of `members` for `period`."""
-    found = [reports[Login(m)] for m in members if Login(m) in reports]
-    missing = [m for m in members if Login(m) not in reports]
-    rows = sorted((_member(r) for r in found), key=lambda m: (-m.merged_count, -m.total_prs, Login(m.login)))
-    return TeamReport(
-        team=team,
-        period=period,
-        members=rows,
-        not_published=missing,
-        total_prs=sum(r.total_prs for r in found),
-        merged_count=sum(r.merged_count for r in found),
-        open_count=sum(r.open_count for r in found),
-        repo_count=len({repo.name for r in found for repo in r.repositories}),
-        authored_additions=sum(r.authored_additions for r in found),
-        authored_deletions=sum(r.authored_deletions for r in found),
-        languages=combined_languages(found),
-        repositories=combined_repositories(found),
-        timeline=combined_timeline(found),
-        timeline_unit=found[0].timeline_unit if found else "month",
-        generated_at=max((r.generated_at for r in found), default=None),
-    )
+class MemberRepository(BaseModel):
+    """A member's repository as a team page adds it up (a report's `ReportRepository`, lean)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    url: str
+    pr_count: int
+    merged_count: int
 
 
-def _member(report: Report) -> MemberRow:
-    return MemberRow(
-        login=report.username,
+class MemberSummary(BaseModel):
+    """What a team page shows of one member's report for one period, and adds up into its
+    totals: the report without its pull requests (a prolific member's report.json is
+    megabytes; this is a few kilobytes). Every repository is kept, as the team's repository
+    count and its top repositories are over the members' repositories added up."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    username: str
+    name: str | None
+    avatar_url: str | None
+    generated_at: datetime
+    total_prs: int
+    merged_count: int
+    open_count: int
+    repo_count: int
+    authored_additions: int
+    authored_deletions: int
+    languages: list[tuple[str, int]]  # (language, lines)
+    repositories: list[MemberRepository]
+    timeline: list[TimelinePoint]
+    timeline_unit: Literal["month", "week"]
+
+
+class MemberSummaries(BaseModel):
+    """One member's summaries, by rolling period (`<login>/team-summary.json` on the site)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = SUMMARY_VERSION
+    periods: dict[str, MemberSummary]
+    # Per period, the key of the pages generated.json records once the publish that wrote this
+    # file is whole (`Publisher._page_inputs`: it covers the report.json's bytes). The summaries
+    # are written before the report.json files: a period whose key generated.json does not have
+    # (a publish cut short, one by another version) is read from its report.json instead.
+    inputs: dict[str, str]
+
+
+def member_summary(report: Report) -> MemberSummary:
+    """The part of `report` a team page reads (`MemberSummary`)."""
+    return MemberSummary(
+        username=report.username,
         name=report.profile.name,
         avatar_url=report.profile.avatar_url,
+        generated_at=report.generated_at,
         total_prs=report.total_prs,
         merged_count=report.merged_count,
+        open_count=report.open_count,
         repo_count=report.repo_count,
-        lines=report.authored_additions + report.authored_deletions,
+        authored_additions=report.authored_additions,
+        authored_deletions=report.authored_deletions,
+        languages=[(share.language, share.lines) for share in report.languages],
+        repositories=[
+            MemberRepository(name=r.name, url=r.url, pr_count=r.pr_count, merged_count=r.merged_count)
+            for r in report.repositories
+        ],
+        timeline=list(report.timeline),
+        timeline_unit=report.timeline_unit,
     )
 
 
-def combined_languages(reports: Sequence[Report]) -> list[LanguageShare]:
-    """Lines per language summed over the members, shares recomputed over the sum."""
-    lines: dict[str, int] = {}
-    for report in reports:
-        for share in report.languages:
-            lines[share.language] = lines.get(share.language, 0) + share.lines
+def _summaries(found: Sequence[Report | MemberSummary]) -> list[MemberSummary]:
+    return [f if isinstance(f, MemberSummary) else member_summary(f) for f in found]
+
+
+class TeamTotals:
+    """A team's period added up one member at a time, in the team's order of members: memory
+    holds the totals (the members' rows, each repository once), never every member's report
+    at once, so a team of thousands costs its distinct repositories, not its members' reports."""
+
+    def __init__(self, team: str, period: str) -> None:
+        self.team, self.period = team, period
+        self.rows: list[MemberRow] = []
+        self.not_published: list[str] = []
+        self.total_prs = self.merged_count = self.open_count = 0
+        self.authored_additions = self.authored_deletions = 0
+        self.repo_names: set[str] = set()
+        self.language_lines: dict[str, int] = {}
+        self.repo_prs: dict[str, int] = {}
+        self.repo_merged: dict[str, int] = {}
+        self.repo_urls: dict[str, str] = {}
+        self.repo_who: dict[str, list[tuple[int, str]]] = {}
+        self.opened: dict[tuple[str, str | None], int] = {}
+        self.merged: dict[tuple[str, str | None], int] = {}
+        self.timeline_unit: str | None = None
+        self.generated_at: datetime | None = None
+
+    def add(self, member: str, summary: MemberSummary | None) -> None:
+        """Count `member` (as listed in the team) with its summary; None: not yet published."""
+        if summary is None:
+            self.not_published.append(member)
+            return
+        self.rows.append(_row(summary))
+        self.total_prs += summary.total_prs
+        self.merged_count += summary.merged_count
+        self.open_count += summary.open_count
+        self.authored_additions += summary.authored_additions
+        self.authored_deletions += summary.authored_deletions
+        for language, lines in summary.languages:
+            self.language_lines[language] = self.language_lines.get(language, 0) + lines
+        for repo in summary.repositories:
+            self.repo_names.add(repo.name)
+            self.repo_prs[repo.name] = self.repo_prs.get(repo.name, 0) + repo.pr_count
+            self.repo_merged[repo.name] = self.repo_merged.get(repo.name, 0) + repo.merged_count
+            self.repo_urls[repo.name] = repo.url
+            self.repo_who.setdefault(repo.name, []).append((repo.pr_count, summary.username))
+        for point in summary.timeline:
+            bucket = (point.month, point.week)
+            self.opened[bucket] = self.opened.get(bucket, 0) + point.opened
+            self.merged[bucket] = self.merged.get(bucket, 0) + point.merged
+        if self.timeline_unit is None:
+            self.timeline_unit = summary.timeline_unit
+        if self.generated_at is None or summary.generated_at > self.generated_at:
+            self.generated_at = summary.generated_at
+
+    def report(self) -> TeamReport:
+        return TeamReport(
+            team=self.team,
+            period=self.period,
+            members=sorted(self.rows, key=lambda m: (-m.merged_count, -m.total_prs, Login(m.login))),
+            not_published=list(self.not_published),
+            total_prs=self.total_prs,
+            merged_count=self.merged_count,
+            open_count=self.open_count,
+            repo_count=len(self.repo_names),
+            authored_additions=self.authored_additions,
+            authored_deletions=self.authored_deletions,
+            languages=_languages(self.language_lines),
+            repositories=self._repositories(),
+            timeline=self._timeline(),
+            timeline_unit=self.timeline_unit or "month",
+            generated_at=self.generated_at,
+        )
+
+    def _timeline(self) -> list[TimelinePoint]:
+        """The members' timelines summed bucket by bucket (month, or week). Reports generated
+        on different days may start a bucket apart: the union of buckets, in order, is kept."""
+        buckets = sorted(self.opened, key=lambda k: (k[0], k[1] or ""))
+        return [
+            TimelinePoint(
+                month=month, week=week, opened=self.opened[(month, week)], merged=self.merged[(month, week)]
+            )
+            for month, week in buckets
+        ]
+
+    def _repositories(self) -> list[TeamRepository]:
+        """Each repository once, every member's pull requests there added up; the most first."""
+        prs = self.repo_prs
+        ranked = sorted(prs, key=lambda name: (-prs[name], name.lower()))[:TOP_REPOSITORIES]
+        return [
+            TeamRepository(
+                name=name, url=self.repo_urls[name], pr_count=prs[name], merged_count=self.repo_merged[name],
+                members=tuple(who for _, who in sorted(self.repo_who[name], key=_most_prs_first)),
+            )
+            for name in ranked
+        ]  # fmt: skip
+
+
+def _most_prs_first(who: tuple[int, str]) -> tuple[int, str]:
+    return -who[0], Login(who[1])
+
+
+def team_report(
+    team: str, period: str, members: Sequence[str], reports: Mapping[str, Report | MemberSummary]
+) -> TeamReport:
+    """Add up `reports` (by Login: reports, or their summaries) of `members` for `period`."""
+    totals = TeamTotals(team, period)
+    for member in members:
+        found = reports.get(Login(member))
+        totals.add(member, None if found is None else _summaries([found])[0])
+    return totals.report()
+
+
+def _row(summary: MemberSummary) -> MemberRow:
+    return MemberRow(
+        login=summary.username,
+        name=summary.name,
+        avatar_url=summary.avatar_url,
+        total_prs=summary.total_prs,
+        merged_count=summary.merged_count,
+        repo_count=summary.repo_count,
+        lines=summary.authored_additions + summary.authored_deletions,
+    )
+
+
+def _languages(lines: Mapping[str, int]) -> list[LanguageShare]:
     total = sum(lines.values())
     ranked = sorted(lines.items(), key=lambda item: (-item[1], item[0]))[:TOP_LANGUAGES]
     return [
@@ -219,42 +382,13 @@ def combined_languages(reports: Sequence[Report]) -> list[LanguageShare]:
     ]
 
 
-def combined_repositories(reports: Sequence[Report]) -> list[TeamRepository]:
-    """Each repository once, with every member's pull requests there added up."""
-    prs: dict[str, int] = {}
-    merged: dict[str, int] = {}
-    urls: dict[str, str] = {}
-    who: dict[str, list[tuple[int, str]]] = {}
-    for report in reports:
-        for repo in report.repositories:
-            prs[repo.name] = prs.get(repo.name, 0) + repo.pr_count
-            merged[repo.name] = merged.get(repo.name, 0) + repo.merged_count
-            urls[repo.name] = repo.url
-            who.setdefault(repo.name, []).append((repo.pr_count, report.username))
-    ranked = sorted(prs, key=lambda name: (-prs[name], name.lower()))[:TOP_REPOSITORIES]
-    return [
-        TeamRepository(
-            name=name, url=urls[name], pr_count=prs[name], merged_count=merged[name],
-            members=tuple(login for _, login in sorted(who[name], key=lambda w: (-w[0], Login(w[1])))),
-        )
-        for name in ranked
-    ]  # fmt: skip
-
-
-def combined_timeline(reports: Sequence[Report]) -> list[TimelinePoint]:
-    """The members' timelines summed bucket by bucket (month, or week). Reports generated on
-    different days may start a bucket apart: the union of buckets, in order, is kept."""
-    opened: dict[tuple[str, str | None], int] = {}
-    merged: dict[tuple[str, str | None], int] = {}
-    for report in reports:
-        for point in report.timeline:
-            key = (point.month, point.week)
-            opened[key] = opened.get(key, 0) + point.opened
-            merged[key] = merged.get(key, 0) + point.merged
-    return [
-        TimelinePoint(month=month, week=week, opened=opened[(month, week)], merged=merged[(month, week)])
-        for month, week in sorted(opened, key=lambda k: (k[0], k[1] or ""))
-    ]
+def combined_languages(reports: Sequence[Report | MemberSummary]) -> list[LanguageShare]:
+    """Lines per language summed over the members, shares recomputed over the sum."""
+    lines: dict[str, int] = {}
+    for summary in _summaries(reports):
+        for language, n in summary.languages:
+            lines[language] = lines.get(language, 0) + n
+    return _languages(lines)
 
 
 def teams_of(login: str, teams: Mapping[str, Sequence[str]]) -> list[str]:

@@ -431,3 +431,173 @@ async def test_when_github_cannot_list_members_the_team_keeps_them_and_says_so_o
         "octo-org",
         "hubot-labs",
     ]
+
+
+# --- pages that cost what changed (issue 29) ---------------------------------------------------
+
+
+def _team_pages(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in sorted((site / "teams").rglob("*.html"))}
+
+
+def _pages_of(*names: str) -> set[str]:
+    fronts = {f"teams/{t}/index.html" for t in names}
+    return fronts | {f"teams/{t}/{p}/index.html" for t in names for p in PERIODS}
+
+
+def _rendered(publisher: Publisher, refreshed: list[str] | None = None) -> set[str]:
+    """The team pages `publish_teams` rendered, and checks it wrote or kept nothing else but its record."""
+    before = publisher.files_written + publisher.files_unchanged
+    pages = {p.relative_to(publisher.site_dir).as_posix() for p in publisher.publish_teams(refreshed)}
+    record = 1  # teams/rendered.json
+    assert publisher.files_written + publisher.files_unchanged - before == len(pages) + record
+    return pages
+
+
+def _full_rebuild(site: Path, teams: dict[str, list[str]], tmp_path: Path) -> dict[str, bytes]:
+    """The team pages a publisher rendering every team from the site's reports makes."""
+    import shutil
+
+    copy = tmp_path / "rebuilt"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(site, copy, symlinks=True)
+    for summary in copy.glob("*/team-summary.json"):
+        summary.unlink()  # from the report.json files themselves, as before the summaries
+    shutil.rmtree(copy / "teams")
+    Publisher(copy, teams=teams).publish_teams()
+    return _team_pages(copy)
+
+
+def test_a_refresh_renders_only_its_users_teams_and_they_equal_a_full_rebuild(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    teams = {"a": ["alice", "Bob"], "b": ["carol", "dave"], "c": ["erin", "alice", "ghost"]}
+    first = Publisher(site, teams=teams)
+    for login, merged in (("alice", 2), ("Bob", 3), ("carol", 1), ("dave", 4), ("erin", 2)):
+        first.publish_user(user(login, merged))
+    assert _rendered(first) == _pages_of("a", "b", "c")
+    b_before = {k: v for k, v in _team_pages(site).items() if k.startswith("teams/b/")}
+
+    # Another process (the next cron run) refreshes alice: her teams only, from the summaries.
+    again = Publisher(site, teams=teams)
+    again.publish_user(user("alice", 6, open_=1))
+    assert _rendered(again, []) == _pages_of("a", "c")
+    assert _rendered(again, []) == set()  # nothing published since, nothing changed: nothing rendered
+    pages = _team_pages(site)
+    assert pages == _full_rebuild(site, teams, tmp_path)
+    assert {k: v for k, v in pages.items() if k.startswith("teams/b/")} == b_before
+    assert 'data-member="alice"' in pages["teams/a/index.html"].decode()
+    assert "10 pull requests by 2 people" in pages["teams/a/index.html"].decode()  # 7 of alice's, 3 of Bob's
+
+    # Named as refreshed (by another publisher of the same site): its teams too.
+    assert _rendered(Publisher(site, teams=teams), ["DAVE"]) == _pages_of("b")
+
+
+def test_changed_membership_renders_that_team_and_a_removed_team_is_gone(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    teams = {"a": ["alice", "bob"], "b": ["carol"], "c": ["alice"]}
+    publisher = Publisher(site, teams=teams)
+    for login in ("alice", "bob", "carol", "dave"):
+        publisher.publish_user(user(login, 2))
+    publisher.publish_teams()
+
+    edited = {"a": ["alice"], "b": ["carol", "dave", "newbie"]}  # bob removed, dave and newbie added, c gone
+    publisher = Publisher(site, teams=edited)
+    assert _rendered(publisher, []) == _pages_of("a", "b")
+    assert not (site / "teams" / "c").exists()
+    assert published_members((site / "teams" / "a" / "index.html").read_text("utf-8"), LOGIN_RE) == ["alice"]
+    b = (site / "teams" / "b" / "2_years" / "index.html").read_text("utf-8")
+    assert published_members(b, LOGIN_RE) == ["carol", "dave", "newbie"] and "not yet published" in b
+    assert _team_pages(site) == _full_rebuild(site, edited, tmp_path)
+
+    # The member with no report publishes one: its team is rendered with it.
+    publisher.publish_user(user("newbie", 5))
+    assert _rendered(publisher, []) == _pages_of("b")
+    b = (site / "teams" / "b" / "index.html").read_text("utf-8")
+    assert "not yet published" not in b and published_members(b, LOGIN_RE)[0] == "newbie"
+    assert _team_pages(site) == _full_rebuild(site, edited, tmp_path)
+
+
+def test_a_summary_not_of_the_last_whole_publish_is_not_trusted(tmp_path: Path) -> None:
+    """A publish cut short after its summaries (written first) leaves them ahead of
+    generated.json: team pages add up the report.json files then; a summary that is missing,
+    unreadable or behind a link, the same. An unchanged publish leaves the summary as it is."""
+    import json
+
+    site = tmp_path / "site"
+    teams = {"a": ["alice", "bob"]}
+    publisher = Publisher(site, teams=teams)
+    publisher.publish_user(user("alice", 2))
+    publisher.publish_user(user("bob", 3))
+    publisher.publish_teams()
+    expected = _team_pages(site)
+    summary = site / "alice" / "team-summary.json"
+    written = summary.stat()
+    publisher.publish_user(user("alice", 2))
+    assert (summary.stat().st_ino, summary.stat().st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
+
+    data = json.loads(summary.read_text("utf-8"))
+    keys = dict(data["inputs"])
+    data["inputs"] = {period: "a publish cut short" for period in keys}
+    for period in data["periods"].values():
+        period["total_prs"] = 1000
+    summary.write_text(json.dumps(data), "utf-8")
+    assert _rendered(Publisher(site, teams=teams), None) and _team_pages(site) == expected
+    data["inputs"] = keys  # trusted: what the summary says is what the page adds up
+    summary.write_text(json.dumps(data), "utf-8")
+    Publisher(site, teams=teams).publish_teams()
+    assert "1,003 pull requests" in (site / "teams" / "a" / "index.html").read_text("utf-8")
+    for planted in ("not json", None):
+        summary.unlink()
+        if planted is None:
+            summary.symlink_to(tmp_path / "elsewhere.json")
+        else:
+            summary.write_text(planted, "utf-8")
+        Publisher(site, teams=teams).publish_teams()
+        assert _team_pages(site) == expected
+
+
+def test_a_user_in_no_team_has_no_summary(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    Publisher(site, teams={"a": ["alice"]}).publish_user(user("alice", 1))
+    assert (site / "alice" / "team-summary.json").is_file()
+    Publisher(site, teams={"a": ["bob"]}).publish_user(user("alice", 1))
+    assert not (site / "alice" / "team-summary.json").exists()
+
+
+async def test_a_pass_refreshing_one_user_renders_only_that_users_teams(
+    org_rig: tuple[object, object], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from gitbrag.refresh import Refresher
+
+    refresher, _ = org_rig
+    assert isinstance(refresher, Refresher)
+    site = tmp_path / "site"
+    await refresher.run_pass()
+    web = (site / "teams" / "web" / "index.html").stat()
+    caplog.set_level(logging.INFO, logger="gitbrag.publish.publisher")
+    assert (await refresher.run_pass(refresh=["zero-zoe"])).refreshed == len(PERIODS)
+    [line] = [r for r in caplog.records if r.getMessage() == "team pages published"]
+    assert (getattr(line, "teams", None), getattr(line, "of", None)) == (1, 2)  # "mixed" only
+    assert (site / "teams" / "web" / "index.html").stat().st_mtime_ns == web.st_mtime_ns
+
+
+def test_untracking_a_member_renders_its_teams_without_it(tmp_path: Path) -> None:
+    from gitbrag.doors.users import _unpublish
+    from gitbrag.models import Login
+
+    site = tmp_path / "site"
+    settings = load_settings(teams="core=alice,bob;other=carol")
+    publisher = Publisher(site, teams=settings.teams)
+    for login in ("alice", "bob", "carol"):
+        publisher.publish_user(user(login, 2))
+    publisher.publish_teams()
+
+    untracking = Publisher(site, teams=settings.teams)
+    _unpublish(untracking, settings, [Login("bob")], [Login("alice"), Login("carol")], {})
+    assert not (site / "bob").exists()
+    assert published_members((site / "teams" / "core" / "index.html").read_text("utf-8"), LOGIN_RE) == [
+        "alice"
+    ]
+    rendered = untracking.files_written + untracking.files_unchanged
+    assert rendered == 1 + len(_pages_of("core")) + 1  # the index, core's pages, teams/rendered.json
+    assert _team_pages(site) == _full_rebuild(site, {"core": ["alice"], "other": ["carol"]}, tmp_path)
