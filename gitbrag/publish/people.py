@@ -176,8 +176,10 @@ def row_html(entry: IndexEntry) -> Markup:
         f'<tr><td><div class="person"><span class="avatar avatar-40" aria-hidden="true">'
         f"{escape(initials(entry.name, entry.login))}{image}</span>"
         f'<div class="person-text"><a class="person-link" href="{login.lower()}/index.html">'
-        f'{escape(entry.name) if entry.name else login}</a><span class="muted small">@{login}</span></div></div></td>'
+        f"{escape(entry.name) if entry.name else login}</a>"
+        f'<span class="muted small">@{login}</span></div></div></td>'
         f'<td class="num">{entry.total_prs:,}</td><td class="num">{entry.merged_count:,}</td>'
         f'<td class="spark">{month_sparkline(entry.first_month, entry.per_month)}</td><td class="updated">'
-        f'<time datetime="{iso_date(entry.generated_at)}">{format_date(entry.generated_at)}</time></td></tr>\n'
+        f'<time datetime="{iso_date(entry.generated_at)}">{format_date(entry.generated_at)}</time>'
+        "</td></tr>\n"
     )

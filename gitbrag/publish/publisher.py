@@ -95,8 +95,8 @@ from gitbrag.publish.people import (
     SEARCH_FILE,
     IndexEntry,
     index_page_file,
-    paginate,
     pager_window,
+    paginate,
     search_json,
 )
 from gitbrag.publish.published import PublishedSite
@@ -342,11 +342,12 @@ class Publisher:
         teams = sorted(self.teams) if number == 1 else []
         totals = _index_totals(everyone) if number == 1 else None
         key = _digest(shared, number, [astuple_entry(e) for e in rows], totals, teams)
-        if self._index_pages.get(page) == key and self._site.is_file(page) or self._index_page_holds(page, key):
+        known = self._index_pages.get(page) == key and self._site.is_file(page)
+        if known or self._index_page_holds(page, key):
             self._index_pages[page] = key
             self.files_unchanged += 1
             return
-        title = "Contribution reports" if number == 1 else f"Contribution reports, page {number:,} of {count:,}"
+        title = "Contribution reports" + (f", page {number:,} of {count:,}" if number > 1 else "")
         html = self._render(
             "index.html", page=page, entries=rows, teams=teams, title=title, totals=totals,
             page_number=number, page_count=count, search_href=SEARCH_FILE, rendered_from=key,
@@ -727,8 +728,8 @@ class Publisher:
                 checked[period] = at
         generation = max([old.generation, *(r.generation for r in reports.values())])
         fresh = Freshness(
-            checked, updating=updating, generation=generation, pages=pages, settings=self.rendered_with(login),
-            row=row if row is not None else old.row,
+            checked, updating=updating, generation=generation, pages=pages,
+            settings=self.rendered_with(login), row=row if row is not None else old.row,
         )  # fmt: skip
         return self._write(self.site_dir / login / FRESHNESS_FILE, fresh.to_json())
 

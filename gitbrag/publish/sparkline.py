@@ -1,7 +1,8 @@
 """The index's sparkline: a person's pull requests opened per month over the past year, as a
 tiny inline SVG (no script, no image file) that says its numbers to a screen reader.
 
-Its only text, the title, is escaped, and its colours come from CSS classes, so the light and dark themes restyle it.
+Its only text, the title, is escaped, and its colours come from the stylesheet, so the light and
+dark themes restyle it.
 """
 
 from __future__ import annotations

@@ -308,7 +308,8 @@ def test_index_lists_users_sorted_with_links_and_has_an_empty_state(publisher: P
     assert profile_links == ["alice/index.html", "bob/index.html", "zed/index.html"]
     text = " ".join(" ".join(index.text).split())
     # Name, login, PRs, merged, the sparkline's numbers (its title), last update.
-    assert re.search(r"Octo Cat @Alice 1 1 Pull requests opened per month, [^@]*: (0, )*1 12 Mar 2025", text), text
+    found = re.search(r"Octo Cat @Alice 1 1 Pull requests opened per month, [^@]*: (0, )*1 12 Mar 2025", text)
+    assert found, text
 
 
 def test_template_override_directory_wins_and_inherits_the_rest(site: Path, tmp_path: Path) -> None:
