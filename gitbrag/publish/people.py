@@ -170,11 +170,14 @@ def row_html(entry: IndexEntry) -> Markup:
     address from GitHub is escaped (`escape`), the avatar's address checked (`safe_url`);
     the avatar is decorative (the name beside it is the link), its initials underneath."""
     src = safe_url(entry.avatar_url)
-    image = f'<img src="{escape(src)}" alt="" width="40" height="40" loading="lazy">' if src else ""
+    letters = escape(initials(entry.name, entry.login))
+    # A failed image is covered by its initials (`img::after`), never a broken-image icon.
+    image = f'<img src="{escape(src)}" alt="" width="40" height="40" loading="lazy"'
+    image += f' data-initials="{letters}">'
     login = escape(entry.login)
     return Markup(
         f'<tr><td><div class="person"><span class="avatar avatar-40" aria-hidden="true">'
-        f"{escape(initials(entry.name, entry.login))}{image}</span>"
+        f"{letters}{image if src else ''}</span>"
         f'<div class="person-text"><a class="person-link" href="{login.lower()}/index.html">'
         f"{escape(entry.name) if entry.name else login}</a>"
         f'<span class="muted small">@{login}</span></div></div></td>'

@@ -3,7 +3,8 @@
 Site layout (all links between pages are relative, so `site/` works from any path
 on any web server, and opened straight from disk)::
 
-    site/index.html                         tracked users (a table; a small script sorts and filters it)
+    site/index.html, index-N.html           tracked users, 100 a page (`people`), index-pages.html listing
+                                            the pages, search.json for the search box
     site/404.html                           self-contained: works at any URL
     site/robots.txt, site/sitemap.xml       the sitemap only with GITBRAG_BASE_URL (it needs absolute URLs)
     site/assets/style.<hash>.css            content-hashed, so a new look never mixes with old pages
