@@ -25,7 +25,15 @@ from gitbrag.models import Profile
 from gitbrag.publish.people import IndexEntry, pager_window
 from gitbrag.publish.publisher import Publisher
 from tests.publish.test_publish import make_collection, parse, reports_for
-from tests.publish.test_site_browser import AXE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, Reader, axe_violations
+from tests.publish.test_site_browser import (
+    AXE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    PHONE,
+    Reader,
+    axe_violations,
+)
 from tests.publish.test_site_validity import vnu_command
 
 AT = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
@@ -53,7 +61,8 @@ def test_the_index_is_pages_of_the_set_size_in_login_order(tmp_path: Path) -> No
     site = tmp_path / "site"
     publisher = Publisher(site, index_page_rows=3)
     publisher.publish_index([entry(n) for n in reversed(range(8))])
-    assert [p.name for p in index_pages(site)] == ["index-2.html", "index-3.html", "index-pages.html", "index.html"]
+    names = ["index-2.html", "index-3.html", "index-pages.html", "index.html"]
+    assert [p.name for p in index_pages(site)] == names
     assert people_on(site / "index.html") == ["user-00000", "user-00001", "user-00002"]
     assert people_on(site / "index-2.html") == ["user-00003", "user-00004", "user-00005"]
     assert people_on(site / "index-3.html") == ["user-00006", "user-00007"]
@@ -222,7 +231,9 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-def test_search_on_the_first_page_finds_someone_on_the_last(paged_site: tuple[str, Path], browser: Any) -> None:
+def test_search_on_the_first_page_finds_someone_on_the_last(
+    paged_site: tuple[str, Path], browser: Any
+) -> None:
     base, site = paged_site
     assert "walter-white/index.html" not in (site / "index.html").read_text(encoding="utf-8")
     tab = Reader(browser)
@@ -257,7 +268,9 @@ def test_without_script_the_search_box_is_not_offered(paged_site: tuple[str, Pat
     context.close()
 
 
-@pytest.mark.parametrize(("scheme", "viewport"), [("light", DESKTOP), ("dark", PHONE)], ids=["light-1280", "dark-390"])
+@pytest.mark.parametrize(
+    ("scheme", "viewport"), [("light", DESKTOP), ("dark", PHONE)], ids=["light-1280", "dark-390"]
+)
 def test_index_pages_pass_axe_with_the_search_open(
     paged_site: tuple[str, Path], browser: Any, scheme: str, viewport: dict[str, int]
 ) -> None:
