@@ -257,8 +257,12 @@ def weigh(tree: Path, collections: Path, people: int, now: datetime, work: Path)
         env = {**os.environ, "PYTHONPATH": str(tree)}
         done = subprocess.run(
             [sys.executable, "-c", CHILD, str(collections), site, str(people), now.isoformat()],
-            env=env, capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=site,
+        )  # fmt: skip (not run from a tree: `-c` puts the working folder first on sys.path)
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
     found: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
@@ -350,6 +354,7 @@ def main() -> int:
     parser.add_argument(
         "--repo", type=Path, default=Path(__file__).resolve().parents[1], help="git repository"
     )
+    parser.add_argument("--collections-cache", type=Path, help="keep (or reuse) the population's collections")
     args = parser.parse_args()
     dataset = shared_dataset()
     now = datetime.now(UTC)
@@ -358,7 +363,13 @@ def main() -> int:
     console = Console(width=160)
     if not args.weight_only:
         publish_tables(console, collections, now, args.rounds)
-    ordinary = population_collections(args.population_users, now)
+    cache = args.collections_cache
+    if cache is not None and cache.is_file():  # the population's collections, as a run before took them
+        ordinary = [Collection.model_validate_json(line) for line in cache.read_text().splitlines()]
+    else:
+        ordinary = population_collections(args.population_users, now)
+        if cache is not None:
+            cache.write_text("".join(c.model_dump_json() + "\n" for c in ordinary))
     for table in weight_tables(args, [*collections, *ordinary], now):
         console.print(table)
     return 0
