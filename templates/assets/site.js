@@ -108,16 +108,16 @@
   // plain links, reached with Tab. A login's report is at <login, lowercased>/index.html.
   function peopleSearch() {
     var LIMIT = 20;
-    document.querySelectorAll("[data-people-search]").forEach(function (form) {
-      var input = form.querySelector("input");
-      var status = form.querySelector("[aria-live]");
-      var list = form.querySelector("ul");
+    document.querySelectorAll("[data-people-search]").forEach(function (box) {
+      var input = box.querySelector("input");
+      var status = box.querySelector("[aria-live]");
+      var list = box.querySelector("ul");
       var people = null;
       var loading = null;
-      form.hidden = false;
+      box.hidden = false;
       function load() {
         if (!loading) {
-          loading = fetch(form.getAttribute("data-people-search"), { credentials: "omit" })
+          loading = fetch(box.getAttribute("data-people-search"), { credentials: "omit" })
             .then(function (response) {
               if (!response.ok) throw new Error("HTTP " + response.status);
               return response.json();
@@ -170,13 +170,12 @@
       }
       input.addEventListener("input", show);
       input.addEventListener("focus", function () { load().catch(function () {}); }, { once: true });
-      form.addEventListener("submit", function (event) {
-        event.preventDefault();
-        var first = list.querySelector("a");
-        if (first) window.location.href = first.href;
-      });
       input.addEventListener("keydown", function (event) {
         if (event.key === "Escape") { input.value = ""; show(); }
+        if (event.key === "Enter") {  // the first match (a plain box: no form to submit)
+          var first = list.querySelector("a");
+          if (first) window.location.href = first.href;
+        }
       });
     });
   }
