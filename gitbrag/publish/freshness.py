@@ -37,6 +37,7 @@ UPDATING = "updating"
 GENERATION = "generation"
 PAGES = "pages"
 SETTINGS = "settings"
+ROW = "index"  # the user's row on the index (`gitbrag.publish.people.IndexEntry.to_row`)
 FILE_NAME = "generated.json"
 
 
@@ -76,6 +77,9 @@ class Freshness:
     # A digest of the settings the pages and reports were made with (`Publisher.rendered_with`):
     # when they change, the refresher renders the pages again from the kept collection.
     settings: str = ""
+    # The user's index row (`IndexEntry.to_row`): the index is rebuilt from these few hundred
+    # bytes per user, never from the report.json files. None when not recorded yet.
+    row: dict[str, object] | None = None
 
     def to_json(self) -> str:
         body: dict[str, object] = {period: iso(at) for period, at in self.checked.items()}
@@ -84,6 +88,8 @@ class Freshness:
             body[PAGES] = self.pages
         if self.settings:
             body[SETTINGS] = self.settings
+        if self.row is not None:
+            body[ROW] = self.row
         return json.dumps(body, indent=1) + "\n"
 
     @classmethod
@@ -98,7 +104,7 @@ class Freshness:
             return None
         checked: dict[str, datetime] = {}
         for key, value in body.items():
-            if key in (UPDATING, GENERATION, PAGES, SETTINGS):
+            if key in (UPDATING, GENERATION, PAGES, SETTINGS, ROW):
                 continue
             try:
                 at = datetime.fromisoformat(value)
@@ -111,12 +117,14 @@ class Freshness:
         if not isinstance(generation, int) or isinstance(generation, bool) or generation < 0:
             return None
         settings = body.get(SETTINGS)
+        row = body.get(ROW)
         return cls(
             checked,
             body.get(UPDATING) is True,
             generation,
             _pages(body.get(PAGES)),
             settings if isinstance(settings, str) else "",
+            row if isinstance(row, dict) else None,
         )
 
 

@@ -3,7 +3,8 @@
 Site layout (all links between pages are relative, so `site/` works from any path
 on any web server, and opened straight from disk)::
 
-    site/index.html                         tracked users (a table; a small script sorts and filters it)
+    site/index.html, index-N.html           tracked users, 100 a page (`people`), index-pages.html listing
+                                            the pages, search.json for the search box
     site/404.html                           self-contained: works at any URL
     site/robots.txt, site/sitemap.xml       the sitemap only with GITBRAG_BASE_URL (it needs absolute URLs)
     site/assets/style.<hash>.css            content-hashed, so a new look never mixes with old pages
@@ -17,7 +18,7 @@ on any web server, and opened straight from disk)::
     site/<login>/<period>/card.svg, card-dark.svg
                                             the embeddable card (`cards`); the 1-year one also at
                                             site/<login>/card.svg
-    site/<login>/<period>/social.png        the og:image (`socialimage`), drawn when it changes
+    site/<login>/social.png                 every page's og:image (`socialimage`), drawn when it changes
     site/teams/<team>/[<period>/]index.html with GITBRAG_TEAMS: the members' reports added up
     site/teams/rendered.json                what each team's pages were rendered with (`publish_teams`)
     site/<login>/team-summary.json          what team pages read of a member (`teams.MemberSummary`)
@@ -64,6 +65,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -74,7 +76,7 @@ from urllib.parse import quote
 from markupsafe import Markup, escape
 
 from gitbrag.clock import utcnow
-from gitbrag.models import PERIOD_LABELS, PERIODS, Login, Period, Report, TimelinePoint
+from gitbrag.models import PERIOD_LABELS, PERIODS, Login, Period, Report
 from gitbrag.periods import ordered
 from gitbrag.publish import cards, feeds, socialimage
 from gitbrag.publish.assets import Assets
@@ -92,6 +94,16 @@ from gitbrag.publish.pages import (
     plan_page,
     summary_sentence,
 )
+from gitbrag.publish.people import (
+    INDEX_PAGE_ROWS,
+    PAGES_FILE,
+    SEARCH_FILE,
+    IndexEntry,
+    index_page_file,
+    pager_window,
+    paginate,
+    search_json,
+)
 from gitbrag.publish.published import SUMMARY_FILE, PublishedSite
 from gitbrag.publish.safepath import TEMP_MAX_AGE_SECONDS, SiteRoot, UnsafePathError
 from gitbrag.publish.templates import Templates, code_digest, search_path
@@ -99,6 +111,7 @@ from gitbrag.report import teams
 from gitbrag.settings import DEFAULT_STALE_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
+__all__ = ["FRONT", "IndexEntry", "Publisher", "SupersededError"]  # IndexEntry lives in `people`
 
 BRAG_FILE = "brag.md"  # beside each period's report.json
 # What each team's pages were rendered with (`Publisher.publish_teams`).
@@ -107,9 +120,10 @@ TEAMS_RECORD_VERSION = 1
 
 
 def _report_json(report: Report) -> bytes:
-    """report.json's bytes: `Report.model_dump_json(indent=2)` and a newline, serialised
-    straight to bytes (7 MB for a 20,000-PR user: no str and no encoded copy of it)."""
-    return Report.__pydantic_serializer__.to_json(report, indent=2) + b"\n"
+    """report.json's bytes: `Report.model_dump_json()` and a newline, serialised straight to
+    bytes (5 MB for a 20,000-PR user: no str and no encoded copy of it). Compact: indenting
+    made it a third larger, and there is one a period (`jq .` shows it indented)."""
+    return Report.__pydantic_serializer__.to_json(report) + b"\n"
 
 
 def _absolute_base(url: str | None) -> str | None:
@@ -152,40 +166,36 @@ class _Settled:
         return cls(report, hashlib.blake2b(payload, digest_size=16).hexdigest(), on_site)
 
 
+_PRE = re.compile(r"(<pre\b.*?</pre>)", re.DOTALL)
+_INDENT = re.compile(r"\n[ \t]+")
+
+
+def _unindent(html: str) -> str:
+    """The templates' indentation taken out of a page (a twentieth of its bytes, on every page
+    of every period): a line break and spaces render as the line break alone, except inside
+    `<pre>`, which keeps its text as it is."""
+    parts = _PRE.split(html)
+    return "".join(part if i % 2 else _INDENT.sub("\n", part) for i, part in enumerate(parts))
+
+
+def astuple_entry(entry: IndexEntry) -> tuple[object, ...]:
+    """What an index row shows, for the digest of its page."""
+    return (entry.login, entry.name, entry.avatar_url, entry.total_prs, entry.merged_count,
+            entry.generated_at.isoformat(), entry.first_month, entry.per_month)  # fmt: skip
+
+
+def _index_totals(entries: Sequence[IndexEntry]) -> dict[str, object]:
+    """The first index page's figures over everyone, and the last update."""
+    return {
+        "people": len(entries),
+        "prs": sum(e.total_prs for e in entries),
+        "merged": sum(e.merged_count for e in entries),
+        "lines": sum(e.authored_lines for e in entries),
+        "newest": max((e.generated_at for e in entries), default=None),
+    }
+
+
 # --- the publisher ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IndexEntry:
-    """One tracked user as listed on the site's front page."""
-
-    login: str
-    name: str | None
-    avatar_url: str | None
-    total_prs: int  # over the past year
-    merged_count: int
-    generated_at: datetime
-    # Pull requests opened per month over the past year (the 1-year report's timeline): the sparkline.
-    timeline: tuple[TimelinePoint, ...] = ()
-    authored_lines: int = 0  # authored additions + deletions over the past year, for the totals
-
-    @classmethod
-    def from_report(cls, report: Report) -> IndexEntry:
-        return cls(
-            login=report.username,
-            name=report.profile.name,
-            avatar_url=report.profile.avatar_url,
-            total_prs=report.total_prs,
-            merged_count=report.merged_count,
-            generated_at=report.generated_at,
-            timeline=tuple(report.timeline),
-            authored_lines=report.authored_additions + report.authored_deletions,
-        )
-
-    @property
-    def slug(self) -> Login:
-        """The user's folder under site/."""
-        return Login(self.login)
 
 
 class SupersededError(Exception):
@@ -219,6 +229,7 @@ class Publisher:
         rewrite_unchanged: bool = False,
         teams: Mapping[str, Sequence[str]] | None = None,
         demo: bool = False,
+        index_page_rows: int = INDEX_PAGE_ROWS,
     ):
         self.site_dir = Path(site_dir)
         # Resolved once: the root may be a link; below it, nothing is followed (gitbrag.publish.safepath).
@@ -228,6 +239,12 @@ class Publisher:
         self.demo = demo
         self._published = PublishedSite(self._site, self.site_dir, demo=demo)
         self.rewrite_unchanged = rewrite_unchanged
+        if index_page_rows < 1:
+            raise ValueError("index_page_rows must be at least 1")
+        self.index_page_rows = index_page_rows
+        # What each index page was last rendered from (this process): an unchanged page is not
+        # rendered again when one user's row changed elsewhere.
+        self._index_pages: dict[str, str] = {}
         self.stale_after_seconds = stale_after_seconds
         self.files_written = 0
         self.files_unchanged = 0
@@ -298,7 +315,8 @@ class Publisher:
                 written += [self.site_dir / file for file in kept[1]]
             pages[group] = f"{key}:{kept[0]}"
         self._remove_retired_periods(login, reports)
-        written.append(self._write_freshness(login, reports, updating=updating, pages=pages))
+        row = IndexEntry.from_report(shown["1_year"]).to_row() if "1_year" in shown else None
+        written.append(self._write_freshness(login, reports, updating=updating, pages=pages, row=row))
         self._templates.forget_rows()
         self._teams_due.add(login)
         return written
@@ -315,15 +333,78 @@ class Publisher:
         self._write(self.site_dir / login / FRESHNESS_FILE, replace(freshness, updating=updating).to_json())
         return True
 
-    def publish_index(self, entries: list[IndexEntry]) -> Path:
-        """Write site/index.html listing `entries` by login, and the sitemap when the base URL is known."""
+    def publish_index(self, entries: Iterable[IndexEntry]) -> Path:
+        """Write the index (`gitbrag.publish.people`): `index.html` and `index-N.html`, pages of
+        `index_page_rows` people in login order, `index-pages.html` listing them, `search.json`
+        for the search box, and the sitemap when the base URL is known. Returns index.html.
+
+        A page whose rows and surroundings are what this publisher last rendered there is not
+        rendered again (and a page's unchanged bytes are never written), so one user's new row
+        costs its own page, the first page's totals and search.json."""
         ordered = sorted(entries, key=lambda e: e.slug)  # InvalidLogin for a bad name
-        names = sorted(self.teams)
-        title = "Contribution reports"
-        html = self._render("index.html", page="index.html", entries=ordered, teams=names, title=title)
-        path = self._write(self.site_dir / "index.html", html)
+        pages = paginate(ordered, self.index_page_rows)
+        count = len(pages)
+        shared = _digest(code_digest(), self._templates.digest(), self.base_url, count)
+        for number, rows in enumerate(pages, start=1):
+            self._write_index_page(number, count, rows, ordered if number == 1 else (), shared)
+        self._write(self.site_dir / SEARCH_FILE, search_json(pages))
+        if count > 1:
+            self._write_index_list(pages)
+        else:
+            self._site.unlink(PAGES_FILE)
+        number = count + 1
+        while self._site.is_file(index_page_file(number)):  # fewer people: later pages go
+            self._site.unlink(index_page_file(number))
+            self._index_pages.pop(index_page_file(number), None)
+            number += 1
         self._write_sitemap(ordered)
-        return path
+        return self.site_dir / "index.html"
+
+    def _write_index_page(
+        self, number: int, count: int, rows: Sequence[IndexEntry], everyone: Sequence[IndexEntry], shared: str
+    ) -> None:
+        """One index page; the first (`everyone` given) also has the totals and the teams."""
+        page = index_page_file(number)
+        teams = sorted(self.teams) if number == 1 else []
+        totals = _index_totals(everyone) if number == 1 else None
+        key = _digest(shared, number, [astuple_entry(e) for e in rows], totals, teams)
+        known = self._index_pages.get(page) == key and self._site.is_file(page)
+        if known or self._index_page_holds(page, key):
+            self._index_pages[page] = key
+            self.files_unchanged += 1
+            return
+        title = "Contribution reports" + (f", page {number:,} of {count:,}" if number > 1 else "")
+        html = self._render(
+            "index.html", page=page, entries=rows, teams=teams, title=title, totals=totals,
+            page_number=number, page_count=count, search_href=SEARCH_FILE, rendered_from=key,
+            pages_href=PAGES_FILE if count > 1 else None,
+            pager=[(n, index_page_file(n) if n else None) for n in pager_window(number, count)],
+            previous_href=index_page_file(number - 1) if number > 1 else None,
+            next_href=index_page_file(number + 1) if number < count else None,
+        )  # fmt: skip
+        self._write(self.site_dir / page, html)
+        self._index_pages[page] = key
+
+    def _index_page_holds(self, page: str, key: str) -> bool:
+        """Whether the index page on disk says it was rendered from `key` (its head carries
+        it): a new process (each cron pass) then renders no unchanged page either."""
+        if self.rewrite_unchanged:
+            return False
+        try:
+            head = self._site.read_bytes(page)[:2048]
+        except OSError:  # missing, or not the site's own file: rendered anew
+            return False
+        return f"<!-- gitbrag index page, rendered from {key} -->".encode() in head
+
+    def _write_index_list(self, pages: Sequence[Sequence[IndexEntry]]) -> None:
+        """`index-pages.html`: every index page with the first and last login on it, the way
+        to anyone without script in two clicks."""
+        listed = [
+            {"href": index_page_file(n), "number": n, "first": rows[0].login, "last": rows[-1].login}
+            for n, rows in enumerate(pages, start=1)
+        ]
+        html = self._render("index_pages.html", page=PAGES_FILE, pages=listed, title="Every index page")
+        self._write(self.site_dir / PAGES_FILE, html)
 
     def publish_static(self) -> None:
         """Write site/assets/ (content-hashed names), 404.html and robots.txt, and sweep what
@@ -349,6 +430,24 @@ class Publisher:
         """A published report.json, or None when missing, unreadable (an older format, say)
         or reached through a symbolic link (`PublishedSite.report`)."""
         return self._published.report(Login(login), period)
+
+    def index_entry(self, login: Login) -> IndexEntry | None:
+        """The user's index row: kept in generated.json by every publish (a few hundred bytes),
+        else, on a site published before it was kept there, from the 1-year report.json."""
+        login = Login(login)
+        freshness = self._published.freshness(login)
+        entry = IndexEntry.from_row(freshness.row) if freshness is not None else None
+        if entry is not None and entry.slug == login:
+            return entry
+        report = self._published.report(login, "1_year")
+        return IndexEntry.from_report(report) if report is not None else None
+
+    def index_entries(self, logins: Iterable[Login]) -> Iterator[IndexEntry]:
+        """The index rows of `logins` that have a published report (`index_entry`), for
+        `publish_index`: no report.json is read where generated.json has the row."""
+        for login in logins:
+            if (entry := self.index_entry(login)) is not None:
+                yield entry
 
     def published_logins(self) -> list[Login]:
         """Users with a published 1-year report (`PublishedSite.logins`)."""
@@ -464,7 +563,8 @@ class Publisher:
         if group != FRONT:
             return [f"{login}/{group}"]
         username = shown[_front(shown)].username
-        front = [f"{login}/{name}" for name in ("index.html", *cards.CARD_FILES.values(), "feed.xml")]
+        names = ("index.html", *cards.CARD_FILES.values(), "feed.xml", socialimage.FILE_NAME)
+        front = [f"{login}/{name}" for name in names]
         return front + ([username] if username != login else [])
 
     def _still_rendered(
@@ -498,8 +598,8 @@ class Publisher:
         for leftovers in ("repos", "more"):
             self._remove_unlisted(self.site_dir / folder / leftovers, set(written))
         written.append(self._write_report_page(report, plan, shown, folder + "index.html"))
-        headline = cards.Headline.from_report(report)
-        return [*written, *self._write_cards(headline, folder), self._write_social_image(headline, folder)]
+        self._site.unlink(folder + socialimage.FILE_NAME)  # one image a user now, in the user's folder
+        return [*written, *self._write_cards(cards.Headline.from_report(report), folder)]
 
     def _write_brag(self, report: Report, folder: str) -> Path:
         """`<period>/brag.md`, the report as a Markdown brag document (`markdown`); its
@@ -510,11 +610,14 @@ class Publisher:
 
     def _write_front(self, shown: dict[Period, Report]) -> list[Path]:
         """The user's front page (the 1-year report, else the first), the cards a README
-        embeds (`<login>/card.svg`), the feed and the spelling redirects."""
+        embeds (`<login>/card.svg`), the link preview of every page (`<login>/social.png`),
+        the feed and the spelling redirects."""
         report = shown[_front(shown)]
         login = report.login
         written = [self._write_report_page(report, plan_page(report), shown, f"{login}/index.html")]
-        written += self._write_cards(cards.Headline.from_report(report), f"{login}/")
+        headline = cards.Headline.from_report(report)
+        written += self._write_cards(headline, f"{login}/")
+        written.append(self._write_social_image(headline, f"{login}/"))  # every page's og:image
         # The widest period has every merge the feed could list.
         written.append(self._write_feed(login, shown[_widest(shown)]))
         return written + self._write_spelling_redirects(login, ordered(shown))
@@ -630,7 +733,13 @@ class Publisher:
         return self._write(self.site_dir / page, data)
 
     def _write_freshness(
-        self, login: Login, reports: dict[Period, Report], *, updating: bool, pages: dict[str, str]
+        self,
+        login: Login,
+        reports: dict[Period, Report],
+        *,
+        updating: bool,
+        pages: dict[str, str],
+        row: dict[str, object] | None,
     ) -> Path:
         """`<login>/generated.json` (see `gitbrag.publish.freshness`): when each published period was
         generated (now, also for a report kept as it was), the `updating` flag, the newest
@@ -645,8 +754,9 @@ class Publisher:
                 checked[period] = at
         generation = max([old.generation, *(r.generation for r in reports.values())])
         fresh = Freshness(
-            checked, updating=updating, generation=generation, pages=pages, settings=self.rendered_with(login)
-        )
+            checked, updating=updating, generation=generation, pages=pages,
+            settings=self.rendered_with(login), row=row if row is not None else old.row,
+        )  # fmt: skip
         return self._write(self.site_dir / login / FRESHNESS_FILE, fresh.to_json())
 
     def _refresh_url(self, report: Report) -> str | None:
@@ -709,9 +819,9 @@ class Publisher:
         dark = f"{base}{login}/{card_folder}card-dark.svg"
         page = base + page_folder
         alt = f"GitHub contributions of @{report.username}"  # a login: no Markdown or HTML in it
-        image = socialimage.FILE_NAME
+        image = socialimage.FILE_NAME  # the user's one image (`_write_front`), beside the front page
         return {
-            "image": self._absolute(f"{login}/{report.period}/{image}") or prefix + image,
+            "image": self._absolute(f"{login}/{image}") or ("../" if prefix == "" else "") + image,
             "image_type": socialimage.MEDIA_TYPE,
             "image_width": str(socialimage.WIDTH),
             "image_height": str(socialimage.HEIGHT),
@@ -917,9 +1027,8 @@ class Publisher:
         """
         root = (self.base_url or "/") if absolute else "../" * page.count("/")
         canonical_path = page.removesuffix("index.html") if canonical_page is None else canonical_page
-        return self._templates.render(
-            template, root=root, canonical=self._absolute(canonical_path), **context
-        )
+        canonical = self._absolute(canonical_path)
+        return _unindent(self._templates.render(template, root=root, canonical=canonical, **context))
 
     def _absolute(self, path: str) -> str | None:
         return self.base_url + path if self.base_url else None

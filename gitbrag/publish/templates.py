@@ -35,6 +35,7 @@ from gitbrag.publish.pages import (
     private_work_line,
     stat_changes,
 )
+from gitbrag.publish.people import row_html
 from gitbrag.publish.sparkline import sparkline
 from gitbrag.report import timeline
 
@@ -116,6 +117,7 @@ class Templates:
             capped_files_note=capped_files_note,
             stat_changes=stat_changes,
             sparkline=sparkline,
+            index_row=row_html,
             **page_globals,
         )
 

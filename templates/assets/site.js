@@ -2,7 +2,7 @@
    (1) tells from the user's generated.json whether the report is being updated right now,
    when it was last checked, and, past the stale age, how old it is (a static page cannot
    know "now" when it is read), (2) wires the "Refresh now" button to the refresh hook, and
-   (3) makes the index table sortable and searchable, (4) lets a report's repositories be sorted
+   (3) searches everyone from any index page (search.json, loaded when the reader first types), (4) lets a report's repositories be sorted
    another way, and (5) copies an embed snippet. No third-party code, no network
    except the hook the operator configured. */
 (function () {
@@ -102,52 +102,80 @@
     });
   }
 
-  function sortableTables() {
-    document.querySelectorAll("table[data-sortable]").forEach(function (table) {
-      var body = table.tBodies[0];
-      var headers = table.tHead.rows[0].cells;
-      Array.prototype.forEach.call(headers, function (th, column) {
-        var button = document.createElement("button");
-        button.type = "button";
-        button.className = "sort-button";
-        while (th.firstChild) button.appendChild(th.firstChild);
-        th.appendChild(button);
-        button.addEventListener("click", function () {
-          var ascending = th.getAttribute("aria-sort") !== "ascending";
-          var numeric = th.getAttribute("data-sort-type") === "number";
-          Array.prototype.forEach.call(headers, function (other) { other.removeAttribute("aria-sort"); });
-          th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-          var rows = Array.prototype.slice.call(body.rows);
-          rows.sort(function (a, b) {
-            var x = a.cells[column].getAttribute("data-sort");
-            var y = b.cells[column].getAttribute("data-sort");
-            var order = numeric ? Number(x) - Number(y) : x.localeCompare(y);
-            return ascending ? order : -order;
+  // The index is pages of people (every one reachable by its page links); the search box
+  // finds anyone from any page, from search.json: [login, name, PRs, merged, page] per person,
+  // fetched once, when the reader first types. Enter opens the first match; the matches are
+  // plain links, reached with Tab. A login's report is at <login, lowercased>/index.html.
+  function peopleSearch() {
+    var LIMIT = 20;
+    document.querySelectorAll("[data-people-search]").forEach(function (box) {
+      var input = box.querySelector("input");
+      var status = box.querySelector("[aria-live]");
+      var list = box.querySelector("ul");
+      var people = null;
+      var loading = null;
+      box.hidden = false;
+      function load() {
+        if (!loading) {
+          loading = fetch(box.getAttribute("data-people-search"), { credentials: "omit" })
+            .then(function (response) {
+              if (!response.ok) throw new Error("HTTP " + response.status);
+              return response.json();
+            })
+            .then(function (body) {
+              people = (body && body.people) || [];
+              people.forEach(function (p) { p.push((p[0] + " " + p[1]).toLowerCase()); });
+            });
+          loading.catch(function () {
+            loading = null;
+            status.textContent = "The list of people could not be loaded; the page links below still reach everyone.";
           });
-          rows.forEach(function (row) { body.appendChild(row); });
-        });
-      });
-    });
-  }
-
-  function filters() {
-    document.querySelectorAll("[data-filter-for]").forEach(function (input) {
-      var table = document.getElementById(input.getAttribute("data-filter-for"));
-      var tools = input.closest("[data-filter-tools]");
-      var card = tools.parentNode;
-      var empty = card.querySelector("[data-filter-empty]");
-      var counter = card.querySelector("[data-filter-count]");
-      tools.hidden = false;
-      input.addEventListener("input", function () {
+        }
+        return loading;
+      }
+      function matches(query) {
+        var first = [], rest = [];
+        for (var i = 0; i < people.length && first.length < LIMIT; i++) {
+          var p = people[i], at = p[5].indexOf(query);
+          if (at === 0 || p[1].toLowerCase().indexOf(query) === 0) first.push(p);
+          else if (at > 0 && rest.length < LIMIT) rest.push(p);
+        }
+        return first.concat(rest).slice(0, LIMIT);
+      }
+      function item(p) {
+        var li = document.createElement("li");
+        var a = document.createElement("a");
+        a.href = p[0].toLowerCase() + "/index.html";
+        a.textContent = p[1] || p[0];
+        var about = document.createElement("span");
+        about.className = "muted small";
+        about.textContent = " @" + p[0] + " · " + p[2].toLocaleString("en") + " PRs, " +
+          p[3].toLocaleString("en") + " merged";
+        li.appendChild(a);
+        li.appendChild(about);
+        return li;
+      }
+      function show() {
         var query = input.value.trim().toLowerCase().replace(/^@/, "");
-        var shown = 0;
-        Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
-          var match = row.getAttribute("data-search").indexOf(query) !== -1;
-          row.hidden = !match;
-          if (match) shown++;
-        });
-        empty.hidden = shown !== 0;
-        counter.textContent = query ? shown + " of " + table.tBodies[0].rows.length + " shown" : "";
+        list.textContent = "";
+        if (!query) { list.hidden = true; status.textContent = ""; return; }
+        load().then(function () {
+          if (input.value.trim().toLowerCase().replace(/^@/, "") !== query) return;
+          var found = matches(query);
+          found.forEach(function (p) { list.appendChild(item(p)); });
+          list.hidden = found.length === 0;
+          status.textContent = found.length === 0 ? "Nobody matches that search."
+            : found.length === LIMIT ? "The first " + LIMIT + " matches." : found.length + (found.length === 1 ? " match." : " matches.");
+        }).catch(function () {});
+      }
+      input.addEventListener("input", show);
+      input.addEventListener("focus", function () { load().catch(function () {}); }, { once: true });
+      input.addEventListener("keydown", function (event) {
+        if (event.key === "Escape") { input.value = ""; show(); }
+        if (event.key === "Enter") {  // the first match (a plain box: no form to submit)
+          var first = list.querySelector("a");
+          if (first) window.location.href = first.href;
+        }
       });
     });
   }
@@ -202,8 +230,7 @@
 
   freshness();
   refreshButtons();
-  sortableTables();
-  filters();
+  peopleSearch();
   repoSort();
   copyButtons();
 })();

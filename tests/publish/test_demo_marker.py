@@ -36,4 +36,4 @@ def test_a_real_report_json_is_unchanged_by_the_marker(tmp_path: Path) -> None:
     Publisher(tmp_path / "site").publish_user(reports)
     written = (tmp_path / "site" / "octocat" / "1_year" / "report.json").read_bytes()
     assert b'"demo"' not in written
-    assert written == reports["1_year"].model_dump_json(indent=2).encode() + b"\n"
+    assert written == reports["1_year"].model_dump_json().encode() + b"\n"

@@ -1,5 +1,6 @@
-"""The link preview: each report's `social.png` is a 1200×630 PNG under 300 KB, referenced by
-the page's `og:image` with its size and type, and drawn only when what it shows changes."""
+"""The link preview: each user's `social.png` (their past year) is a 1200×630 PNG under 300 KB,
+referenced by every report page's `og:image` with its size and type, and drawn only when what
+it shows changes; periods have no image of their own (issue 29: one image a user)."""
 
 from __future__ import annotations
 
@@ -40,21 +41,25 @@ def test_the_image_is_a_1200_by_630_png_under_300_kb_carrying_its_inputs_hash() 
     assert socialimage.embedded_hash(b"not a png") is None
 
 
-def test_each_report_page_names_its_image_with_size_and_type(tmp_path: Path) -> None:
+def test_every_report_page_names_the_users_one_image_with_size_and_type(tmp_path: Path) -> None:
     site = tmp_path / "site"
     reports = reports_for(make_collection())
     Publisher(site).publish_user(reports)
+    png = site / "octocat" / "social.png"
+    with Image.open(png) as image:
+        assert image.size == (1200, 630)
+    assert png.stat().st_size < 60_000  # a palette PNG (it was ~40 KB as RGB, one a period)
+    assert socialimage.embedded_hash(png.read_bytes()) == socialimage.inputs_hash(
+        Headline.from_report(reports["1_year"])
+    )  # the past year's numbers, as the front page and the card
     for period in reports:
-        png = site / "octocat" / period / "social.png"
-        with Image.open(png) as image:
-            assert image.size == (1200, 630)
-        assert png.stat().st_size < 300_000
+        assert not (site / "octocat" / period / "social.png").exists()
         page = (site / "octocat" / period / "index.html").read_text(encoding="utf-8")
-        assert meta(page, "og:image") == "social.png"
+        assert meta(page, "og:image") == "../social.png"
         assert (meta(page, "og:image:width"), meta(page, "og:image:height")) == ("1200", "630")
         assert meta(page, "og:image:type") == "image/png"
     front = (site / "octocat" / "index.html").read_text(encoding="utf-8")
-    assert meta(front, "og:image") == "1_year/social.png"
+    assert meta(front, "og:image") == "social.png"
     assert 'name="twitter:card" content="summary_large_image"' in front
 
 
@@ -62,7 +67,9 @@ def test_the_image_address_is_absolute_with_a_base_url(tmp_path: Path) -> None:
     site = tmp_path / "site"
     Publisher(site, base_url="https://brag.example.org").publish_user(reports_for(make_collection()))
     front = (site / "octocat" / "index.html").read_text(encoding="utf-8")
-    assert meta(front, "og:image") == "https://brag.example.org/octocat/1_year/social.png"
+    assert meta(front, "og:image") == "https://brag.example.org/octocat/social.png"
+    page = (site / "octocat" / "2_years" / "index.html").read_text(encoding="utf-8")
+    assert meta(page, "og:image") == "https://brag.example.org/octocat/social.png"
 
 
 def test_an_image_is_drawn_again_only_when_its_numbers_change(
@@ -79,7 +86,7 @@ def test_an_image_is_drawn_again_only_when_its_numbers_change(
     monkeypatch.setattr(socialimage, "render", counting)
     reports = reports_for(make_collection())
     Publisher(site).publish_user(reports)
-    assert len(drawn) == len(reports)
+    assert drawn == ["1 year"]  # one image a user, not one a period
     drawn.clear()
     Publisher(site).publish_user(reports_for(make_collection()))  # the same numbers
     assert drawn == []
@@ -89,9 +96,9 @@ def test_an_image_is_drawn_again_only_when_its_numbers_change(
     )
     changed = reports_for(more)
     Publisher(site).publish_user(changed)
-    assert drawn and len(drawn) < len(changed) + 1  # the periods whose numbers moved
+    assert drawn == ["1 year"]  # the past year's numbers moved
     # A damaged image on the site is drawn again, whatever it claims.
-    (site / "octocat" / "1_year" / "social.png").write_bytes(b"\x89PNG broken")
+    (site / "octocat" / "social.png").write_bytes(b"\x89PNG broken")
     drawn.clear()
     Publisher(site).publish_user(changed)
     assert drawn == ["1 year"]

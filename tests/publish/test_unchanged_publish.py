@@ -107,6 +107,8 @@ def test_an_unchanged_refresh_writes_only_generated_json(
     recorded = freshness(site)
     assert set(recorded.pop("pages")) == {*again, FRONT}  # type: ignore[arg-type]
     assert isinstance(recorded.pop("settings"), str)  # what the pages were made with (issue 27)
+    # The index row (issue 29) is the published report's: its content did not change, nor its day.
+    assert recorded.pop("index")["generated_at"] == GENERATED.isoformat()  # type: ignore[index]
     assert recorded == dict.fromkeys(again, (GENERATED + later).isoformat()) | {
         "updating": False,
         "generation": 2,
