@@ -599,5 +599,6 @@ def test_untracking_a_member_renders_its_teams_without_it(tmp_path: Path) -> Non
         "alice"
     ]
     rendered = untracking.files_written + untracking.files_unchanged
-    assert rendered == 1 + len(_pages_of("core")) + 1  # the index, core's pages, teams/rendered.json
+    # The index (its page and search.json), core's pages and teams/rendered.json: not "other"'s.
+    assert rendered == 2 + len(_pages_of("core")) + 1
     assert _team_pages(site) == _full_rebuild(site, {"core": ["alice"], "other": ["carol"]}, tmp_path)
