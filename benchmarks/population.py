@@ -185,10 +185,13 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("GITBRAG_", "GITHUB_", "PYTHONPATH"))}
 
 
-def refresh(code: Code, fake: Fake, work: Path, name: str, *args: str) -> Run:
-    """One pass of `code` in `work` (its state and site), costed from zero."""
+def refresh(
+    code: Code, fake: Fake, work: Path, name: str, *args: str, extra: dict[str, str] | None = None
+) -> Run:
+    """One pass of `code` in `work` (its state and site), costed from zero; `extra`: more
+    environment (`scale_daily` sets a stale age)."""
     work.mkdir(parents=True, exist_ok=True)
-    env = clean_env() | code.env()
+    env = clean_env() | code.env() | (extra or {})
     env |= {
         "GITHUB_TOKEN": TOKEN,
         "GITBRAG_GITHUB_API_URL": fake.url,

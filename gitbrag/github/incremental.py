@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +61,7 @@ from gitbrag.models import (
     Collection,
     Login,
     PrivateMode,
+    Profile,
     PullRequest,
     Repository,
     ReviewContribution,
@@ -136,9 +138,43 @@ async def refresh(
     for name, node in search.repositories.items():
         repositories.setdefault(name, repository(node))
     pulls = _merged_pulls(previous.pull_requests, search.pulls.values())
+    user_reviews, reviews_at = await _brought_up_to_date(client, previous, ride, search, all_reviews, now)
+    found = Found(profile, pulls, repositories, user_reviews, reviews_at, search.incomplete, search.page_size)
+    return await assembled(client, previous, found, fresh, now=now, cache=cache, index=index)
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a refresh learnt of a user besides repositories' stars: from its search (or, for a
+    user GitHub shows no change for, the kept collection and the batched check, `changes`)."""
+
+    profile: Profile
+    pulls: list[PullRequest]
+    repositories: dict[str, Repository]
+    reviews: list[ReviewContribution] | None
+    reviews_at: datetime | None
+    incomplete: bool
+    page_size: int
+
+
+async def assembled(
+    client: GitHubClient,
+    previous: Collection,
+    found: Found,
+    fresh: dict[str, Node],
+    *,
+    now: datetime,
+    cache: BaseCache | None,
+    index: StarIndex | None,
+) -> Collection:
+    """The new collection: `found` with private work left out as `previous` was collected, and
+    the star histories of its recent repositories extended from `fresh` (the repositories'
+    nodes with their newest stargazers) or walked."""
+    pulls, repositories = found.pulls, found.repositories
     if previous.private_mode == "off":  # a repository that went private takes its PRs with it
         pulls = [p for p in pulls if not (r := repositories.get(p.repo)) or not r.private]
         repositories = {name: r for name, r in repositories.items() if not r.private}
+    keep_stars = set(previous.stars) & set(previous.repositories)
     since = period_since("5_years", now)
     needed = recent_repos(pulls, since, repositories, previous.private_mode)
     kept = {r: previous.stars[r] for r in needed if r in previous.stars and r in keep_stars}
@@ -147,21 +183,20 @@ async def refresh(
     stars |= await star_histories(
         client, [r for r in needed if r not in stars], since, cache=cache, index=index, now=now
     )
-    user_reviews, reviews_at = await _brought_up_to_date(client, previous, ride, search, all_reviews, now)
     return Collection(
-        login=profile.login,
-        profile=profile,
+        login=found.profile.login,
+        profile=found.profile,
         pull_requests=sorted(pulls, key=lambda p: (p.created_at, p.repo, p.number)),
         repositories=repositories,
         stars=stars,
         collected_at=now,
-        incomplete_results=search.incomplete,
+        incomplete_results=found.incomplete,
         full_collected_at=previous.full_collected_at,
         private_mode=previous.private_mode,
         hidden_by_github=previous.hidden_by_github,
-        search_page_size=search.page_size,
-        reviews=user_reviews,
-        reviews_collected_at=reviews_at,
+        search_page_size=found.page_size,
+        reviews=found.reviews,
+        reviews_collected_at=found.reviews_at,
     )
 
 
