@@ -232,14 +232,22 @@ def same_reviews(kept: Kept, user: Node) -> list[ReviewContribution] | None:
 
 
 @dataclass(frozen=True)
-class Unchanged:
-    """A user GitHub showed no change for: what its refresh takes instead of searching."""
+class Quiet:
+    """What the check read of a user GitHub showed no change for, instead of a search."""
 
-    collected_at: datetime  # of the collection it was checked against
     profile: Profile
     reviews: list[ReviewContribution]
-    fresh: dict[str, Node]  # the pass's fresh repository nodes (shared by every verdict)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the check learnt of one user: the fresh nodes of its repositories (shared by
+    every verdict of the pass) and, when GitHub showed no change, what stands for a search."""
+
+    collected_at: datetime  # of the collection it was checked against
+    fresh: dict[str, Node]
     checked: float  # time.monotonic() of the check
+    quiet: Quiet | None = None
 
     def fits(self, previous: Collection) -> bool:
         return previous.collected_at == self.collected_at and time.monotonic() - self.checked < VERDICT_TTL
@@ -249,9 +257,9 @@ class Unchanged:
 class ChangeCheck:
     """The pass's verdicts, by Login: made by `run`, taken by each due user's refresh."""
 
-    verdicts: dict[Login, Unchanged] = field(default_factory=dict)
+    verdicts: dict[Login, Verdict] = field(default_factory=dict)
 
-    def take(self, login: Login) -> Unchanged | None:
+    def take(self, login: Login) -> Verdict | None:
         return self.verdicts.pop(login, None)
 
     async def run(
@@ -275,20 +283,21 @@ class ChangeCheck:
         with usage_scope() as spent:
             try:
                 with retry_budget(retries):
-                    found = await _unchanged(client, kept)
+                    verdicts = await _verdicts(client, kept)
             except GitHubError as exc:  # never skip a user: refresh them one by one
                 log.warning(
                     "change check failed; each due user is refreshed in full", extra={"error": str(exc)}
                 )
                 return
-        self.verdicts = {Login(k.login): v for k, v in found}
+        self.verdicts = verdicts
+        unchanged = sum(1 for v in verdicts.values() if v.quiet is not None)
         log.info(
             "change check: %d of %d due users unchanged",
-            len(found),
+            unchanged,
             len(kept),
             extra={
                 "users": len(kept),
-                "unchanged": len(found),
+                "unchanged": unchanged,
                 "points": spent.graphql_points,
                 "requests": spent.total_requests,
                 "seconds": round(time.monotonic() - started, 3),
@@ -315,21 +324,22 @@ async def _kept(
     return out
 
 
-async def _unchanged(client: GitHubClient, kept: list[Kept]) -> list[tuple[Kept, Unchanged]]:
+async def _verdicts(client: GitHubClient, kept: list[Kept]) -> dict[Login, Verdict]:
+    """Every checked user's verdict: the repositories of all of them read once (a changed
+    user's incremental refresh takes them too, instead of revalidating its own), and who
+    GitHub showed no change for."""
     by_login = {k.login: k for k in kept}
     asked = batches([k.asked() for k in kept])
-    answers = await asyncio.gather(*(_ask(client, batch, by_login) for batch in asked))
-    quiet: list[tuple[Kept, Profile, list[ReviewContribution]]] = []
-    for answer in answers:
-        for login, (profile, user_reviews) in answer.items():
-            quiet.append((by_login[login], profile, user_reviews))
-    fresh = await _repositories(client, [k for k, _, _ in quiet])
+    answers, fresh = await asyncio.gather(
+        asyncio.gather(*(_ask(client, batch, by_login) for batch in asked)), _repositories(client, kept)
+    )
+    quiet = {login: Quiet(profile, found) for answer in answers for login, (profile, found) in answer.items()}
     checked = time.monotonic()
-    return [
-        (k, Unchanged(k.collected_at, profile, user_reviews, fresh, checked))
-        for k, profile, user_reviews in quiet
+    return {
+        Login(k.login): Verdict(k.collected_at, fresh, checked, quiet.get(k.login))
+        for k in kept
         if all(r in fresh for r in k.repositories)
-    ]
+    }
 
 
 async def _ask(
@@ -400,7 +410,7 @@ def _read(
 async def _repositories(client: GitHubClient, kept: list[Kept]) -> dict[str, Node]:
     """Fresh nodes of every repository of `kept`, read once each, 100 to a query; those of
     a batch GitHub did not answer (or that vanished, went hidden or were renamed) are left
-    out, and their users refreshed in full."""
+    out, and their users get no verdict (an incremental refresh of their own)."""
     repos = sorted({r for k in kept for r in k.repositories})
     starred = {r for k in kept for r in k.starred}
     fresh: dict[str, Node] = {}
@@ -426,7 +436,7 @@ async def _repositories(client: GitHubClient, kept: list[Kept]) -> dict[str, Nod
 async def brought_forward(
     client: GitHubClient,
     previous: Collection,
-    verdict: Unchanged,
+    verdict: Verdict,
     *,
     now: datetime,
     cache: BaseCache | None,
@@ -435,15 +445,15 @@ async def brought_forward(
     """`previous` updated to `now` for a user the check found unchanged: its pull requests as
     kept, the checked profile and reviews, the pass's fresh repositories, and its star
     histories extended as an incremental refresh extends them (`incremental.assembled`)."""
-    fresh = {r: verdict.fresh[r] for r in previous.repositories if r in verdict.fresh}
-    missing = sorted(set(previous.repositories) - set(fresh))
-    if missing:  # not expected (the verdict needs them all); read them as the increment would
-        fresh |= await incremental.revalidate(client, missing, set(previous.stars))
+    quiet = verdict.quiet
+    if quiet is None:
+        raise ValueError("only a user GitHub showed no change for is brought forward")
+    fresh = {r: verdict.fresh[r] for r in previous.repositories}  # a verdict holds them all
     found = incremental.Found(
-        profile=verdict.profile,
+        profile=quiet.profile,
         pulls=list(previous.pull_requests),
         repositories={name: repository(node) for name, node in fresh.items()},
-        reviews=verdict.reviews,
+        reviews=quiet.reviews,
         reviews_at=now,
         incomplete=previous.incomplete_results,
         page_size=previous.search_page_size,

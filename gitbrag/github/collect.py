@@ -55,7 +55,7 @@ async def collect_user(
     previous: Collection | None = None,
     private: PrivateMode = "off",
     index: StarIndex | None = None,
-    checked: changes.Unchanged | None = None,
+    checked: changes.Verdict | None = None,
 ) -> Collection:
     """Fetch `login`'s profile, all their pull requests and the star histories reports need.
 
@@ -63,9 +63,9 @@ async def collect_user(
     when that is possible (`incremental.usable`); the result is the same either way.
     `private` says whether work in private repositories is fetched at all ("off": the
     searches say `is:public`). `index` is the deployment's star index (histories walked
-    once, then extended). `checked`: the pass's change check found the user unchanged since
-    `previous` (`changes`), so nothing is searched. Raises `UserNotFound` when GitHub has no
-    such user.
+    once, then extended). `checked`: what the pass's change check learnt (`changes`): the
+    user's repositories, read with everyone's, and, when GitHub showed no change since
+    `previous`, what stands for a search. Raises `UserNotFound` when GitHub has no such user.
     """
     with usage_scope() as spent:
         collection: Collection | None = None
@@ -81,14 +81,16 @@ async def collect_user(
             )
         if previous is not None and incremental.usable(previous, login, now, private):
             try:
-                if checked is not None and checked.fits(previous):
+                fits = checked is not None and checked.fits(previous)
+                if checked is not None and fits and checked.quiet is not None:
                     collection = await changes.brought_forward(
                         client, previous, checked, now=now, cache=cache, index=index
                     )
                     brought = True
                 else:
+                    fresh = checked.fresh if checked is not None and fits else None
                     collection = await incremental.refresh(
-                        client, previous, now=now, cache=cache, index=index
+                        client, previous, now=now, cache=cache, index=index, fresh=fresh
                     )
             except incremental.Drifted as exc:
                 log.info("collecting in full: %s", exc, extra={"user": login})

@@ -112,8 +112,11 @@ async def refresh(
     now: datetime,
     cache: BaseCache | None,
     index: StarIndex | None = None,
+    fresh: dict[str, Node] | None = None,
 ) -> Collection:
-    """`previous` updated to `now`; raises `Drifted` when a full collection is needed."""
+    """`previous` updated to `now`; raises `Drifted` when a full collection is needed.
+    `fresh`: repositories' nodes read for the whole pass (`changes`), as `revalidate` reads
+    them; the user's own are revalidated unless it holds them all."""
     ride = reviews.RideAlong.for_previous(previous, now)
     search = PullRequestSearch(
         client,
@@ -124,8 +127,11 @@ async def refresh(
         ride_along=ride.search_fields() if ride else None,
     )
     keep_stars = sorted(set(previous.stars) & set(previous.repositories))
-    fresh, _, all_reviews = await asyncio.gather(
-        revalidate(client, sorted(previous.repositories), set(keep_stars)),
+    given = {r: fresh[r] for r in previous.repositories if r in fresh} if fresh is not None else {}
+    nodes, _, all_reviews = await asyncio.gather(
+        _given(given)
+        if len(given) == len(previous.repositories)
+        else revalidate(client, sorted(previous.repositories), set(keep_stars)),
         search.run(GITHUB_EPOCH, now),
         # Kept reviews: this year's ride along with the search; none kept: all, in their own query.
         _all_reviews(client, previous, now) if ride is None else _nothing(),
@@ -134,13 +140,13 @@ async def refresh(
         raise Drifted("GitHub hid updated pull requests; a full collection counts them exactly")
     profile = profile_of(search.user, previous.login)
     await search.complete_files()
-    repositories = {name: repository(node) for name, node in fresh.items()}
+    repositories = {name: repository(node) for name, node in nodes.items()}
     for name, node in search.repositories.items():
         repositories.setdefault(name, repository(node))
     pulls = _merged_pulls(previous.pull_requests, search.pulls.values())
     user_reviews, reviews_at = await _brought_up_to_date(client, previous, ride, search, all_reviews, now)
     found = Found(profile, pulls, repositories, user_reviews, reviews_at, search.incomplete, search.page_size)
-    return await assembled(client, previous, found, fresh, now=now, cache=cache, index=index)
+    return await assembled(client, previous, found, nodes, now=now, cache=cache, index=index)
 
 
 @dataclass(frozen=True)
@@ -209,6 +215,10 @@ def watermark(previous: Collection) -> datetime:
 
 async def _nothing() -> None:
     return None
+
+
+async def _given(nodes: dict[str, Node]) -> dict[str, Node]:
+    return nodes
 
 
 async def _all_reviews(

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.github import changes, reviews
 from gitbrag.models import Login
 from gitbrag.refresh import Target
@@ -110,9 +111,9 @@ async def test_unchanged_users_cost_a_fraction_of_a_point_each(
         caplog.set_level(logging.INFO)
         outcomes = await r.run()
         assert {o.status for o in outcomes.values()} == {"refreshed"}, outcomes
-        assert set(collected(caplog).values()) == {"unchanged"}
         spent = points(r)
         assert spent <= len(DEMO_USERS) / 2, spent  # 2 points: one check query, one revalidation
+        assert set(collected(caplog).values()) == {"unchanged"}
         assert_reports_match_dataset(r)
 
 
@@ -203,27 +204,24 @@ def test_batches_hold_at_most_a_hundred_requests() -> None:
     assert len(batches) == 4  # 350 requests: 4 queries of 1 point
 
 
-async def test_the_fake_charges_a_check_as_github_counts_it(tmp_path: Path) -> None:
+def charged(fake: FakeGitHubServer, batch: list[changes.Asked]) -> dict[str, Any]:
+    query = changes.check_query([len(a.spans) for a in batch])
+    answer: dict[str, Any] = httpx.post(
+        fake.url + "/graphql",
+        json={"query": query, "variables": changes.check_variables(batch)},
+        headers={"Authorization": "bearer test"},
+        timeout=30,
+    ).json()
+    assert "errors" not in answer, answer["errors"]
+    return answer
+
+
+def test_the_fake_charges_a_check_as_github_counts_it() -> None:
     """GitHub's formula: a request per connection (each search, each user's social accounts
     and review spans), whatever the nodes asked, / 100, rounded, at least 1."""
-    async with rig(tmp_path) as r:
-        batch = [asked(login, 1) for login in DEMO_USERS] * 6  # 30 users, 90 requests
-        query = changes.check_query([len(a.spans) for a in batch])
-        answer = httpx.post(
-            r.gh.url + "/graphql",
-            json={"query": query, "variables": changes.check_variables(batch)},
-            headers={"Authorization": "bearer test"},
-            timeout=30,
-        ).json()
-        assert "errors" not in answer, answer["errors"]
+    with FakeGitHubServer(shared_dataset()) as fake:
+        answer = charged(fake, [asked(login, 1) for login in DEMO_USERS] * 6)  # 30 users, 90 requests
         assert answer["data"]["rateLimit"]["cost"] == 1
-        assert answer["data"]["s0"]["issueCount"] == len(r.gh.dataset.pulls_by("Mona-Lisa"))
-        bigger = [asked(f"{login}", 2) for login in DEMO_USERS] * 8  # 40 users, 160 requests: 2 points
-        query = changes.check_query([len(a.spans) for a in bigger])
-        answer = httpx.post(
-            r.gh.url + "/graphql",
-            json={"query": query, "variables": changes.check_variables(bigger)},
-            headers={"Authorization": "bearer test"},
-            timeout=30,
-        ).json()
+        assert answer["data"]["s0"]["issueCount"] == len(fake.dataset.pulls_by("Mona-Lisa"))
+        answer = charged(fake, [asked(login, 2) for login in DEMO_USERS] * 8)  # 40 users, 160 requests
         assert answer["data"]["rateLimit"]["cost"] == 2
