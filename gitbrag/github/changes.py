@@ -158,9 +158,7 @@ class Kept:
     since: datetime  # the watermark, to the second, as the search says it
     pulls: dict[tuple[str, int], tuple[datetime, str, datetime | None]]  # updated since, as kept
     spans: list[reviews.Span]
-    reviews_in_spans: list[ReviewContribution]
-    older_reviews: list[ReviewContribution]
-    reviews: list[ReviewContribution]
+    reviews_in_spans: list[ReviewContribution]  # the kept reviews the spans re-read
     repositories: list[str]
     starred: list[str]  # those whose stars the reports count
 
@@ -186,8 +184,6 @@ class Kept:
             },
             spans=ride.spans,
             reviews_in_spans=[r for r in previous.reviews if r.occurred_at >= ride.since],
-            older_reviews=[r for r in previous.reviews if r.occurred_at < ride.since],
-            reviews=previous.reviews,
             repositories=sorted(previous.repositories),
             starred=sorted(set(recent) & set(previous.repositories)),
         )
@@ -218,14 +214,14 @@ def same_pulls(kept: Kept, search: Node | None) -> bool:
     return found == kept.pulls
 
 
-def same_reviews(kept: Kept, user: Node) -> list[ReviewContribution] | None:
-    """The user's reviews when the spans hold exactly the kept ones (a span with a further
-    page, or cut short, is not compared: None)."""
+def same_reviews(kept: Kept, user: Node) -> bool:
+    """Whether the spans hold exactly the kept reviews since their start (a span with a
+    further page, or cut short, is not compared). Then the ride-along's merge
+    (`reviews.RideAlong.merge`: the older kept ones and the spans') gives the kept reviews."""
     pages = reviews.read_spans(user, kept.spans)
     if pages is None or pages.more:
-        return None
-    merged = reviews.kept(kept.private, [*kept.older_reviews, *pages.found])
-    return merged if merged == kept.reviews else None
+        return False
+    return reviews.kept(kept.private, pages.found) == kept.reviews_in_spans
 
 
 # --- verdicts ------------------------------------------------------------------------------
@@ -236,7 +232,6 @@ class Quiet:
     """What the check read of a user GitHub showed no change for, instead of a search."""
 
     profile: Profile
-    reviews: list[ReviewContribution]
 
 
 @dataclass(frozen=True)
@@ -333,7 +328,7 @@ async def _verdicts(client: GitHubClient, kept: list[Kept]) -> dict[Login, Verdi
     answers, fresh = await asyncio.gather(
         asyncio.gather(*(_ask(client, batch, by_login) for batch in asked)), _repositories(client, kept)
     )
-    quiet = {login: Quiet(profile, found) for answer in answers for login, (profile, found) in answer.items()}
+    quiet = {login: Quiet(profile) for answer in answers for login, profile in answer.items()}
     checked = time.monotonic()
     return {
         Login(k.login): Verdict(k.collected_at, fresh, checked, quiet.get(k.login))
@@ -342,9 +337,7 @@ async def _verdicts(client: GitHubClient, kept: list[Kept]) -> dict[Login, Verdi
     }
 
 
-async def _ask(
-    client: GitHubClient, batch: list[Asked], by_login: dict[str, Kept]
-) -> dict[str, tuple[Profile, list[ReviewContribution]]]:
+async def _ask(client: GitHubClient, batch: list[Asked], by_login: dict[str, Kept]) -> dict[str, Profile]:
     """The users of `batch` GitHub shows no change for, with their profile and reviews. A
     batch GitHub stops as too slow is asked again in halves; one it cannot answer has none,
     nor one the pass's point budget (GITBRAG_BUDGET_POINTS) no longer covers."""
@@ -389,21 +382,16 @@ def _limited(paths: list[tuple[str | int, ...]]) -> set[str]:
     return {str(path[0]) for path in paths if path}
 
 
-def _read(
-    batch: list[Asked], data: Node, spoilt: set[str], by_login: dict[str, Kept]
-) -> dict[str, tuple[Profile, list[ReviewContribution]]]:
+def _read(batch: list[Asked], data: Node, spoilt: set[str], by_login: dict[str, Kept]) -> dict[str, Profile]:
     """Who of `batch` the answer shows unchanged; `spoilt`: the aliases GitHub hid or cut short."""
-    out: dict[str, tuple[Profile, list[ReviewContribution]]] = {}
+    out: dict[str, Profile] = {}
     for i, one in enumerate(batch):
         user, search = data.get(f"u{i}"), data.get(f"s{i}")
         if f"u{i}" in spoilt or f"s{i}" in spoilt or not isinstance(user, dict):
             continue  # hidden, cut short, or not found: the refresh finds out which
         kept = by_login[one.login]
-        if not same_pulls(kept, search):
-            continue
-        user_reviews = same_reviews(kept, user)
-        if user_reviews is not None:
-            out[one.login] = (profile_of(user, one.login), user_reviews)
+        if same_pulls(kept, search) and same_reviews(kept, user):
+            out[one.login] = profile_of(user, one.login)
     return out
 
 
@@ -453,7 +441,7 @@ async def brought_forward(
         profile=quiet.profile,
         pulls=list(previous.pull_requests),
         repositories={name: repository(node) for name, node in fresh.items()},
-        reviews=quiet.reviews,
+        reviews=previous.reviews,  # the spans re-read them all, unchanged (`same_reviews`)
         reviews_at=now,
         incomplete=previous.incomplete_results,
         page_size=previous.search_page_size,
