@@ -38,6 +38,7 @@ from gitbrag.coordination.failopen import FailOpenStore
 from gitbrag.coordination.tracking import Claim, TaskTracker, hash_params, make_task_id
 from gitbrag.doors.shutdown import Shutdown, ShuttingDown
 from gitbrag.github.budget import retry_budget
+from gitbrag.github.changes import ChangeCheck
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.collect import UserNotFound, _with_indexed_stars, collect_user
 from gitbrag.github.errors import GitHubError
@@ -189,6 +190,7 @@ class Refresher:
         publisher.teams = teams.resolve_teams(self.teams, {}, self._shown_members())
         publisher.report_settings = repr(self.report_options)  # part of what pages are made with
         self._origin: dict[Login, str] = {}  # this pass's names: where each came from (`SOURCES`)
+        self.changes = ChangeCheck()  # issue 29: due users GitHub shows no change for, this pass
 
     @property
     def bookkeeping(self) -> FailOpenStore:
@@ -248,7 +250,7 @@ class Refresher:
                 with ACTIVE_GENERATIONS.track_inprogress():
                     if target.render:
                         return await self.render_again(login, fence=claim.holds)
-                    return await self.refresh_user(login, fence=claim.holds)
+                    return await self.refresh_user(login, fence=claim.holds, due=not target.force)
         except ShuttingDown:
             # Not a failure: nothing is recorded, the claim is released below, the report stays due.
             log.info(
@@ -280,12 +282,14 @@ class Refresher:
     # --- one user ------------------------------------------------------------------------
 
     async def refresh_user(
-        self, login: Login, *, fence: Callable[[], Awaitable[bool]] | None = None
+        self, login: Login, *, fence: Callable[[], Awaitable[bool]] | None = None, due: bool = False
     ) -> UserOutcome:
         """Collect, build, publish and record one user's reports; never raises for GitHub
         or disk trouble (those become a failed outcome and the old pages stay).
 
         `fence` is asked just before publishing whether this generation may still write.
+        `due`: a due (not forced) refresh, which may take the pass's change check's verdict
+        (`github.changes`); a forced one ("Refresh now") always searches.
         """
         started = time.monotonic()
         now = self.clock()
@@ -309,6 +313,7 @@ class Refresher:
                         previous=previous,
                         private=self.private,
                         index=_StoreStarIndex(self.bookkeeping),
+                        checked=self.changes.take(login) if due else None,
                     )
                 except GitHubError as exc:
                     if (blamed := budget.blame(exc)) is not exc:
@@ -465,6 +470,7 @@ class Refresher:
             targets += await asyncio.to_thread(self._stale_on_site, track, now, {t.login for t in targets})
             fresh = {t.login for t in targets}  # the store cannot say which were ever generated
         known, unverified = await self._verified(targets, fresh, listed | published)
+        await self._check_changes([t.login for t in known if not t.force], now)  # issue 29
         asked_now = [t for t in unverified if t.reason == "named"]  # asked for by name: first
         later = [t for t in unverified if t.reason != "named"]
         if on_start:
@@ -497,6 +503,20 @@ class Refresher:
         # Names a stop left unasked are not tracked yet, but their reports were asked for: skipped.
         unasked = {o.login for o in [*first.outcomes, *then.outcomes] if o.status == "skipped"}
         return self._budgeted(_count(outcomes, len({*tracked, *unasked}) * len(PERIODS)))
+
+    async def _check_changes(self, due: list[Login], now: datetime) -> None:
+        """Ask GitHub, many users a query, which of the `due` users changed since their last
+        refresh (`github.changes`): the others' refreshes then search nothing. A failure or a
+        shutdown leaves no verdict: every due user is refreshed in full, as before."""
+        with contextlib.suppress(ShuttingDown):
+            await self.changes.run(
+                self.client,
+                self.bookkeeping.load_collection,
+                due,
+                now,
+                private=self.private,
+                retries=self.retries_per_refresh,
+            )
 
     # --- GITBRAG_BUDGET_POINTS (issue 28): a pass within a point budget -------------------
 

@@ -377,7 +377,9 @@ async def test_a_full_or_read_only_site_fails_that_report_only(
         meta = (await r.store.report_meta(Login(VICTIM)))["1_year"]
         assert meta.last_error == outcomes[VICTIM].error
         assert meta.next_due_at == r.now + timedelta(seconds=RETRY_BASE_SECONDS)
-        assert r.gh.app_state.stats.searches_by_author[VICTIM] == 1  # failed before asking GitHub
+        # The first pass's search, and the due pass's change check (`github.changes`): the
+        # refresh itself failed before asking GitHub anything.
+        assert r.gh.app_state.stats.searches_by_author[VICTIM] == 2
 
         monkeypatch.setattr(os, "replace", real_replace)  # space freed
         r.advance(timedelta(minutes=6))

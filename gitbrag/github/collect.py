@@ -31,7 +31,7 @@ from datetime import datetime
 
 from aiocache.base import BaseCache
 
-from gitbrag.github import incremental, queries, reviews
+from gitbrag.github import changes, incremental, queries, reviews
 from gitbrag.github.client import GitHubClient, Usage, usage_scope
 from gitbrag.github.errors import NotFound, UserNotFound
 from gitbrag.github.nodes import profile as profile_of
@@ -55,6 +55,7 @@ async def collect_user(
     previous: Collection | None = None,
     private: PrivateMode = "off",
     index: StarIndex | None = None,
+    checked: changes.Verdict | None = None,
 ) -> Collection:
     """Fetch `login`'s profile, all their pull requests and the star histories reports need.
 
@@ -62,10 +63,13 @@ async def collect_user(
     when that is possible (`incremental.usable`); the result is the same either way.
     `private` says whether work in private repositories is fetched at all ("off": the
     searches say `is:public`). `index` is the deployment's star index (histories walked
-    once, then extended). Raises `UserNotFound` when GitHub has no such user.
+    once, then extended). `checked`: what the pass's change check learnt (`changes`): the
+    user's repositories, read with everyone's, and, when GitHub showed no change since
+    `previous`, what stands for a search. Raises `UserNotFound` when GitHub has no such user.
     """
     with usage_scope() as spent:
         collection: Collection | None = None
+        brought = False  # forward, unchanged (`changes`)
         if previous is not None and index is not None and not previous.stars:
             previous = await _with_indexed_stars(previous, index, now)
         if previous is not None and (short := incremental.short_of_files(previous)):
@@ -77,7 +81,24 @@ async def collect_user(
             )
         if previous is not None and incremental.usable(previous, login, now, private):
             try:
-                collection = await incremental.refresh(client, previous, now=now, cache=cache, index=index)
+                fits = checked is not None and checked.fits(previous)
+                if checked is not None and fits and checked.quiet is not None:
+                    collection = await changes.brought_forward(
+                        client, previous, checked, now=now, cache=cache, index=index
+                    )
+                    brought = True
+                else:
+                    fresh = checked.fresh if checked is not None and fits else None
+                    refused = checked.refused if checked is not None and fits else ()
+                    collection = await incremental.refresh(
+                        client,
+                        previous,
+                        now=now,
+                        cache=cache,
+                        index=index,
+                        fresh=fresh,
+                        given_refused=refused,
+                    )
             except incremental.Drifted as exc:
                 log.info("collecting in full: %s", exc, extra={"user": login})
         if collection is None:
@@ -85,7 +106,8 @@ async def collect_user(
             collection = await _collect(
                 client, login, now=now, cache=cache, private=private, page_size=page_size, index=index
             )
-        _log_spent(collection, spent, incremental=collection.collected_at != collection.full_collected_at)
+        incremental_ = collection.collected_at != collection.full_collected_at
+        _log_spent(collection, spent, incremental=incremental_, unchanged=brought)
         return collection
 
 
@@ -160,17 +182,20 @@ async def _with_indexed_stars(previous: Collection, index: StarIndex, now: datet
     return previous.model_copy(update={"stars": stars})
 
 
-def _log_spent(collection: Collection, spent: Usage, *, incremental: bool) -> None:
+def _log_spent(collection: Collection, spent: Usage, *, incremental: bool, unchanged: bool = False) -> None:
+    """One line per collection: what it spent, and how it was made (`unchanged`: from the
+    kept collection, GitHub having shown no change in the pass's check)."""
     log.info(
         "collected %s (%s): %d pull requests, %d repositories, %d star histories",
         collection.login,
-        "incremental" if incremental else "full",
+        "unchanged" if unchanged else "incremental" if incremental else "full",
         len(collection.pull_requests),
         len(collection.repositories),
         len(collection.stars),
         extra={
             "user": collection.login,
             "incremental": incremental,
+            "unchanged": unchanged,
             "prs": len(collection.pull_requests),
             "requests": spent.total_requests,
             "points": spent.graphql_points,

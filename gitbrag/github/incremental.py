@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,6 +64,7 @@ from gitbrag.models import (
     Collection,
     Login,
     PrivateMode,
+    Profile,
     PullRequest,
     Repository,
     ReviewContribution,
@@ -113,8 +115,13 @@ async def refresh(
     now: datetime,
     cache: BaseCache | None,
     index: StarIndex | None = None,
+    fresh: dict[str, Node] | None = None,
+    given_refused: Iterable[str] = (),
 ) -> Collection:
-    """`previous` updated to `now`; raises `Drifted` when a full collection is needed."""
+    """`previous` updated to `now`; raises `Drifted` when a full collection is needed.
+    `fresh`: repositories' nodes read for the whole pass (`changes`), as `revalidate` reads
+    them; the user's own are revalidated unless it holds them all. `given_refused`: those
+    of them whose stargazers GitHub refused to the token (`revalidate`)."""
     ride = reviews.RideAlong.for_previous(previous, now)
     search = PullRequestSearch(
         client,
@@ -125,8 +132,11 @@ async def refresh(
         ride_along=ride.search_fields() if ride else None,
     )
     keep_stars = sorted(set(previous.stars) & set(previous.repositories))
-    (fresh, refused), _, all_reviews = await asyncio.gather(
-        revalidate(client, sorted(previous.repositories), set(keep_stars)),
+    given = {r: fresh[r] for r in previous.repositories if r in fresh} if fresh is not None else {}
+    (nodes, refused), _, all_reviews = await asyncio.gather(
+        _given(given, set(given_refused) & set(previous.repositories))
+        if len(given) == len(previous.repositories)
+        else revalidate(client, sorted(previous.repositories), set(keep_stars)),
         search.run(GITHUB_EPOCH, now),
         # Kept reviews: this year's ride along with the search; none kept: all, in their own query.
         _all_reviews(client, previous, now) if ride is None else _nothing(),
@@ -135,13 +145,50 @@ async def refresh(
         raise Drifted("GitHub hid updated pull requests; a full collection counts them exactly")
     profile = profile_of(search.user, previous.login)
     await search.complete_files()
-    repositories = {name: repository(node) for name, node in fresh.items()}
+    repositories = {name: repository(node) for name, node in nodes.items()}
     for name, node in search.repositories.items():
         repositories.setdefault(name, repository(node))
     pulls = _merged_pulls(previous.pull_requests, search.pulls.values())
+    user_reviews, reviews_at = await _brought_up_to_date(client, previous, ride, search, all_reviews, now)
+    found = Found(profile, pulls, repositories, user_reviews, reviews_at, search.incomplete, search.page_size)
+    return await assembled(client, previous, found, nodes, refused, now=now, cache=cache, index=index)
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a refresh learnt of a user besides repositories' stars: from its search (or, for a
+    user GitHub shows no change for, the kept collection and the batched check, `changes`)."""
+
+    profile: Profile
+    pulls: list[PullRequest]
+    repositories: dict[str, Repository]
+    reviews: list[ReviewContribution] | None
+    reviews_at: datetime | None
+    incomplete: bool
+    page_size: int
+
+
+async def assembled(
+    client: GitHubClient,
+    previous: Collection,
+    found: Found,
+    fresh: dict[str, Node],
+    refused: set[str],
+    *,
+    now: datetime,
+    cache: BaseCache | None,
+    index: StarIndex | None,
+) -> Collection:
+    """The new collection: `found` with private work left out as `previous` was collected, and
+    the star histories of its recent repositories extended from `fresh` (the repositories'
+    nodes with their newest stargazers) or walked; none for those GitHub `refused` the
+    stargazers of (named in `stars_refused`)."""
+    refused = set(refused)
+    pulls, repositories = found.pulls, found.repositories
     if previous.private_mode == "off":  # a repository that went private takes its PRs with it
         pulls = [p for p in pulls if not (r := repositories.get(p.repo)) or not r.private]
         repositories = {name: r for name, r in repositories.items() if not r.private}
+    keep_stars = set(previous.stars) & set(previous.repositories)
     since = period_since("5_years", now)
     needed = recent_repos(pulls, since, repositories, previous.private_mode)
     refused &= set(needed)
@@ -159,22 +206,21 @@ async def refresh(
         now=now,
         refused=refused,
     )
-    user_reviews, reviews_at = await _brought_up_to_date(client, previous, ride, search, all_reviews, now)
     return Collection(
-        login=profile.login,
-        profile=profile,
+        login=found.profile.login,
+        profile=found.profile,
         pull_requests=sorted(pulls, key=lambda p: (p.created_at, p.repo, p.number)),
         repositories=repositories,
         stars=stars,
         stars_refused=sorted(refused),
         collected_at=now,
-        incomplete_results=search.incomplete,
+        incomplete_results=found.incomplete,
         full_collected_at=previous.full_collected_at,
         private_mode=previous.private_mode,
         hidden_by_github=previous.hidden_by_github,
-        search_page_size=search.page_size,
-        reviews=user_reviews,
-        reviews_collected_at=reviews_at,
+        search_page_size=found.page_size,
+        reviews=found.reviews,
+        reviews_collected_at=found.reviews_at,
     )
 
 
@@ -187,6 +233,10 @@ def watermark(previous: Collection) -> datetime:
 
 async def _nothing() -> None:
     return None
+
+
+async def _given(nodes: dict[str, Node], refused: set[str]) -> tuple[dict[str, Node], set[str]]:
+    return nodes, refused
 
 
 async def _all_reviews(

@@ -19,6 +19,9 @@ _PROFILE_FIELDS = f"""
     socialAccounts(first: {PAGE_SIZE}) {{ nodes {{ provider url }} }}
 """
 
+# The profile's fields, for queries built elsewhere (`changes`).
+PROFILE_FIELDS = " ".join(_PROFILE_FIELDS.split())
+
 # What a report shows of a repository (also what revalidation re-reads); `isPrivate`
 # on every read, so private work is recognised wherever it comes from.
 _REPOSITORY_FIELDS = "nameWithOwner url description stargazerCount isPrivate primaryLanguage { name }"

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from graphql import GraphQLSchema, build_schema, parse, validate
 
-from gitbrag.github import queries
+from gitbrag.github import changes, queries
 from gitbrag.github.starpages import STAR_BATCH
 
 SCHEMA = Path(__file__).parents[1] / "data" / "github" / "schema.docs.graphql"
@@ -53,6 +53,10 @@ def every_document() -> dict[str, str]:
     for spans in (1, 2):
         ride_along = queries.profile_pull_requests_and_reviews(spans)
         documents[f"ProfileAndPullRequestsAndReviews({spans})"] = ride_along
+    # The daily pass's change check (`changes`): users of one or two review spans, up to a
+    # query's hundred requests (33 users of one span, 25 of two), mixed.
+    for spans in ([1], [2], [1] * 33, [2] * 25, [1, 2] * 14):
+        documents[f"Changes({len(spans)} users, {sum(spans)} spans)"] = changes.check_query(spans)
     return documents
 
 
