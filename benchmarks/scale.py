@@ -376,9 +376,21 @@ def service_scans(code: Code, world: World, store: str, name: str, scans: int, t
 Row = tuple[str, dict[str, Run]]
 
 
+class Rows(list[Row]):
+    """A section's rows, each also printed as soon as it is measured (a long run that is cut
+    short still leaves its figures)."""
+
+    def append(self, row: Row) -> None:
+        super().append(row)
+        label, runs = row
+        for name, run in runs.items():
+            print(f"measured: {label} [{name}]: {run.seconds:.2f} s, {run.cpu:.2f} s CPU, "
+                  f"{run.peak_mib:.0f} MiB; {run.summary}", flush=True)  # fmt: skip
+
+
 def bookkeeping(world: World, codes: list[Code], *, scans: int, scan_timeout: float) -> list[Row]:
     """Nothing-due passes, service scans, and a forced refresh of one user without and with teams."""
-    rows: list[Row] = []
+    rows = Rows()
     ours = codes[0]
     for store in ("sqlite", "redis"):
         first = once(ours, world, store, f"ours-first-{store}")
