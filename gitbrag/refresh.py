@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -32,7 +33,7 @@ from typing import Literal, TypeVar
 from aiocache.base import BaseCache
 
 from gitbrag.clock import Now, utcnow
-from gitbrag.coordination.base import Store, TrackedUser
+from gitbrag.coordination.base import Census, Store, tracked_pages
 from gitbrag.coordination.errors import StoreUnavailable, error_name
 from gitbrag.coordination.failopen import FailOpenStore
 from gitbrag.coordination.tracking import Claim, TaskTracker, hash_params, make_task_id
@@ -47,7 +48,7 @@ from gitbrag.github.users import look_up
 from gitbrag.memory import release_freed_memory
 from gitbrag.metrics import ACTIVE_GENERATIONS, duplicate_skipped, generation_finished
 from gitbrag.models import LOGIN_RE, PERIODS, Collection, InvalidLogin, Login, PrivateMode, StarHistory
-from gitbrag.publish.publisher import IndexEntry, Publisher, SupersededError
+from gitbrag.publish.publisher import Publisher, SupersededError
 from gitbrag.publish.safepath import SiteRoot
 from gitbrag.report import teams
 from gitbrag.report.build import ReportOptions, build_reports
@@ -65,6 +66,8 @@ Status = Literal["refreshed", "failed", "skipped", "deferred"]
 USER_NOT_FOUND = "GitHub user not found"
 # Names a "GitHub does not know" line shows; the rest are counted.
 UNKNOWN_SHOWN = 20
+# Users read or looked up at once where a pass must go through all of them (issue 29).
+PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,30 @@ class Target:
     @property
     def why(self) -> str:
         return self.reason or ("forced" if self.force else "due")
+
+
+@dataclass
+class Ledger:
+    """What a pass learned from the store's census and the marks the last complete pass left
+    (issue 29), and so which checks over every user it makes; without them it reads only
+    what is due. Each mark is saved only once its check is done (`Refresher._close_ledger`)."""
+
+    census: Census
+    site: str  # `Publisher.site_mark` now
+    settings: str  # `Publisher.settings_mark` now
+    configured: str  # the configured names' digest (GITBRAG_USERS, org members)
+    full: bool  # the store or the site may have lost users: look for lost users and missing pages
+    renders: bool  # the settings changed: look for pages made with other settings
+    names: bool  # the configured names changed: look each one up, track the new
+    published: set[Login] | None = None  # the site's users, listed when `full`
+
+
+def _digest_names(names: Iterable[Login]) -> str:
+    """A digest of a set of names (order and repeats aside)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in sorted(set(names)):
+        digest.update(name.encode() + b"\n")
+    return digest.hexdigest()
 
 
 @dataclass
@@ -191,6 +218,7 @@ class Refresher:
         publisher.report_settings = repr(self.report_options)  # part of what pages are made with
         self._origin: dict[Login, str] = {}  # this pass's names: where each came from (`SOURCES`)
         self.changes = ChangeCheck()  # issue 29: due users GitHub shows no change for, this pass
+        self._reasons: dict[str, set[Login]] = {}  # this pass's targets by why they run, but "due"
 
     @property
     def bookkeeping(self) -> FailOpenStore:
@@ -436,7 +464,12 @@ class Refresher:
         Names never refreshed before are asked about first, a hundred per query
         (`_newcomers`): the users GitHub does not know are one log line, failed outcomes and
         no longer tracked; the others are refreshed after the known users' due reports, so
-        a long list of bad names cannot starve the good ones."""
+        a long list of bad names cannot starve the good ones.
+
+        What it costs with nothing due does not grow with the users tracked (issue 29): the
+        store's census and the marks the last complete pass left (`Ledger`) say whether the
+        store or the site lost users, the settings or the configured names changed, or
+        anything the index lists changed; only then are all users looked at, a page at a time."""
         now = self.clock()
         if self.client.budget is not None:  # GITBRAG_BUDGET_POINTS is what one pass may spend
             self.client.budget.restart()
@@ -446,17 +479,20 @@ class Refresher:
         track, named, invalid = _split_invalid([*configured, *members], refresh)
         self._origin = _origins(track, set(configured), named)
         listed = set(map(Login, members))  # GitHub listed them: no need to ask whether they exist
-        published = set(await asyncio.to_thread(self.publisher.published_logins))
+        ledger: Ledger | None = None
+        tracked_now: list[Login] = []  # the names this pass tracked: the index lists them
         try:
-            fresh = await self._new_names([*named, *track], listed | published)
-            everyone = [*(n for n in [*track, *named] if n not in fresh), *await self._lost_or_known()]
-            await self._track(everyone, now)  # dropped while the store refuses writes
-            users = await self.store.tracked()
-            self._remember([Login(u.display) for u in users], authoritative=True)
+            ledger = await self._ledger(track)
+            names = [*(track if ledger.names else []), *named]
+            fresh = await self._new_names(names, listed)
+            tracked_now = [n for n in dict.fromkeys(names) if n not in fresh]
+            if ledger.full:
+                tracked_now += await self._lost_or_known(ledger)
+            await self._track(tracked_now, now)  # dropped while the store refuses writes
+            if ledger.full:  # restores the due entries and metadata a Redis evicted
+                await self._track_everyone(now)
             self._remember(named)
-            # With the tracking dropped, the index still lists everyone (sorted, as the store's list).
-            tracked: list[Login] | None = sorted({*everyone, *(u.login for u in users)})
-            targets = await self._targets([n for n in named if n not in fresh], force, now, users)
+            targets = await self._targets([n for n in named if n not in fresh], force, now, ledger)
             new = [n for n in dict.fromkeys([*named, *track]) if n in fresh]  # in the order given
             targets += [Target(n, force=n in named, reason="named" if n in named else "new") for n in new]
         except StoreUnavailable as exc:
@@ -465,11 +501,11 @@ class Refresher:
             log.warning(
                 "store unavailable; refreshing from the site's own dates", extra={"error": error_name(exc)}
             )
-            tracked = None
+            ledger = None
             targets = [Target(u, force=True, reason="named") for u in named]
             targets += await asyncio.to_thread(self._stale_on_site, track, now, {t.login for t in targets})
             fresh = {t.login for t in targets}  # the store cannot say which were ever generated
-        known, unverified = await self._verified(targets, fresh, listed | published)
+        known, unverified = await self._verified(targets, fresh, listed)
         await self._check_changes([t.login for t in known if not t.force], now)  # issue 29
         asked_now = [t for t in unverified if t.reason == "named"]  # asked for by name: first
         later = [t for t in unverified if t.reason != "named"]
@@ -487,22 +523,127 @@ class Refresher:
         def run(batch: Iterable[Target]) -> list[asyncio.Task[UserOutcome]]:
             return [asyncio.create_task(one(t)) for t in batch]
 
-        first = await self._newcomers(asked_now, now, tracked is not None, on_done)
+        first = await self._newcomers(asked_now, now, ledger is not None, on_done)
         running = run([*first.found, *known])  # known users' reports claim the slots first
-        then = await self._newcomers(later, now, tracked is not None, on_done)
+        then = await self._newcomers(later, now, ledger is not None, on_done)
         running += run(then.found)  # queued behind every known user's report
         outcomes = invalid + first.outcomes + then.outcomes + list(await asyncio.gather(*running))
         await self._release_pending()
-        if tracked is None:  # the store cannot list its users: index what the site holds
+        if ledger is None:  # the store cannot list its users: index what the site holds
             await asyncio.to_thread(self.publish_site, self.publisher.published_logins())
             return self._budgeted(_count(outcomes, len(outcomes) * len(PERIODS)))
         gone = {*first.unknown, *then.unknown}
         added = [t.login for t in [*first.found, *then.found]]
-        tracked = [u for u in dict.fromkeys([*tracked, *added]) if u not in gone]
-        await asyncio.to_thread(self.publish_site, tracked)
+        extra = [u for u in dict.fromkeys([*tracked_now, *added]) if u not in gone]
         # Names a stop left unasked are not tracked yet, but their reports were asked for: skipped.
         unasked = {o.login for o in [*first.outcomes, *then.outcomes] if o.status == "skipped"}
-        return self._budgeted(_count(outcomes, len({*tracked, *unasked}) * len(PERIODS)))
+        # The configured names are settled once each new one was found and tracked (an unknown
+        # name is asked about again after the stale age, as before: its check stays on).
+        settled = all(n in set(added) for n in track if n in fresh)
+        counted = await self._close_ledger(ledger, outcomes, extra, gone, names_settled=settled)
+        return self._budgeted(_count(outcomes, (counted + len(unasked - set(extra))) * len(PERIODS)))
+
+    # --- what a pass looks at, proportional to what is due (issue 29) ---------------------
+
+    async def _ledger(self, track: list[Login]) -> Ledger:
+        """The census, today's marks, and from them which checks over every user this pass makes."""
+        census = await self.store.census()
+        marks = census.marks
+        site, settings = await _on_disk(lambda: (self.publisher.site_mark(), self.publisher.settings_mark()))
+        configured = _digest_names(track)
+        why = [
+            reason
+            for reason, lost in (
+                ("no marks", not marks),
+                ("fewer users", census.tracked < int(marks.get("tracked", 0))),
+                ("fewer reports", census.reports < int(marks.get("reports", 0))),
+                ("site changed", marks.get("site") != site),
+            )
+            if lost
+        ]
+        ledger = Ledger(
+            census=census,
+            site=site,
+            settings=settings,
+            configured=configured,
+            full=bool(why),
+            renders=bool(why) or marks.get("settings") != settings,
+            names=bool(why) or marks.get("configured") != configured,
+        )
+        if ledger.full or ledger.renders or ledger.names:
+            log.info(
+                "bookkeeping: looking at every user",
+                extra={
+                    "reason": ", ".join(why) or "settings or names changed",
+                    "users": census.tracked,
+                    "lost": ledger.full,
+                    "renders": ledger.renders,
+                    "names": ledger.names,
+                },
+            )
+        return ledger
+
+    async def _close_ledger(
+        self,
+        ledger: Ledger,
+        outcomes: list[UserOutcome],
+        extra: list[Login],
+        gone: set[Login],
+        *,
+        names_settled: bool,
+    ) -> int:
+        """Rebuild the index when anything it lists may have changed, then leave the marks the
+        next pass compares with; returns the users tracked (for the summary's skipped)."""
+        try:
+            census = await self.store.census()
+            untracked = [n for n in extra if n not in await self.store.tracked_among(extra)]
+        except StoreUnavailable:  # it went away during the pass: index as it was, mark nothing
+            census, untracked = None, []
+        changed = census is None or census.changes != int(ledger.census.marks.get("indexed", -1))
+        if (
+            changed
+            or ledger.full
+            or ledger.renders
+            or ledger.names
+            or gone
+            or any(o.status == "refreshed" for o in outcomes)
+        ):
+            logins = await self._index_logins(untracked, gone)
+            await asyncio.to_thread(self.publish_site, logins)
+            del logins
+        if census is None:
+            return ledger.census.tracked + len(untracked)
+        marks = {
+            "tracked": str(census.tracked),
+            "reports": str(census.reports),
+            "indexed": str(census.changes),  # the changes the index was built from (`Census.changes`),
+        }
+        if not (ledger.full and self._left_undone(outcomes, "pages missing")):
+            marks["site"] = await _on_disk(self.publisher.site_mark)
+        if not self._left_undone(outcomes, "settings changed"):
+            marks["settings"] = ledger.settings
+        if names_settled and not untracked:
+            marks["configured"] = ledger.configured
+        await self.tracker.guard(self.store.save_marks(marks), None)
+        return census.tracked + len(untracked)
+
+    def _left_undone(self, outcomes: list[UserOutcome], reason: str) -> bool:
+        """Whether a target this pass made for `reason` did not end refreshed (to do again)."""
+        return any(o.status != "refreshed" and o.login in self._reasons.get(reason, set()) for o in outcomes)
+
+    async def _index_logins(self, untracked: list[Login], gone: set[Login]) -> list[Login]:
+        """Everyone the index lists: the store's users, a page at a time, and the names this pass
+        could not track (a store refusing writes); only logins are held, not reports."""
+        found: set[Login] = set(untracked)
+        async for page in tracked_pages(self.store):
+            found.update(u.login for u in page)
+        return sorted(found - gone)
+
+    async def _track_everyone(self, now: datetime) -> None:
+        """Track every tracked user again, a page at a time: what Redis evicted of their due
+        entries and metadata comes back (tracking only adds what is missing)."""
+        async for page in tracked_pages(self.store):
+            await self.bookkeeping.track([u.login for u in page], now, PERIODS)
 
     async def _check_changes(self, due: list[Login], now: datetime) -> None:
         """Ask GitHub, many users a query, which of the `due` users changed since their last
@@ -551,24 +692,39 @@ class Refresher:
 
     # --- names never refreshed before --------------------------------------------------
 
-    async def _new_names(self, names: list[Login], exist: set[Login]) -> set[Login]:
+    async def _new_names(self, names: list[Login], listed: set[Login]) -> set[Login]:
         """The pass's names the store does not track, to be asked about before they are
-        tracked, but for those known to `exist` (published, or listed by GitHub as org members)."""
-        tracked = {u.login for u in await self.store.tracked()}
-        return {n for n in names if n not in tracked and n not in exist}
+        tracked, but for those known to exist (published, or `listed` by GitHub as org
+        members). Looked up by name: work in the names, not in everyone tracked."""
+        names = list(dict.fromkeys(names))
+        if not names:
+            return set()
+        tracked = await self.store.tracked_among(names)
+        untracked = [n for n in names if n not in tracked and n not in listed]
+        published = await _on_disk(lambda: {n for n in untracked if self.publisher.is_published(n)})
+        return {n for n in untracked if n not in published}
 
     async def _verified(
-        self, targets: list[Target], fresh: set[Login], exist: set[Login]
+        self, targets: list[Target], fresh: set[Login], listed: set[Login]
     ) -> tuple[list[Target], list[Target]]:
-        """`targets` split into users known to `exist` (published, or listed by GitHub as org
+        """`targets` split into users known to exist (published, or `listed` by GitHub as org
         members) or generated once, and the others, whose name is checked before a refresh
         is spent on it. `fresh`: names the store need not be asked about (it does not hold
         them, or cannot be reached)."""
+        published = await _on_disk(
+            lambda: {
+                t.login for t in targets if t.login not in listed and self.publisher.is_published(t.login)
+            }
+        )
         known: list[Target] = []
         unverified: list[Target] = []
         for target in targets:
             login = target.login
-            if login in exist or (login not in fresh and await self._ever_generated(login)):
+            if (
+                login in listed
+                or login in published
+                or (login not in fresh and await self._ever_generated(login))
+            ):
                 known.append(target)
             else:
                 unverified.append(target)
@@ -692,14 +848,19 @@ class Refresher:
             shown[name] = teams.published_members(page, LOGIN_RE)
         return shown
 
-    async def _lost_or_known(self) -> list[Login]:
-        """Every user the store tracks or the site has pages for, to track again (tracking is
-        idempotent: it only adds what is missing). A Redis that evicts keys, or one restarted
-        empty, loses tracked users, report metadata and due entries while the pages stay;
-        without this, those users would silently never be refreshed nor indexed again."""
-        known = [u.login for u in await self.store.tracked()]
+    async def _lost_or_known(self, ledger: Ledger) -> list[Login]:
+        """The users the site has pages for that the store does not track, to track again. A
+        Redis that evicts keys, or one restarted empty, loses tracked users, report metadata and
+        due entries while the pages stay; without this, those users would silently never be
+        refreshed nor indexed again. Only when the census says users may be lost (`Ledger.full`):
+        it lists the site, and looks its users up in the store a page at a time."""
         published = await asyncio.to_thread(self.publisher.published_logins)
-        lost = sorted(set(published) - set(known))
+        ledger.published = set(published)
+        lost: list[Login] = []
+        for start in range(0, len(published), PAGE):
+            page = published[start : start + PAGE]
+            tracked = await self.store.tracked_among(page)
+            lost += [login for login in page if login not in tracked]
         for login in lost:
             self._origin.setdefault(login, "site")
         if lost:
@@ -707,45 +868,59 @@ class Refresher:
                 "store lost state: tracking again the users whose pages are published",
                 extra={"users": len(lost), "user": lost[0]},
             )
-        return [*known, *lost]
+        return lost
 
-    async def _targets(
-        self, named: list[Login], force: bool, now: datetime, tracked: list[TrackedUser]
-    ) -> list[Target]:
+    async def _targets(self, named: list[Login], force: bool, now: datetime, ledger: Ledger) -> list[Target]:
         """Named users first (forced), then one target per user with due reports, in the order
-        their oldest report fell due, then users whose pages went missing from the site; with
-        `force` and no names, every tracked user."""
+        their oldest report fell due, then users whose pages went missing from the site (when
+        the census says the site or the store changed), then users whose pages were made with
+        other settings (when they changed); with `force` and no names, every tracked user."""
+        self._reasons = {}
         # GitHub said they no longer exist (renamed, deleted): kept, pages too, until untracked,
         # and refreshed again only when named (`--user`, the hook), not every stale age.
-        missing = {u.login for u in tracked if u.missing}
         if force and not named:
-            return [Target(u.login, force=True) for u in tracked if u.login not in missing]
+            everyone: list[Target] = []
+            async for page in tracked_pages(self.store):
+                self._remember([Login(u.display) for u in page], authoritative=True)
+                everyone += [Target(u.login, force=True) for u in page if not u.missing]
+            return sorted({t.login: t for t in everyone}.values(), key=lambda t: t.login)
         targets = {u: Target(u, force=True, reason="named") for u in named}
         if force:
             return list(targets.values())
-        for meta in await self.store.due(now):
-            if meta.login not in missing:
+        due = await self.store.due(now)
+        users = await self.store.tracked_among(list(dict.fromkeys(m.login for m in due)))
+        self._remember([Login(u.display) for u in users.values()], authoritative=True)
+        for meta in due:
+            if (user := users.get(meta.login)) is None or not user.missing:
                 targets.setdefault(meta.login, Target(meta.login, meta.period))
-        published = set(await asyncio.to_thread(self.publisher.published_logins))
-        for login in await self._pages_missing([u for u in tracked if u.login not in targets], published):
-            targets[login] = Target(login, force=True, reason="pages missing")
-        stale = [u.login for u in tracked if u.login not in targets and u.login in published]
-        for login in await self._renders_stale(stale):
-            targets[login] = Target(login, force=True, reason="settings changed", render=True)
+        del due, users
+        if ledger.full and ledger.published is not None:
+            for login in await self._pages_missing(set(targets), ledger.published):
+                targets[login] = Target(login, force=True, reason="pages missing")
+        if ledger.renders:
+            for login in await self._renders_stale(set(targets)):
+                targets[login] = Target(login, force=True, reason="settings changed", render=True)
+        for target in targets.values():
+            if target.reason in ("pages missing", "settings changed"):
+                self._reasons.setdefault(target.reason, set()).add(target.login)
         return list(targets.values())
 
-    async def _pages_missing(self, users: list[TrackedUser], published: set[Login]) -> list[Login]:
+    async def _pages_missing(self, targeted: set[Login], published: set[Login]) -> list[Login]:
         """Users the store calls fresh whose pages are not on the site: a site folder emptied
         or replaced (`rm -r site`, another `--site-dir`, a new volume) would otherwise stay
         empty until the reports go stale, a day later. Users whose last attempt failed keep
-        their backoff, and users GitHub does not know stay skipped. `published`: the site's users."""
+        their backoff, and users GitHub does not know stay skipped. `published`: the site's
+        users; the store's are walked a page at a time, and only the unpublished looked up."""
         lost = []
-        for user in users:
-            if user.missing or user.login in published:
-                continue
-            metas = await self.store.report_meta(user.login)
-            if metas and all(m.generated_at is not None and m.last_error is None for m in metas.values()):
-                lost.append(user.login)
+        async for page in tracked_pages(self.store):
+            for user in page:
+                if user.missing or user.login in published or user.login in targeted:
+                    continue
+                metas = await self.store.report_meta(user.login)
+                if metas and all(m.generated_at is not None and m.last_error is None for m in metas.values()):
+                    self._remember([Login(user.display)], authoritative=True)
+                    lost.append(user.login)
+        lost = list(dict.fromkeys(lost))
         if lost:
             log.info(
                 "pages missing from the site: generating them again",
@@ -763,13 +938,22 @@ class Refresher:
         for source, group in by_source.items():
             await self.bookkeeping.track(group, now, PERIODS, source)
 
-    async def _renders_stale(self, published: list[Login]) -> list[Login]:
+    async def _renders_stale(self, targeted: set[Login]) -> list[Login]:
         """Published users whose pages were made with other settings than today's (a new
         GITBRAG_BASE_URL, GITBRAG_HOOK_PUBLIC_URL, GITBRAG_TEAMS or org membership,
         GITBRAG_PERIODS, GITBRAG_EXCLUDE, GITBRAG_TIMEZONE...): rendered again this pass from
-        their kept collections, due or not, at no GitHub cost (`render_again`)."""
-
-        found = await asyncio.to_thread(lambda: [u for u in published if self.publisher.renders_stale(u)])
+        their kept collections, due or not, at no GitHub cost (`render_again`). Only when the
+        settings differ from the last complete pass's (`Ledger.renders`); the store's users
+        are read a page at a time, each one's generated.json once."""
+        found: list[Login] = []
+        async for page in tracked_pages(self.store):
+            users = [u for u in page if u.login not in targeted]
+            stale = await _on_disk(
+                lambda users=users: [u for u in users if self.publisher.renders_stale(u.login)]
+            )
+            self._remember([Login(u.display) for u in stale], authoritative=True)
+            found += [u.login for u in stale]
+        found = list(dict.fromkeys(found))
         if found:
             log.info(
                 "settings changed: rendering pages again from the kept collections",
@@ -817,10 +1001,10 @@ class Refresher:
         return list(targets.values())
 
     def publish_site(self, logins: list[Login]) -> None:
-        """The index and shared files, from what is published for each tracked user."""
-        reports = (self.publisher.read_report(login, "1_year") for login in logins)
+        """The index and shared files, from each tracked user's index row (kept small beside
+        its reports, `Publisher.index_entries`: no report is read again)."""
         self.publisher.publish_static()
-        self.publisher.publish_index([IndexEntry.from_report(r) for r in reports if r is not None])
+        self.publisher.publish_index(self.publisher.index_entries(logins))
         # GITBRAG_TEAMS: the teams of the users published since the last call (the publisher
         # records them), and those whose members or settings changed; not every team.
         self.publisher.publish_teams(refreshed=())

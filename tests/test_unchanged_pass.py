@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from gitbrag.coordination import SQLiteStore, StoreUnavailable, TrackedUser
+from gitbrag.coordination import Census, SQLiteStore, StoreUnavailable, TrackedUser
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.github.client import GitHubClient
-from gitbrag.models import Period, Report
+from gitbrag.models import Login, Period, Report
 from gitbrag.publish.filters import format_date
 from gitbrag.publish.publisher import Publisher
 from gitbrag.refresh import Refresher
@@ -130,6 +130,15 @@ class StoreDown(SQLiteStore):
         raise StoreUnavailable("the store is down")
 
     async def tracked(self) -> list[TrackedUser]:
+        raise StoreUnavailable("the store is down")
+
+    async def census(self) -> Census:
+        raise StoreUnavailable("the store is down")
+
+    async def tracked_page(self, cursor: str, size: int) -> tuple[str, list[TrackedUser]]:
+        raise StoreUnavailable("the store is down")
+
+    async def tracked_among(self, logins: list[Login]) -> dict[Login, TrackedUser]:
         raise StoreUnavailable("the store is down")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from gitbrag.coordination.base import ClaimOutcome, ReportMeta, Store, TrackedUser
+from gitbrag.coordination.base import Census, ClaimOutcome, ReportMeta, Store, TrackedUser
 from gitbrag.coordination.errors import PassingProblem, StoreError, StoreUnavailable
 from gitbrag.coordination.redis import RedisStore
 from gitbrag.coordination.sqlite import SQLiteStore
@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the settings import this package (Redis URLs); here only th
     from gitbrag.settings import Settings
 
 __all__ = [
+    "Census",
     "ClaimOutcome",
     "RedisStore",
     "ReportMeta",

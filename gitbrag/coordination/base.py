@@ -16,7 +16,8 @@ the per-reported-user limit, so no interleaving of clients can break either rule
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -44,6 +45,22 @@ class TrackedUser:
     missing: bool = False  # GitHub said the user does not exist
     # Where it came from when first tracked (`SOURCES`); None: tracked before sources were kept.
     source: str | None = None
+
+
+@dataclass(frozen=True)
+class Census:
+    """What a pass compares with the marks the previous pass left, read in one round trip
+    whatever the number of users (issue 29): a pass with nothing due reads this, not everyone.
+
+    `tracked` and `reports` count the users and the due index's entries; `changes` counts the
+    writes that change what the site's index lists (reports generated, users added or
+    untracked), by any process; `marks` are what the last complete pass saved (`save_marks`),
+    empty when the store lost them (a Redis restarted empty, a new state file)."""
+
+    tracked: int
+    reports: int
+    changes: int
+    marks: dict[str, str] = field(default_factory=dict)
 
 
 # Where a tracked user came from (`gitbrag users` shows it; `gitbrag untrack` checks it):
@@ -81,6 +98,9 @@ READ_METHODS = frozenset(
     {
         "ping",
         "tracked",
+        "tracked_page",
+        "tracked_among",
+        "census",
         "due",
         "report_meta",
         "load_collection",
@@ -118,6 +138,23 @@ class Store(Protocol):
 
     async def tracked(self) -> list[TrackedUser]:
         """Every tracked user, sorted by login."""
+        ...
+
+    async def tracked_page(self, cursor: str, size: int) -> tuple[str, list[TrackedUser]]:
+        """About `size` tracked users from `cursor` ("" to begin), and the cursor of the next
+        page ("" after the last): `tracked_pages` walks them all without holding them all."""
+        ...
+
+    async def tracked_among(self, logins: list[Login]) -> dict[Login, TrackedUser]:
+        """Those of `logins` that are tracked: work in the names asked about, not in everyone."""
+        ...
+
+    async def census(self) -> Census:
+        """The counts and marks a pass starts from (`Census`), without listing anyone."""
+        ...
+
+    async def save_marks(self, marks: dict[str, str]) -> None:
+        """Keep `marks` (merged into those kept) for the next pass's `census`."""
         ...
 
     async def due(self, now: datetime, limit: int | None = None) -> list[ReportMeta]:
@@ -215,3 +252,16 @@ class Store(Protocol):
         force-refresh cooldown gone (its claims are its holders' to release). For a name
         GitHub does not know on its first refresh; a user that existed is marked missing."""
         ...
+
+
+async def tracked_pages(store: Store, size: int = 1000) -> AsyncIterator[list[TrackedUser]]:
+    """Every tracked user, about `size` at a time: memory never holds them all (issue 29).
+    SQLite gives them sorted by login; Redis in the order HSCAN walks its hash, where a user
+    may come twice (callers only do what doing twice does once: track, check, collect)."""
+    cursor = ""
+    while True:
+        cursor, users = await store.tracked_page(cursor, size)
+        if users:
+            yield users
+        if not cursor:
+            return

@@ -21,6 +21,8 @@ literal characters of those names, kept so an upgrade keeps its state).
     {gitbrag}:reports:mona-lisa             set: the periods the user has metadata for
     {gitbrag}:due                           the stale index: sorted set of
                                             "mona-lisa 1_year" scored by next_due_at
+    {gitbrag}:marks                         hash: what the last complete pass saw (base.Census)
+    {gitbrag}:changes                       counter of writes that change the site's index
     gitbrag:collection:{mona-lisa}          the user's kept GitHub data (JSON)
     gitbrag:starindex:owner/repo            a repository's star history (starcodec)
     gitbrag:cooldown:{mona-lisa}            the user's force-refresh cooldown (PX = its length)
@@ -71,7 +73,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from gitbrag.clock import utcnow
 from gitbrag.coordination import starcodec
-from gitbrag.coordination.base import ClaimOutcome, ReportMeta, TrackedUser, task_user
+from gitbrag.coordination.base import Census, ClaimOutcome, ReportMeta, TrackedUser, task_user
 from gitbrag.coordination.errors import PassingProblem, StoreError, StoreUnavailable, raises_store_errors
 from gitbrag.models import Collection, Login, StarHistory
 
@@ -151,6 +153,8 @@ USERS = "{gitbrag}:users"
 MISSING = "{gitbrag}:missing"
 SOURCES = "{gitbrag}:sources"
 DUE = "{gitbrag}:due"
+MARKS = "{gitbrag}:marks"
+CHANGES = "{gitbrag}:changes"
 
 # The errors that mean "Redis cannot serve gitbrag right now" (as opposed to a bug): unreachable,
 # too slow, or refusing writes (a replica after a failover, memory full under `noeviction`).
@@ -407,6 +411,7 @@ class RedisStore:
         self, logins: list[Login], now: datetime, periods: tuple[str, ...], source: str | None = None
     ) -> None:
         due_at = now.timestamp()
+        adds: list[int] = []  # where the ZADD NX replies are: 1 for a report it added
         async with self._redis.pipeline(transaction=True) as pipe:
             for login in logins:
                 pipe.hsetnx(USERS, login, login.spelling)
@@ -415,9 +420,59 @@ class RedisStore:
                 for period in periods:
                     pipe.hsetnx(_report_key(login, period), "next_due_at", due_at)
                     pipe.zadd(DUE, {f"{login} {period}": due_at}, nx=True)
+                    adds.append(len(pipe) - 1)
                 if periods:
                     pipe.sadd(_reports_key(login), *periods)
-            await pipe.execute()
+            done = await pipe.execute()
+        if any(done[i] for i in adds):  # the site's index may list someone new
+            await self._redis.incr(CHANGES)
+
+    async def tracked_page(self, cursor: str, size: int) -> tuple[str, list[TrackedUser]]:
+        """HSCAN of the users' hash: O(size) a call; then their sources and missing flags."""
+        following, scanned = await self._redis.hscan(USERS, int(cursor or 0), count=size)
+        assert isinstance(scanned, dict)  # HSCAN answers field-value pairs
+        found = {str(k): str(v) for k, v in scanned.items()}
+        logins = sorted(found)
+        if not logins:
+            return ("" if int(following) == 0 else str(following)), []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(SOURCES, logins)
+            pipe.smismember(MISSING, logins)
+            sources, missing = await pipe.execute()
+        users = [
+            TrackedUser(Login(login), found[login], bool(gone), source)
+            for login, source, gone in zip(logins, sources, missing, strict=True)
+        ]
+        return ("" if int(following) == 0 else str(following)), users
+
+    async def tracked_among(self, logins: list[Login]) -> dict[Login, TrackedUser]:
+        names = list(dict.fromkeys(logins))
+        if not names:
+            return {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(USERS, names)
+            pipe.hmget(SOURCES, names)
+            pipe.smismember(MISSING, names)
+            displays, sources, missing = await pipe.execute()
+        return {
+            login: TrackedUser(login, display, bool(gone), source)
+            for login, display, source, gone in zip(names, displays, sources, missing, strict=True)
+            if display is not None
+        }
+
+    async def census(self) -> Census:
+        """HLEN, ZCARD, GET and HGETALL of a small hash in one MULTI: O(1) whatever is tracked."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hlen(USERS)
+            pipe.zcard(DUE)
+            pipe.get(CHANGES)
+            pipe.hgetall(MARKS)
+            users, reports, changes, marks = await pipe.execute()
+        return Census(int(users), int(reports), int(changes or 0), dict(marks))
+
+    async def save_marks(self, marks: dict[str, str]) -> None:
+        if marks:
+            await self._redis.hset(MARKS, mapping=marks)  # type: ignore[arg-type]
 
     async def tracked(self) -> list[TrackedUser]:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -474,6 +529,7 @@ class RedisStore:
                 pipe.zadd(DUE, {f"{login} {period}": due_at})
             if periods:
                 pipe.sadd(_reports_key(login), *periods)
+            pipe.incr(CHANGES)
             await pipe.execute()
 
     async def mark_failed(
@@ -573,6 +629,7 @@ class RedisStore:
             if periods:
                 pipe.zrem(DUE, *(f"{login} {period}" for period in periods))
             pipe.delete(_reports_key(login), *(_report_key(login, period) for period in periods))
+            pipe.incr(CHANGES)
             await pipe.execute()
         await self._redis.delete(_collection_key(login))
         await self._redis.delete(_cooldown_key(login))

@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 
 from gitbrag.clock import utcnow
 from gitbrag.coordination import starcodec
-from gitbrag.coordination.base import ClaimOutcome, ReportMeta, TrackedUser, task_user
+from gitbrag.coordination.base import Census, ClaimOutcome, ReportMeta, TrackedUser, task_user
 from gitbrag.coordination.errors import PassingProblem, StoreError, StoreUnavailable, raises_store_errors
 from gitbrag.models import Collection, Login, StarHistory
 
@@ -85,11 +85,23 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_by_user ON tasks (username, expires_at);
 CREATE INDEX IF NOT EXISTS tasks_by_expiry ON tasks (expires_at);
+CREATE TABLE IF NOT EXISTS marks (
+    key   TEXT PRIMARY KEY,              -- what the last complete pass saw (base.Census), and
+    value TEXT NOT NULL                  -- 'changes': writes that change the site's index
+);
 CREATE TABLE IF NOT EXISTS cooldowns (
     login TEXT PRIMARY KEY,                -- lowercased
     until REAL NOT NULL                    -- no forced refresh of this user before then
 );
 """
+
+
+# The `marks` row counting the writes that change what the site's index lists (`Census.changes`).
+CHANGES = "changes"
+_COUNT_CHANGE = (
+    "INSERT INTO marks (key, value) VALUES ('changes', '1') "
+    "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+)
 
 
 def _ts(value: datetime) -> float:
@@ -367,23 +379,76 @@ class SQLiteStore:
     ) -> None:
         def work() -> None:
             with self._transaction() as conn:
+                added = 0
                 for login in logins:
                     conn.execute(
                         "INSERT INTO users (login, display, added_at, source) VALUES (?, ?, ?, ?) "
                         "ON CONFLICT(login) DO UPDATE SET source = COALESCE(users.source, excluded.source)",
                         (login, login.spelling, _ts(now), source),
                     )
-                    conn.executemany(
+                    added += conn.executemany(
                         "INSERT INTO reports (login, period, next_due_at) VALUES (?, ?, ?) "
                         "ON CONFLICT(login, period) DO NOTHING",
                         [(login, period, _ts(now)) for period in periods],
-                    )
+                    ).rowcount
+                if added:
+                    conn.execute(_COUNT_CHANGE)
 
         await self._run(work)
 
     async def tracked(self) -> list[TrackedUser]:
         rows = await self._run(lambda: self._query("SELECT * FROM users ORDER BY login"))
         return [TrackedUser(Login(r["login"]), r["display"], bool(r["missing"]), r["source"]) for r in rows]
+
+    async def tracked_page(self, cursor: str, size: int) -> tuple[str, list[TrackedUser]]:
+        """Keyset paging by login: each page is one indexed range read, whatever the offset."""
+        sql = "SELECT * FROM users WHERE login > ? ORDER BY login LIMIT ?"
+        rows = await self._run(lambda: self._query(sql, (cursor, size)))
+        users = [TrackedUser(Login(r["login"]), r["display"], bool(r["missing"]), r["source"]) for r in rows]
+        return (users[-1].login if len(users) == size else ""), users
+
+    async def tracked_among(self, logins: list[Login]) -> dict[Login, TrackedUser]:
+        names = list(dict.fromkeys(logins))
+
+        def work() -> list[sqlite3.Row]:
+            rows: list[sqlite3.Row] = []
+            for start in range(0, len(names), 500):  # well under SQLite's limit of bound parameters
+                chunk = names[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows += self._query(f"SELECT * FROM users WHERE login IN ({marks})", tuple(chunk))  # noqa: S608
+            return rows
+
+        rows = await self._run(work) if names else []
+        return {
+            Login(r["login"]): TrackedUser(Login(r["login"]), r["display"], bool(r["missing"]), r["source"])
+            for r in rows
+        }
+
+    async def census(self) -> Census:
+        """Two counts (SQLite counts over the smallest index's b-tree, no row is decoded) and
+        the marks: milliseconds at 100,000 users."""
+
+        def work() -> Census:
+            (counts,) = self._query("SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM reports)")
+            marks = {r["key"]: r["value"] for r in self._query("SELECT key, value FROM marks")}
+            changes = int(marks.pop(CHANGES, "0") or 0)
+            return Census(int(counts[0]), int(counts[1]), changes, marks)
+
+        return await self._run(work)
+
+    async def save_marks(self, marks: dict[str, str]) -> None:
+        rows = [(k, v) for k, v in marks.items() if k != CHANGES]
+
+        def work() -> None:
+            with self._transaction() as conn:
+                conn.executemany(
+                    "INSERT INTO marks (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    rows,
+                )
+
+        if rows:
+            await self._run(work)
 
     async def due(self, now: datetime, limit: int | None = None) -> list[ReportMeta]:
         sql = "SELECT * FROM reports WHERE next_due_at <= ? ORDER BY next_due_at, login, period"
@@ -423,6 +488,7 @@ class SQLiteStore:
                     "last_attempt_at = excluded.last_attempt_at, last_error = NULL, failures = 0",
                     [(login, p, _ts(next_due_at), _ts(generated_at), _ts(generated_at)) for p in periods],
                 )
+                conn.execute(_COUNT_CHANGE)
 
         await self._run(work)
 
@@ -625,6 +691,7 @@ class SQLiteStore:
             with self._transaction() as conn:
                 for table in ("users", "reports", "collections", "cooldowns"):
                     conn.execute(f"DELETE FROM {table} WHERE login = ?", (login,))  # noqa: S608
+                conn.execute(_COUNT_CHANGE)
 
         await self._run(work)
 

@@ -23,7 +23,7 @@ from gitbrag.coordination.base import Store, TrackedUser
 from gitbrag.coordination.errors import StoreError, StoreUnavailable
 from gitbrag.doors.runtime import make_publisher
 from gitbrag.models import LOGIN_RE, InvalidLogin, Login
-from gitbrag.publish.publisher import IndexEntry, Publisher
+from gitbrag.publish.publisher import Publisher
 from gitbrag.publish.safepath import SiteRoot
 from gitbrag.report import teams
 from gitbrag.settings import Settings
@@ -170,9 +170,8 @@ def _unpublish(
         shown[name] = teams.published_members(page, LOGIN_RE)
     resolved = teams.resolve_teams(settings.teams, {}, shown)
     publisher.teams = {name: [m for m in ms if Login(m) not in gone] for name, ms in resolved.items()}
-    reports = (publisher.read_report(login, "1_year") for login in remaining if login not in gone)
     if publisher.site_dir.is_dir():
-        publisher.publish_index([IndexEntry.from_report(r) for r in reports if r is not None])
+        publisher.publish_index(publisher.index_entries([n for n in remaining if n not in gone]))
         publisher.publish_teams(refreshed=())  # the teams `gone` leaves: their members changed
     for login in gone:
         publisher.remove_user(login, spellings.get(login, []))

@@ -56,6 +56,10 @@ class PublishedSite:
             and self._ours(Login(d.name))
         )
 
+    def has(self, login: Login) -> bool:
+        """Whether `login` is among `logins`, without listing the site."""
+        return self.site.is_file(f"{login}/1_year/report.json") and self._ours(login)
+
     def _ours(self, login: Login) -> bool:
         """Whether the user's 1-year report was published by a run of the reader's kind (an
         unreadable one counts as a real run's: it was never marked as the demo's)."""

@@ -453,6 +453,29 @@ class Publisher:
         """Users with a published 1-year report (`PublishedSite.logins`)."""
         return self._published.logins()
 
+    def is_published(self, login: Login) -> bool:
+        """Whether `login` is one of `published_logins`, asked of one user (a stat and a stamp)."""
+        return self._published.has(Login(login))
+
+    def site_mark(self) -> str:
+        """The site folder's identity and last change of its own entries (device, inode, mtime):
+        a pass that finds it as the last one left it skips looking for users whose folder went
+        missing (issue 29). Emptied, replaced, a user's folder removed or added: it changes."""
+        try:
+            info = self.site_dir.stat()
+        except OSError:
+            return "none"
+        return f"{info.st_dev}:{info.st_ino}:{info.st_mtime_ns}"
+
+    def settings_mark(self) -> str:
+        """A digest of every setting `rendered_with` depends on, for all users at once: while it
+        is the one the last pass saw, no user's pages can have been made with other settings
+        by this deployment, and the refresher need not read every user's generated.json."""
+        shaping = sorted((name, sorted(members)) for name, members in self.teams.items())
+        return _digest(
+            self.base_url, self.hook_public_url, self.stale_after_seconds, shaping, self.report_settings
+        )
+
     def published_periods(self, login: Login) -> list[Period]:
         """The user's periods on the site, in tab order (`PublishedSite.periods`)."""
         return self._published.periods(Login(login))

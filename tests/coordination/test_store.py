@@ -16,6 +16,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from gitbrag.coordination import ClaimOutcome, RedisStore, SQLiteStore, Store, open_store, starcodec
+from gitbrag.coordination.base import tracked_pages
 from gitbrag.coordination.errors import StoreError, StoreUnavailable, error_name
 from gitbrag.coordination.failopen import FailOpenStore
 from gitbrag.coordination.tracking import TaskTracker
@@ -65,6 +66,33 @@ async def test_tracking_is_case_insensitive_and_keeps_github_spelling(store: Sto
     users = await store.tracked()
     assert [u.login for u in users] == ["mona-lisa", "zoe"]
     assert users[0].display == "Mona-Lisa"
+
+
+async def test_users_are_paged_looked_up_by_name_and_counted_without_listing_them(store: Store) -> None:
+    """Issue 29: what a pass reads instead of every user (`tracked_pages`, `tracked_among`, `census`)."""
+    names = [f"user-{i:04d}" for i in range(2500)]
+    await store.track(logins(names), T0, PERIODS, "cli")
+    await store.mark_missing(Login("user-0007"), True)
+    paged = [u async for page in tracked_pages(store, size=1000) for u in page]
+    assert sorted({u.login for u in paged}) == names  # Redis's HSCAN may give a user twice
+    assert {u.login: (u.missing, u.source) for u in paged}[Login("user-0007")] == (True, "cli")
+    found = await store.tracked_among(logins(["user-0003", "nobody", "USER-0007"]))
+    assert set(found) == {"user-0003", "user-0007"} and found[Login("user-0007")].missing
+    census = await store.census()
+    assert (census.tracked, census.reports, census.marks) == (2500, 2500 * len(PERIODS), {})
+
+
+async def test_the_change_counter_moves_with_what_the_index_lists_and_marks_are_kept(store: Store) -> None:
+    await store.track(logins(["a"]), T0, PERIODS)
+    start = (await store.census()).changes
+    await store.track(logins(["a"]), T0, PERIODS)  # nothing new
+    assert (await store.census()).changes == start
+    await store.mark_generated(Login("a"), list(PERIODS), T0, T0 + timedelta(days=1))
+    await store.untrack(Login("a"))
+    assert (await store.census()).changes == start + 2
+    await store.save_marks({"site": "x", "tracked": "1"})
+    await store.save_marks({"site": "y"})
+    assert (await store.census()).marks == {"site": "y", "tracked": "1"}
 
 
 async def test_new_reports_are_due_at_once_oldest_first(store: Store) -> None:
