@@ -35,10 +35,19 @@ SAM = "steady-sam"
 ROCKET = "star-rocket/rocket"
 
 
+def stats(world: World) -> dict[str, Any]:
+    answer: dict[str, Any] = httpx.get(world.gh.url + "/_fake/stats").json()
+    return answer
+
+
 def spent(world: World) -> tuple[int, int]:
     """(REST requests, GraphQL points) the fake charged so far."""
-    stats: dict[str, Any] = httpx.get(world.gh.url + "/_fake/stats").json()
-    return stats["cost"]["core"], stats["graphql_points"]
+    charged = stats(world)
+    return charged["cost"]["core"], charged["graphql_points"]
+
+
+def restrict(world: World, restriction: int) -> None:
+    httpx.post(world.gh.url + "/_fake/faults", json={"stargazers_restricted": restriction}).raise_for_status()
 
 
 async def days_of_churn(world: World, days: int) -> None:
@@ -70,7 +79,7 @@ async def test_a_restricted_list_falls_back_to_the_walk_with_equal_figures(
     tmp_path: Path, restriction: int
 ) -> None:
     async with served(build_dataset(anchor=ANCHOR), SAM, tmp_path, truth_of_login_only=False) as world:
-        httpx.post(world.gh.url + "/_fake/faults", json={"stargazers_restricted": restriction})
+        restrict(world, restriction)
         await refresh(world)
         rest, points = spent(world)
         assert rest == 1  # refused once, not asked again
@@ -79,8 +88,7 @@ async def test_a_restricted_list_falls_back_to_the_walk_with_equal_figures(
         kept = (await world.refresher.bookkeeping.load_star_histories([ROCKET]))[ROCKET]
         assert not kept.counted and kept.starred_at
         await days_of_churn(world, 1)
-        stats = httpx.get(world.gh.url + "/_fake/stats").json()
-        assert stats["faults"]["stargazers_restricted"] == 1
+        assert stats(world)["faults"]["stargazers_restricted"] == 1
 
 
 async def test_a_boundary_no_count_reaches_is_still_being_counted_not_a_number(tmp_path: Path) -> None:
@@ -95,7 +103,8 @@ async def test_a_boundary_no_count_reaches_is_still_being_counted_not_a_number(t
         now = collection.collected_at
         moments = build.star_moments(now, "UTC")
         years = [str(year) for year in range(2022, now.year + 1)]
-        reports = build.build_reports(collection.model_copy(update={"stars": stars}), until=now, generated_at=now)
+        indexed = collection.model_copy(update={"stars": stars})
+        reports = build.build_reports(indexed, until=now, generated_at=now)
         year = next(y for y in years if any(r.name == ROCKET for r in reports[y].repositories))
         start = datetime(int(year), 1, 1, tzinfo=UTC)
         # The rocket's counts without those around the year's start, as if it had not been asked
