@@ -72,6 +72,10 @@ REACH = PER_PAGE * MAX_PAGE  # the stars REST can list: 40,000
 # repositories' walks (a round of up to 100 pages costs a point), where a search costs a
 # request per boundary for each repository on its own.
 COUNTED_ABOVE = 10 * PER_PAGE
+# REST requests left (as GitHub last said) under which nothing more is counted: the walk
+# takes over rather than the refresh resting until REST's hour ends (a workflow token has
+# 1,000 requests an hour; the other REST calls of a pass need some).
+REST_RESERVE = 200
 
 
 class Unsearchable(Exception):
@@ -235,6 +239,8 @@ class _Search:
         known = self.found.pages.get(page)
         if known is not None:
             return known
+        if not _rest_to_spare(self.client):
+            raise Unsearchable(f"fewer than {REST_RESERVE} REST requests left this hour")
         owner, name = self.found.repo.split("/", 1)
         try:
             answer = await self.client.rest_get(
@@ -297,9 +303,15 @@ class Counting:
 
 def searchable(client: GitHubClient, repo: str, count: int) -> bool:
     """Whether counting `repo`'s boundaries by search is worth it and may work: more stars
-    than `COUNTED_ABOVE`, all of them within REST's reach, and not refused to this client
-    before."""
-    return COUNTED_ABOVE < count <= REACH and repo.lower() not in restricted(client)
+    than `COUNTED_ABOVE`, all of them within REST's reach, not refused to this client
+    before, and REST requests to spare (`REST_RESERVE`)."""
+    within = COUNTED_ABOVE < count <= REACH
+    return within and repo.lower() not in restricted(client) and _rest_to_spare(client)
+
+
+def _rest_to_spare(client: GitHubClient) -> bool:
+    left = [remaining for _, resource, remaining in client.rate_limits() if resource == "core"]
+    return not left or sum(left) > REST_RESERVE
 
 
 async def counted_histories(

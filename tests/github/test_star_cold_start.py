@@ -19,8 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
+from gitbrag.coordination import starcodec
 from gitbrag.fakegithub.dataset import build_dataset
-from gitbrag.models import Login
+from gitbrag.github import starprobe
+from gitbrag.models import Login, StarCount, StarHistory
 from gitbrag.report import build
 from tests.github.test_star_upkeep import (
     ANCHOR,
@@ -44,6 +46,10 @@ def spent(world: World) -> tuple[int, int]:
     """(REST requests, GraphQL points) the fake charged so far."""
     charged = stats(world)
     return charged["cost"]["core"], charged["graphql_points"]
+
+
+def limit(world: World, **budgets: int) -> None:
+    httpx.post(world.gh.url + "/_fake/limits", json=budgets).raise_for_status()
 
 
 def restrict(world: World, restriction: int) -> None:
@@ -123,3 +129,33 @@ async def test_a_boundary_no_count_reaches_is_still_being_counted_not_a_number(t
         assert reports[year].stars_pending
         rolling = next(r for r in reports["1_year"].repositories if r.name == ROCKET)
         assert rolling.star_increase is not None and not rolling.stars_pending
+
+
+def test_a_counted_history_keeps_its_counts_and_its_moment_in_the_index() -> None:
+    """The star index's codec keeps the counts and a `since` with microseconds (the moment
+    the history was counted): rounded to the second, stars in that second would be lost."""
+    since = datetime(2026, 6, 1, 1, 0, 0, 123_456, tzinfo=UTC)
+    history = StarHistory(
+        repo="octo-org/brave-lint",
+        since=since,
+        starred_at=[datetime(2026, 6, 1, 3, 0, 0, tzinfo=UTC)],  # GitHub: whole seconds
+        stargazer_count=2_000,
+        counted=[
+            StarCount(at=datetime(2025, 6, 1, 1, 0, 0, 123_456, tzinfo=UTC), stars=700),
+            StarCount(at=datetime(2025, 6, 1, 3, 4, 5, tzinfo=UTC), stars=699, dense=True),
+        ],
+    )
+    assert starcodec.decode(starcodec.encode(history)) == history
+
+
+async def test_rest_running_low_leaves_the_stars_to_the_walk(tmp_path: Path) -> None:
+    """With few REST requests left this hour (a workflow token has 1,000), the search stops
+    short of `REST_RESERVE` and the walk counts the stars: no refresh rests until REST's
+    hour ends for a search, and the figures are the same."""
+    async with served(build_dataset(anchor=ANCHOR), SAM, tmp_path, truth_of_login_only=False) as world:
+        limit(world, core=starprobe.REST_RESERVE + 4)
+        await refresh(world)
+        rest, points = spent(world)
+        assert rest <= 5, rest  # stopped with REST_RESERVE left
+        assert points > 20  # walked
+        assert assert_true_within_uncertainty(world) == 0
