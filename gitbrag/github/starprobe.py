@@ -9,10 +9,12 @@ page number, so how many current stargazers starred before a moment T is a posit
 where p is the first page whose newest star is at or after T. The stars of a window
 [since, until] are then `older(just after until) - older(since)`: current stargazers who
 starred inside it, the same definition as the newest-first GraphQL walk (`stars`), for a
-few requests per moment instead of a request per 100 stars. Pages are found by search
-(interpolated between the star times already read, bisection every other step so that a
-skewed history cannot make it linear), and every page read narrows the search for every
-other moment of the same repository: the moments of one repository share their probes.
+few requests per moment instead of a request per 100 stars. Pages are found by search:
+the list's last page first, then the moments newest first, each page guessed from the star
+times read around it (interpolated between them, or, with nothing read below, extrapolated
+at the rate stars arrived just above), a halving after any guess that did not halve the
+pages left, so that a skewed history cannot make it linear. Every page read narrows the
+search for every other moment of the same repository: the moments share their probes.
 Each page is one REST request, charged to the REST budget (`core`), not GraphQL's.
 
 What REST cannot reach is left to the walk: GitHub refuses pages past 400 (422), so a
@@ -25,27 +27,33 @@ per repository for as long as the client lives (a pass, or a service's life): as
 
 How a search is kept (`counted_histories`, `topped_up`). A walk keeps star times; a search
 gives counts at moments. A counted history is a `StarHistory` whose `since` is the moment it
-was counted (`starred_at` empty: no star is newer), with a `StarCount` per window boundary
-older than that: the current stargazers who starred between the boundary and `since`. A
-report counts a window's stars as that plus every star of `starred_at` (`report.build`), so
+was counted (`starred_at` empty: no star is newer), with a `StarCount` at every star time of
+the pages the search read (about one page per window boundary, and the list's last): the
+current stargazers who starred between that star and `since`, `older(since) - position`.
+Counts from pages read side by side are `dense` (no star between them), so a moment anywhere
+inside such a run of pages has a count too, not only the boundary that was searched. A
+report counts a window's stars from there plus every star of `starred_at` (`report.build`,
+`StarHistory.counted_from`), so
 
 * the upkeep of walked histories applies unchanged: `extend` walks the stars newer than the
   newest kept (one page, batched), and the count check squares `stargazerCount` against
   `starred_at` as for any history; the counts below `since` cannot grow (a star given later
   is newer than `since`), and unstars the check reveals are `unlocated`, the uncertainty a
   report states, as for walked stars under a walk's floor;
-* where unstars are unlocated, a counted history is counted again (a few requests), not
-  re-read page by page: the counts are only right for the list they were read from;
-* boundaries move (a rolling year starts a day later each day, a running year is compared
-  with the same days of the last): each refresh counts the boundaries its reports need that
-  the history does not hold yet (`topped_up`), a few requests, and keeps them beside the
-  others, all at the same count. Boundaries are never interpolated between: one that was not
-  counted is "still being counted" on a page, never a number.
+* where unstars are unlocated, a counted history is counted again (a request or so per
+  boundary), not re-read page by page: the counts are only right for the list they were
+  read from; the re-count must find as many stars at or after `since` as `starred_at` holds;
+* boundaries move (a rolling year starts a day later each day; a running year is compared
+  with the same days of the last): a moved boundary usually still lies in the page read
+  around it (a page of a 3,000-star repository spans weeks), so an unchanged refresh asks
+  nothing; one that left it is searched (`topped_up`), and the pages no boundary of the
+  refresh needs are let go (a history would otherwise gather pages every day). A moment no
+  count reaches is never interpolated: its window is "still being counted" on a page.
 
 Star times would answer every later boundary for free, but a list of them is what the walk
-costs; counts at the boundaries are what the search finds for a few requests each. Any
-search that fails (restricted, past 40,000, inconsistent pages) leaves the repository to the
-walk, whose history then replaces the counted one for good.
+costs; pages around the boundaries are what the search reads anyway, for a few requests
+each. Any search that fails (restricted, past 40,000, inconsistent pages, REST running low)
+leaves the repository to the walk, whose history then replaces the counted one for good.
 """
 
 from __future__ import annotations
