@@ -363,7 +363,10 @@ def _by_since(histories: dict[str, StarHistory]) -> dict[datetime, dict[str, Sta
 
 def _pruned(history: StarHistory, moments: list[datetime]) -> StarHistory:
     """`history` with only the runs of counts (pages read side by side) that answer one of
-    `moments`. A run starts with a count that is not `dense`, so what is left stays true."""
+    `moments`, or end at its `since` (they answer the end of a refresh of the same pass made
+    a moment earlier). A run starts with a count that is not `dense`, so what is left stays
+    true."""
+    moments = [*moments, history.since]
     runs: list[list[StarCount]] = []
     for count in history.counted:
         if count.dense and runs:

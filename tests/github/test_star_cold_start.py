@@ -159,3 +159,16 @@ async def test_rest_running_low_leaves_the_stars_to_the_walk(tmp_path: Path) -> 
         assert rest <= 5, rest  # stopped with REST_RESERVE left
         assert points > 20  # walked
         assert assert_true_within_uncertainty(world) == 0
+
+
+async def test_a_history_counted_a_moment_later_still_answers_an_earlier_refresh(tmp_path: Path) -> None:
+    """Refreshes of one pass share a repository's history (single flight, the cache, the
+    index), each with its own `now`: one a moment earlier than the history's `since` asks for
+    the stars after its own end, just before that `since`, which the counts kept for it must
+    answer (none since), whatever boundaries they were kept for."""
+    async with served(build_dataset(anchor=ANCHOR), SAM, tmp_path, truth_of_login_only=False) as world:
+        await refresh(world)
+        history = (await world.refresher.bookkeeping.load_star_histories([ROCKET]))[ROCKET]
+        earlier = history.since - timedelta(milliseconds=1)
+        kept = starprobe._pruned(history, build.star_moments(earlier, "UTC"))
+        assert kept.counted_from(earlier + timedelta(microseconds=1)) == len(kept.starred_at)
