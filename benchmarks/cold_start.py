@@ -7,10 +7,17 @@ the demo users, `steady-sam` among them (pull requests into `star-rocket/rocket`
 
 1. `steady-sam`'s first refresh, a `gitbrag-refresh --once --user steady-sam` process on an
    empty state: requests + points as the fake charged them, this tree against the baseline
-   (`--baseline`, default 065eabe: main when issue 28 began, a `git worktree` of it).
+   (`--baseline`, default 0296f15: main before the refresh counted stars by REST search, a
+   `git worktree` of it).
 2. The population's first pass (`--users N`: a sample of the ordinary users, typical-tina and
    maintainer-max always in it), this tree only unless `--population-baseline`: GraphQL points
    and REST requests.
+
+   After each first refresh, its stars against the fake's dataset: every published report's
+   stars gained per repository (all but all time's) equal to the current stargazers who
+   starred inside its window, counted directly; "stars" says how many were checked, how many
+   were wrong, and how many had no number ("not known": windows older than the five years
+   star histories reach, or "still being counted": those should be none).
 3. The REST search (`gitbrag.github.starprobe`) of every repository those first refreshes walk
    (a pull request in the last five years) that REST reaches (at most 40,000 stars): the
    moments the reports of the day ask (the 1-, 2- and 5-year windows and the ones before them,
@@ -19,7 +26,8 @@ the demo users, `steady-sam` among them (pull requests into `star-rocket/rocket`
    and the 5-year walk's pages it would replace; and the repositories REST cannot reach, whose
    pages only the walk reads.
 
-The search is measured on its own: today's refresh still walks (see the report of issue 28).
+The search is also measured on its own (table 2), with the moments of this benchmark's own
+choosing; since issue 28's part 3 the refresh itself counts its cold starts this way (table 1).
 
 Run (from a frozen copy of the tree, as `population.py`):
     rm -rf /tmp/bench && mkdir /tmp/bench && git archive HEAD | tar -x -C /tmp/bench
@@ -31,7 +39,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import importlib.util
+import json
 import shutil
 import sys
 import tempfile
@@ -83,6 +93,40 @@ def moments(now: datetime) -> list[datetime]:
             if window is not None:
                 found |= {window.since, window.until + timedelta(microseconds=1)}
     return sorted(m for m in found if horizon <= m < now)
+
+
+def stars_told(ds: Dataset, site: Path) -> str:
+    """The published stars gained, per report and repository, against the dataset: current
+    stargazers who starred inside the report's window (both ends included)."""
+    sorted_times: dict[str, list[datetime]] = {}
+    checked = wrong = pending = pending_counted = 0
+    for path in sorted(site.glob("*/*/report.json")):
+        report = json.loads(path.read_text())
+        if report.get("period") == "all_time":
+            continue
+        since, until = _time(report["since"]), _time(report["until"])
+        for repository in report["repositories"]:
+            told = repository.get("star_increase")
+            if repository.get("stars_pending"):
+                pending_counted += 1
+            if told is None:
+                pending += 1
+                continue
+            name = repository["name"]
+            if name not in sorted_times:
+                repo = ds.repo(name)
+                sorted_times[name] = sorted(s.starred_at for s in repo.stars) if repo is not None else []
+            times = sorted_times[name]
+            truth = bisect.bisect_right(times, until) - bisect.bisect_left(times, since)
+            checked += 1
+            wrong += told != truth
+    exact = "exact" if wrong == 0 else f"{wrong:,} WRONG"
+    unknown = f", {pending:,} not known ({pending_counted:,} still being counted)" if pending else ""
+    return f"{checked:,} {exact}{unknown}"
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 def walked(ds: Dataset, users: list[str], now: datetime) -> dict[str, int]:
@@ -142,11 +186,12 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--users", type=int, default=30, help="ordinary users in the population sample")
-    parser.add_argument("--baseline", default="065eabe", help="the revision to compare with")
+    parser.add_argument("--baseline", default="0296f15", help="the revision to compare with")
     parser.add_argument("--repo", type=Path, default=ROOT, help="the git repository the baseline comes from")
     parser.add_argument(
         "--population-baseline", action="store_true", help="the baseline's population pass too"
     )
+    parser.add_argument("--skip-search", action="store_true", help="without table 2 (the search alone)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="gitbrag-cold-start-"))
     try:
@@ -163,7 +208,8 @@ def run(args: argparse.Namespace, codes: list[object], work: Path) -> int:
     first = Table(
         title=f"first refreshes (fake GitHub, `--population real`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)"
     )
-    for column in ("code", "run", "users", "GraphQL points", "REST requests", "requests + points"):
+    columns = ("code", "run", "users", "GraphQL points", "REST requests", "requests + points", "stars")
+    for column in columns:
         first.add_column(column, justify="left" if column in ("code", "run") else "right")
     with FakeGitHubServer(dataset) as server:
         fake = pop.Fake(server)
@@ -182,8 +228,11 @@ def run(args: argparse.Namespace, codes: list[object], work: Path) -> int:
                     f"{graphql_requests:,}",
                     f"{result.rest:,}",  # type: ignore[attr-defined]
                     f"{result.points + result.rest:,}",
+                    stars_told(dataset, folder / "site"),
                 )
         console.print(first)
+        if args.skip_search:
+            return 0
         fake.post("/_fake/reset")
         search = Table(
             title=f"REST search of the walked repositories' report moments ({len(moments(now))} moments)"

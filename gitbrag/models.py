@@ -12,6 +12,7 @@ Times are timezone-aware UTC datetimes everywhere.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -204,6 +205,19 @@ class StarCheckpoint(_Model):
     cursor: str
 
 
+class StarCount(_Model):
+    """How many current stargazers starred at or after `at` and before the history's `since`,
+    read from GitHub's REST stargazer list (`github.starprobe`) instead of walked: at a star
+    time of a page read there, or at the history's `since` (0). `dense`: no star lies between
+    the count before this one in the history and this one (both from pages read side by
+    side), or before this one at all when it is the first, so a moment in between has this
+    count too."""
+
+    at: datetime
+    stars: int
+    dense: bool = False
+
+
 class Reconciliation(_Model):
     """A re-read of a history in progress, stretch by stretch over several refreshes."""
 
@@ -235,6 +249,21 @@ class StarHistory(_Model):
     # A walk a pass's point budget stopped (GITBRAG_BUDGET_POINTS): the cursor its next page
     # starts from; `since` is then the oldest star read, not the window start. None: complete.
     resume_cursor: str | None = None
+    # Window boundaries older than `since`, counted instead of walked (`github.starprobe`),
+    # oldest first: a report counts the stars of a window from `at` as `stars` plus every
+    # star of `starred_at`. Empty: a walked history.
+    counted: list[StarCount] = Field(default_factory=list)
+
+    def counted_from(self, moment: datetime) -> int | None:
+        """Current stargazers who starred at or after `moment` (older than `since`), from the
+        counts (None: no count reaches it; never a guess between counts)."""
+        i = bisect.bisect_left(self.counted, moment, key=lambda c: c.at)
+        if i == len(self.counted):
+            return None
+        found = self.counted[i]
+        if found.at == moment or (found.dense and (i == 0 or self.counted[i - 1].at < moment)):
+            return found.stars + len(self.starred_at)
+        return None
 
 
 class ReviewContribution(_Model):

@@ -51,7 +51,7 @@ from gitbrag.models import LOGIN_RE, PERIODS, Collection, InvalidLogin, Login, P
 from gitbrag.publish.publisher import Publisher, SupersededError
 from gitbrag.publish.safepath import SiteRoot
 from gitbrag.report import teams
-from gitbrag.report.build import ReportOptions, build_reports
+from gitbrag.report.build import ReportOptions, build_reports, star_moments
 from gitbrag.settings import DEFAULT_MAX_CONCURRENT, DEFAULT_RETRIES_PER_REFRESH, DEFAULT_STALE_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
@@ -342,6 +342,7 @@ class Refresher:
                         private=self.private,
                         index=_StoreStarIndex(self.bookkeeping),
                         checked=self.changes.take(login) if due else None,
+                        moments=self._star_moments(login, now),
                     )
                 except GitHubError as exc:
                     if (blamed := budget.blame(exc)) is not exc:
@@ -379,6 +380,11 @@ class Refresher:
             extra={"user": spelled, "reports": len(PERIODS), "prs": prs, "seconds": round(seconds, 3)},
         )
         return UserOutcome(login, "refreshed", PERIODS, seconds)
+
+    def _star_moments(self, login: Login, now: datetime) -> list[datetime]:
+        """The window boundaries the user's reports of `now` count stars at (`collect_user`)."""
+        options = self.report_options
+        return star_moments(now, options.zone_for(login), options.periods)
 
     async def _keep_collection(self, collection: Collection) -> None:
         """Save what was collected for the next refresh to start from. Before the reports are

@@ -1,6 +1,8 @@
 """GITBRAG_BUDGET_POINTS (issue 28): a pass within a point budget, in process on the small world
 of the star-upkeep tests (the demo users, two of Mona-Lisa's repositories grown into giants of
-~8,900 and ~7,800 stars in five years), served over HTTP by the fake GitHub."""
+~8,900 and ~7,800 stars in five years), served over HTTP by the fake GitHub. The REST stargazer
+list is refused there (`walk_only`), so that the budget stops star walks: counting the giants'
+stars by REST search instead (`starprobe`) would fit the world in one budget."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from tests.github.test_star_upkeep import (
     published,
     served,
     small_world,
+    walk_only,
 )
 
 BUDGET = 60
@@ -25,6 +28,7 @@ async def test_passes_on_a_small_budget_stay_within_it_defer_and_end_exact(tmp_p
     dataset = small_world()
     users = list(dataset.demo_users)
     async with served(dataset, MONA, tmp_path, truth_of_login_only=False) as world:
+        walk_only(world)  # the giants walked, page by page, as a token that may not list them
         client = world.refresher.client
         spent, summaries, pending = [], [], []
         for _ in range(8):
@@ -49,6 +53,7 @@ async def test_passes_on_a_small_budget_stay_within_it_defer_and_end_exact(tmp_p
 
 async def test_no_budget_keeps_the_summary_line_and_spends_what_it_needs(tmp_path: Path) -> None:
     async with served(small_world(), MONA, tmp_path, truth_of_login_only=False) as world:
+        walk_only(world)
         result = await world.refresher.run_pass(track=[MONA])
         assert result.summary() == "refreshed=4 skipped=0 failed=0"
         assert points(world.gh) > BUDGET

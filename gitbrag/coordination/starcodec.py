@@ -30,9 +30,9 @@ import operator
 import weakref
 import zlib
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from gitbrag.models import Reconciliation, StarCheckpoint, StarHistory
+from gitbrag.models import Reconciliation, StarCheckpoint, StarCount, StarHistory
 
 
 def encode(history: StarHistory) -> bytes:
@@ -51,9 +51,23 @@ def encode(history: StarHistory) -> bytes:
     }
     if history.resume_cursor is not None:  # a walk the point budget stopped (`github.points`)
         doc["rs"] = history.resume_cursor
+    if history.since.microsecond:  # a counted history starts at the moment it was counted
+        doc["sus"] = history.since.microsecond
+    if history.counted:  # window boundaries counted, not walked (`github.starprobe`)
+        doc["ct"] = [[_microseconds(c.at), c.stars, int(c.dense)] for c in history.counted]
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
 
 
+def _microseconds(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _moment(microseconds: int) -> datetime:
+    return _EPOCH + microseconds * _MICROSECOND
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 RETAINED_STARS = 1_000_000  # star times held strongly: the giants' five-year histories and more
 _held: weakref.WeakValueDictionary[bytes, StarHistory] = weakref.WeakValueDictionary()
 _retained: dict[str, StarHistory] = {}  # by repository
@@ -87,7 +101,7 @@ def _decoded(data: bytes) -> StarHistory:
     times = [at(t, UTC) for t in itertools.accumulate(doc["gaps"], operator.sub)]
     return StarHistory(
         repo=doc["repo"],
-        since=datetime.fromtimestamp(doc["since"], UTC),
+        since=datetime.fromtimestamp(doc["since"], UTC).replace(microsecond=doc.get("sus", 0)),
         starred_at=times,
         stargazer_count=doc["count"],
         # Records written before checkpoints existed have none: they are walked again on unstars.
@@ -97,6 +111,7 @@ def _decoded(data: bytes) -> StarHistory:
         unlocated=doc.get("u", 0),
         reconcile=Reconciliation.model_validate(doc["rc"]) if doc.get("rc") else None,
         resume_cursor=doc.get("rs"),
+        counted=[StarCount(at=_moment(at), stars=n, dense=bool(d)) for at, n, d in doc.get("ct", [])],
     )
 
 

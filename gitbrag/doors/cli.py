@@ -395,7 +395,7 @@ def _period_argument(name: str) -> str:
 async def _report(settings: Settings, username: Login, period: str) -> Report:
     from gitbrag.clock import utcnow
     from gitbrag.github.collect import collect_user
-    from gitbrag.report.build import build_report
+    from gitbrag.report.build import build_report, star_moments
 
     async with make_client(settings) as client:
         await preflight(settings)
@@ -403,7 +403,9 @@ async def _report(settings: Settings, username: Login, period: str) -> Report:
         zone = report_options(settings).zone_for(username)  # the user's calendar decides
         if parse_period(period, zone).window(now) is None:  # before any GitHub request
             raise UsageError(f"--period {period} has not begun yet")
+        options = report_options(settings)
+        moments = star_moments(now, zone, options.periods)
         collection = await collect_user(
-            client, username, now=now, cache=make_cache(), private=settings.private
+            client, username, now=now, cache=make_cache(), private=settings.private, moments=moments
         )
-        return build_report(collection, period, until=now, generated_at=now, options=report_options(settings))
+        return build_report(collection, period, until=now, generated_at=now, options=options)

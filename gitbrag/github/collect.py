@@ -13,7 +13,10 @@ How it stays cheap:
   are walked newest first, many repositories per query, stop at the window start, and
   are shared: within a pass by the cache, and for good by the deployment's star index
   (the store), where a repository's history is walked once and then only extended; a
-  kept collection holds no copy of them (`stars`).
+  kept collection holds no copy of them (`stars`). Given the window boundaries its reports
+  need (`moments`), a first collection counts the stars there by searching REST's
+  stargazer list instead, where it can (`starprobe`: up to 40,000 stars, a list this token
+  may read), and each later one counts the boundaries that moved.
 
 The pull requests the user reviewed come from GitHub's contributions data, riding along with
 the search's first page (no point): every year since 2008, or, incrementally, the current
@@ -31,13 +34,13 @@ from datetime import datetime
 
 from aiocache.base import BaseCache
 
-from gitbrag.github import changes, incremental, queries, reviews
+from gitbrag.github import changes, incremental, queries, reviews, starprobe
 from gitbrag.github.client import GitHubClient, Usage, usage_scope
 from gitbrag.github.errors import NotFound, UserNotFound
 from gitbrag.github.nodes import profile as profile_of
 from gitbrag.github.nodes import repository
 from gitbrag.github.pulls import PAGE_SIZES, PullRequestSearch
-from gitbrag.github.stars import StarIndex, star_histories
+from gitbrag.github.stars import StarIndex, save_changed, star_histories
 from gitbrag.models import GITHUB_EPOCH, Collection, HiddenNodes, PrivateMode, Profile, period_since
 
 # UserNotFound is part of this module's API: it is what collecting an unknown login raises.
@@ -56,6 +59,7 @@ async def collect_user(
     private: PrivateMode = "off",
     index: StarIndex | None = None,
     checked: changes.Verdict | None = None,
+    moments: list[datetime] | None = None,
 ) -> Collection:
     """Fetch `login`'s profile, all their pull requests and the star histories reports need.
 
@@ -65,7 +69,9 @@ async def collect_user(
     searches say `is:public`). `index` is the deployment's star index (histories walked
     once, then extended). `checked`: what the pass's change check learnt (`changes`): the
     user's repositories, read with everyone's, and, when GitHub showed no change since
-    `previous`, what stands for a search. Raises `UserNotFound` when GitHub has no such user.
+    `previous`, what stands for a search. `moments`: the window boundaries the reports will
+    count stars at (`report.build.star_moments`), which REST's stargazer list may count
+    instead of a walk; None: walk. Raises `UserNotFound` when GitHub has no such user.
     """
     with usage_scope() as spent:
         collection: Collection | None = None
@@ -104,8 +110,17 @@ async def collect_user(
         if collection is None:
             page_size = previous.search_page_size if previous is not None else PAGE_SIZES[0]
             collection = await _collect(
-                client, login, now=now, cache=cache, private=private, page_size=page_size, index=index
+                client,
+                login,
+                now=now,
+                cache=cache,
+                private=private,
+                page_size=page_size,
+                index=index,
+                moments=moments,
             )
+        if moments is not None:
+            collection = await _counted_up_to_date(client, collection, moments, index, now)
         incremental_ = collection.collected_at != collection.full_collected_at
         _log_spent(collection, spent, incremental=incremental_, unchanged=brought)
         return collection
@@ -120,6 +135,7 @@ async def _collect(
     private: PrivateMode,
     page_size: int,
     index: StarIndex | None,
+    moments: list[datetime] | None,
 ) -> Collection:
     ride = reviews.RideAlong.everything(now)  # every year's reviews, with the first search page
     search = PullRequestSearch(
@@ -133,9 +149,11 @@ async def _collect(
     since = period_since("5_years", now)
     walk = incremental.recent_repos(pulls, since, repositories, private)
     refused: set[str] = set()  # stargazers GitHub refused to the token: stars gained not available
+    counts = {name: r.stargazer_count for name, r in repositories.items()}
+    counting = starprobe.Counting(moments, counts, now) if moments is not None else None
     # The reviews' further pages (a year of over a hundred), beside the star walks.
     stars, user_reviews = await asyncio.gather(
-        star_histories(client, walk, since, cache=cache, index=index, refused=refused),
+        star_histories(client, walk, since, cache=cache, index=index, refused=refused, counting=counting),
         ride.read(client, profile.login, search.user, max_nodes=search.page_size**2),
     )
     user_reviews = None if user_reviews is None else reviews.kept(private, user_reviews)
@@ -169,6 +187,26 @@ def hidden_nodes(search: PullRequestSearch) -> list[HiddenNodes]:
             extra={"user": search.login, "hidden": {h.reason: h.count for h in hidden}},
         )
     return hidden
+
+
+async def _counted_up_to_date(
+    client: GitHubClient,
+    collection: Collection,
+    moments: list[datetime],
+    index: StarIndex | None,
+    now: datetime,
+) -> Collection:
+    """The collection's counted star histories given the boundaries its reports need that
+    they lack (a rolling year starts a day later each day), or walked where the search can
+    no longer count them (`starprobe.topped_up`); the index keeps what changed."""
+    counted = {repo: h for repo, h in collection.stars.items() if h.counted}
+    if not counted:
+        return collection
+    done = await starprobe.topped_up(client, counted, moments)
+    walked = await star_histories(client, [r for r in counted if r not in done], period_since("5_years", now))
+    if index is not None:
+        await save_changed(index, counted, done | walked)
+    return collection.model_copy(update={"stars": collection.stars | done | walked})
 
 
 async def _with_indexed_stars(previous: Collection, index: StarIndex, now: datetime) -> Collection:

@@ -53,7 +53,7 @@ from typing import Any, Protocol
 from aiocache.base import BaseCache
 
 from gitbrag.clock import utcnow
-from gitbrag.github import points, reconcile, starpages
+from gitbrag.github import points, reconcile, starpages, starprobe
 from gitbrag.github.client import GitHubClient
 from gitbrag.github.nodes import Node, parse_time
 from gitbrag.github.queries import PAGE_SIZE
@@ -120,10 +120,13 @@ async def star_histories(
     index: StarIndex | None = None,
     now: datetime | None = None,
     refused: set[str] | None = None,
+    counting: starprobe.Counting | None = None,
 ) -> dict[str, StarHistory]:
     """Each repository's stars since `since`, newest first: from the cache, else the index
-    extended to now (and re-read where unstars showed, `reconcile`), else a full walk (and
-    the index then keeps what was learnt).
+    extended to now (and re-read where unstars showed, `reconcile`), else, with `counting`,
+    the window boundaries counted by searching REST's stargazer list where it can
+    (`starprobe`: a cold start for a few requests), else a full walk (and the index then
+    keeps what was learnt).
 
     Walks reach back to midnight UTC of `since`'s day and are cached under that day, so
     collections made moments apart (different `now`, same day) share one walk.
@@ -147,7 +150,12 @@ async def star_histories(
         learnt = await points.resumed(client, index, learnt, day, continue_walks, thinned, denied)
         await _cache(cache, {keys[repo]: history for repo, history in learnt.items()})
     outcome = await _walk_once(
-        client, [r for r in repos if r not in found and r not in learnt and r not in denied], day, keys, cache
+        client,
+        [r for r in repos if r not in found and r not in learnt and r not in denied],
+        day,
+        keys,
+        cache,
+        counting,
     )
     walked = {repo: h for repo, h in outcome.items() if not isinstance(h, Refused)}
     denied |= set(outcome) - set(walked)
@@ -216,7 +224,8 @@ async def _indexed(index: StarIndex, repos: list[str], day: datetime) -> dict[st
     return {
         repo: history
         for repo, history in (await index.load(repos) if repos else {}).items()
-        if (history.since <= day or history.resume_cursor is not None) and history.stargazer_count is not None
+        if (history.since <= day or history.resume_cursor is not None or history.counted)
+        and history.stargazer_count is not None
     }
 
 
@@ -241,9 +250,10 @@ async def settle(
             continue
         history = extended(kept[repo], walk, kept[repo].since)
         legacy = history is not None and not history.checkpoints and len(history.starred_at) > PAGE_SIZE
-        if history is not None and not (history.unlocated and legacy):
+        if history is not None and not (history.unlocated and legacy and not history.counted):
             result[repo] = history
-    due = [h for h in result.values() if reconcile.due(h, now)]
+    # A counted history's unstars are located by counting it again (`starprobe.topped_up`).
+    due = [h for h in result.values() if not h.counted and reconcile.due(h, now)]
     return result | await reconcile.reread(client, due, now)
 
 
@@ -261,7 +271,12 @@ Walked = dict[str, StarHistory | Refused]  # a full walk's outcome per repositor
 
 
 async def _walk_once(
-    client: GitHubClient, repos: list[str], day: datetime, keys: dict[str, str], cache: BaseCache | None
+    client: GitHubClient,
+    repos: list[str],
+    day: datetime,
+    keys: dict[str, str],
+    cache: BaseCache | None,
+    counting: starprobe.Counting | None = None,
 ) -> Walked:
     """Walk `repos` back to `day`, sharing walks already in flight on `client` (single-flight)."""
     flights = client.in_flight
@@ -273,7 +288,7 @@ async def _walk_once(
     }
     flights.update({keys[repo]: future for repo, future in promised.items()})
     try:
-        walked = await _walk(client, mine, day, keys, cache)
+        walked = await _walk(client, mine, day, keys, cache, counting)
         for repo, future in promised.items():
             future.set_result(walked.get(repo))
     finally:
@@ -284,7 +299,7 @@ async def _walk_once(
                 future.set_exception(_Abandoned())
                 future.exception()  # retrieved here, so an unshared failure is not logged
     shared, again = await _shared(theirs)
-    return walked | shared | (await _walk_once(client, again, day, keys, cache) if again else {})
+    return walked | shared | (await _walk_once(client, again, day, keys, cache, counting) if again else {})
 
 
 async def _shared(
@@ -306,11 +321,19 @@ async def _shared(
 
 
 async def _walk(
-    client: GitHubClient, repos: list[str], day: datetime, keys: dict[str, str], cache: BaseCache | None
+    client: GitHubClient,
+    repos: list[str],
+    day: datetime,
+    keys: dict[str, str],
+    cache: BaseCache | None,
+    counting: starprobe.Counting | None = None,
 ) -> Walked:
-    """Walk `repos` in full back to `day`, and cache what was found (never a refused walk,
-    whatever pages it read before the refusal)."""
-    walks = {repo: Walk(stop_at=day) for repo in repos}
+    """Walk `repos` in full back to `day` (with `counting`, only those whose window boundaries
+    the search cannot count), and cache what was found (never a refused walk, whatever pages
+    it read before the refusal)."""
+    counted = await counting.histories(client, repos) if counting is not None else {}
+    await _cache(cache, {keys[repo]: history for repo, history in counted.items()})
+    walks = {repo: Walk(stop_at=day) for repo in repos if repo not in counted}
     await continue_walks(client, walks, first_round=True, stoppable=True)
     walked = {
         repo: points.walked(repo, w, day, thinned)
@@ -319,11 +342,15 @@ async def _walk(
     }
     # A walk the budget stopped is not cached: the index keeps it, to be continued.
     await _cache(cache, {keys[repo]: h for repo, h in walked.items() if h.resume_cursor is None})
-    return walked | {repo: REFUSED for repo, w in walks.items() if w.refused}
+    return walked | counted | {repo: REFUSED for repo, w in walks.items() if w.refused}
 
 
 def trimmed(history: StarHistory, since: datetime) -> StarHistory:
-    """The history from `since` on (it must reach back that far)."""
+    """The history from `since` on (it must reach back that far). A counted one is kept as it
+    is: its counts are relative to its own `since` and star times, and the boundaries it
+    keeps are those its last refresh needed (`starprobe.topped_up`)."""
+    if history.counted:
+        return history
     times = history.starred_at[: newer_than(history.starred_at, since, or_equal=True)]
     checkpoints = [c for c in history.checkpoints if c.at >= since]
     since = max(since, history.since) if history.resume_cursor is not None else since

@@ -43,7 +43,7 @@ at midnight in the user's time zone (`ReportOptions.zone_for`); every timestamp 
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -72,6 +72,7 @@ from gitbrag.models import (
 )
 from gitbrag.periods import (
     DEFAULT_TIMEZONE,
+    ONE_MICROSECOND,
     ROLLING,
     PeriodSpec,
     Window,
@@ -629,9 +630,16 @@ def _uncertainty(prepared: _Prepared, repo: str, period: Period) -> int:
 
 def _stars_pending(prepared: _Prepared, repo: str, window: Window) -> bool:
     """Whether the repository's star walk, stopped by a pass's point budget, has not yet
-    reached back to the window's start: its stars there are still being counted."""
+    reached back to the window's start, or a boundary of the window was not counted (a
+    counted history asked for a window its refresh did not know of, after a change of
+    settings): its stars there are still being counted."""
     history = prepared.collection.stars.get(repo)
-    return history is not None and history.resume_cursor is not None and history.since > window.since
+    if history is None:
+        return False
+    if history.counted:
+        since, after = _stars_from(prepared, repo, window.since), _stars_after(prepared, repo, window)
+        return since is None or after is None
+    return history.resume_cursor is not None and history.since > window.since
 
 
 def _star_increase(prepared: _Prepared, repo: str, window: Window) -> int:
@@ -642,10 +650,46 @@ def _star_increase(prepared: _Prepared, repo: str, window: Window) -> int:
     histories keep every current stargazer's time, so the past is there too).
     """
     history = prepared.collection.stars.get(repo)
-    if history is None or history.since > window.since:
+    if history is None or (history.since > window.since and not history.counted):
         return 0
+    since, after = _stars_from(prepared, repo, window.since), _stars_after(prepared, repo, window)
+    return 0 if since is None or after is None else since - after
+
+
+def _stars_after(prepared: _Prepared, repo: str, window: Window) -> int | None:
+    return _stars_from(prepared, repo, window.until + ONE_MICROSECOND)
+
+
+def _stars_from(prepared: _Prepared, repo: str, moment: datetime) -> int | None:
+    """Current stargazers who starred at or after `moment`: from the star times when the
+    history reaches back that far, else from the boundary counted there (None: not counted)."""
+    history = prepared.collection.stars[repo]
     times = prepared.stars_oldest_first[repo]
-    return bisect_right(times, window.until) - bisect_left(times, window.since)
+    if moment >= history.since:
+        return len(times) - bisect_left(times, moment)
+    return history.counted_from(moment)
+
+
+def star_moments(now: datetime, zone: str, configured: Iterable[str] = ()) -> list[datetime]:
+    """Every window boundary whose stars the reports of `now` may count, oldest first: the
+    starts, and the moments just after the ends, of the windows `_star_increase` is asked
+    for (every period that can have a report, in `zone`, and the previous windows they are
+    compared with), as far back as the star histories reach. A counted star history
+    (`github.starprobe`) counts the stars there instead of walking to them."""
+    oldest = _window(STAR_WINDOW, now).since
+    years = range(oldest.year - 1, now.year + 1)
+    moments: set[datetime] = set()
+    for period in (*ROLLING, *(str(y) for y in years), *configured):
+        if not is_period(period):
+            continue
+        spec = parse_period(period, zone)
+        for window in (spec.window(now), spec.previous(now)):
+            if window is None or window.since < oldest:
+                continue
+            moments.add(window.since)
+            if window.until < now:
+                moments.add(window.until + ONE_MICROSECOND)
+    return sorted(moments)
 
 
 def _sort_repositories(repositories: list[ReportRepository], period: Period) -> list[ReportRepository]:

@@ -283,17 +283,19 @@ async def test_a_pr_past_the_3000_file_cap_is_reported_with_its_languages_caveat
 async def test_stored_collections_keep_no_star_copies_and_unchanged_refreshes_stay_cheap(
     tmp_path: Path,
 ) -> None:
-    """steady-sam's rocket has over 1,000 stars in five years: the index keeps them once;
-    his kept collection holds none, and an unchanged refresh still costs 2 points and
-    publishes the same exact star increases."""
+    """steady-sam's rocket has over 1,000 stars in five years: the index keeps them once (as
+    counts at his reports' boundaries, found by REST search: `starprobe`); his kept
+    collection holds none, and an unchanged refresh still costs 2 points, no REST request,
+    and publishes the same exact star increases."""
     async with rig(tmp_path) as r:
         await refreshed(r, "steady-sam")
         kept = await r.store.load_collection(Login("steady-sam"))
         assert kept is not None and kept.stars == {}
         indexed = await r.store.load_star_histories(["star-rocket/rocket"])
-        assert len(indexed["star-rocket/rocket"].starred_at) > 1000
+        assert indexed["star-rocket/rocket"].counted
         r.advance(timedelta(hours=2))
-        points = r.gh.app_state.stats.cost["graphql"]
+        points, rest = r.gh.app_state.stats.cost["graphql"], r.gh.app_state.stats.cost["core"]
         await refreshed(r, "steady-sam")
         assert r.gh.app_state.stats.cost["graphql"] - points == 2
+        assert r.gh.app_state.stats.cost["core"] == rest  # the moved boundaries: in the pages read
         assert_matches(r, "steady-sam", dataset(r))
