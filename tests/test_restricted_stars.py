@@ -1,7 +1,8 @@
 """Stargazers GitHub refuses (issue 28: "stars still exact"): since GitHub's 2026-06-30
 changelog a repository's list of stargazers is for its admins and collaborators. The fake
 refuses GraphQL's `Repository.stargazers` as GitHub refuses a field (`stargazers_restricted_graphql`):
-HTTP 200, FORBIDDEN at `[rN, "stargazers"]`, the repository's node null beside the others'.
+HTTP 200, FORBIDDEN at `[rN, "stargazers"]`, the repository's node null beside the others';
+and its REST list too (`stargazers_restricted`: 403), as the changelog restricts both.
 
 Mona-Lisa's token administers her own repositories (`FakeConfig.token_owners`), not the
 organisations' she contributes to. Every refresh must publish; pull request figures and the
@@ -80,7 +81,10 @@ async def served(root: Path, token_owner: str | None) -> AsyncIterator[World]:
 
 
 def restrict(gh: FakeGitHubServer) -> None:
-    httpx.post(gh.url + "/_fake/faults", json={"stargazers_restricted_graphql": 1}).raise_for_status()
+    """Both lists, as the changelog restricts both: REST's (which cold starts count with,
+    `starprobe`) answers 403, GraphQL's connection FORBIDDEN."""
+    faults = {"stargazers_restricted_graphql": 1, "stargazers_restricted": 403}
+    httpx.post(gh.url + "/_fake/faults", json=faults).raise_for_status()
 
 
 def refusals(gh: FakeGitHubServer) -> int:
@@ -205,6 +209,8 @@ async def test_a_walk_the_budget_stopped_stays_partial_when_github_then_refuses(
     into a complete one: the index keeps it as it was, and the report says not available."""
     async with upkeep_served(small_world(), UPKEEP_MONA, tmp_path, truth_of_login_only=False) as world:
         client, store = world.refresher.client, world.refresher.store
+        # REST's list refused from the start: the giants are walked (a search would count them).
+        httpx.post(world.gh.url + "/_fake/faults", json={"stargazers_restricted": 403}).raise_for_status()
         client.budget = PointBudget(40, client.usage)
         await world.refresher.run_pass(refresh=(UPKEEP_MONA,))
         before = await store.load_star_histories(sorted(SMALL_GIANTS))
