@@ -3,8 +3,10 @@ fake GitHub over HTTP, publishing into a site folder that must always be whole."
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,7 +23,7 @@ from gitbrag.github.client import GitHubClient
 from gitbrag.models import PERIODS, Login, Report
 from gitbrag.publish.publisher import Publisher
 from gitbrag.refresh import Refresher
-from tests.support import DEMO_USERS, REFRESH, assert_site_whole, clean_env, refresh
+from tests.support import DEMO_USERS, REFRESH, assert_site_whole, clean_env, refresh, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +69,17 @@ def test_a_second_pass_skips_fresh_reports(tmp_path: Path, fake: FakeGitHubServe
     assert forced.stdout.splitlines()[-1] == "refreshed=8 skipped=0 failed=0"
 
 
+def live_claims(cwd: Path) -> list[str]:
+    """The claims in the default state file (`.gitbrag/state.sqlite3`) whose lease has not
+    ended by this machine's clock, the clock the refresher's SQLite claims are judged by."""
+    state = cwd / ".gitbrag" / "state.sqlite3"
+    if not state.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(state, timeout=30)) as conn:
+        rows = conn.execute("SELECT task_id FROM tasks WHERE expires_at > ?", (time.time(),)).fetchall()
+    return [row[0] for row in rows]
+
+
 def test_kill_9_at_any_moment_leaves_whole_pages(tmp_path: Path) -> None:
     config = FakeConfig()
     with FakeGitHubServer(shared_dataset(), config) as slow:
@@ -101,7 +114,8 @@ def test_kill_9_at_any_moment_leaves_whole_pages(tmp_path: Path) -> None:
                 kills += 1
             proc.communicate(timeout=30)
             assert_site_whole(tmp_path / "site")
-            time.sleep(1.1)  # the killed run's claims lapse (TTL 1 s): the next run has work to do
+            # The killed run's claims lapse (TTL 1 s): the next run has work to do.
+            wait_for(lambda: not live_claims(tmp_path), 30, "the killed run's claims to lapse")
         assert kills >= 8  # the runs were cut short somewhere (a rare one may finish first)
         # The state survived too: once the killed worker's claims have lapsed (TTL), a normal
         # run succeeds and republishes everything.

@@ -1,9 +1,10 @@
 """A state file on a hostile host (issue 25, cases 8 and 10): its disk filling up mid-run, a
 corrupted page, another process holding its lock, the file deleted under a running service.
 
-Every file here is a real SQLite file; the full disk is a real small filesystem (a tmpfs
-mounted for the test, which needs root: skipped with the reason otherwise), filled up by a
-real file until the kernel says ENOSPC."""
+Every file here is a real SQLite file. The full disk is a real small filesystem (a tmpfs
+mounted for the test, which needs root), filled up by a real file until the kernel says ENOSPC;
+each full-disk test also runs on an injected full disk (`tests.injected_fs.FullDisk`: SQLite's
+own SQLITE_FULL for a file that may not grow), which is all a machine without the rights runs."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from gitbrag.coordination.tracking import TaskTracker, make_task_id
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
 from gitbrag.models import Login
 from gitbrag.refresh import PARAMS_HASH
+from tests.injected_fs import FullDisk, child_env
 from tests.support import clean_env, refresh, summary
 from tests.test_faults import BYSTANDER, STALE_AFTER, TOKEN, VICTIM, hook, rig
 
@@ -42,20 +45,43 @@ time.sleep(30)
 """
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MiB filesystem of its own, for the state file alone (the site stays on the big disk)."""
+@dataclass
+class SmallDisk:
+    """A folder for the state file alone (the site stays on the big disk) that can be filled."""
+
+    path: Path
+    injected: FullDisk | None  # None: a real 4 MiB tmpfs
+
+    def fill(self) -> Path:
+        """Whatever writes next in the folder finds no room; unlinking the result frees it."""
+        return fill(self.path) if self.injected is None else self.injected.fill()
+
+    def env(self, env: dict[str, str]) -> dict[str, str]:
+        """`env` for a child process that sees the disk as this test does."""
+        return env if self.injected is None else child_env(env, full_disk=self.path)
+
+
+@pytest.fixture(params=["tmpfs", "injected"])
+def small_disk(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SmallDisk]:
+    """A real tmpfs where it can be mounted (root), else (and always as the second form) the
+    injected full disk: never a skip for lack of rights."""
     mount = tmp_path / "small"
     mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs for a real full disk (needs root): {done.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+    if request.param == "tmpfs":
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True, text=True
+        )
+        if done.returncode == 0:
+            try:
+                yield SmallDisk(mount, None)
+            finally:
+                subprocess.run(["umount", "-l", str(mount)], check=False)
+            return
+    disk = FullDisk(mount)
+    disk.install(monkeypatch.setattr)
+    yield SmallDisk(mount, disk)
 
 
 def fill(disk: Path) -> Path:
@@ -77,13 +103,14 @@ def fill(disk: Path) -> Path:
 class FillOnFirst(logging.Handler):
     """Fills the disk when a log record says `message` first: mid-run, after the claims."""
 
-    def __init__(self, disk: Path, message: str) -> None:
+    def __init__(self, disk: SmallDisk, message: str) -> None:
         super().__init__()
-        self.disk, self.message, self.filler = disk, message, None
+        self.disk, self.message = disk, message
+        self.filler: Path | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.filler is None and record.getMessage() == self.message:
-            self.filler = fill(self.disk)
+            self.filler = self.disk.fill()
 
 
 def claims(path: Path) -> list[str]:
@@ -112,9 +139,9 @@ def updating(site: Path, login: str) -> bool:
 
 
 async def test_a_state_disk_filling_mid_run_finishes_the_pass_and_the_next_one_recovers(
-    tmp_path: Path, small_disk: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, small_disk: SmallDisk, caplog: pytest.LogCaptureFixture
 ) -> None:
-    state = small_disk / "state.sqlite3"
+    state = small_disk.path / "state.sqlite3"
     async with rig(tmp_path, store=SQLiteStore(state)) as r:
         await r.run(*USERS)
         r.advance(STALE_AFTER + timedelta(minutes=1))
@@ -143,12 +170,12 @@ async def test_a_state_disk_filling_mid_run_finishes_the_pass_and_the_next_one_r
 
 
 async def test_a_run_filling_the_disk_of_a_settled_state_file_still_releases_its_claims(
-    tmp_path: Path, small_disk: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, small_disk: SmallDisk, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The usual case, a state file from earlier runs (its pages in place): a claim's release
     rewrites pages the file already has, so emptying the WAL into it makes room even on a full
     disk; no claim outlives its generation, though the disk is still full."""
-    state = small_disk / "state.sqlite3"
+    state = small_disk.path / "state.sqlite3"
     async with rig(tmp_path, store=SQLiteStore(state)) as r:
         await r.run(*USERS)
     async with rig(tmp_path, store=SQLiteStore(state)) as r:
@@ -166,18 +193,20 @@ async def test_a_run_filling_the_disk_of_a_settled_state_file_still_releases_its
 
 
 def test_a_state_disk_full_at_start_is_no_bad_setting_the_run_publishes(
-    tmp_path: Path, small_disk: Path
+    tmp_path: Path, small_disk: SmallDisk
 ) -> None:
     """Not exit 2 ("bad configuration") with "disk I/O error": the run fails open and publishes."""
     with FakeGitHubServer(shared_dataset()) as fake:
-        env = clean_env(
-            GITHUB_TOKEN=TOKEN,
-            GITBRAG_GITHUB_API_URL=fake.url,
-            GITBRAG_STATE_PATH=str(small_disk / "state.sqlite3"),
+        env = small_disk.env(
+            clean_env(
+                GITHUB_TOKEN=TOKEN,
+                GITBRAG_GITHUB_API_URL=fake.url,
+                GITBRAG_STATE_PATH=str(small_disk.path / "state.sqlite3"),
+            )
         )
         first = refresh(tmp_path, "--user", VICTIM, env=env)
         assert summary(first) == "refreshed=4 skipped=0 failed=0", first.stderr[-2000:]
-        filler = fill(small_disk)
+        filler = small_disk.fill()
         full = refresh(tmp_path, "--user", VICTIM, "--user", BYSTANDER, env=env)
         assert full.returncode == 0, full.stderr[-2000:]
         assert summary(full) == "refreshed=8 skipped=0 failed=0"

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
+from tests.injected_fs import child_env
 from tests.support import DEMO_USERS, REFRESH, clean_env, refresh, summary, wait_for
 from tests.test_rough_edges import SUMMARY_RE, run_on_terminal, screen_lines
 
@@ -206,23 +207,37 @@ def test_gitbrag_help_points_to_the_refresher_the_settings_and_the_readme(tmp_pa
         assert needed in refresher, needed
 
 
-def read_only(folder: Path, argv: list[str]) -> list[str]:
-    """`argv` run in `folder` made read-only: by its mode, or (root ignores modes) by a
-    read-only bind mount in a mount namespace of its own."""
-    if os.geteuid() != 0:
-        folder.chmod(0o555)
-        return argv
+def _can_unshare() -> bool:
+    """A mount namespace of our own can be made here (`unshare` is there and allowed)."""
     if shutil.which("unshare") is None:
-        pytest.skip("unshare is needed to make a read-only folder as root")
-    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && cd "$0" && exec "$@"'
-    return ["unshare", "--mount", "sh", "-c", script, str(folder), *argv]
+        return False
+    return subprocess.run(["unshare", "--mount", "true"], capture_output=True).returncode == 0
 
 
-def test_gitbrag_report_runs_from_a_read_only_folder(tmp_path: Path) -> None:
+def read_only(
+    folder: Path, argv: list[str], env: dict[str, str], form: str
+) -> tuple[list[str], dict[str, str]]:
+    """`argv` and `env` to run in `folder` made read-only. The real form: by its mode, or (root
+    ignores modes) by a read-only bind mount in a mount namespace of its own. The injected form
+    (and the real one where the namespace cannot be made): the child's writes there fail with
+    EROFS (`tests.injected_fs.read_only`)."""
+    if form == "real" and os.geteuid() != 0:
+        folder.chmod(0o555)
+        return argv, env
+    if form == "real" and _can_unshare():
+        script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && cd "$0" && exec "$@"'
+        return ["unshare", "--mount", "sh", "-c", script, str(folder), *argv], env
+    return argv, child_env(env, read_only=folder)
+
+
+@pytest.mark.parametrize("form", ["real", "injected"])
+def test_gitbrag_report_runs_from_a_read_only_folder(tmp_path: Path, form: str) -> None:
     folder = tmp_path / "readonly"
     folder.mkdir()
-    argv = read_only(folder, [GITBRAG, "report", "zero-zoe", "--demo", "--format", "markdown"])
-    result = run(argv, folder, clean_env())
+    argv, env = read_only(
+        folder, [GITBRAG, "report", "zero-zoe", "--demo", "--format", "markdown"], clean_env(), form
+    )
+    result = run(argv, folder, env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# ") and "(@zero-zoe)" in result.stdout
     assert list(folder.iterdir()) == []
