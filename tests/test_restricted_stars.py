@@ -80,10 +80,10 @@ async def served(root: Path, token_owner: str | None) -> AsyncIterator[World]:
                 await store.close()
 
 
-def restrict(gh: FakeGitHubServer) -> None:
+def restrict(gh: FakeGitHubServer, *, graphql: bool = True) -> None:
     """Both lists, as the changelog restricts both: REST's (which cold starts count with,
-    `starprobe`) answers 403, GraphQL's connection FORBIDDEN."""
-    faults = {"stargazers_restricted_graphql": 1, "stargazers_restricted": 403}
+    `starprobe`) answers 403, GraphQL's connection FORBIDDEN (unless `graphql` is False)."""
+    faults = {"stargazers_restricted_graphql": int(graphql), "stargazers_restricted": 403}
     httpx.post(gh.url + "/_fake/faults", json=faults).raise_for_status()
 
 
@@ -210,7 +210,7 @@ async def test_a_walk_the_budget_stopped_stays_partial_when_github_then_refuses(
     async with upkeep_served(small_world(), UPKEEP_MONA, tmp_path, truth_of_login_only=False) as world:
         client, store = world.refresher.client, world.refresher.store
         # REST's list refused from the start: the giants are walked (a search would count them).
-        httpx.post(world.gh.url + "/_fake/faults", json={"stargazers_restricted": 403}).raise_for_status()
+        restrict(world.gh, graphql=False)
         client.budget = PointBudget(40, client.usage)
         await world.refresher.run_pass(refresh=(UPKEEP_MONA,))
         before = await store.load_star_histories(sorted(SMALL_GIANTS))
