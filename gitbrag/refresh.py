@@ -654,12 +654,21 @@ class Refresher:
     async def _check_changes(self, due: list[Login], now: datetime) -> None:
         """Ask GitHub, many users a query, which of the `due` users changed since their last
         refresh (`github.changes`): the others' refreshes then search nothing. A failure or a
-        shutdown leaves no verdict: every due user is refreshed in full, as before."""
+        shutdown leaves no verdict: every due user is refreshed in full, as before.
+
+        Only users still due and not being refreshed elsewhere are asked about: the due list
+        was read a moment ago, and another process (a service, a cron run, the hook) may have
+        refreshed them since, or be refreshing them now; asking GitHub about those is waste."""
+        waiting = [
+            login
+            for login in due
+            if await self._due(login) and not await self.tracker.get_reported_user_active_tasks(login)
+        ]
         with contextlib.suppress(ShuttingDown):
             await self.changes.run(
                 self.client,
                 self.bookkeeping.load_collection,
-                due,
+                waiting,
                 now,
                 private=self.private,
                 retries=self.retries_per_refresh,

@@ -178,7 +178,7 @@ def row_html(entry: IndexEntry) -> Markup:
     return Markup(
         f'<tr><td><div class="person"><span class="avatar avatar-40" aria-hidden="true">'
         f"{letters}{image if src else ''}</span>"
-        f'<div class="person-text"><a class="person-link" href="{login.lower()}/index.html">'
+        f'<div class="person-text"><a class="person-link" href="{escape(Login(entry.login))}/index.html">'
         f"{escape(entry.name) if entry.name else login}</a>"
         f'<span class="muted small">@{login}</span></div></div></td>'
         f'<td class="num">{entry.total_prs:,}</td><td class="num">{entry.merged_count:,}</td>'
