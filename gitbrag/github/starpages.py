@@ -36,6 +36,11 @@ from gitbrag.github.nodes import Node
 # connections cost 1 point; one round trip then serves all of them.
 STAR_BATCH = 100
 _SETTLE_TURNS = 50  # event-loop turns at most to let resumed walks ask for their next page
+# Turns without a new ask before a round leaves: a walk answered by the last round takes about
+# four to ask again (its page's task, the walk's gather, the walk, its new page's task). Leaving
+# after one quiet turn sent the asks already queued without it, and two walks started apart
+# then took turns for good, a query (a point) each a round instead of one for both.
+_QUIET_TURNS = 8
 
 T = TypeVar("T")
 
@@ -89,10 +94,11 @@ class StarPager:
             self._task = None
 
     async def _settle(self) -> None:
-        """Wait while walks resumed by the last round are still queueing their next page."""
-        seen = -1
+        """Wait while walks resumed by the last round may still queue their next page."""
+        seen, quiet = -1, 0
         for _ in range(_SETTLE_TURNS):
-            if len(self._queue) >= STAR_BATCH or len(self._queue) == seen:
+            quiet = quiet + 1 if len(self._queue) == seen else 0
+            if len(self._queue) >= STAR_BATCH or quiet >= _QUIET_TURNS:
                 return
             seen = len(self._queue)
             await asyncio.sleep(0)

@@ -20,7 +20,7 @@ from aiocache import SimpleMemoryCache
 
 from gitbrag.coordination import SQLiteStore
 from gitbrag.fakegithub.app import FakeConfig
-from gitbrag.fakegithub.dataset import add_pull, build_dataset
+from gitbrag.fakegithub.dataset import add_pull, add_star, build_dataset
 from gitbrag.fakegithub.faults import FaultConfig
 from gitbrag.fakegithub.limits import LimitConfig
 from gitbrag.fakegithub.records import Dataset, FakePull
@@ -494,3 +494,44 @@ async def test_a_history_re_read_by_one_refresh_is_not_re_read_by_another_that_l
     assert gone.starred_at not in again.stars[rocket].starred_at
     assert index.histories[rocket].unlocated == 0  # what was located stays located
     assert spent <= 3, spent  # the search, the revalidation, one extension page
+
+
+class StarQueryCounter(httpx.AsyncHTTPTransport):
+    """Counts the stargazer queries that leave the client (each is charged at least a point)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries = 0
+        self.second_sent = asyncio.Event()  # a walk's second page is on its way
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/graphql") and json.loads(request.content)["query"].startswith(
+            "query Stargazers"
+        ):
+            self.queries += 1
+            if self.queries == 2:
+                self.second_sent.set()
+        return await super().handle_async_request(request)
+
+
+async def test_walks_started_apart_fall_into_step_and_share_every_round() -> None:
+    """Two refreshes walking two big repositories, the second starting while the first's page is
+    on its way: from then on every round carries both pages, one query (a point) a round. Before,
+    the pager sent what was queued as soon as the queue stopped growing for one turn of the event
+    loop, before the walk just answered had asked again: the two walks took turns, a query each,
+    and the giants' walks of a first pass cost up to twice their pages."""
+    long, short = "star-rocket/rocket", OLD_ONLY_REPO
+    ds = build_dataset()
+    add_pull(ds, short, "zero-zoe", created_at=(NOW - timedelta(days=3)).replace(microsecond=0))
+    for n in range(1_500):  # 15 pages of recent stars, beside the rocket's 28
+        add_star(ds, short, f"fan-{n}", (NOW - timedelta(days=1, minutes=n)).replace(microsecond=0))
+    counter = StarQueryCounter()
+    with FakeGitHubServer(ds) as server:
+        async with github(server, transport=counter) as gh:
+            first = asyncio.create_task(star_histories(gh, [long], FIVE_YEARS_AGO))
+            await counter.second_sent.wait()  # the first walk is under way, a page on its way
+            second = asyncio.create_task(star_histories(gh, [short], FIVE_YEARS_AGO))
+            walked = (await first) | (await second)
+    pages = {repo: -(-len(history.starred_at) // 100) for repo, history in walked.items()}
+    assert pages[long] >= 28 and pages[short] >= 15
+    assert counter.queries <= pages[long] + 2  # not pages[long] + pages[short]
