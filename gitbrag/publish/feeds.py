@@ -1,4 +1,4 @@
-"""The site's machine-readable files: a per-user Atom feed, `sitemap.xml` and `robots.txt`.
+"""The site's machine-readable files: a per-user Atom feed, the sitemap and `robots.txt`.
 
 Pure functions from reports to bytes; `publish` decides where they go. XML is built with
 ElementTree, which escapes everything, after dropping the control characters XML 1.0
@@ -10,7 +10,10 @@ URL (`GITBRAG_BASE_URL`) is known, else relative to the feed's own address, whic
 feed readers resolve against the URL they fetched.
 
 Sitemaps must list absolute URLs (sitemaps.org), so without a base URL there is no
-sitemap, and `robots.txt` only names one when it exists.
+sitemap, and `robots.txt` only names one when it exists. A sitemap file holds at most
+`SITEMAP_MAX_URLS` URLs and `SITEMAP_MAX_BYTES` bytes (the protocol's limits), so the site's
+is a sitemap index (`sitemap_index`, `sitemap.xml`) of urlsets (`sitemap`, `sitemap-N.xml`);
+the publisher keeps each urlset far below both (`Publisher.publish_index`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from gitbrag.models import Report, ReportPR
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 FEED_ENTRIES = 50
+SITEMAP_MAX_URLS = 50_000  # URLs in one urlset, or sitemaps in one index (sitemaps.org)
+SITEMAP_MAX_BYTES = 50 * 1024 * 1024  # 52,428,800 bytes, uncompressed
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -99,10 +104,12 @@ def atom_feed(
     return _document(feed)
 
 
-def _document(root: ET.Element) -> bytes:
+def _document(root: ET.Element, comment: str = "") -> bytes:
+    """The XML document of `root`; `comment` (no "--" in it) goes before the root element."""
     ET.indent(root)
     body: str = ET.tostring(root, encoding="unicode")
-    return ('<?xml version="1.0" encoding="utf-8"?>\n' + body + "\n").encode("utf-8")
+    head = '<?xml version="1.0" encoding="utf-8"?>\n' + (f"<!-- {comment} -->\n" if comment else "")
+    return (head + body + "\n").encode("utf-8")
 
 
 def _entry(feed: ET.Element, merged: MergedPR, link: str | None) -> None:
@@ -122,15 +129,31 @@ def _entry(feed: ET.Element, merged: MergedPR, link: str | None) -> None:
     _sub(entry, "summary", summary)
 
 
-def sitemap(pages: Iterable[tuple[str, datetime]]) -> bytes:
-    """`sitemap.xml` for absolute page URLs with their last modification days (W3C dates:
-    the pages themselves carry the day only, and a day's refreshes leave the file as it is)."""
+def sitemap(pages: Iterable[tuple[str, datetime]], comment: str = "") -> bytes:
+    """A sitemap (`<urlset>`) of absolute page URLs with their last modification days (W3C
+    dates: the pages themselves carry the day only, and a day's refreshes leave the file as
+    it is); `comment` is written before it (what the publisher rendered it from)."""
     urlset = ET.Element("urlset", {"xmlns": SITEMAP_NS})
     for loc, modified in pages:
         url = _sub(urlset, "url")
         _sub(url, "loc", loc)
-        _sub(url, "lastmod", modified.astimezone(UTC).date().isoformat())
-    return _document(urlset)
+        _sub(url, "lastmod", _day(modified))
+    return _document(urlset, comment)
+
+
+def sitemap_index(sitemaps: Iterable[tuple[str, datetime]]) -> bytes:
+    """A sitemap index (`<sitemapindex>`): the absolute URLs of sitemaps with the day each last
+    changed (the newest of its pages'), so a crawler fetches again only the ones that did."""
+    index = ET.Element("sitemapindex", {"xmlns": SITEMAP_NS})
+    for loc, modified in sitemaps:
+        entry = _sub(index, "sitemap")
+        _sub(entry, "loc", loc)
+        _sub(entry, "lastmod", _day(modified))
+    return _document(index)
+
+
+def _day(value: datetime) -> str:
+    return value.astimezone(UTC).date().isoformat()
 
 
 def robots_txt(sitemap_url: str | None) -> str:

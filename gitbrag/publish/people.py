@@ -12,7 +12,9 @@ only when the reader types in the search box: anyone is found from the first pag
 
 The rows come from `IndexEntry`, a few hundred bytes per person that the publisher keeps in
 each user's `generated.json` (`IndexEntry.to_row`), so rebuilding the index reads those small
-files, never the users' report.json (megabytes for a prolific user).
+files, never the users' report.json (megabytes for a prolific user). A row also names the
+user's published periods, so the sitemap (`Publisher.publish_index`) lists their pages without
+looking at their folders.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup, escape
 
 from gitbrag.models import Login, Report, TimelinePoint
+from gitbrag.periods import is_period, ordered
 from gitbrag.publish.filters import format_date, initials, iso_date, safe_url
 from gitbrag.publish.sparkline import month_sparkline
 
@@ -57,6 +61,10 @@ class IndexEntry:
     first_month: str | None = None
     per_month: tuple[int, ...] = ()
     authored_lines: int = 0  # authored additions + deletions over the past year, for the totals
+    # The user's published periods in tab order, as the publish that wrote the row left them
+    # (one tuple shared by every row naming the same ones); () when not known (a row kept
+    # before they were, or made from a report): the sitemap then looks at the user's folder.
+    periods: tuple[str, ...] = ()
 
     @classmethod
     def from_report(cls, report: Report) -> IndexEntry:
@@ -96,6 +104,7 @@ class IndexEntry:
             "total_prs": self.total_prs, "merged_count": self.merged_count,
             "generated_at": self.generated_at.isoformat(), "first_month": self.first_month,
             "per_month": list(self.per_month), "authored_lines": self.authored_lines,
+            "periods": list(self.periods),
         }  # fmt: skip
 
     @classmethod
@@ -116,6 +125,7 @@ class IndexEntry:
                 first_month=_text(row.get("first_month")),
                 per_month=tuple(_count(n) for n in row.get("per_month") or ()),
                 authored_lines=_count(row.get("authored_lines", 0)),
+                periods=_periods(row.get("periods") or ()),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -126,6 +136,23 @@ def _text(value: object) -> str | None:
     if value is None or isinstance(value, str):
         return value
     raise TypeError("not a string")
+
+
+def _periods(value: object) -> tuple[str, ...]:
+    """Period names kept in a row (they become sitemap URLs: only period names pass)."""
+    if not isinstance(value, list | tuple) or not all(isinstance(p, str) for p in value):
+        raise TypeError("not periods")
+    return shared_periods(tuple(value))
+
+
+@lru_cache(maxsize=4096)
+def shared_periods(periods: tuple[str, ...]) -> tuple[str, ...]:
+    """`periods` checked (ValueError for a name that is not a period) and in tab order, as one
+    tuple for every row naming the same ones: 100,000 rows share a few hundred, and each set is
+    parsed once."""
+    if not all(is_period(p) for p in periods):
+        raise ValueError("not a period")
+    return tuple(ordered(periods))
 
 
 def _count(value: object) -> int:

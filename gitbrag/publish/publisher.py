@@ -6,7 +6,8 @@ on any web server, and opened straight from disk)::
     site/index.html, index-N.html           tracked users, 100 a page (`people`), index-pages.html listing
                                             the pages, search.json for the search box
     site/404.html                           self-contained: works at any URL
-    site/robots.txt, site/sitemap.xml       the sitemap only with GITBRAG_BASE_URL (it needs absolute URLs)
+    site/robots.txt, site/sitemap.xml       the sitemap only with GITBRAG_BASE_URL (it needs absolute URLs):
+                                            an index of sitemap-N.xml, the pages of index page N's users
     site/assets/style.<hash>.css            content-hashed, so a new look never mixes with old pages
     site/assets/site.<hash>.js              optional enhancements; every page reads fine without it
     site/<login>/index.html                 the 1-year report
@@ -68,7 +69,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -103,6 +104,7 @@ from gitbrag.publish.people import (
     pager_window,
     paginate,
     search_json,
+    shared_periods,
 )
 from gitbrag.publish.published import SUMMARY_FILE, PublishedSite
 from gitbrag.publish.safepath import TEMP_MAX_AGE_SECONDS, SiteRoot, UnsafePathError
@@ -117,6 +119,14 @@ BRAG_FILE = "brag.md"  # beside each period's report.json
 # What each team's pages were rendered with (`Publisher.publish_teams`).
 TEAMS_RECORD = "teams/rendered.json"
 TEAMS_RECORD_VERSION = 1
+SITEMAP_FILE = "sitemap.xml"  # the sitemap index, the file robots.txt names
+SITEMAP_USERS = INDEX_PAGE_ROWS  # users a urlset at most: those of an index page, by default
+SITEMAP_USER_URLS = 100  # a user's URLs in the sitemap at most (front page and 99 periods)
+
+
+def sitemap_file(number: int) -> str:
+    """The `number`-th urlset of the sitemap (1-based), at the site's root (a login has no ".")."""
+    return f"sitemap-{number}.xml"
 
 
 def _report_json(report: Report) -> bytes:
@@ -145,6 +155,11 @@ def _widest(reports: dict[Period, Report]) -> Period:
 # --- what pages are rendered from ----------------------------------------------------------------
 
 FRONT = "front/"  # the pages record's key for the user's front files (no period has a "/")
+
+
+def _day(value: datetime) -> str:
+    """The UTC day of `value`, what the sitemap says of a page's last change."""
+    return value.astimezone(UTC).date().isoformat()
 
 
 def _digest(*parts: object) -> str:
@@ -245,6 +260,7 @@ class Publisher:
         # What each index page was last rendered from (this process): an unchanged page is not
         # rendered again when one user's row changed elsewhere.
         self._index_pages: dict[str, str] = {}
+        self._sitemaps: dict[str, str] = {}  # the same for the sitemap's files (`_write_sitemap`)
         self.stale_after_seconds = stale_after_seconds
         self.files_written = 0
         self.files_unchanged = 0
@@ -315,11 +331,20 @@ class Publisher:
                 written += [self.site_dir / file for file in kept[1]]
             pages[group] = f"{key}:{kept[0]}"
         self._remove_retired_periods(login, reports)
-        row = IndexEntry.from_report(shown["1_year"]).to_row() if "1_year" in shown else None
+        row = self._index_row(shown)
         written.append(self._write_freshness(login, reports, updating=updating, pages=pages, row=row))
         self._templates.forget_rows()
         self._teams_due.add(login)
         return written
+
+    @staticmethod
+    def _index_row(shown: dict[Period, Report]) -> dict[str, Any] | None:
+        """The user's index row for generated.json, naming the periods now published (the
+        sitemap's, `_sitemap_urls`); None without a 1-year report (the user is not listed)."""
+        if "1_year" not in shown:
+            return None
+        periods = shared_periods(tuple(ordered(shown)))
+        return replace(IndexEntry.from_report(shown["1_year"]), periods=periods).to_row()
 
     def set_updating(self, login: Login, updating: bool) -> bool:
         """Say in the user's generated.json whether a refresh of theirs is running (the
@@ -388,13 +413,17 @@ class Publisher:
     def _index_page_holds(self, page: str, key: str) -> bool:
         """Whether the index page on disk says it was rendered from `key` (its head carries
         it): a new process (each cron pass) then renders no unchanged page either."""
-        if self.rewrite_unchanged:
-            return False
+        return not self.rewrite_unchanged and self._holds_marker(
+            page, f"gitbrag index page, rendered from {key}"
+        )
+
+    def _holds_marker(self, relative: str, marker: str) -> bool:
+        """Whether the file's head has the comment `<!-- marker -->`."""
         try:
-            head = self._site.read_bytes(page)[:2048]
+            head = self._site.read_bytes(relative)[:2048]
         except OSError:  # missing, or not the site's own file: rendered anew
             return False
-        return f"<!-- gitbrag index page, rendered from {key} -->".encode() in head
+        return f"<!-- {marker} -->".encode() in head
 
     def _write_index_list(self, pages: Sequence[Sequence[IndexEntry]]) -> None:
         """`index-pages.html`: every index page with the first and last login on it, the way
@@ -418,7 +447,7 @@ class Publisher:
         css = Markup(self._assets.source("style.css").read_text(encoding="utf-8"))  # our own asset
         html = self._render("404.html", page="404.html", absolute=True, inline_css=css)
         self._write(self.site_dir / "404.html", html)
-        sitemap_url = self.base_url + "sitemap.xml" if self.base_url else None
+        sitemap_url = self.base_url + SITEMAP_FILE if self.base_url else None
         self._write(self.site_dir / "robots.txt", feeds.robots_txt(sitemap_url))
 
     # --- what is on the site, for the refresher (gitbrag.publish.published) -----------
@@ -1015,22 +1044,88 @@ class Publisher:
 
     # --- site-wide files --------------------------------------------------------------
 
-    def _write_sitemap(self, entries: list[IndexEntry]) -> None:
-        path = self.site_dir / "sitemap.xml"
-        if not self.base_url:
-            self._site.unlink("sitemap.xml")  # a sitemap of another address would mislead crawlers
-            return
-        self._write(path, feeds.sitemap(self._sitemap_pages(entries)))
+    def _write_sitemap(self, entries: Sequence[IndexEntry]) -> None:
+        """`sitemap.xml`, a sitemap index (always one, however small the site: one format for
+        crawlers and for this code, and robots.txt names the same file), listing `sitemap-N.xml`,
+        each a urlset of the pages of `SITEMAP_USERS` users (those of index page N, by default)
+        and, in the first, the site's root. A file holds at most `SITEMAP_USERS` x
+        `SITEMAP_USER_URLS` + 1 = 10,001 URLs, each under 2,048 characters (the protocol's
+        limit for a URL; ~2,120 bytes with its tags): ~21 MB at worst, ~1 MB in practice,
+        against the protocol's 50,000 URLs and 50 MB (`feeds.SITEMAP_MAX_URLS`, `_BYTES`).
 
-    def _sitemap_pages(self, entries: list[IndexEntry]) -> Iterator[tuple[str, datetime]]:
-        assert self.base_url is not None
+        A urlset is rendered only when what it lists changed (`_sitemap_key`: its users' rows
+        name their periods, so no user's folder is looked at), and the key is kept in the file,
+        so a new process skips it too: one user's change rewrites its urlset and the index.
+        Later urlsets of a site that lost people are removed after the index stops listing
+        them. Without a base URL there is no sitemap file at all: one of another address would
+        mislead crawlers. (The index itself may list 50,000 urlsets: 5 million users.)"""
+        if not self.base_url:
+            self._site.unlink(SITEMAP_FILE)
+            self._remove_sitemaps(1)
+            return
+        chunks = paginate(entries, min(self.index_page_rows, SITEMAP_USERS))
         newest = max((e.generated_at for e in entries), default=utcnow())
-        yield self.base_url, newest
-        for entry in entries:
+        for number, rows in enumerate(chunks, start=1):
+            self._write_sitemap_chunk(number, rows, newest if number == 1 else None)
+        listed = [(self.base_url + sitemap_file(n), max((e.generated_at for e in rows), default=newest))
+                  for n, rows in enumerate(chunks, start=1)]  # fmt: skip
+        listed[0] = (listed[0][0], newest)  # the first lists the root, as new as anyone
+        self._write(self.site_dir / SITEMAP_FILE, feeds.sitemap_index(listed))
+        self._remove_sitemaps(len(chunks) + 1)
+
+    def _remove_sitemaps(self, first: int) -> None:
+        """`sitemap-<first>.xml` and the ones after it (written in order, so they end at the
+        first missing one)."""
+        number = first
+        while self._site.is_file(sitemap_file(number)):
+            self._site.unlink(sitemap_file(number))
+            self._sitemaps.pop(sitemap_file(number), None)
+            number += 1
+
+    def _write_sitemap_chunk(self, number: int, rows: Sequence[IndexEntry], root: datetime | None) -> None:
+        """`sitemap-<number>.xml`, unless it holds what these rows list (`_sitemap_key`)."""
+        name = sitemap_file(number)
+        key = self._sitemap_key(number, rows, root)
+        marker = f"gitbrag sitemap, rendered from {key}" if key is not None else ""
+        if key is not None and not self.rewrite_unchanged:
+            known = self._sitemaps.get(name) == key and self._site.is_file(name)
+            if known or self._holds_marker(name, marker):
+                self._sitemaps[name] = key
+                self.files_unchanged += 1
+                return
+        self._write(self.site_dir / name, feeds.sitemap(self._sitemap_urls(rows, root), marker))
+        if key is not None:
+            self._sitemaps[name] = key
+
+    def _sitemap_key(self, number: int, rows: Sequence[IndexEntry], root: datetime | None) -> str | None:
+        """A digest of everything a urlset lists: the code, the base URL, its users' logins,
+        periods and days of last change, and the root's day in the first. None when a row does
+        not name its periods (kept before rows did): its folder is looked at, every time."""
+        if any(not e.periods for e in rows):
+            return None
+        listed = [(e.login, e.periods, _day(e.generated_at)) for e in rows]
+        return _digest(code_digest(), self.base_url, number, _day(root) if root else None, listed)
+
+    def _sitemap_urls(
+        self, rows: Sequence[IndexEntry], root: datetime | None
+    ) -> Iterator[tuple[str, datetime]]:
+        """The URLs of a urlset: the root (in the first), each user's front page and the pages
+        of its other periods, at most `SITEMAP_USER_URLS` a user (in tab order: rolling
+        periods, then the newest)."""
+        assert self.base_url is not None
+        if root is not None:
+            yield self.base_url, root
+        for entry in rows:
             yield f"{self.base_url}{entry.slug}/", entry.generated_at
-            for period in self._published.periods(entry.slug)[1:]:
-                if self._site.is_file(f"{entry.slug}/{period}/index.html"):
-                    yield f"{self.base_url}{entry.slug}/{period}/", entry.generated_at
+            periods = entry.periods or self._listed_periods(entry.slug)
+            others = [p for p in periods if p != "1_year"][: SITEMAP_USER_URLS - 1]
+            for period in others:
+                yield f"{self.base_url}{entry.slug}/{period}/", entry.generated_at
+
+    def _listed_periods(self, login: Login) -> list[Period]:
+        """A user's periods as the site shows them, for a row that does not name them."""
+        periods = self._published.periods(login)
+        return [p for p in periods if self._site.is_file(f"{login}/{p}/index.html")]
 
     # --- rendering and writing --------------------------------------------------------
 

@@ -448,10 +448,13 @@ def test_atom_feed_lists_recent_merges_newest_first(publisher: Publisher, site: 
 def test_with_a_base_url_there_is_a_sitemap_and_absolute_social_tags(site: Path) -> None:
     publisher = Publisher(site, base_url="https://brag.example.org/reports")
     reports = publish_all(publisher)
-    sitemap = ElementTree.parse(site / "sitemap.xml").getroot()
+    # An index of urlsets (tests/publish/test_sitemap.py), here one: a single user.
     ns = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-    locs = [u.findtext(f"{ns}loc") for u in sitemap.findall(f"{ns}url")]
     base = "https://brag.example.org/reports/"
+    index = ElementTree.parse(site / "sitemap.xml").getroot()
+    assert [s.findtext(f"{ns}loc") for s in index.findall(f"{ns}sitemap")] == [base + "sitemap-1.xml"]
+    urlset = ElementTree.parse(site / "sitemap-1.xml").getroot()
+    locs = [u.findtext(f"{ns}loc") for u in urlset.findall(f"{ns}url")]
     assert locs == [base, base + "octocat/", *(f"{base}octocat/{p}/" for p in list(reports)[1:])]
     assert (site / "robots.txt").read_text() == f"User-agent: *\nAllow: /\n\nSitemap: {base}sitemap.xml\n"
     front = (site / "octocat" / "index.html").read_text(encoding="utf-8")
@@ -473,8 +476,9 @@ def test_with_a_base_url_there_is_a_sitemap_and_absolute_social_tags(site: Path)
 def test_without_a_base_url_no_sitemap_and_no_absolute_guesses(publisher: Publisher, site: Path) -> None:
     (site).mkdir(parents=True)
     (site / "sitemap.xml").write_text("stale")  # from a time the site had another address
+    (site / "sitemap-1.xml").write_text("stale")
     publish_all(publisher)
-    assert not (site / "sitemap.xml").exists()
+    assert not (site / "sitemap.xml").exists() and not (site / "sitemap-1.xml").exists()
     assert (site / "robots.txt").read_text() == "User-agent: *\nAllow: /\n"
     front = (site / "octocat" / "index.html").read_text(encoding="utf-8")
     assert "canonical" not in front and "og:url" not in front
