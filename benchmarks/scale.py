@@ -26,8 +26,16 @@ the child's own VmHWM, written at exit; CPU is user + sys from `os.wait4`):
   teams of 50 of the seeded users (`GITBRAG_TEAMS`, in the work folder's .env: too long for an
   environment variable), after an untimed one so every timed one is an incremental refresh.
 
-Other measurements of issue 29 (the index's bytes, site bytes per user, the daily pass's
-points) add their own sections: a function taking a `World` and the codes, returning rows.
+* the site (`site`, `benchmarks/site.py`'s child process, for each code): the index of N people
+  (synthetic rows): its first page's bytes, all its files' bytes, the time to build it from
+  nothing and again unchanged; and per user, the files and bytes of the folders of
+  `--site-users` ordinary users of the `real` population, their median being the typical user
+  (the baseline's index only up to 20,000 people: one page of every row, it takes minutes and
+  gigabytes beyond);
+* the daily pass (`daily`, `benchmarks/scale_daily.py`): each code's first pass over the real
+  population (`--daily-users N`: a sample), one day of churn, each code's daily pass: points
+  per user, and its reports against the dataset (`--skip-daily` leaves it out: it takes most
+  of an hour for the whole population and both codes).
 
 The baseline (`--baseline REV`, default 0296f15) runs from a `git worktree` of that revision
 (from `--repo`), its package first on `PYTHONPATH`, as `benchmarks/population.py` does; this
@@ -45,17 +53,19 @@ Run (from a frozen copy, so that edits do not change the code mid-run):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,15 +73,20 @@ from pathlib import Path
 
 import redis
 
-from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset
-from gitbrag.models import PERIODS
-from gitbrag.publish.publisher import _digest
-from gitbrag.settings import DEFAULT_STALE_AFTER_SECONDS
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the sections of the other benchmarks
+
+from benchmarks import population, scale_daily  # noqa: E402
+from benchmarks import site as site_bench  # noqa: E402
+from gitbrag.fakegithub.server import FakeGitHubServer, shared_dataset  # noqa: E402
+from gitbrag.models import PERIODS  # noqa: E402
+from gitbrag.publish.publisher import _digest  # noqa: E402
+from gitbrag.settings import DEFAULT_STALE_AFTER_SECONDS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "benchmark-scale-token"
 TEMPLATE = "dormant-dora"  # a dataset user: 40 old pull requests, nothing moves from day to day
 TEAMS, TEAM_SIZE = 400, 50
+LINKS_PER_SOURCE = 60_000  # users linked to one copy of the template's files
 # As population.py: the entry point of whichever `gitbrag` comes first on the path; at exit it
 # writes its own VmHWM (KiB) to $BENCH_PEAK_FILE (os.wait4's ru_maxrss would charge this
 # process's peak to a child spawned from it).
@@ -221,7 +236,11 @@ def seed_site(site: Path, logins: list[str], teams_of: dict[str, list[str]]) -> 
     reports = {f: (template / f).read_text(encoding="utf-8") for f in files if f.name == "report.json"}
     generated = json.loads((template / "generated.json").read_text(encoding="utf-8"))
     digests: dict[tuple[str, ...], str] = {}
-    for login in logins:
+    sources = template
+    for number, login in enumerate(logins):
+        if number and number % LINKS_PER_SOURCE == 0:  # a file takes at most 65,000 links (ext4)
+            sources = site.parent / f"link-source-{number}"
+            shutil.copytree(template, sources)
         folder = site / login
         for sub in folders:
             (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -233,7 +252,7 @@ def seed_site(site: Path, logins: list[str], teams_of: dict[str, list[str]]) -> 
                 digest = digests.get(key) or digests.setdefault(key, settings_digest(list(key)))
                 (folder / f).write_text(json.dumps(generated | {"settings": digest}), encoding="utf-8")
             else:
-                os.link(template / f, folder / f)
+                os.link(sources / f, folder / f)
 
 
 def set_settings_digests(site: Path, logins: list[str], teams_of: dict[str, list[str]]) -> None:
@@ -431,6 +450,92 @@ def tag(code: Code) -> str:
     return "ours" if code.name == "ours" else "base"
 
 
+# --- sections: the site, the daily pass ---------------------------------------------------------
+
+INDEX_BASELINE_MOST = 20_000  # the baseline's index is one page of every row: minutes and GiB beyond
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure per code (bytes, files, seconds, points), printed with their ratio."""
+
+    label: str
+    values: dict[str, float]
+    unit: str
+
+
+def site_section(world: World, codes: list[Code], *, site_users: int) -> list[Figure]:
+    """The index of N people and the typical user's folder, for each code (`site.weigh`)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    collections = site_bench.population_collections(site_users, now)
+    source = world.work / "site-collections.jsonl"
+    source.write_text("".join(c.model_dump_json() + "\n" for c in collections), encoding="utf-8")
+    found: dict[str, dict[str, object]] = {}
+    for code in codes:
+        people = len(world.logins) if code.name == "ours" or len(world.logins) <= INDEX_BASELINE_MOST else 0
+        found[code.name] = site_bench.weigh(code.pythonpath, source, people, now, world.work)
+    source.unlink()
+    return site_figures(found, len(world.logins))
+
+
+def site_figures(found: dict[str, dict[str, object]], people: int) -> list[Figure]:
+    def index(key: str) -> dict[str, float]:
+        return {name: float(f["index"][key]) for name, f in found.items() if f["index"]}  # type: ignore[index]
+
+    def typical(at: int) -> dict[str, float]:
+        return {name: statistics.median(w[at] for w in f["users"].values()) for name, f in found.items()}  # type: ignore[attr-defined]
+
+    return [
+        Figure(f"index of {people:,} people: first page", index("first_page"), "bytes"),
+        Figure("index: all its files", index("bytes"), "bytes"),
+        Figure("index: its files", index("files"), "files"),
+        Figure("index: built from nothing", index("first"), "s"),
+        Figure("index: built again, unchanged (a new process)", index("again"), "s"),
+        Figure("typical user's folder (median of the sample)", typical(1), "bytes"),
+        Figure("typical user's folder: files", typical(0), "files"),
+    ]
+
+
+def daily_section(world: World, codes: list[Code], *, daily_users: int | None) -> list[Figure]:
+    """The real population's daily pass after one day of churn (`scale_daily.measure`)."""
+    runs = [population.Code(code.name, code.pythonpath) for code in codes]
+    work = world.work / "daily"
+    results = scale_daily.measure(runs, sample=daily_users, truth_users=12, work=work)
+    shutil.rmtree(work, ignore_errors=True)
+    users = results[0].users if results else 0
+    return [
+        Figure(
+            f"daily pass after churn 1 ({users:,} real users): points a user",
+            {d.code: d.per_user for d in results},
+            "points",
+        ),  # fmt: skip
+        Figure(
+            "daily pass: reports checked against the dataset", {d.code: d.checked for d in results}, "reports"
+        ),
+        Figure(
+            "daily pass: reports with a number unlike the dataset's",
+            {d.code: len(d.wrong) for d in results},
+            "reports",
+        ),  # fmt: skip
+        Figure(
+            "daily pass: reports with stars unlike the dataset's",
+            {d.code: len(d.wrong_stars) for d in results},
+            "reports",
+        ),  # fmt: skip
+    ]
+
+
+def print_figures(figures: list[Figure], codes: list[Code]) -> None:
+    if not figures:
+        return
+    ours, base = codes[0].name, codes[1].name if len(codes) > 1 else None
+    print(f"\n{'figure':<62} {'unit':>8} {'ours':>14}" + (f" {'base':>14} {'ratio':>7}" if base else ""))
+    for figure in figures:
+        o, b = figure.values.get(ours, float("nan")), figure.values.get(base or "", float("nan"))
+        line = f"{figure.label:<62} {figure.unit:>8} {o:>14,.2f}"
+        print(line + (f" {b:>14,.2f} {ratio(o, b):>7}" if base else ""))
+
+
 # --- the table -----------------------------------------------------------------------------------
 
 
@@ -464,8 +569,6 @@ def print_table(n: int, rows: list[Row], codes: list[Code]) -> None:
 
 # --- main ----------------------------------------------------------------------------------------
 
-Section = Callable[[World, list[Code]], list[Row]]
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(
@@ -482,6 +585,14 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, default=None, help="seed into this folder and leave it there")
     parser.add_argument("--scans", type=int, default=3, help="service scans measured per code and store")
     parser.add_argument("--scan-timeout", type=float, default=300, help="seconds to wait for them")
+    parser.add_argument(
+        "--site-users", type=int, default=8, help="ordinary users weighed for the typical user"
+    )
+    parser.add_argument(
+        "--daily-users", type=int, default=None, help="the daily pass over a sample (default: all)"
+    )
+    parser.add_argument("--skip-daily", action="store_true", help="leave the daily pass out")
+    parser.add_argument("--skip-bookkeeping", action="store_true", help="leave the bookkeeping out")
     args = parser.parse_args()
     parent = Path(tempfile.mkdtemp(prefix="gitbrag-scale-"))
     work = args.keep.resolve() if args.keep else parent / "world"
@@ -494,17 +605,20 @@ def main() -> int:
         with FakeGitHubServer(shared_dataset()) as fake, redis_server(work) as redis_url:
             world = World(work, fake.url, redis_url, logins)
             seed(world, ours, args.users)
-            sections: list[Section] = [
-                lambda w, c: bookkeeping(w, c, scans=args.scans, scan_timeout=args.scan_timeout),
-            ]
-            if args.skip_baseline:
+            with contextlib.ExitStack() as stack:
                 codes = [ours]
-                rows = [row for section in sections for row in section(world, codes)]
-            else:
-                with baseline_worktree(args.repo, args.baseline, parent) as baseline:
-                    codes = [ours, baseline]
-                    rows = [row for section in sections for row in section(world, codes)]
+                if not args.skip_baseline:
+                    codes.append(stack.enter_context(baseline_worktree(args.repo, args.baseline, parent)))
+                rows = (
+                    []
+                    if args.skip_bookkeeping
+                    else bookkeeping(world, codes, scans=args.scans, scan_timeout=args.scan_timeout)
+                )
+                figures = site_section(world, codes, site_users=args.site_users)
+                if not args.skip_daily:
+                    figures += daily_section(world, codes, daily_users=args.daily_users)
             print_table(args.users, rows, codes)
+            print_figures(figures, codes)
             if args.keep:
                 redis.Redis.from_url(redis_url).save()
     finally:
