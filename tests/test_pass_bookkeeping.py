@@ -271,3 +271,41 @@ async def test_the_index_is_rebuilt_when_another_process_changed_what_it_lists(
     _, _, after = await run(store, site, client)
     assert after.reads["publish_index"] == 1
     assert (site / "index.html").is_file()
+
+
+class RowsRead(Watched):
+    """Also counts the index rows read (each a user's generated.json)."""
+
+    def index_entry(self, login: Login) -> IndexEntry | None:
+        self.reads["index_entry"] += 1
+        return super().index_entry(login)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_a_pass_that_refreshed_one_user_publishes_that_row_alone(
+    kind: str, tmp_path: Path, client: GitHubClient
+) -> None:
+    """Nobody else's changes since the index was built: the index takes the refreshed user's row
+    from the rows of its page and of the first (`Publisher.update_index`), not from everyone's,
+    so a forced refresh of one user costs the same with 100,000 tracked as with 1,000."""
+    site, store = tmp_path / "site", make_store(kind, tmp_path / "state.sqlite3")
+    await track_world(store, publish_world(site, 30))
+    first = Refresher(
+        store=store, client=client, publisher=RowsRead(site, index_page_rows=5), clock=lambda: NOW
+    )
+    await first.run_pass(refresh=["dormant-dora"], force=True)  # tracks her: everyone's rows read
+    assert cast(RowsRead, first.publisher).reads["publish_index"] == 1
+    watched = RowsRead(site, index_page_rows=5)  # 31 people: 7 pages
+    again = Refresher(store=store, client=client, publisher=watched, clock=lambda: NOW + timedelta(minutes=5))
+    result = await again.run_pass(refresh=["dormant-dora"], force=True)
+    assert [o.status for o in result.outcomes] == ["refreshed"]
+    assert watched.reads["publish_index"] == 0
+    assert 0 < watched.reads["index_entry"] <= 2 * 5  # her page's people and the first page's
+    assert "dormant-dora" in (site / "search.json").read_text(encoding="utf-8")
+    # Another process's refresh in between: the index is rebuilt from everyone's rows.
+    await store.mark_generated(login_of(3), list(PERIODS), NOW, NOW + timedelta(days=1))
+    rebuilt = RowsRead(site, index_page_rows=5)
+    third = Refresher(store=store, client=client, publisher=rebuilt, clock=lambda: NOW + timedelta(minutes=9))
+    await third.run_pass(refresh=["dormant-dora"], force=True)
+    assert rebuilt.reads["publish_index"] == 1 and rebuilt.reads["index_entry"] >= 31
+    await store.close()

@@ -179,16 +179,88 @@ def pager_window(number: int, count: int, around: int = AROUND) -> list[int | No
     return window
 
 
-def search_json(pages: Sequence[Sequence[IndexEntry]]) -> bytes:
-    """`search.json`: per person `[login, name, pull requests, merged, page]` (name "" when
-    there is none), in index order; compact separators, as it is ~50 bytes a person."""
-    people = [
-        [e.login, e.name or "", e.total_prs, e.merged_count, number]
-        for number, page in enumerate(pages, start=1)
-        for e in page
+SEARCH_FIELDS = ["login", "name", "prs", "merged", "page"]
+PAGE_FIELDS = ["prs", "merged", "lines", "newest"]
+
+
+@dataclass
+class IndexLayout:
+    """What `search.json` holds: per person `[login, name, pull requests, merged, page]` (name
+    "" when there is none) in index order, and per page its figures `[pull requests, merged,
+    authored lines, newest generation]`, which the first page's totals add up; `shared` names
+    what every page was rendered with (`Publisher.publish_index`).
+
+    Why the pages' figures: so that one user's new row is published by reading only the rows
+    of that user's page (`Publisher.update_index`), not every user's, the totals coming from the
+    other pages' figures as they were."""
+
+    people: list[list[Any]]
+    pages: list[list[Any]]
+    shared: str
+
+    @classmethod
+    def of(cls, pages: Sequence[Sequence[IndexEntry]], shared: str) -> IndexLayout:
+        people = [
+            [e.login, e.name or "", e.total_prs, e.merged_count, number]
+            for number, page in enumerate(pages, start=1)
+            for e in page
+        ]
+        return cls(people, [page_figures(rows) for rows in pages], shared)
+
+    @classmethod
+    def parse(cls, data: bytes) -> IndexLayout | None:
+        """The layout `to_json` wrote, or None for anything else (an older search.json, a
+        damaged one): the index is then rebuilt from everyone's rows."""
+        try:
+            body = json.loads(data)
+            layout = cls(list(body["people"]), list(body["pages"]), str(body["shared"]))
+            valid = body["version"] == SEARCH_VERSION and body["fields"] == SEARCH_FIELDS
+            pages = {int(person[4]) for person in layout.people}
+        except (ValueError, KeyError, TypeError, IndexError):
+            return None
+        return layout if valid and pages <= set(range(1, len(layout.pages) + 1)) else None
+
+    def to_json(self) -> bytes:
+        body = {"version": SEARCH_VERSION, "fields": SEARCH_FIELDS, "people": self.people,
+                "page_fields": PAGE_FIELDS, "pages": self.pages, "shared": self.shared}  # fmt: skip
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+    def members(self, number: int) -> list[str]:
+        """The logins on page `number`, in order."""
+        return [person[0] for person in self.people if person[4] == number]
+
+    def totals(self) -> dict[str, object]:
+        """The first page's figures over everyone (as `index_totals` counts them)."""
+        newest = [datetime.fromisoformat(page[3]) for page in self.pages if page[3]]
+        return {
+            "people": len(self.people),
+            "prs": sum(int(page[0]) for page in self.pages),
+            "merged": sum(int(page[1]) for page in self.pages),
+            "lines": sum(int(page[2]) for page in self.pages),
+            "newest": max(newest, default=None),
+        }
+
+
+def page_figures(rows: Sequence[IndexEntry]) -> list[Any]:
+    """A page's `[pull requests, merged, authored lines, newest generation]`."""
+    newest = max((e.generated_at for e in rows), default=None)
+    return [
+        sum(e.total_prs for e in rows),
+        sum(e.merged_count for e in rows),
+        sum(e.authored_lines for e in rows),
+        newest.isoformat() if newest else None,
     ]
-    body = {"version": SEARCH_VERSION, "fields": ["login", "name", "prs", "merged", "page"], "people": people}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def index_totals(entries: Sequence[IndexEntry]) -> dict[str, object]:
+    """The first index page's figures over everyone, and the last update."""
+    return {
+        "people": len(entries),
+        "prs": sum(e.total_prs for e in entries),
+        "merged": sum(e.merged_count for e in entries),
+        "lines": sum(e.authored_lines for e in entries),
+        "newest": max((e.generated_at for e in entries), default=None),
+    }
 
 
 def row_html(entry: IndexEntry) -> Markup:

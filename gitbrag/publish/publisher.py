@@ -100,10 +100,12 @@ from gitbrag.publish.people import (
     PAGES_FILE,
     SEARCH_FILE,
     IndexEntry,
+    IndexLayout,
     index_page_file,
+    index_totals,
+    page_figures,
     pager_window,
     paginate,
-    search_json,
     shared_periods,
 )
 from gitbrag.publish.published import SUMMARY_FILE, PublishedSite
@@ -197,17 +199,6 @@ def astuple_entry(entry: IndexEntry) -> tuple[object, ...]:
     """What an index row shows, for the digest of its page."""
     return (entry.login, entry.name, entry.avatar_url, entry.total_prs, entry.merged_count,
             entry.generated_at.isoformat(), entry.first_month, entry.per_month)  # fmt: skip
-
-
-def _index_totals(entries: Sequence[IndexEntry]) -> dict[str, object]:
-    """The first index page's figures over everyone, and the last update."""
-    return {
-        "people": len(entries),
-        "prs": sum(e.total_prs for e in entries),
-        "merged": sum(e.merged_count for e in entries),
-        "lines": sum(e.authored_lines for e in entries),
-        "newest": max((e.generated_at for e in entries), default=None),
-    }
 
 
 # --- the publisher ----------------------------------------------------------------------
@@ -369,10 +360,11 @@ class Publisher:
         ordered = sorted(entries, key=lambda e: e.slug)  # InvalidLogin for a bad name
         pages = paginate(ordered, self.index_page_rows)
         count = len(pages)
-        shared = _digest(code_digest(), self._templates.digest(), self.base_url, count)
+        shared = self._index_shared(count)
+        totals = index_totals(ordered)
         for number, rows in enumerate(pages, start=1):
-            self._write_index_page(number, count, rows, ordered if number == 1 else (), shared)
-        self._write(self.site_dir / SEARCH_FILE, search_json(pages))
+            self._write_index_page(number, count, rows, totals if number == 1 else None, shared)
+        self._write(self.site_dir / SEARCH_FILE, IndexLayout.of(pages, shared).to_json())
         if count > 1:
             self._write_index_list(pages)
         else:
@@ -385,13 +377,70 @@ class Publisher:
         self._write_sitemap(ordered)
         return self.site_dir / "index.html"
 
+    def _index_shared(self, count: int) -> str:
+        """What every index page is rendered with besides its rows: the code, the templates,
+        the base URL and the number of pages."""
+        return _digest(code_digest(), self._templates.digest(), self.base_url, count)
+
+    def update_index(self, logins: Iterable[Login]) -> bool:
+        """Publish the new index rows of `logins`, tracked users the index already lists, from
+        the index on disk (`search.json`'s layout): only their pages are rendered, from the
+        rows of those pages' people, the first page's totals from the other pages' figures,
+        and their sitemap files; search.json is rewritten with their rows. So a refresh of one
+        user costs the same with 100,000 people listed as with 1,000 (`publish_index` reads
+        every user's row). False, nothing written, when the index on disk cannot say: none,
+        rendered otherwise (code, templates, base URL), a login it does not list, a row gone,
+        or sitemap files that are not its pages: `publish_index` then."""
+        layout = self._index_layout()
+        pages = self._pages_of(layout, logins) if layout is not None else None
+        if layout is None or pages is None:
+            return False
+        fresh = {e.login: e for rows in pages.values() for e in rows}
+        for person in layout.people:
+            if (entry := fresh.get(person[0])) is not None:
+                person[1:4] = [entry.name or "", entry.total_prs, entry.merged_count]
+        for number, rows in pages.items():
+            layout.pages[number - 1] = page_figures(rows)
+        totals, count = layout.totals(), len(layout.pages)
+        for number, rows in sorted(pages.items()):
+            self._write_index_page(number, count, rows, totals if number == 1 else None, layout.shared)
+        self._write(self.site_dir / SEARCH_FILE, layout.to_json())
+        self._update_sitemap(layout, pages)
+        return True
+
+    def _index_layout(self) -> IndexLayout | None:
+        """The layout of the index on disk, if it was rendered as this publisher renders it."""
+        try:
+            layout = IndexLayout.parse(self._site.read_bytes(SEARCH_FILE))
+        except OSError:
+            return None
+        if layout is None or self.index_page_rows > SITEMAP_USERS:  # sitemap files != pages
+            return None
+        return layout if layout.shared == self._index_shared(len(layout.pages)) else None
+
+    def _pages_of(self, layout: IndexLayout, logins: Iterable[Login]) -> dict[int, list[IndexEntry]] | None:
+        """The rows of the pages `logins` are on, and of the first (its totals); None when one
+        of them is not listed, or a row of those pages is gone."""
+        where = {person[0]: person[4] for person in layout.people}
+        wanted = {Login(login) for login in logins}
+        if any(login not in where for login in wanted):
+            return None
+        touched = {1, *(where[login] for login in wanted)}
+        pages = {number: list(self.index_entries(map(Login, layout.members(number)))) for number in touched}
+        whole = all(len(rows) == len(layout.members(number)) for number, rows in pages.items())
+        return pages if whole else None
+
     def _write_index_page(
-        self, number: int, count: int, rows: Sequence[IndexEntry], everyone: Sequence[IndexEntry], shared: str
+        self,
+        number: int,
+        count: int,
+        rows: Sequence[IndexEntry],
+        totals: dict[str, object] | None,
+        shared: str,
     ) -> None:
-        """One index page; the first (`everyone` given) also has the totals and the teams."""
+        """One index page; the first (`totals` given) also has the totals and the teams."""
         page = index_page_file(number)
         teams = sorted(self.teams) if number == 1 else []
-        totals = _index_totals(everyone) if number == 1 else None
         key = _digest(shared, number, [astuple_entry(e) for e in rows], totals, teams)
         known = self._index_pages.get(page) == key and self._site.is_file(page)
         if known or self._index_page_holds(page, key):
@@ -1072,6 +1121,19 @@ class Publisher:
         listed[0] = (listed[0][0], newest)  # the first lists the root, as new as anyone
         self._write(self.site_dir / SITEMAP_FILE, feeds.sitemap_index(listed))
         self._remove_sitemaps(len(chunks) + 1)
+
+    def _update_sitemap(self, layout: IndexLayout, pages: dict[int, list[IndexEntry]]) -> None:
+        """The sitemap files of the index pages `pages` (their rows given) and the sitemap
+        index, the others' days of last change from the layout's page figures (`update_index`)."""
+        if not self.base_url:
+            return
+        days = [datetime.fromisoformat(page[3]) if page[3] else utcnow() for page in layout.pages]
+        newest = max(days, default=utcnow())
+        for number, rows in sorted(pages.items()):
+            self._write_sitemap_chunk(number, rows, newest if number == 1 else None)
+        listed = [(self.base_url + sitemap_file(n), day) for n, day in enumerate(days, start=1)]
+        listed[0] = (listed[0][0], newest)  # the first lists the root, as new as anyone
+        self._write(self.site_dir / SITEMAP_FILE, feeds.sitemap_index(listed))
 
     def _remove_sitemaps(self, first: int) -> None:
         """`sitemap-<first>.xml` and the ones after it (written in order, so they end at the

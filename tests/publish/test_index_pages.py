@@ -297,3 +297,79 @@ def test_index_pages_pass_the_nu_html_checker(paged_site: tuple[str, Path]) -> N
     result = subprocess.run([*vnu_command(), *map(str, pages)], capture_output=True, text=True, timeout=300)
     messages = json.loads(result.stderr or result.stdout)["messages"]
     assert [m["message"] for m in messages if m["type"] in ("error", "non-document-error")] == []
+
+
+def test_a_refreshed_row_reads_only_its_pages_and_ends_as_a_rebuild_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`update_index`: one refreshed user's new row is published from the rows of its page and
+    of the first (the totals come from the other pages' figures kept in search.json), so a
+    refresh costs the same with 100,000 people as with 1,000; and the index, search.json and
+    the sitemap end byte for byte as a rebuild from everyone's rows leaves them."""
+    names = [f"user-{n:02d}" for n in range(12)]
+    site = tmp_path / "site"
+
+    def publisher() -> Publisher:
+        return Publisher(site, index_page_rows=3, base_url="https://brag.example.org/")
+
+    first = publisher()
+    for login in names:
+        first.publish_user(
+            reports_for(make_collection(login, profile=Profile(login=login, name=login.title())))
+        )
+    first.publish_index(first.index_entries(names))  # type: ignore[arg-type]
+    refreshed = reports_for(
+        make_collection("user-07", profile=Profile(login="user-07", name="Seven Renamed"))
+    )
+    refreshed = {
+        p: r.model_copy(update={"generated_at": r.generated_at.replace(year=2027)})
+        for p, r in refreshed.items()
+    }
+    first.publish_user(refreshed)
+    read: list[str] = []
+    real = Publisher.index_entry
+
+    def spy(self: Publisher, login: Any) -> IndexEntry | None:
+        read.append(str(login))
+        return real(self, login)
+
+    monkeypatch.setattr(Publisher, "index_entry", spy)
+    assert publisher().update_index(["user-07"])  # type: ignore[list-item]
+    assert sorted(set(read)) == ["user-00", "user-01", "user-02", "user-06", "user-07", "user-08"]
+    index_files = [
+        "index.html",
+        "index-3.html",
+        "search.json",
+        "sitemap.xml",
+        "sitemap-1.xml",
+        "sitemap-3.xml",
+    ]
+    updated = {name: (site / name).read_bytes() for name in index_files}
+    assert b"Seven Renamed" in updated["index-3.html"] and b"Seven Renamed" in updated["search.json"]
+    assert b"2027-" in updated["index.html"] and b"2027-" in updated["sitemap.xml"]
+    monkeypatch.undo()
+    for name in index_files:
+        (site / name).unlink()
+    publisher().publish_index(publisher().index_entries(names))  # type: ignore[arg-type]
+    assert {name: (site / name).read_bytes() for name in index_files} == updated
+
+
+def test_an_index_update_gives_way_to_a_rebuild_when_the_index_cannot_say(tmp_path: Path) -> None:
+    """A login the index does not list (a new user shifts every later page), a search.json of
+    another layout, or a row gone: nothing is written, and the caller rebuilds from everyone."""
+    site = tmp_path / "site"
+    publisher = Publisher(site, index_page_rows=3)
+    names = [f"user-{n:02d}" for n in range(5)]
+    for login in names:
+        publisher.publish_user(reports_for(make_collection(login)))
+    publisher.publish_index(publisher.index_entries(names))  # type: ignore[arg-type]
+    before = {p.name: p.read_bytes() for p in site.iterdir() if p.is_file()}
+    publisher.publish_user(reports_for(make_collection("user-99")))
+    assert not publisher.update_index(["user-99"])  # type: ignore[list-item]
+    (site / "user-03" / "generated.json").unlink()
+    (site / "user-03" / "1_year" / "report.json").unlink()
+    assert not publisher.update_index(["user-04"])  # type: ignore[list-item]
+    (site / "search.json").write_text('{"version": 1, "people": []}')
+    assert not publisher.update_index(["user-01"])  # type: ignore[list-item]
+    after = {p.name: p.read_bytes() for p in site.iterdir() if p.is_file() and p.name != "search.json"}
+    assert after == {name: data for name, data in before.items() if name != "search.json"}

@@ -156,9 +156,10 @@ def test_a_changed_title_rewrites_exactly_the_pages_that_show_it(site: Path, col
     assert pages
     assert len(pages) < len(list(site.glob("prolific/**/*.html")))
     # The periods that show it (report.json, pages), and generated.json; the index follows the
-    # 1-year report (its time), which shows it too.
+    # 1-year report (its time), which shows it too, and so does search.json (each index page's
+    # newest change, which the first page's totals show).
     assert "prolific/1_year/report.json" in showing
-    assert rewritten(before, site) == showing | {FRESHNESS, "index.html"}
+    assert rewritten(before, site) == showing | {FRESHNESS, "index.html", "search.json"}
 
 
 def test_a_longer_or_shorter_report_rewrites_its_pages(site: Path, collection: Collection) -> None:
