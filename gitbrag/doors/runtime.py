@@ -207,18 +207,22 @@ async def open_refresher(
         async with client:
             tracker = TaskTracker.from_settings(store, settings)
             configure_tracking(tracker)
-            yield Refresher(
-                store=store,
-                client=client,
-                tracker=tracker,
-                publisher=make_publisher(settings, demo=demo),
-                cache=make_cache(settings.redis_url),
-                stale_after=timedelta(seconds=settings.stale_after_seconds),
-                max_concurrent=settings.max_concurrent,
-                retries_per_refresh=settings.github_retries_per_refresh,
-                private=settings.private,
-                shutdown=shutdown,
-                report_options=report_options(settings),
-            )
+            publisher = make_publisher(settings, demo=demo)
+            try:
+                yield Refresher(
+                    store=store,
+                    client=client,
+                    tracker=tracker,
+                    publisher=publisher,
+                    cache=make_cache(settings.redis_url),
+                    stale_after=timedelta(seconds=settings.stale_after_seconds),
+                    max_concurrent=settings.max_concurrent,
+                    retries_per_refresh=settings.github_retries_per_refresh,
+                    private=settings.private,
+                    shutdown=shutdown,
+                    report_options=report_options(settings),
+                )
+            finally:
+                publisher.close()  # this process no longer writes the site: its mark goes
     finally:
         await store.close()

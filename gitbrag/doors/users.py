@@ -146,6 +146,7 @@ async def untrack(settings: Settings, logins: list[Login]) -> Untracked:
             remaining = [u.login for u in await store.tracked()]
             spellings = {login: [tracked[login].display] if login in tracked else [] for login in result.done}
             await asyncio.to_thread(_unpublish, publisher, settings, result.done, remaining, spellings)
+        publisher.close()
     finally:
         await store.close()
     return result

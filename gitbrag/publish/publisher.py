@@ -239,7 +239,8 @@ class Publisher:
     ):
         self.site_dir = Path(site_dir)
         # Resolved once: the root may be a link; below it, nothing is followed (gitbrag.publish.safepath).
-        self._site = SiteRoot(self.site_dir)
+        # It marks this process as a writer of the site until `close`: see `publish_static`'s sweep.
+        self._site = SiteRoot(self.site_dir, marks_writers=True)
         # `--demo`: every report.json it writes says so, and it reads as the site's users only the
         # pages of its own kind (`PublishedSite.logins`): demo users never become a real site's.
         self.demo = demo
@@ -273,6 +274,13 @@ class Publisher:
         )
 
     # --- public API -------------------------------------------------------------------
+
+    def close(self) -> None:
+        """This process is done writing the site: its writer's mark at the site's root is
+        removed (a later write makes another). Without it, the mark goes when the publisher
+        is collected or the interpreter exits; a killed process leaves it, and the next sweep
+        then walks the whole site (`SiteRoot.sweep_due`)."""
+        self._site.close()
 
     def publish_user(self, reports: dict[Period, Report], *, updating: bool = False) -> list[Path]:
         """Write a user's pages, report.json files, feed and generated.json; returns their
@@ -486,8 +494,9 @@ class Publisher:
 
     def publish_static(self) -> None:
         """Write site/assets/ (content-hashed names), 404.html and robots.txt, and sweep what
-        killed writers left behind."""
-        self._site.sweep_temp_files(TEMP_MAX_AGE_SECONDS)
+        killed writers left behind: the whole site when a writer died (or the site was never
+        swept so), else the folders this publisher wrote into (`SiteRoot.sweep_due`)."""
+        self._site.sweep_due(TEMP_MAX_AGE_SECONDS)
         for relative, data in self._assets.files():
             self._write(self.site_dir / relative, data)
         # Served for any missing URL, so relative links cannot work there: the stylesheet is

@@ -18,6 +18,16 @@ Atomic writes live here too, not in a module of their own: the temporary file's 
 `SiteRoot.write` makes and the pattern `SiteRoot.sweep_temp_files` deletes are one convention,
 and both are steps taken from a folder's descriptor like every other. `atomic_write` and
 `sweep_temp_files` are the same operations for callers that hold a path, not a `SiteRoot`.
+
+Walking the whole site for such files costs what is tracked (6 million entries at 100,000
+users), so a publisher's `SiteRoot` (`marks_writers`) does it only when a writer may have died:
+each writing process holds a hidden mark at the site's root (`.gitbrag-writer.<random>.lock`),
+flocked from before its first temporary file until it ends, and removed when it ends cleanly.
+`SiteRoot.sweep_due` walks everything when it finds a mark nobody holds (its writer died, its
+temporary files may be anywhere), and the first time on a site (no `SWEPT_XATTR` on its root
+folder: its earlier writers did not mark themselves); otherwise it looks only at the root and
+the folders this process wrote into. Where flock or extended attributes do not work, every
+sweep is the whole walk, as before marks.
 """
 
 from __future__ import annotations
@@ -30,8 +40,10 @@ import logging
 import os
 import secrets
 import stat
+import threading
 import time
-from collections.abc import Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -46,6 +58,13 @@ TEMP_MAX_AGE_SECONDS = 600
 # publish it (upload-pages-artifact takes every file). The grace only covers filesystems
 # whose flock is a no-op, where a live writer's file would look unlocked too.
 TEMP_GRACE_SECONDS = 5
+# A writing process's mark at the site's root (see the module docstring); never a login's name.
+MARK_PREFIX = ".gitbrag-writer."
+MARK_SUFFIX = ".lock"
+# Set on the site's root folder by a whole sweep made while writers mark themselves: from then
+# on, a writer that left temporary files behind left its mark too. An extended attribute, not a
+# file: GitHub Pages would publish a file (and refuses a hidden one: see the tests' Pages check).
+SWEPT_XATTR = "user.gitbrag.swept"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # A name that changes under us this many times in a row is being raced on purpose.
 _ATTEMPTS = 5
@@ -78,21 +97,28 @@ def _is_link(dir_fd: int, name: str) -> bool:
 
 def _locked_temp_file(dir_fd: int, name: str) -> tuple[str, int]:
     """A new hidden temporary file for `name`, open for writing and flocked, so that a sweep
-    knows it from a dead writer's. A sweep may take it between the creation and the lock
-    (it then has no name: no link left): a fresh one is made instead."""
+    knows it from a dead writer's."""
+    tmp, fd, _ = _locked_new_file(dir_fd, lambda: f".{name}.{secrets.token_hex(6)}.tmp", name)
+    return tmp, fd
+
+
+def _locked_new_file(dir_fd: int, new_name: Callable[[], str], what: str) -> tuple[str, int, bool]:
+    """A new file named by `new_name`, open for writing and flocked (the bool: whether the
+    filesystem could lock it). A sweep may take it between the creation and the lock (it then
+    has no name: no link left): a fresh one is made instead."""
     for _ in range(_ATTEMPTS):
-        tmp = f".{name}.{secrets.token_hex(6)}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+        name = new_name()
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
                      dir_fd=dir_fd)  # fmt: skip
         try:
-            _lock(fd, blocking=True)
+            locked = _lock(fd, blocking=True)
         except BaseException:
             os.close(fd)
             raise
         if os.fstat(fd).st_nlink > 0:
-            return tmp, fd
+            return name, fd, locked
         os.close(fd)
-    raise OSError(errno.EAGAIN, f"{name}: its temporary files were removed {_ATTEMPTS} times in a row")
+    raise OSError(errno.EAGAIN, f"{what}: its temporary files were removed {_ATTEMPTS} times in a row")
 
 
 def _lock(fd: int, *, blocking: bool) -> bool:
@@ -132,11 +158,80 @@ def _reads_as(file: BinaryIO, data: bytes) -> bool:
     return file.read(1) == b""
 
 
-class SiteRoot:
-    """A folder that file operations never leave: see the module docstring."""
+def _is_mark(name: str) -> bool:
+    return name.startswith(MARK_PREFIX) and name.endswith(MARK_SUFFIX)
 
-    def __init__(self, root: Path | str):
+
+def _is_temp(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def _new_mark_name() -> str:
+    return f"{MARK_PREFIX}{secrets.token_hex(6)}{MARK_SUFFIX}"
+
+
+class _Mark:
+    """This process's mark at the site's root: created and flocked before its first temporary
+    file, unlinked when it ends cleanly (`release`), left behind by a kill, a crash or a power
+    loss, where no process holds its lock any more (`_remove_if_dead`)."""
+
+    def __init__(self, root: Path, root_fd: int):
+        self.root = root
+        self.pid = os.getpid()
+        self.name, self.fd, self.locked = _locked_new_file(root_fd, _new_mark_name, "the writer's mark")
+        # Who holds it, for an operator; and a site's files are never empty.
+        os.write(self.fd, f"gitbrag writer, process {self.pid}\n".encode())
+
+    def release(self) -> None:
+        """Remove the mark (this writer ended cleanly), then drop its lock. A forked child
+        only closes its copy: the mark is its parent's."""
+        if os.getpid() == self.pid:
+            with contextlib.suppress(OSError):
+                root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                try:
+                    os.unlink(self.name, dir_fd=root_fd)
+                finally:
+                    os.close(root_fd)
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+def _remove_if_dead(root_fd: int, name: str) -> bool:
+    """Whether the mark `name` is a dead writer's (no process holds its lock); it is then
+    removed, under our lock: a writer that created it and has not locked it yet finds it
+    gone once it does, and makes another (`_locked_new_file`)."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=root_fd)
+    except OSError:  # gone meanwhile (its writer ended cleanly), a link: not a mark
+        return False
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or not _lock(fd, blocking=False):
+            return False  # a live writer's
+        if os.fstat(fd).st_nlink == 0:
+            return False  # its writer ended cleanly while we looked
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=root_fd)
+        log.warning("a writer of the site died: the whole site is swept", extra={"mark": name})
+        return True
+    finally:
+        os.close(fd)
+
+
+class SiteRoot:
+    """A folder that file operations never leave: see the module docstring.
+
+    `marks_writers`: this process marks itself as a writer of the site before its first
+    write, until `close` (or its end), and records the folders it writes into, so that
+    `sweep_due` walks the whole site only when a writer may have died."""
+
+    def __init__(self, root: Path | str, *, marks_writers: bool = False):
         self.root = Path(os.path.realpath(root))
+        self._marks_writers = marks_writers
+        self._mark: _Mark | None = None
+        self._release: weakref.finalize[[], SiteRoot] | None = None
+        self._written: set[tuple[str, ...]] = set()  # folders written into since the last sweep
+        self._guard = threading.Lock()
 
     # --- folders ---------------------------------------------------------------------------
 
@@ -199,7 +294,11 @@ class SiteRoot:
         filesystem and is atomic), are fsynced, then renamed over the target (a link there
         is replaced, not followed); the folder is fsynced so the rename survives a crash."""
         *folders, name = _relative_parts(relative)
+        self._announce()
         with self.folder(folders, create=True) as dir_fd:
+            if self._marks_writers:
+                with self._guard:
+                    self._written.add(tuple(folders))
             tmp, fd = _locked_temp_file(dir_fd, name)
             try:
                 with os.fdopen(fd, "wb") as out:
@@ -359,6 +458,65 @@ class SiteRoot:
                 elif here / entry.name not in keep and not entry.name.startswith("."):
                     os.unlink(entry.name, dir_fd=dir_fd)
 
+    # --- this process as a writer, and sweeping what dead writers left -------------------------
+
+    def _announce(self) -> None:
+        """This process's mark, made before its first temporary file (see `_Mark`)."""
+        if not self._marks_writers or self._mark is not None:
+            return
+        with self._guard:
+            if self._mark is None:
+                with self.folder((), create=True) as root_fd:
+                    mark = _Mark(self.root, root_fd)
+                # Released by `close`, when the SiteRoot is collected, or when the interpreter exits.
+                self._release = weakref.finalize(self, mark.release)
+                self._mark = mark
+
+    def close(self) -> None:
+        """End this process's writing: its mark is removed (a later write makes another)."""
+        with self._guard:
+            if self._release is not None:
+                self._release()
+            self._mark, self._release = None, None
+
+    def sweep_due(self, older_than_seconds: float) -> int:
+        """`sweep_temp_files`, but walking the whole site only when a dead writer's temporary
+        files may lie anywhere in it: a mark no process holds (removed here), no `SWEPT_XATTR`
+        on the root (the site's earlier writers may not have marked themselves), or no flock
+        (no mark can be told from a dead one). Otherwise every writer since the last whole
+        sweep either lives (its files are locked) or ended cleanly (it renamed or removed its
+        files): only the root and the folders this SiteRoot wrote into since its last sweep
+        are looked at, for a write whose cleanup failed. So a pass costs what it writes."""
+        with self._guard:
+            written, self._written = self._written, set()
+        if not self._marks_writers:
+            return self.sweep_temp_files(older_than_seconds)
+        if not self.root.is_dir():
+            return 0
+        self._announce()  # before a dead writer's mark is removed: dying mid-sweep leaves ours
+        assert self._mark is not None
+        now = time.time()
+        with self.folder((), create=False) as root_fd:
+            marks, temps = _hidden_at_root(root_fd)
+            died = [name for name in marks if name != self._mark.name and _remove_if_dead(root_fd, name)]
+            if not died and self._mark.locked and _swept_before(root_fd):
+                removed = sum(_sweep_one(root_fd, name, now, older_than_seconds) for name in temps)
+                return removed + self._sweep_folders(written - {()}, now, older_than_seconds)
+        removed = self.sweep_temp_files(older_than_seconds)
+        if self._mark.locked:
+            with contextlib.suppress(OSError), self.folder((), create=False) as root_fd:
+                os.setxattr(root_fd, SWEPT_XATTR, b"1")
+        return removed
+
+    def _sweep_folders(self, folders: set[tuple[str, ...]], now: float, older_than_seconds: float) -> int:
+        """The dead writers' temporary files in each of `folders` (not below them)."""
+        removed = 0
+        for parts in sorted(folders):
+            with contextlib.suppress(OSError), self.folder(parts, create=False) as dir_fd:
+                names = [e.name for e in os.scandir(dir_fd) if _is_temp(e.name)]
+                removed += sum(_sweep_one(dir_fd, name, now, older_than_seconds) for name in names)
+        return removed
+
     def sweep_temp_files(self, older_than_seconds: float) -> int:
         """Delete the regular `.*.tmp` files of dead writers, in real folders only (`os.fwalk`
         without following links): those no live writer holds locked (a few seconds old at
@@ -369,9 +527,30 @@ class SiteRoot:
         removed = 0
         for _, _, files, dir_fd in os.fwalk(self.root, follow_symlinks=False):
             for name in files:
-                if name.startswith(".") and name.endswith(".tmp"):
+                if _is_temp(name):
                     removed += _sweep_one(dir_fd, name, now, older_than_seconds)
         return removed
+
+
+def _hidden_at_root(root_fd: int) -> tuple[list[str], list[str]]:
+    """The writers' marks and the temporary files at the site's root, in one listing of it."""
+    marks: list[str] = []
+    temps: list[str] = []
+    for entry in os.scandir(root_fd):
+        if entry.name.startswith("."):
+            if _is_mark(entry.name):
+                marks.append(entry.name)
+            elif _is_temp(entry.name):
+                temps.append(entry.name)
+    return marks, temps
+
+
+def _swept_before(root_fd: int) -> bool:
+    """Whether a whole sweep ran since the site's writers mark themselves (`SWEPT_XATTR`)."""
+    try:
+        return os.getxattr(root_fd, SWEPT_XATTR) == b"1"
+    except OSError:  # never set, or no extended attributes here: sweep it whole
+        return False
 
 
 def _sweep_one(dir_fd: int, name: str, now: float, older_than_seconds: float) -> int:

@@ -23,12 +23,14 @@ from gitbrag.publish.safepath import sweep_temp_files
 from tests.support import REFRESH, clean_env, refresh, wait_for
 
 USERS = "steady-sam,zero-zoe,Mona-Lisa"
-# What a writer killed between its write and its rename leaves behind (safepath.SiteRoot.write).
+# What a writer killed between its write and its rename leaves behind (safepath.SiteRoot.write):
+# its temporary files, and the mark it held at the site's root while it wrote.
 LEFTOVERS = [
     ".index.html.0a1b2c3d4e5f.tmp",
     "steady-sam/.report.json.5f4e3d2c1b0a.tmp",
     "steady-sam/1_year/.index.html.123456abcdef.tmp",
     "assets/.style.css.abcdef123456.tmp",
+    ".gitbrag-writer.0a1b2c3d4e5f.lock",
 ]
 
 
@@ -101,8 +103,8 @@ def test_after_a_killed_pass_the_site_holds_nothing_pages_would_refuse(tmp_path:
         # A pass killed mid-publish (kill -9: no cleanup of its own), and the temporary
         # files such a kill leaves, from half a minute ago (a crash, then the next run).
         started = time.time()
-        killed = subprocess.Popen([REFRESH, "--once", "--refresh", "steady-sam"], cwd=tmp_path, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        killed = subprocess.Popen([REFRESH, "--once", "--force", "--user", "steady-sam"], cwd=tmp_path,
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         wait_for(lambda: killed.poll() is not None or written_since(site, started), 60, "a pass writing")
         killed.send_signal(signal.SIGKILL)
         killed.wait(timeout=30)
