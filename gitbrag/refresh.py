@@ -633,7 +633,7 @@ class Refresher:
             "indexed": str(census.changes),  # the changes the index was built from (`Census.changes`),
         }
         if not (ledger.full and self._left_undone(outcomes, "pages missing")):
-            marks["site"] = await _on_disk(self.publisher.site_mark)
+            marks["site"] = await _on_disk(self._site_mark_after_writing)
         if not self._left_undone(outcomes, "settings changed"):
             marks["settings"] = ledger.settings
         if names_settled and not untracked:
@@ -652,6 +652,14 @@ class Refresher:
             return False
         built = int(ledger.census.marks.get("indexed", -1))
         return built >= 0 and census.changes - built == self.generated - ledger.generated
+
+    def _site_mark_after_writing(self) -> str:
+        """The site's mark once this pass's writing is over: the process's writer's mark at the
+        site's root goes first (`Publisher.close`; a later write makes another), as its removal
+        changes the root, and the next pass would otherwise find the site changed and look at
+        every user."""
+        self.publisher.close()
+        return self.publisher.site_mark()
 
     def _left_undone(self, outcomes: list[UserOutcome], reason: str) -> bool:
         """Whether a target this pass made for `reason` did not end refreshed (to do again)."""

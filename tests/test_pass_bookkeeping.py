@@ -309,3 +309,27 @@ async def test_a_pass_that_refreshed_one_user_publishes_that_row_alone(
     await third.run_pass(refresh=["dormant-dora"], force=True)
     assert rebuilt.reads["publish_index"] == 1 and rebuilt.reads["index_entry"] >= 31
     await store.close()
+
+
+async def test_a_pass_after_one_that_published_does_not_look_at_every_user(
+    tmp_path: Path, client: GitHubClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A publishing process marks itself at the site's root while it writes (the sweep's
+    writer's mark) and removes the mark when it ends: the site's mark the pass leaves is taken
+    after that, so the next pass does not find the site changed and look at everyone."""
+    site, store = tmp_path / "site", make_store("sqlite", tmp_path / "state.sqlite3")
+    await track_world(store, publish_world(site, 30))
+    for minutes in (0, 5):
+        refresher = Refresher(
+            store=store,
+            client=client,
+            publisher=Publisher(site),
+            clock=lambda m=minutes: NOW + timedelta(minutes=m),
+        )
+        await refresher.run_pass(refresh=["dormant-dora"], force=True)
+        refresher.publisher.close()  # as the doors do when the process ends
+    caplog.clear()
+    with caplog.at_level("INFO", logger="gitbrag.refresh"):
+        await run(store, site, client)
+    assert not [r for r in caplog.records if "looking at every user" in r.getMessage()]
+    await store.close()
