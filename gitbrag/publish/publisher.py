@@ -387,8 +387,8 @@ class Publisher:
 
     def _index_shared(self, count: int) -> str:
         """What every index page is rendered with besides its rows: the code, the templates,
-        the base URL and the number of pages."""
-        return _digest(code_digest(), self._templates.digest(), self.base_url, count)
+        the base URL, the people a page and the number of pages."""
+        return _digest(code_digest(), self._templates.digest(), self.base_url, self.index_page_rows, count)
 
     def update_index(self, logins: Iterable[Login]) -> bool:
         """Publish the new index rows of `logins`, tracked users the index already lists, from

@@ -373,3 +373,15 @@ def test_an_index_update_gives_way_to_a_rebuild_when_the_index_cannot_say(tmp_pa
     assert not publisher.update_index(["user-01"])  # type: ignore[list-item]
     after = {p.name: p.read_bytes() for p in site.iterdir() if p.is_file() and p.name != "search.json"}
     assert after == {name: data for name, data in before.items() if name != "search.json"}
+
+
+def test_a_new_page_size_is_a_rebuild_not_an_update(tmp_path: Path) -> None:
+    """The index on disk was paginated otherwise: its layout cannot take a row alone."""
+    site = tmp_path / "site"
+    names = [f"user-{n:02d}" for n in range(5)]
+    publisher = Publisher(site, index_page_rows=2)
+    for login in names:
+        publisher.publish_user(reports_for(make_collection(login)))
+    publisher.publish_index(publisher.index_entries(names))  # type: ignore[list-item]
+    assert Publisher(site, index_page_rows=2).update_index(["user-01"])  # type: ignore[list-item]
+    assert not Publisher(site, index_page_rows=3).update_index(["user-01"])  # type: ignore[list-item]
