@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -67,8 +68,19 @@ class RedisServer:
         client.close()
         return self
 
+    def freeze(self) -> None:
+        """Stop answering (SIGSTOP): connections are still accepted, every command waits,
+        until `thaw`, however long the test takes on whatever machine."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         if self._proc is not None:
+            self.thaw()
             self._proc.kill()
             self._proc.wait()
             self._proc = None
