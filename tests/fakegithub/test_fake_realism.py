@@ -420,6 +420,11 @@ def test_resource_limits_null_later_files_with_partial_data(gh: httpx.Client) ->
 
 
 def _concurrently(url: str, n: int) -> list[int]:
+    return sorted(_in_completion_order(url, n))
+
+
+def _in_completion_order(url: str, n: int) -> list[int]:
+    """The statuses of `n` requests sent at once, in the order they came back."""
     statuses: list[int] = []
     barrier = threading.Barrier(n)
 
@@ -432,7 +437,7 @@ def _concurrently(url: str, n: int) -> list[int]:
         t.start()
     for t in threads:
         t.join()
-    return sorted(statuses)
+    return statuses
 
 
 def test_max_in_flight_is_measured_per_token(gh: httpx.Client, server: FakeGitHubServer) -> None:
@@ -447,9 +452,9 @@ def test_max_in_flight_is_measured_per_token(gh: httpx.Client, server: FakeGitHu
 def test_requests_beyond_the_concurrency_cap_are_refused_at_once() -> None:
     config = FakeConfig(max_concurrent_per_token=2, faults=FaultConfig(latency_ms=400, retry_after_s=0))
     with FakeGitHubServer(shared_dataset(), config) as s:
-        started = time.monotonic()
-        assert _concurrently(s.url, 4) == [200, 200, 403, 403]
-        assert time.monotonic() - started < 2
+        # Refused at once: both refusals come back while the admitted two still wait out
+        # their latency (an order, not a duration: it holds on any machine).
+        assert _in_completion_order(s.url, 4) == [403, 403, 200, 200]
         stats = httpx.get(f"{s.url}/_fake/stats").json()
         assert stats["faults"]["concurrency"] == 2 and stats["max_in_flight"][token_id(TOKEN)] >= 3
 
