@@ -230,7 +230,7 @@ class IndexLayout:
         return [person[0] for person in self.people if person[4] == number]
 
     def totals(self) -> dict[str, object]:
-        """The first page's figures over everyone (as `index_totals` counts them)."""
+        """The first page's figures over everyone: how many, and their pages' figures added up."""
         newest = [datetime.fromisoformat(page[3]) for page in self.pages if page[3]]
         return {
             "people": len(self.people),
@@ -250,17 +250,6 @@ def page_figures(rows: Sequence[IndexEntry]) -> list[Any]:
         sum(e.authored_lines for e in rows),
         newest.isoformat() if newest else None,
     ]
-
-
-def index_totals(entries: Sequence[IndexEntry]) -> dict[str, object]:
-    """The first index page's figures over everyone, and the last update."""
-    return {
-        "people": len(entries),
-        "prs": sum(e.total_prs for e in entries),
-        "merged": sum(e.merged_count for e in entries),
-        "lines": sum(e.authored_lines for e in entries),
-        "newest": max((e.generated_at for e in entries), default=None),
-    }
 
 
 def row_html(entry: IndexEntry) -> Markup:

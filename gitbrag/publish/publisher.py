@@ -102,7 +102,6 @@ from gitbrag.publish.people import (
     IndexEntry,
     IndexLayout,
     index_page_file,
-    index_totals,
     page_figures,
     pager_window,
     paginate,
@@ -369,10 +368,11 @@ class Publisher:
         pages = paginate(ordered, self.index_page_rows)
         count = len(pages)
         shared = self._index_shared(count)
-        totals = index_totals(ordered)
+        layout = IndexLayout.of(pages, shared)
+        totals = layout.totals()  # from the page figures, as `update_index` counts them
         for number, rows in enumerate(pages, start=1):
             self._write_index_page(number, count, rows, totals if number == 1 else None, shared)
-        self._write(self.site_dir / SEARCH_FILE, IndexLayout.of(pages, shared).to_json())
+        self._write(self.site_dir / SEARCH_FILE, layout.to_json())
         if count > 1:
             self._write_index_list(pages)
         else:
@@ -433,9 +433,9 @@ class Publisher:
         wanted = {Login(login) for login in logins}
         if any(login not in where for login in wanted):
             return None
-        touched = {1, *(where[login] for login in wanted)}
-        pages = {number: list(self.index_entries(map(Login, layout.members(number)))) for number in touched}
-        whole = all(len(rows) == len(layout.members(number)) for number, rows in pages.items())
+        members = {number: layout.members(number) for number in {1, *(where[login] for login in wanted)}}
+        pages = {number: list(self.index_entries(map(Login, logins))) for number, logins in members.items()}
+        whole = all(len(rows) == len(members[number]) for number, rows in pages.items())
         return pages if whole else None
 
     def _write_index_page(
@@ -1123,25 +1123,27 @@ class Publisher:
             return
         chunks = paginate(entries, min(self.index_page_rows, SITEMAP_USERS))
         newest = max((e.generated_at for e in entries), default=utcnow())
-        for number, rows in enumerate(chunks, start=1):
-            self._write_sitemap_chunk(number, rows, newest if number == 1 else None)
-        listed = [(self.base_url + sitemap_file(n), max((e.generated_at for e in rows), default=newest))
-                  for n, rows in enumerate(chunks, start=1)]  # fmt: skip
-        listed[0] = (listed[0][0], newest)  # the first lists the root, as new as anyone
-        self._write(self.site_dir / SITEMAP_FILE, feeds.sitemap_index(listed))
+        days = [max((e.generated_at for e in rows), default=newest) for rows in chunks]
+        self._write_sitemap_files(dict(enumerate(chunks, start=1)), days)
         self._remove_sitemaps(len(chunks) + 1)
 
     def _update_sitemap(self, layout: IndexLayout, pages: dict[int, list[IndexEntry]]) -> None:
         """The sitemap files of the index pages `pages` (their rows given) and the sitemap
         index, the others' days of last change from the layout's page figures (`update_index`)."""
-        if not self.base_url:
-            return
-        days = [datetime.fromisoformat(page[3]) if page[3] else utcnow() for page in layout.pages]
-        newest = max(days, default=utcnow())
-        for number, rows in sorted(pages.items()):
+        if self.base_url:
+            days = [datetime.fromisoformat(page[3]) if page[3] else utcnow() for page in layout.pages]
+            self._write_sitemap_files(pages, days)
+
+    def _write_sitemap_files(self, chunks: Mapping[int, Sequence[IndexEntry]], days: list[datetime]) -> None:
+        """The urlsets `chunks` (by number; the others are as they were) and the sitemap index
+        of all of them, each dated by `days` (its newest row), the first, with the site's root,
+        as new as anyone."""
+        assert self.base_url is not None
+        newest = max(days)
+        for number, rows in sorted(chunks.items()):
             self._write_sitemap_chunk(number, rows, newest if number == 1 else None)
         listed = [(self.base_url + sitemap_file(n), day) for n, day in enumerate(days, start=1)]
-        listed[0] = (listed[0][0], newest)  # the first lists the root, as new as anyone
+        listed[0] = (listed[0][0], newest)
         self._write(self.site_dir / SITEMAP_FILE, feeds.sitemap_index(listed))
 
     def _remove_sitemaps(self, first: int) -> None:
