@@ -612,10 +612,10 @@ class Refresher:
         except StoreUnavailable:  # it went away during the pass: index as it was, mark nothing
             census, untracked = None, []
         refreshed = [Login(o.login) for o in outcomes if o.status == "refreshed"]
-        if self._only_ours(ledger, census, refreshed, [*untracked, *gone]):
-            if not await asyncio.to_thread(self.publish_rows, refreshed):
-                await asyncio.to_thread(self.publish_site, await self._index_logins(untracked, gone))
-        elif (
+        alone = self._only_ours(ledger, census, refreshed, [*untracked, *gone]) and await asyncio.to_thread(
+            self.publish_rows, refreshed
+        )
+        if not alone and (
             census is None
             or census.changes != int(ledger.census.marks.get("indexed", -1))
             or ledger.full
